@@ -1,0 +1,233 @@
+"""The Python API: `Model.from_config(...).fit()`, `.evaluate`, `.predict`, `.save`, `Model.load`.
+
+The CLI calls exactly these; every step of ARCHITECTURE.md's path appears here once.
+"""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+
+from modelyard import run
+from modelyard.config import load_config, validate
+from modelyard.config.schema import Config
+from modelyard.data.features import Preprocessing, Table
+from modelyard.data.read import read_data
+from modelyard.data.split import file_columns, label_columns, read_config_data, split_tables
+from modelyard.errors import UserError
+from modelyard.train import distributed
+from modelyard.train.precision import pick_device, use_bf16
+from modelyard.train.progress import log
+
+DataArg = pd.DataFrame | str | Path | None
+
+
+class Model:
+    """A model described by a config; trained by `fit`, applied by `evaluate` and `predict`."""
+
+    def __init__(self, config: Config, base_dir: Path | None = None):
+        self.config = config
+        self.base_dir = base_dir or Path.cwd()
+        self.preprocessing: Preprocessing | None = None
+        self.module: torch.nn.Module | None = None
+        self.metrics: dict[str, dict[str, float]] = {}
+        self.history: list[dict[str, float]] = []
+
+    @classmethod
+    def from_config(cls, source: str | Path | dict[str, Any], overrides: list[str] = ()) -> Model:
+        """From a YAML path or a dict; `overrides` are `KEY=VALUE` strings like `trainer.epochs=5`."""
+        config, base = load_config(source, overrides)
+        return cls(config, base)
+
+    # ------------------------------------------------------------ training
+
+    def fit(self, train: DataArg = None, validation: DataArg = None, test: DataArg = None, *, output_dir: str | Path | None = None, resume: bool = False, overwrite: bool = False) -> Model:
+        """Train on the config's data, or on the DataFrames given (missing splits are cut from
+        `train` by the config's ratios). With `output_dir`, writes the run directory there."""
+        from modelyard.evaluate import infer, score
+        from modelyard.metrics import metric_mode
+        from modelyard.models.build import build_losses, build_model
+        from modelyard.train import checkpoint
+        from modelyard.train.loop import FitSetup, fit
+
+        settings = self.config.trainer
+        procs = distributed.init(settings.device)
+        run_dir = Path(output_dir) if output_dir is not None else None
+        if run_dir is not None and procs.is_main:
+            run.prepare(run_dir, resume, overwrite)
+        distributed.barrier(procs)
+        tables = self._read_splits(train, validation, test)
+        self._fit_preprocessing(tables["train"], run_dir if resume else None, procs)
+        prepared = {name: self.preprocessing.prepare(t, name) for name, t in tables.items() if t is not None}
+        self._log_notes(procs)
+        _seed_everything(settings.seed)
+        self.module = build_model(self.config, self.preprocessing)
+        if run_dir is not None and procs.is_main and not resume:
+            self._save_start(run_dir)
+        device = pick_device(settings.device, procs.local_rank)
+        bf16 = use_bf16(settings.precision, device)
+        losses = build_losses(self.config)
+        validation_table = prepared.get("validation")
+
+        def validate_fn(module) -> dict[str, float]:
+            outputs = infer(module, _inputs(validation_table, self.config), device, bf16, settings.eval_batch_size)
+            return score(self.preprocessing, outputs, validation_table.tensors, losses)[0]
+
+        stopping = settings.early_stopping
+        setup = FitSetup(
+            settings=settings, losses=losses, device=device, bf16=bf16, procs=procs,
+            validate=validate_fn if validation_table is not None else None,
+            metric_mode=metric_mode(stopping.metric) if stopping else "min",
+            checkpoint_path=run_dir / run.CHECKPOINT if run_dir is not None else None,
+            resume=checkpoint.load(run_dir / run.CHECKPOINT) if resume and run_dir is not None else None,
+        )
+        state = fit(self.module, prepared["train"].tensors, setup)
+        self.module.to("cpu")
+        self.history = state.history
+        details = self._final_metrics(prepared, losses)
+        if run_dir is not None and procs.is_main:
+            self._save_end(run_dir, details)
+        distributed.barrier(procs)
+        return self
+
+    def _read_splits(self, train: DataArg, validation: DataArg, test: DataArg) -> dict[str, pd.DataFrame | None]:
+        if train is None:
+            return read_config_data(self.config, self.base_dir)
+        given = {"train": train, "validation": validation, "test": test}
+        tables = {k: (self._as_frame(v) if v is not None else None) for k, v in given.items()}
+        return split_tables(tables, self.config.data.split)
+
+    def _fit_preprocessing(self, train: pd.DataFrame, saved_run: Path | None, procs) -> None:
+        """Fit on the training split (rank 0), or reload the run's own state when resuming."""
+        self.preprocessing = Preprocessing(self.config)
+        if saved_run is not None:
+            self.preprocessing.load_state(run.read_json(run.model_dir(saved_run) / "preprocessing.json"))
+            return
+        if procs.is_main:
+            self.preprocessing.fit(train)
+        if procs.world > 1:
+            import torch.distributed as dist
+
+            box = [self.preprocessing.state() if procs.is_main else None]
+            dist.broadcast_object_list(box, src=0)
+            if not procs.is_main:
+                self.preprocessing.load_state(box[0])
+
+    def _final_metrics(self, prepared: dict[str, Table], losses) -> dict[str, Any]:
+        from modelyard.evaluate import infer, score
+
+        details: dict[str, Any] = {}
+        for split in ("validation", "test"):
+            if split in prepared:
+                outputs = infer(self.module, _inputs(prepared[split], self.config), torch.device("cpu"), False, self.config.trainer.eval_batch_size)
+                self.metrics[split], details[split] = score(self.preprocessing, outputs, prepared[split].tensors, losses)
+        return details
+
+    def _log_notes(self, procs) -> None:
+        if procs.is_main:
+            for note in dict.fromkeys(self.preprocessing.notes):
+                log(f"preprocessing: {note}")
+        self.preprocessing.notes = []
+
+    def _save_start(self, run_dir: Path) -> None:
+        import yaml
+
+        resolved = self.config.model_dump(mode="json")
+        (run_dir / "config.yaml").write_text(yaml.safe_dump(resolved, sort_keys=False), encoding="utf-8")
+        self.save(run_dir / run.MODEL_DIR, weights=False)
+
+    def _save_end(self, run_dir: Path, details: dict[str, Any]) -> None:
+        from modelyard.report import write_report
+
+        self.save(run_dir / run.MODEL_DIR)
+        run.write_json(run_dir / "metrics.json", self.metrics)
+        run.write_history(run_dir / "history.csv", self.history)
+        config_yaml = (run_dir / "config.yaml").read_text(encoding="utf-8")
+        report = write_report(run_dir, title=self.config.name, metrics=self.metrics, history=self.history, details=details, config_yaml=config_yaml)
+        log(f"run saved to {run_dir} (report: {report})")
+
+    # ------------------------------------------------------------ applying
+
+    def predict(self, data: pd.DataFrame | str | Path) -> pd.DataFrame:
+        """Id columns (if any) plus prediction columns, one row per input row."""
+        from modelyard.evaluate import infer, prediction_columns
+
+        self._require_trained()
+        frame = self._as_frame(data)
+        table = self.preprocessing.prepare(frame, "predict", labels=False)
+        outputs = infer(self.module, _inputs(table, self.config), torch.device("cpu"), False, self.config.trainer.eval_batch_size)
+        ids = [c for c in self.config.data.id_columns if c in frame.columns]
+        predictions = prediction_columns(self.preprocessing, outputs)
+        return pd.concat([frame[ids].reset_index(drop=True), predictions], axis=1)
+
+    def evaluate(self, data: pd.DataFrame | str | Path) -> dict[str, float]:
+        """Metrics on labelled data (rows missing a label are dropped, as in training)."""
+        from modelyard.evaluate import infer, score
+        from modelyard.models.build import build_losses
+
+        self._require_trained()
+        table = self.preprocessing.prepare(self._as_frame(data), "evaluate")
+        outputs = infer(self.module, _inputs(table, self.config), torch.device("cpu"), False, self.config.trainer.eval_batch_size)
+        return score(self.preprocessing, outputs, table.tensors, build_losses(self.config))[0]
+
+    def _as_frame(self, data: pd.DataFrame | str | Path) -> pd.DataFrame:
+        if isinstance(data, pd.DataFrame):
+            if len(data) == 0:
+                raise UserError("the DataFrame has no rows")
+            return data
+        return read_data(Path(data), file_columns(self.config), label_columns(self.config))
+
+    def _require_trained(self) -> None:
+        if self.module is None or self.preprocessing is None:
+            raise UserError("the model is not trained yet; call fit() or Model.load(run_dir)")
+
+    # ------------------------------------------------------------ saving
+
+    def save(self, directory: str | Path, weights: bool = True) -> None:
+        """Write config.json, preprocessing.json, meta.json and weights.safetensors to `directory`."""
+        import modelyard
+
+        meta = {
+            "modelyard_version": modelyard.__version__,
+            "torch_version": torch.__version__,
+            "inputs": [{"name": f.name, "type": f.type, "column": f.column or f.name} for f in self.config.inputs],
+            "outputs": [{"name": f.name, "type": f.type, "column": f.column or f.name} for f in self.config.outputs],
+        }
+        state = self.module.state_dict() if (weights and self.module is not None) else None
+        run.save_model(Path(directory), self.config.model_dump(mode="json"), self.preprocessing.state(), state, meta)
+
+    @classmethod
+    def load(cls, directory: str | Path) -> Model:
+        """From a run directory or a saved model folder."""
+        from safetensors.torch import load_file
+
+        from modelyard.models.build import build_model
+
+        folder = run.model_dir(Path(directory))
+        model = cls(validate(run.read_json(folder / "config.json"), str(folder / "config.json")))
+        model.preprocessing = Preprocessing(model.config)
+        model.preprocessing.load_state(run.read_json(folder / "preprocessing.json"))
+        model.module = build_model(model.config, model.preprocessing)
+        weights = folder / "weights.safetensors"
+        if not weights.is_file():
+            raise UserError(f"'{folder}' has no weights.safetensors; the training did not finish (resume it with --resume)")
+        model.module.load_state_dict(load_file(str(weights)))
+        model.module.eval()
+        metrics_file = folder.parent / "metrics.json"
+        model.metrics = run.read_json(metrics_file) if metrics_file.is_file() else {}
+        return model
+
+
+def _inputs(table: Table, config: Config) -> dict[str, torch.Tensor]:
+    return {f.name: table.tensors[f.name] for f in config.inputs}
+
+
+def _seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)

@@ -1,0 +1,143 @@
+"""`modelyard` command line: parse arguments, call the API, map errors to exit codes.
+
+Exit codes: 0 success; 2 the user's input is wrong (message on stderr starting `error:`);
+1 a bug in modelyard (traceback, plus a line asking to report it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import traceback
+from pathlib import Path
+
+EPILOG = """examples:
+  modelyard train examples/penguins/config.yaml
+  modelyard train config.yaml --set trainer.epochs=5 --output runs/try2
+  torchrun --nproc_per_node 2 -m modelyard train config.yaml
+  modelyard evaluate runs/penguins --data test.csv
+  modelyard predict runs/penguins --data new.csv --out predictions.csv
+"""
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="modelyard", description="From data to a working deep-learning model with one YAML file.", epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="store_true", help="print the version and exit")
+    verbs = parser.add_subparsers(dest="verb", metavar="COMMAND")
+
+    train = verbs.add_parser("train", help="train a model from a config; writes a run directory")
+    train.add_argument("config", help="YAML config file")
+    train.add_argument("--output", help="run directory (default: runs/<config name>)")
+    train.add_argument("--resume", action="store_true", help="continue the run in the run directory from its last checkpoint")
+    train.add_argument("--overwrite", action="store_true", help="replace an existing run directory")
+    train.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a config key, e.g. --set trainer.epochs=5 (repeatable)")
+
+    evaluate = verbs.add_parser("evaluate", help="metrics of a trained model on labelled data")
+    evaluate.add_argument("run", help="run directory (or its model/ folder)")
+    evaluate.add_argument("--data", required=True, help="table (csv, tsv, parquet, jsonl) or class folder with labels")
+    evaluate.add_argument("--out", help="also write the metrics to this JSON file")
+
+    predict = verbs.add_parser("predict", help="predictions of a trained model")
+    predict.add_argument("run", help="run directory (or its model/ folder)")
+    predict.add_argument("--data", required=True, help="table (csv, tsv, parquet, jsonl) or folder of inputs")
+    predict.add_argument("--out", required=True, help="predictions file; format from its suffix (.csv, .tsv, .parquet, .jsonl)")
+    predict.add_argument("--overwrite", action="store_true", help="replace --out if it exists")
+
+    validate = verbs.add_parser("validate", help="check a config and its data without training")
+    validate.add_argument("config")
+    validate.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a config key")
+    validate.add_argument("--config-only", action="store_true", help="check the config but not the data")
+
+    verbs.add_parser("schema", help="print the config's JSON Schema (for editor autocompletion)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.version:
+        from modelyard import __version__
+
+        print(__version__)
+        return 0
+    if args.verb is None:
+        parser.print_help()
+        return 2
+    from modelyard.errors import UserError
+
+    try:
+        return VERBS[args.verb](args) or 0
+    except UserError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted; a training run can be continued with --resume", file=sys.stderr)
+        return 130
+    except Exception:  # noqa: BLE001 - anything else is our bug
+        traceback.print_exc()
+        print("This is a bug in modelyard; please report it with the traceback above.", file=sys.stderr)
+        return 1
+
+
+def _train(args) -> int:
+    from modelyard.api import Model
+
+    model = Model.from_config(args.config, args.set)
+    output = Path(args.output) if args.output else Path("runs") / model.config.name
+    model.fit(output_dir=output, resume=args.resume, overwrite=args.overwrite)
+    print(json.dumps(model.metrics, indent=2))
+    return 0
+
+
+def _evaluate(args) -> int:
+    from modelyard.api import Model
+
+    metrics = Model.load(args.run).evaluate(args.data)
+    text = json.dumps(metrics, indent=2)
+    if args.out:
+        Path(args.out).write_text(text + "\n", encoding="utf-8")
+    print(text)
+    return 0
+
+
+def _predict(args) -> int:
+    from modelyard.api import Model
+    from modelyard.errors import UserError
+
+    out = Path(args.out)
+    writers = {".csv": "to_csv", ".tsv": "to_csv", ".parquet": "to_parquet", ".jsonl": "to_json"}
+    if out.suffix.lower() not in writers:
+        raise UserError(f"--out '{out}': unknown format '{out.suffix}'; use one of {', '.join(writers)}")
+    if out.exists() and not args.overwrite:
+        raise UserError(f"--out '{out}' already exists; pass --overwrite to replace it")
+    predictions = Model.load(args.run).predict(args.data)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    kwargs = {".csv": {"index": False}, ".tsv": {"index": False, "sep": "\t"}, ".parquet": {"index": False}, ".jsonl": {"orient": "records", "lines": True}}
+    getattr(predictions, writers[out.suffix.lower()])(out, **kwargs[out.suffix.lower()])
+    print(f"wrote {len(predictions)} predictions to {out}", file=sys.stderr)
+    return 0
+
+
+def _validate(args) -> int:
+    from modelyard.config import load_config
+
+    config, base = load_config(args.config, args.set)
+    print(f"config '{args.config}' is valid", file=sys.stderr)
+    if args.config_only:
+        return 0
+    from modelyard.data.check import check_data
+
+    for line in check_data(config, base):
+        print(line, file=sys.stderr)
+    return 0
+
+
+def _schema(args) -> int:
+    from modelyard.config.schema import Config
+
+    print(json.dumps(Config.model_json_schema(), indent=2))
+    return 0
+
+
+VERBS = {"train": _train, "evaluate": _evaluate, "predict": _predict, "validate": _validate, "schema": _schema}

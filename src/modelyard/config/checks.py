@@ -1,0 +1,94 @@
+"""Cross-field rules, each a small named check returning messages that say what to change."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from modelyard.config.schema import Config
+
+LOSSES_BY_OUTPUT = {
+    "category": ["cross_entropy"],
+    "binary": ["binary_cross_entropy"],
+    "number": ["mse", "mae", "huber"],
+}
+
+METRICS_BY_OUTPUT = {
+    "category": ["accuracy", "precision_macro", "recall_macro", "f1_macro", "roc_auc", "log_loss"],
+    "binary": ["accuracy", "precision_macro", "recall_macro", "f1_macro", "roc_auc", "log_loss"],
+    "number": ["mse", "rmse", "mae", "r2"],
+}
+
+
+def loss_matches_output(config: Config) -> list[str]:
+    problems = []
+    for i, out in enumerate(config.outputs):
+        allowed = LOSSES_BY_OUTPUT[out.type]
+        if out.loss not in allowed:
+            other = [t for t, losses in LOSSES_BY_OUTPUT.items() if out.loss in losses]
+            problems.append(
+                f"outputs[{i}].loss: output '{out.name}' is {out.type} but loss is {out.loss}: "
+                f"use {' or '.join(allowed)}, or make the output {' or '.join(other)}"
+            )
+    return problems
+
+
+def names_are_unique(config: Config) -> list[str]:
+    problems = []
+    seen: dict[str, str] = {}
+    for kind, features in (("inputs", config.inputs), ("outputs", config.outputs)):
+        for i, feature in enumerate(features):
+            if feature.name in seen:
+                problems.append(
+                    f"{kind}[{i}].name: '{feature.name}' is already used by {seen[feature.name]}; names must be unique"
+                )
+            seen.setdefault(feature.name, f"{kind}[{i}]")
+    return problems
+
+
+def split_leaves_training_data(config: Config) -> list[str]:
+    split = config.data.split
+    held_out = (0 if config.data.validation else split.validation) + (0 if config.data.test else split.test)
+    if split.column is None and held_out >= 0.95:
+        return [f"data.split: validation + test = {held_out:g} leaves too little to train on; keep it under 0.95"]
+    return []
+
+
+def early_stopping_metric_exists(config: Config) -> list[str]:
+    stopping = config.trainer.early_stopping
+    if stopping is None:
+        return []
+    known = ["loss"] + metric_names(config)
+    if stopping.metric in known:
+        return []
+    return [f"trainer.early_stopping.metric: '{stopping.metric}' is not a validation metric of this model; known: {', '.join(known)}"]
+
+
+def plateau_needs_validation(config: Config) -> list[str]:
+    split = config.data.split
+    has_validation = config.data.validation or split.validation > 0 or split.column
+    if config.trainer.schedule.type == "plateau" and not has_validation:
+        return ["trainer.schedule.type: plateau needs a validation split; set data.split.validation or data.validation"]
+    if config.trainer.early_stopping and not has_validation:
+        return ["trainer.early_stopping: needs a validation split; set data.split.validation or data.validation"]
+    return []
+
+
+def metric_names(config: Config) -> list[str]:
+    """Validation metric names as they appear in metrics.json and history.csv."""
+    prefix = len(config.outputs) > 1
+    return [
+        f"{out.name}.{m}" if prefix else m for out in config.outputs for m in METRICS_BY_OUTPUT[out.type]
+    ]
+
+
+CHECKS: list[Callable[[Config], list[str]]] = [
+    loss_matches_output,
+    names_are_unique,
+    split_leaves_training_data,
+    early_stopping_metric_exists,
+    plateau_needs_validation,
+]
+
+
+def run_all(config: Config) -> list[str]:
+    return [problem for check in CHECKS for problem in check(config)]

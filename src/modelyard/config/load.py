@@ -1,0 +1,200 @@
+"""Reading a config: YAML or dict, `--set` overrides, validation with every error at once."""
+
+from __future__ import annotations
+
+import copy
+import difflib
+import types
+import typing
+from pathlib import Path
+from typing import Any
+
+from modelyard.errors import ConfigError, UserError
+
+
+def read_yaml(path: str | Path) -> dict[str, Any]:
+    """Parse a YAML config file into a dict; syntax errors name the line."""
+    import yaml
+
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"config file '{path}' does not exist")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(e, "problem", None) or str(e)
+        raise UserError(f"{path}: YAML syntax error{where}: {problem}") from None
+    if not isinstance(data, dict):
+        raise UserError(f"{path}: a config must be a mapping of keys to values, got {type(data).__name__}")
+    return data
+
+
+def apply_overrides(raw: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
+    """Apply `KEY=VALUE` overrides; KEY is a dotted path (`inputs.0.encoder.type`), VALUE is YAML."""
+    import yaml
+
+    raw = copy.deepcopy(raw)
+    for item in overrides:
+        key, sep, text = item.partition("=")
+        if not sep or not key:
+            raise UserError(f"--set '{item}': expected KEY=VALUE, e.g. trainer.epochs=5")
+        try:
+            value = yaml.safe_load(text)
+        except yaml.YAMLError:
+            value = text
+        _set_path(raw, key.replace("[", ".").replace("]", "").split("."), value, item)
+    return raw
+
+
+def _set_path(node: Any, parts: list[str], value: Any, item: str) -> None:
+    for i, part in enumerate(parts):
+        last = i == len(parts) - 1
+        if isinstance(node, list):
+            if not part.isdigit() or int(part) >= len(node):
+                raise UserError(f"--set '{item}': '{part}' is not an index of a list of {len(node)}")
+            part_key: Any = int(part)
+        elif isinstance(node, dict):
+            part_key = part
+        else:
+            raise UserError(f"--set '{item}': cannot go into '{'.'.join(parts[:i])}', it is a value")
+        if last:
+            node[part_key] = value
+        else:
+            if isinstance(node, dict) and part_key not in node:
+                node[part_key] = {}
+            node = node[part_key]
+
+
+def validate(raw: dict[str, Any], source: str = "config"):
+    """Turn a raw dict into a frozen `Config`, or raise ConfigError listing every problem."""
+    from pydantic import ValidationError
+
+    from modelyard.config import checks
+    from modelyard.config.schema import Config
+
+    try:
+        config = Config.model_validate(raw)
+    except ValidationError as e:
+        raise ConfigError([_describe(err, raw) for err in e.errors()], source) from None
+    problems = checks.run_all(config)
+    if problems:
+        raise ConfigError(problems, source)
+    return config
+
+
+def load_config(source: str | Path | dict[str, Any], overrides: list[str] = ()):
+    """Read, override and validate. Returns (Config, base_dir for relative data paths)."""
+    if isinstance(source, dict):
+        raw, base, name = source, Path.cwd(), "config"
+    else:
+        raw, base, name = read_yaml(source), Path(source).resolve().parent, str(source)
+        raw.setdefault("name", Path(source).stem)
+    raw = apply_overrides(raw, list(overrides))
+    return validate(raw, name), base
+
+
+# ---------------------------------------------------------------- error messages
+
+
+def _describe(err: dict[str, Any], raw: dict[str, Any]) -> str:
+    """One pydantic error as `inputs[0].encoder.laers: unknown key; did you mean 'layers'?`."""
+    loc, model = _clean_loc(err["loc"], raw)
+    path = _format_path(loc) or "(top level)"
+    kind = err["type"]
+    if kind == "extra_forbidden":
+        key = str(loc[-1])
+        close = difflib.get_close_matches(key, sorted(model.model_fields) if model else [], n=1)
+        hint = f"; did you mean '{close[0]}'?" if close else ""
+        allowed = ", ".join(sorted(model.model_fields)) if model and not close else ""
+        return f"{path}: unknown key{hint}" + (f" (allowed: {allowed})" if allowed else "")
+    if kind == "missing":
+        return f"{path}: required key is missing"
+    if kind == "union_tag_invalid":
+        ctx = err.get("ctx", {})
+        return f"{path}: unknown type '{ctx.get('tag')}'; known: {ctx.get('expected_tags')}"
+    if kind == "union_tag_not_found":
+        return f"{path}: 'type' is missing"
+    if kind == "literal_error":
+        value = err.get("input")
+        expected = err.get("ctx", {}).get("expected", "")
+        close = difflib.get_close_matches(str(value), [s.strip("'") for s in expected.replace(" or ", ", ").split(", ")], n=1)
+        hint = f"; did you mean '{close[0]}'?" if close else ""
+        return f"{path}: '{value}' is not allowed; expected {expected}{hint}"
+    return f"{path}: {err['msg']} (got {err.get('input')!r})"
+
+
+def _clean_loc(loc: tuple, raw: Any) -> tuple[tuple, Any]:
+    """Drop the union tags pydantic puts in `loc`; return the path and the model holding its last key."""
+    clean: list[Any] = []
+    node: Any = raw
+    for i, part in enumerate(loc):
+        if isinstance(node, dict) and part not in node and i < len(loc) - 1:
+            continue  # a discriminator tag, not a key the user wrote
+        clean.append(part)
+        node = node.get(part) if isinstance(node, dict) else _index(node, part)
+    return tuple(clean), _model_at(tuple(clean[:-1]), raw)
+
+
+def _model_at(path: tuple, raw: Any):
+    """The schema model that describes the value at `path` in the raw config."""
+    from modelyard.config.schema import Config
+
+    annotation: Any = Config
+    node: Any = raw
+    for part in path:
+        annotation = _child_annotation(annotation, part, node)
+        node = node.get(part) if isinstance(node, dict) else _index(node, part)
+    return _model_of(annotation, node)
+
+
+def _index(node: Any, part: Any) -> Any:
+    if isinstance(node, list) and isinstance(part, int) and part < len(node):
+        return node[part]
+    return None
+
+
+def _child_annotation(annotation: Any, part: Any, parent: Any) -> Any:
+    model = _model_of(annotation, parent)
+    if model is not None and isinstance(part, str) and part in model.model_fields:
+        return model.model_fields[part].annotation
+    for arg in _flat_args(annotation):
+        if typing.get_origin(arg) in (list, tuple) and isinstance(part, int):
+            return typing.get_args(arg)[0]
+    return None
+
+
+def _model_of(annotation: Any, node: Any):
+    """The pydantic model class in `annotation`; for a union, the one whose `type` matches `node`."""
+    from pydantic import BaseModel
+
+    candidates = [a for a in _flat_args(annotation) if isinstance(a, type) and issubclass(a, BaseModel)]
+    if len(candidates) <= 1:
+        return candidates[0] if candidates else None
+    if not isinstance(node, dict) or "type" not in node:
+        return candidates[0]  # unions list their default model first
+    tag = node["type"]
+    for cls in candidates:
+        field = cls.model_fields.get("type")
+        if field is not None and tag in typing.get_args(field.annotation):
+            return cls
+    return None
+
+
+def _flat_args(annotation: Any) -> list[Any]:
+    if annotation is None:
+        return []
+    origin = typing.get_origin(annotation)
+    if origin is typing.Annotated:
+        return _flat_args(typing.get_args(annotation)[0])
+    if origin in (typing.Union, types.UnionType):
+        return [x for a in typing.get_args(annotation) for x in _flat_args(a)]
+    return [annotation]
+
+
+def _format_path(loc: tuple) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out

@@ -1,0 +1,400 @@
+"""The config schema: every key a user may write, its type and its default.
+
+Defaults live here and only here. Every model forbids unknown keys, so a typo is an
+error (with a suggestion), never silently ignored. `modelyard schema` prints this as
+JSON Schema for editor autocompletion.
+"""
+
+from __future__ import annotations
+
+import typing
+from typing import Annotated, Any, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, PositiveInt, Tag
+
+PositiveFloat = Annotated[float, Field(gt=0)]
+Probability = Annotated[float, Field(ge=0, lt=1)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# ---------------------------------------------------------------- encoders
+
+
+class Passthrough(Strict):
+    """Feeds the (normalised) value to the combiner as it is. Numbers and binaries."""
+
+    type: Literal["passthrough"] = "passthrough"
+
+
+class CategoryEmbed(Strict):
+    """A learned vector per category. `dim` defaults to min(50, (categories + 1) // 2)."""
+
+    type: Literal["embed"] = "embed"
+    dim: PositiveInt | None = None
+    dropout: Probability = 0.0
+
+
+class CategoryOneHot(Strict):
+    """One-hot vector per category; use for few categories."""
+
+    type: Literal["onehot"] = "onehot"
+
+
+class TextMlp(Strict):
+    """Mean of token embeddings, then an MLP. Cheapest; ignores word order."""
+
+    type: Literal["mlp"] = "mlp"
+    embedding_dim: PositiveInt = 64
+    hidden: list[PositiveInt] = [64]
+    dropout: Probability = 0.0
+
+
+class TextCnn(Strict):
+    """1-D convolutions over token embeddings, max-pooled over time. Fast; local word order."""
+
+    type: Literal["cnn"] = "cnn"
+    embedding_dim: PositiveInt = 64
+    filters: PositiveInt = 64
+    kernel_sizes: list[PositiveInt] = [3, 4, 5]
+    dropout: Probability = 0.1
+
+
+class TextRnn(Strict):
+    """LSTM or GRU over token embeddings. Order-aware; slower than cnn on long texts."""
+
+    type: Literal["rnn"] = "rnn"
+    embedding_dim: PositiveInt = 64
+    cell: Literal["lstm", "gru"] = "lstm"
+    hidden: PositiveInt = 64
+    layers: PositiveInt = 1
+    bidirectional: bool = True
+    pooling: Literal["last", "mean", "max"] = "mean"
+    dropout: Probability = 0.1
+
+
+class TextTransformer(Strict):
+    """Self-attention encoder with learned positions. Best with enough data; cost grows with length²."""
+
+    type: Literal["transformer"] = "transformer"
+    dim: PositiveInt = 64
+    layers: PositiveInt = 2
+    heads: PositiveInt = 4
+    ff_multiplier: PositiveInt = 4
+    pooling: Literal["mean", "cls", "max"] = "mean"
+    dropout: Probability = 0.1
+
+
+class ImageCnn(Strict):
+    """Conv-BatchNorm-ReLU-MaxPool blocks, then a dense layer. Good default for small images."""
+
+    type: Literal["cnn"] = "cnn"
+    channels: list[PositiveInt] = [32, 64]
+    kernel_size: PositiveInt = 3
+    batch_norm: bool = True
+    output_size: PositiveInt = 128
+    dropout: Probability = 0.25
+
+
+class ImageResnet(Strict):
+    """Residual CNN (basic blocks), global average pooling. Deeper; for larger images and data."""
+
+    type: Literal["resnet"] = "resnet"
+    channels: list[PositiveInt] = [32, 64, 128]
+    blocks: list[PositiveInt] = [2, 2, 2]
+    dropout: Probability = 0.0
+
+
+class ImageMlp(Strict):
+    """Flattened pixels into an MLP. A baseline; ignores spatial structure."""
+
+    type: Literal["mlp"] = "mlp"
+    hidden: list[PositiveInt] = [256, 128]
+    dropout: Probability = 0.1
+
+
+def _tagged_union(*models: type[Strict]) -> Any:
+    """A union chosen by `type`; the first model is the default when `type` is left out."""
+    default = typing.get_args(models[0].model_fields["type"].annotation)[0]
+
+    def tag(value: Any) -> str | None:
+        if isinstance(value, dict):
+            return value.get("type", default)
+        return getattr(value, "type", None)
+
+    members = tuple(Annotated[m, Tag(typing.get_args(m.model_fields["type"].annotation)[0])] for m in models)
+    return Annotated[Union[members], Discriminator(tag)]  # noqa: UP007
+
+
+TextEncoder = _tagged_union(TextCnn, TextRnn, TextTransformer, TextMlp)
+ImageEncoder = _tagged_union(ImageCnn, ImageResnet, ImageMlp)
+CategoryEncoder = _tagged_union(CategoryEmbed, CategoryOneHot)
+
+# ---------------------------------------------------------------- preprocessing
+
+
+class NumberPreprocessing(Strict):
+    normalization: Literal["standard", "minmax", "none"] = "standard"
+    missing: Literal["fill_mean", "fill_median", "fill_value", "drop"] = "fill_mean"
+    fill_value: float = 0.0
+
+
+class CategoryPreprocessing(Strict):
+    """`missing: unknown` maps a missing value to the unknown category."""
+
+    missing: Literal["unknown", "fill_mode", "fill_value", "drop"] = "unknown"
+    fill_value: str = ""
+    min_count: PositiveInt = 1
+    max_size: PositiveInt | None = None
+
+
+class BinaryPreprocessing(Strict):
+    """`positive` names the value that means true; default: true/yes/1/y/t or the later in sort order."""
+
+    missing: Literal["fill_mode", "fill_value", "drop"] = "fill_mode"
+    fill_value: bool = False
+    positive: str | None = None
+
+
+class TextPreprocessing(Strict):
+    tokenizer: Literal["bpe", "wordpiece", "whitespace"] = "bpe"
+    vocab_size: PositiveInt = 8000
+    min_frequency: PositiveInt = 2
+    lowercase: bool = True
+    max_length: PositiveInt = 128
+    missing: Literal["fill_empty", "drop"] = "fill_empty"
+
+
+class Augment(Strict):
+    """Training-time only. `random_crop` pads by this many pixels and crops back at random."""
+
+    random_crop: Annotated[int, Field(ge=0)] = 0
+    horizontal_flip: bool = False
+
+
+class ImagePreprocessing(Strict):
+    """Height/width default to the first training image's size."""
+
+    height: PositiveInt | None = None
+    width: PositiveInt | None = None
+    color: Literal["auto", "grayscale", "rgb"] = "auto"
+    normalization: Literal["standard", "scale"] = "standard"
+    augment: Augment = Augment()
+    missing: Literal["drop", "error"] = "error"
+
+
+# ---------------------------------------------------------------- features
+
+
+class NumberInput(Strict):
+    name: str
+    type: Literal["number"]
+    column: str | None = None
+    encoder: Passthrough = Passthrough()
+    preprocessing: NumberPreprocessing = NumberPreprocessing()
+
+
+class CategoryInput(Strict):
+    name: str
+    type: Literal["category"]
+    column: str | None = None
+    encoder: CategoryEncoder = CategoryEmbed()
+    preprocessing: CategoryPreprocessing = CategoryPreprocessing()
+
+
+class BinaryInput(Strict):
+    name: str
+    type: Literal["binary"]
+    column: str | None = None
+    encoder: Passthrough = Passthrough()
+    preprocessing: BinaryPreprocessing = BinaryPreprocessing()
+
+
+class TextInput(Strict):
+    name: str
+    type: Literal["text"]
+    column: str | None = None
+    encoder: TextEncoder = TextCnn()
+    preprocessing: TextPreprocessing = TextPreprocessing()
+
+
+class ImageInput(Strict):
+    name: str
+    type: Literal["image"]
+    column: str | None = None
+    encoder: ImageEncoder = ImageCnn()
+    preprocessing: ImagePreprocessing = ImagePreprocessing()
+
+
+Input = Annotated[
+    NumberInput | CategoryInput | BinaryInput | TextInput | ImageInput, Field(discriminator="type")
+]
+
+LossName = Literal["cross_entropy", "binary_cross_entropy", "mse", "mae", "huber"]
+
+
+class CategoryOutput(Strict):
+    name: str
+    type: Literal["category"]
+    column: str | None = None
+    loss: LossName = "cross_entropy"
+    label_smoothing: Probability = 0.0
+    weight: PositiveFloat = 1.0
+
+
+class BinaryOutput(Strict):
+    name: str
+    type: Literal["binary"]
+    column: str | None = None
+    loss: LossName = "binary_cross_entropy"
+    positive: str | None = None
+    threshold: Annotated[float, Field(gt=0, lt=1)] = 0.5
+    weight: PositiveFloat = 1.0
+
+
+class NumberOutput(Strict):
+    """Targets are standardised for training and predictions mapped back."""
+
+    name: str
+    type: Literal["number"]
+    column: str | None = None
+    loss: LossName = "mse"
+    normalization: Literal["standard", "none"] = "standard"
+    weight: PositiveFloat = 1.0
+
+
+Output = Annotated[CategoryOutput | BinaryOutput | NumberOutput, Field(discriminator="type")]
+
+# ---------------------------------------------------------------- combiner
+
+
+class ConcatCombiner(Strict):
+    """Concatenates the encoder outputs; the heads see them directly."""
+
+    type: Literal["concat"] = "concat"
+
+
+class MlpCombiner(Strict):
+    """Concatenates the encoder outputs, then Linear-activation-dropout layers."""
+
+    type: Literal["mlp"] = "mlp"
+    hidden: list[PositiveInt] = [64]
+    activation: Literal["relu", "gelu", "tanh"] = "relu"
+    dropout: Probability = 0.0
+    batch_norm: bool = False
+
+
+Combiner = _tagged_union(MlpCombiner, ConcatCombiner)
+
+# ---------------------------------------------------------------- data
+
+
+class Split(Strict):
+    """Ratios of the training file held out, or `column` naming a train/validation/test column."""
+
+    validation: Probability = 0.15
+    test: Probability = 0.15
+    seed: int = 0
+    column: str | None = None
+
+
+class Data(Strict):
+    """Paths are relative to the config file. A folder means one subfolder per class."""
+
+    train: str | None = None
+    validation: str | None = None
+    test: str | None = None
+    split: Split = Split()
+    id_columns: list[str] = []
+    missing_labels: Literal["drop", "error"] = "drop"
+
+
+# ---------------------------------------------------------------- trainer
+
+
+class Sgd(Strict):
+    type: Literal["sgd"] = "sgd"
+    lr: PositiveFloat = 0.01
+    momentum: Annotated[float, Field(ge=0)] = 0.0
+    nesterov: bool = False
+    weight_decay: Annotated[float, Field(ge=0)] = 0.0
+
+
+class Adam(Strict):
+    type: Literal["adam"] = "adam"
+    lr: PositiveFloat = 0.001
+    betas: tuple[Probability, Probability] = (0.9, 0.999)
+    eps: PositiveFloat = 1e-8
+    weight_decay: Annotated[float, Field(ge=0)] = 0.0
+
+
+class AdamW(Strict):
+    type: Literal["adamw"] = "adamw"
+    lr: PositiveFloat = 0.001
+    betas: tuple[Probability, Probability] = (0.9, 0.999)
+    eps: PositiveFloat = 1e-8
+    weight_decay: Annotated[float, Field(ge=0)] = 0.01
+
+
+Optimizer = _tagged_union(Adam, AdamW, Sgd)
+
+
+class Schedule(Strict):
+    """Learning-rate schedule, stepped per batch (`plateau`: per epoch, on the early-stopping metric).
+
+    warmup_steps ramps linearly from 0 to lr first. step: multiply by gamma every step_epochs.
+    cosine/linear: decay to min_lr by the last step. plateau: multiply by gamma after
+    `patience` epochs without improvement.
+    """
+
+    type: Literal["constant", "step", "cosine", "linear", "plateau"] = "constant"
+    warmup_steps: Annotated[int, Field(ge=0)] = 0
+    step_epochs: PositiveInt = 10
+    gamma: Annotated[float, Field(gt=0, le=1)] = 0.1
+    patience: PositiveInt = 2
+    min_lr: Annotated[float, Field(ge=0)] = 0.0
+
+
+class EarlyStopping(Strict):
+    """Stops after `patience` epochs without improvement of `metric` on validation and
+    restores the best weights. `metric`: `loss` or any validation metric name."""
+
+    metric: str = "loss"
+    patience: PositiveInt = 5
+    min_delta: Annotated[float, Field(ge=0)] = 0.0
+
+
+class Trainer(Strict):
+    """`batch_size: full` trains full-batch gradient descent (one step per epoch)."""
+
+    epochs: PositiveInt = 10
+    batch_size: PositiveInt | Literal["full"] = 32
+    optimizer: Optimizer = Adam()
+    l1: Annotated[float, Field(ge=0)] = 0.0
+    schedule: Schedule = Schedule()
+    gradient_clip: PositiveFloat | None = None
+    early_stopping: EarlyStopping | None = None
+    precision: Literal["fp32", "bf16", "auto"] = "fp32"
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    seed: int = 42
+    eval_batch_size: PositiveInt = 256
+
+
+class Config(Strict):
+    name: str = "run"
+    data: Data = Data()
+    inputs: Annotated[list[Input], Field(min_length=1)]
+    outputs: Annotated[list[Output], Field(min_length=1)]
+    combiner: Combiner = MlpCombiner()
+    trainer: Trainer = Trainer()
+
+
+FEATURE_MODELS: dict[str, type[Strict]] = {
+    "number": NumberInput,
+    "category": CategoryInput,
+    "binary": BinaryInput,
+    "text": TextInput,
+    "image": ImageInput,
+}

@@ -1,0 +1,27 @@
+"""`modelyard validate`: read and preprocess the data exactly as training would, without training."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from modelyard.config.schema import Config
+from modelyard.data.features import Preprocessing
+from modelyard.data.split import read_config_data
+
+
+def check_data(config: Config, base: Path) -> list[str]:
+    """Raise UserError on the first data problem; otherwise return a summary, one line each."""
+    tables = read_config_data(config, base)
+    preprocessing = Preprocessing(config)
+    preprocessing.fit(tables["train"])
+    lines = []
+    for name, frame in tables.items():
+        if frame is not None:
+            table = preprocessing.prepare(frame, name)
+            lines.append(f"{name}: {len(table)} rows usable of {len(frame)}")
+    for feature in preprocessing.outputs:
+        if feature.type in ("category", "binary"):
+            classes = feature.vocab if feature.type == "category" else feature.values
+            lines.append(f"output '{feature.name}': {len(classes)} classes ({', '.join(map(str, classes[:10]))}{', ...' if len(classes) > 10 else ''})")
+    lines += [f"preprocessing: {note}" for note in dict.fromkeys(preprocessing.notes)]
+    return lines + ["data is valid"]

@@ -1,0 +1,99 @@
+"""One preprocessor per feature type, and `Preprocessing`, which applies them to a table."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+
+from modelyard.config.schema import Config
+from modelyard.data.features.base import Feature, is_missing, row_label
+from modelyard.data.features.image import ImageFeature
+from modelyard.data.features.tabular import BinaryFeature, CategoryFeature, NumberFeature
+from modelyard.data.features.text import TextFeature
+from modelyard.errors import UserError
+from modelyard.registry import Registry
+
+FEATURES: Registry[type[Feature]] = Registry("feature type")
+for _cls in (NumberFeature, CategoryFeature, BinaryFeature, TextFeature, ImageFeature):
+    FEATURES.register(_cls.type)(_cls)
+
+
+@dataclass
+class Table:
+    """Tensors for a split: `tensors[name]` has N rows; `frame` holds the N source rows kept."""
+
+    tensors: dict[str, torch.Tensor]
+    frame: pd.DataFrame
+
+    def __len__(self) -> int:
+        return len(self.frame)
+
+
+class Preprocessing:
+    """Fits every feature's preprocessor on the training split; applies them unchanged to any data."""
+
+    def __init__(self, config: Config):
+        self.config = config
+        self.inputs = [FEATURES.get(f.type)(f, is_output=False) for f in config.inputs]
+        self.outputs = [FEATURES.get(f.type)(f, is_output=True) for f in config.outputs]
+        self.notes: list[str] = []
+
+    @property
+    def features(self) -> list[Feature]:
+        return self.inputs + self.outputs
+
+    def fit(self, train: pd.DataFrame) -> None:
+        train = self._drop_rows(train, "train", labels=True, training=True)
+        for feature in self.features:
+            feature.fit(train[feature.column])
+
+    def prepare(self, frame: pd.DataFrame, split: str, labels: bool = True) -> Table:
+        """Tensors for `frame`. `labels=False` (predict) needs inputs only and drops no rows."""
+        frame = self._drop_rows(frame, split, labels=labels, training=labels)
+        features = self.features if labels else self.inputs
+        tensors = {}
+        for feature in features:
+            feature.notes = []
+            tensors[feature.name] = feature.transform(feature.column_of(frame))
+            self.notes += [f"{split}: {n}" for n in feature.notes]
+        return Table(tensors, frame)
+
+    def _drop_rows(self, frame: pd.DataFrame, split: str, labels: bool, training: bool) -> pd.DataFrame:
+        keep = np.ones(len(frame), dtype=bool)
+        for feature in self.inputs + (self.outputs if labels else []):
+            series = feature.column_of(frame)
+            if feature.is_output:
+                keep &= ~self._missing_labels(feature, series, split)
+            elif feature.drops_missing(training):
+                missing = is_missing(series)
+                if missing.any():
+                    self.notes.append(f"{split}: dropped {int(missing.sum())} rows missing '{feature.column}'")
+                keep &= ~missing
+        if not keep.any():
+            raise UserError(f"{split} data: no rows left after dropping rows with missing values")
+        return frame[keep]
+
+    def _missing_labels(self, feature: Feature, series: pd.Series, split: str) -> np.ndarray:
+        missing = is_missing(series)
+        if missing.any() and self.config.data.missing_labels == "error":
+            position = int(np.flatnonzero(missing)[0])
+            raise UserError(f"{split} data {row_label(series, position)}: label '{feature.column}' is missing ({int(missing.sum())} rows); fill them in or set data.missing_labels: drop")
+        if missing.any():
+            self.notes.append(f"{split}: dropped {int(missing.sum())} rows with no '{feature.column}' label")
+        if isinstance(feature, CategoryFeature) and hasattr(feature, "vocab"):
+            unseen = feature.unseen_rows(series) & ~missing
+            if unseen.any():
+                self.notes.append(f"{split}: dropped {int(unseen.sum())} rows whose '{feature.column}' class was not in the training data")
+                missing = missing | unseen
+        return missing
+
+    def state(self) -> dict[str, Any]:
+        return {f.name: f.state() for f in self.features}
+
+    def load_state(self, state: dict[str, Any]) -> None:
+        for feature in self.features:
+            feature.load_state(state[feature.name])

@@ -1,0 +1,82 @@
+"""Image inputs from file paths: decoded with Pillow, resized, kept as uint8 until the model."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+
+from modelyard.data.features.base import Feature, is_missing, row_label
+from modelyard.errors import UserError
+
+_SAMPLE_FOR_STATS = 2000
+
+
+class ImageFeature(Feature):
+    """(N, C, H, W) uint8 pixels; per-channel mean/std fitted on training images for the model."""
+
+    type = "image"
+
+    def drops_missing(self, training: bool) -> bool:
+        return self.config.preprocessing.missing == "drop"
+
+    def fit(self, series: pd.Series) -> None:
+        prep = self.config.preprocessing
+        first = _open(str(series.iloc[0]), self.column, row_label(series, 0))
+        self.height = prep.height or first.height
+        self.width = prep.width or first.width
+        color = prep.color
+        if color == "auto":
+            color = "grayscale" if first.mode in ("1", "L", "LA", "I", "I;16", "F") else "rgb"
+        self.channels = 1 if color == "grayscale" else 3
+        pixels = self.transform(series.iloc[:_SAMPLE_FOR_STATS]).float() / 255.0
+        if prep.normalization == "standard":
+            self.mean = pixels.mean(dim=(0, 2, 3)).tolist()
+            self.std = [max(s, 1e-3) for s in pixels.std(dim=(0, 2, 3)).tolist()]
+        else:
+            self.mean, self.std = [0.0] * self.channels, [1.0] * self.channels
+        self.note(f"images resized to {self.height}x{self.width}, {color}")
+
+    def transform(self, series: pd.Series) -> torch.Tensor:
+        """(N, C, H, W) uint8."""
+        missing = is_missing(series)
+        if missing.any():
+            position = int(np.flatnonzero(missing)[0])
+            raise UserError(f"column '{self.column}' {row_label(series, position)}: no image path ({int(missing.sum())} rows); fill them in or set preprocessing.missing: drop")
+        jobs = [(str(p), row_label(series, i)) for i, p in enumerate(series)]
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            arrays = list(pool.map(lambda job: self._load(*job), jobs, chunksize=64))
+        return torch.from_numpy(np.stack(arrays))
+
+    def _load(self, path: str, row: str) -> np.ndarray:
+        image = _open(path, self.column, row)
+        image = image.convert("L" if self.channels == 1 else "RGB")
+        if image.size != (self.width, self.height):
+            from PIL import Image
+
+            image = image.resize((self.width, self.height), Image.Resampling.BILINEAR)
+        array = np.asarray(image, dtype=np.uint8)
+        return array[None] if self.channels == 1 else array.transpose(2, 0, 1)
+
+    def state(self) -> dict[str, Any]:
+        return {"height": self.height, "width": self.width, "channels": self.channels, "mean": self.mean, "std": self.std}
+
+    def load_state(self, state: dict[str, Any]) -> None:
+        for key in ("height", "width", "channels", "mean", "std"):
+            setattr(self, key, state[key])
+
+
+def _open(path: str, column: str, row: str):
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        image = Image.open(path)
+        image.load()
+        return image
+    except FileNotFoundError:
+        raise UserError(f"column '{column}' {row}: image file '{path}' does not exist") from None
+    except (UnidentifiedImageError, OSError, ValueError) as e:
+        raise UserError(f"column '{column}' {row}: image file '{path}' cannot be read ({e}); replace or remove it") from None

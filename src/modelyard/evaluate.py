@@ -1,0 +1,86 @@
+"""Running a trained model over a table: raw outputs, metrics, and prediction columns."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+from torch import nn
+
+from modelyard.data.features import Preprocessing
+from modelyard.train.precision import autocast
+
+Tensors = dict[str, torch.Tensor]
+
+
+@torch.no_grad()
+def infer(model: nn.Module, inputs: Tensors, device: torch.device, bf16: bool, batch_size: int) -> Tensors:
+    """{input: (N, ...)} -> {output: (N,) or (N, C)} float32 on the CPU, in eval mode, batched."""
+    was_training = model.training
+    model.eval()
+    rows = len(next(iter(inputs.values())))
+    chunks: dict[str, list[torch.Tensor]] = {}
+    for start in range(0, rows, batch_size):
+        batch = {k: v[start : start + batch_size].to(device) for k, v in inputs.items()}
+        with autocast(device, bf16):
+            out = model(batch)
+        for name, value in out.items():
+            chunks.setdefault(name, []).append(value.float().cpu())
+    model.train(was_training)
+    return {name: torch.cat(parts) for name, parts in chunks.items()}
+
+
+def probabilities(feature, values: torch.Tensor) -> np.ndarray:
+    """(N, C) class probabilities of a category or binary output."""
+    if feature.type == "binary":
+        p = torch.sigmoid(values).numpy().astype(np.float64)
+        return np.stack([1 - p, p], axis=1)
+    return torch.softmax(values, dim=1).numpy().astype(np.float64)
+
+
+def classes(feature) -> list[str]:
+    return list(feature.values if feature.type == "binary" else feature.vocab)
+
+
+def score(preprocessing: Preprocessing, outputs: Tensors, targets: Tensors, losses) -> tuple[dict[str, float], dict[str, Any]]:
+    """Metrics (flat; `output.metric` when there are several outputs, plus the total `loss`)
+    and per-output details for the report (confusion matrix, ROC, scatter)."""
+    from modelyard import metrics as m
+
+    prefix = len(preprocessing.outputs) > 1
+    flat: dict[str, float] = {"loss": float(sum(w * loss(outputs[n], targets[n]) for n, (w, loss) in losses.items()))}
+    details: dict[str, Any] = {}
+    for feature in preprocessing.outputs:
+        values, target = outputs[feature.name], targets[feature.name]
+        if feature.type == "number":
+            truth, predicted = feature.decode(target), feature.decode(values)
+            found, details[feature.name] = m.regression_metrics(truth, predicted), m.regression_details(truth, predicted)
+        else:
+            probs, truth = probabilities(feature, values), target.long().numpy()
+            found = m.classification_metrics(truth, probs, classes(feature))
+            details[feature.name] = m.classification_details(truth, probs, classes(feature))
+        flat.update({(f"{feature.name}.{k}" if prefix else k): v for k, v in found.items()})
+    return flat, details
+
+
+def prediction_columns(preprocessing: Preprocessing, outputs: Tensors) -> pd.DataFrame:
+    """`<output>_prediction`, and for classifiers `<output>_probability` (of the predicted class)
+    and `<output>_probability_<class>` for every class."""
+    columns: dict[str, Any] = {}
+    for feature in preprocessing.outputs:
+        values = outputs[feature.name]
+        if feature.type == "number":
+            columns[f"{feature.name}_prediction"] = feature.decode(values)
+            continue
+        probs, names = probabilities(feature, values), classes(feature)
+        if feature.type == "binary":
+            chosen = (probs[:, 1] >= feature.config.threshold).astype(int)
+        else:
+            chosen = probs.argmax(axis=1)
+        columns[f"{feature.name}_prediction"] = [names[i] for i in chosen]
+        columns[f"{feature.name}_probability"] = probs[np.arange(len(chosen)), chosen]
+        for i, name in enumerate(names):
+            columns[f"{feature.name}_probability_{name}"] = probs[:, i]
+    return pd.DataFrame(columns)

@@ -1,0 +1,42 @@
+"""Encoders for single-column tabular values."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+
+class Passthrough(nn.Module):
+    """(B,) float -> (B, 1). Numbers arrive already normalised by preprocessing."""
+
+    def __init__(self):
+        super().__init__()
+        self.output_size = 1
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.unsqueeze(-1).float()
+
+
+class CategoryEmbedding(nn.Module):
+    """(B,) int64 category index -> (B, dim) learned vector; index 0 is the unknown category."""
+
+    def __init__(self, categories: int, dim: int, dropout: float = 0.0):
+        super().__init__()
+        self.embedding = nn.Embedding(categories, dim)
+        self.dropout = nn.Dropout(dropout)
+        self.output_size = dim
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.dropout(self.embedding(x))
+
+
+class OneHot(nn.Module):
+    """(B,) int64 category index -> (B, categories) one-hot float."""
+
+    def __init__(self, categories: int):
+        super().__init__()
+        self.categories = categories
+        self.output_size = categories
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return nn.functional.one_hot(x, self.categories).float()

@@ -1,0 +1,105 @@
+"""Render a training run as one self-contained HTML file (inline CSS and PNGs, no scripts)."""
+
+from __future__ import annotations
+
+import math
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from modelyard.report import plots
+
+_TEMPLATE = "report.html.j2"
+_WIDE_CLASSES = 10
+
+
+def write_report(
+    run_dir: Path,
+    *,
+    title: str,
+    metrics: dict[str, dict[str, float]],
+    history: list[dict[str, Any]],
+    details: dict[str, dict[str, dict]],
+    config_yaml: str,
+) -> Path:
+    """Write `run_dir / "report.html"` and return its path.
+
+    metrics: {split: {metric_name: value}}; history: one dict per epoch (epoch, train_loss,
+    validation_*, lr, seconds; any may be missing); details: {split: {output: details}} with
+    each details dict from classification_details or regression_details.
+    """
+    import jinja2
+
+    template_text = resources.files("modelyard.report").joinpath(_TEMPLATE).read_text(encoding="utf-8")
+    environment = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
+    html = environment.from_string(template_text).render(
+        title=title,
+        summary=_summary(history),
+        metric_tables=[_metric_table(split, values) for split, values in (metrics or {}).items() if values],
+        curves=plots.learning_curves(history or []),
+        outputs=_output_sections(details or {}),
+        config_yaml=config_yaml or "",
+    )
+    path = Path(run_dir) / "report.html"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(html, encoding="utf-8")
+    return path
+
+
+def _format_value(value: Any) -> str:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return str(value)
+    if isinstance(value, int):
+        return f"{value:,}"
+    if not math.isfinite(value):
+        return str(value)
+    if abs(value) < 1e4:
+        return f"{value:.4f}"
+    return f"{value:,.2f}" if abs(value) < 1e12 else f"{value:.4g}"
+
+
+def _metric_table(split: str, values: dict[str, Any]) -> dict[str, Any]:
+    """Rows of (output, metric, formatted value); output is "" for names without an "output." prefix."""
+    rows = [(*name.rpartition(".")[::2], _format_value(value)) for name, value in values.items()]
+    return {"split": split, "rows": rows, "with_outputs": any(output for output, _, _ in rows)}
+
+
+def _summary(history: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    """Short facts about training: epochs, time, best validation loss."""
+    if not history:
+        return []
+    facts = [("epochs", str(history[-1].get("epoch", len(history))))]
+    seconds = [row["seconds"] for row in history if row.get("seconds") is not None]
+    if seconds:
+        facts.append(("training time", f"{sum(seconds):.1f} s"))
+    losses = [(row["validation_loss"], row.get("epoch", i + 1)) for i, row in enumerate(history)
+              if row.get("validation_loss") is not None]
+    if losses:
+        loss, epoch = min(losses)
+        facts.append(("best validation loss", f"{_format_value(loss)} (epoch {epoch})"))
+    return facts
+
+
+def _output_sections(details: dict[str, dict[str, dict]]) -> list[dict[str, Any]]:
+    """One section per (split, output): its kind and figures (caption, base64 PNG)."""
+    sections = []
+    for split, outputs in details.items():
+        for output, detail in (outputs or {}).items():
+            figures = _figures(detail or {})
+            if figures:
+                sections.append({"split": split, "output": output, "figures": figures})
+    return sections
+
+
+def _figures(detail: dict[str, Any]) -> list[dict[str, Any]]:
+    """Figures for one output; a confusion matrix with many classes gets the full width."""
+    figures: list[dict[str, Any]] = []
+    if "confusion_matrix" in detail:
+        wide = len(detail["classes"]) > _WIDE_CLASSES
+        matrix = plots.confusion_matrix(detail["confusion_matrix"], detail["classes"])
+        figures.append({"caption": "Confusion matrix (rows: true class)", "png": matrix, "wide": wide})
+        figures.append({"caption": "ROC curves", "png": plots.roc_curves(detail.get("roc") or {}), "wide": wide})
+    elif "true" in detail:
+        scatter = plots.prediction_scatter(detail["true"], detail["predicted"])
+        figures.append({"caption": "Predicted vs true", "png": scatter, "wide": False})
+    return [figure for figure in figures if figure["png"] is not None]

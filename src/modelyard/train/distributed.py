@@ -1,0 +1,62 @@
+"""Multi-process training under `torchrun` (DDP: gloo on CPU, nccl on GPU). One process otherwise."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import torch
+import torch.distributed as dist
+
+
+@dataclass(frozen=True)
+class Processes:
+    rank: int = 0
+    world: int = 1
+    local_rank: int = 0
+
+    @property
+    def is_main(self) -> bool:
+        return self.rank == 0
+
+
+def init(device_name: str) -> Processes:
+    """Join the process group torchrun set up (env WORLD_SIZE > 1); a no-op for one process."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world == 1:
+        return Processes()
+    if not dist.is_initialized():
+        use_nccl = device_name != "cpu" and torch.cuda.is_available()
+        dist.init_process_group("nccl" if use_nccl else "gloo")
+    return Processes(dist.get_rank(), dist.get_world_size(), int(os.environ.get("LOCAL_RANK", "0")))
+
+
+def shard(indices: torch.Tensor, procs: Processes) -> torch.Tensor:
+    """This process's share of an epoch's shuffled indices; padded (repeating) so all shares are equal."""
+    if procs.world == 1:
+        return indices
+    total = -(-len(indices) // procs.world) * procs.world
+    padded = torch.cat([indices, indices[: total - len(indices)]])
+    return padded[procs.rank :: procs.world]
+
+
+def mean_across(value: torch.Tensor, procs: Processes) -> torch.Tensor:
+    if procs.world > 1:
+        value = value.clone()
+        dist.all_reduce(value)
+        value /= procs.world
+    return value
+
+
+def barrier(procs: Processes) -> None:
+    if procs.world > 1:
+        dist.barrier()
+
+
+def broadcast_flag(flag: bool, procs: Processes) -> bool:
+    """Rank 0's decision, shared with every process."""
+    if procs.world == 1:
+        return flag
+    t = torch.tensor([int(flag)])
+    dist.broadcast(t, 0)
+    return bool(t.item())

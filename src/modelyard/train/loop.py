@@ -1,0 +1,178 @@
+"""The training loop: one `fit`, readable top to bottom.
+
+Data are tensors already in memory; a batch is an index into them (no DataLoader, no
+per-sample Python), which keeps the loop's own overhead near that of a hand-written one.
+The same code runs as one process or under torchrun (each process takes a shard of every
+epoch's shuffled order; DDP averages the gradients).
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from modelyard.train import checkpoint, distributed
+from modelyard.train.optim import build_optimizer, l1_penalty
+from modelyard.train.precision import autocast
+from modelyard.train.progress import Progress, log
+from modelyard.train.schedule import build_schedule, is_per_epoch
+
+Losses = dict[str, tuple[float, Callable[[torch.Tensor, torch.Tensor], torch.Tensor]]]
+Tensors = dict[str, torch.Tensor]
+
+
+@dataclass
+class FitState:
+    """Everything a resumed run needs besides the model and optimizer."""
+
+    epoch: int = 0
+    best_score: float | None = None
+    best_weights: dict[str, torch.Tensor] | None = None
+    bad_epochs: int = 0
+    history: list[dict[str, float]] = field(default_factory=list)
+
+
+@dataclass
+class FitSetup:
+    """What `fit` needs besides model and data (all plain values; built by the API from the config)."""
+
+    settings: Any  # config.schema.Trainer
+    losses: Losses
+    device: torch.device
+    bf16: bool
+    procs: distributed.Processes
+    validate: Callable[[nn.Module], dict[str, float]] | None = None  # validation metrics incl. "loss"
+    metric_mode: str = "min"  # of settings.early_stopping.metric
+    checkpoint_path: Path | None = None
+    resume: dict[str, Any] | None = None
+
+
+def fit(model: nn.Module, train: Tensors, setup: FitSetup) -> FitState:
+    """Train `model` in place on `train` ({name: (N, ...)} inputs and targets); returns the history."""
+    s, procs = setup.settings, setup.procs
+    model.to(setup.device)
+    train = {name: t.to(setup.device) for name, t in train.items()}
+    rows = len(next(iter(train.values())))
+    batch_size = rows if s.batch_size == "full" else min(s.batch_size, rows)
+    per_process = max(1, batch_size // procs.world)
+    steps_per_epoch = -(-distributed.shard(torch.arange(rows), procs).numel() // per_process)
+    wrapped = _wrap(model, setup)
+    optimizer = build_optimizer(s.optimizer, model)
+    scheduler = build_schedule(s.schedule, optimizer, steps_per_epoch, steps_per_epoch * s.epochs)
+    state = _restore(setup.resume, model, optimizer, scheduler) if setup.resume else FitState()
+    progress = Progress(procs.is_main)
+
+    for epoch in range(state.epoch + 1, s.epochs + 1):
+        started = time.perf_counter()
+        model.train()
+        order = distributed.shard(torch.randperm(rows, generator=_epoch_generator(s.seed, epoch)), procs).to(setup.device)
+        loss_sum = torch.zeros((), device=setup.device)
+        progress.start_epoch(epoch, s.epochs, steps_per_epoch)
+        for step in range(steps_per_epoch):
+            index = order[step * per_process : (step + 1) * per_process]
+            batch = {name: t[index] for name, t in train.items()}
+            with autocast(setup.device, setup.bf16):
+                predictions = wrapped(batch)
+            loss = _total_loss(predictions, batch, setup.losses)
+            if s.l1:
+                loss = loss + s.l1 * l1_penalty(model)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            if s.gradient_clip:
+                nn.utils.clip_grad_norm_(model.parameters(), s.gradient_clip)
+            optimizer.step()
+            if not is_per_epoch(scheduler):
+                scheduler.step()
+            loss_sum += loss.detach()
+            progress.step(step + 1, (step + 1) * per_process * procs.world, loss_sum, steps_per_epoch)
+        progress.end_epoch()
+
+        row = {"epoch": epoch, "train_loss": float(distributed.mean_across(loss_sum, procs)) / steps_per_epoch}
+        if setup.validate is not None:
+            row.update({f"validation_{k}": v for k, v in setup.validate(model).items()})
+        row["lr"] = optimizer.param_groups[0]["lr"]
+        row["seconds"] = time.perf_counter() - started
+        state.history.append(row)
+        stop = _early_stopping(state, row, setup, model)
+        if is_per_epoch(scheduler):
+            scheduler.step(row[f"validation_{s.early_stopping.metric if s.early_stopping else 'loss'}"])
+        state.epoch = epoch
+        if procs.is_main:
+            log(_epoch_line(row, s.epochs, rows))
+            if setup.checkpoint_path:
+                checkpoint.save_atomic(_snapshot(state, model, optimizer, scheduler), setup.checkpoint_path)
+        distributed.barrier(procs)
+        if distributed.broadcast_flag(stop, procs):
+            log(f"early stopping after epoch {epoch}: no improvement in {s.early_stopping.metric} for {state.bad_epochs} epochs") if procs.is_main else None
+            break
+
+    if state.best_weights is not None:
+        model.load_state_dict(state.best_weights)
+    return state
+
+
+def _wrap(model: nn.Module, setup: FitSetup) -> nn.Module:
+    if setup.procs.world == 1:
+        return model
+    from torch.nn.parallel import DistributedDataParallel
+
+    ids = [setup.device.index] if setup.device.type == "cuda" else None
+    return DistributedDataParallel(model, device_ids=ids)
+
+
+def _epoch_generator(seed: int, epoch: int) -> torch.Generator:
+    """The shuffle of epoch `epoch` depends on (seed, epoch) only: identical on every process and on resume."""
+    return torch.Generator().manual_seed(seed * 100_003 + epoch)
+
+
+def _total_loss(predictions: Tensors, batch: Tensors, losses: Losses) -> torch.Tensor:
+    items = [weight * loss(predictions[name], batch[name]) for name, (weight, loss) in losses.items()]
+    return items[0] if len(items) == 1 else torch.stack(items).sum()
+
+
+def _early_stopping(state: FitState, row: dict[str, float], setup: FitSetup, model: nn.Module) -> bool:
+    """Track the best epoch; True when patience has run out. Best weights kept on the CPU."""
+    rule = setup.settings.early_stopping
+    if rule is None or setup.validate is None:
+        return False
+    score = row[f"validation_{rule.metric}"]
+    sign = 1.0 if setup.metric_mode == "max" else -1.0
+    if state.best_score is None or sign * (score - state.best_score) > rule.min_delta:
+        state.best_score, state.bad_epochs = score, 0
+        state.best_weights = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
+        return False
+    state.bad_epochs += 1
+    return state.bad_epochs >= rule.patience
+
+
+def _snapshot(state: FitState, model, optimizer, scheduler) -> dict[str, Any]:
+    return {
+        "model": model.state_dict(),
+        "optimizer": optimizer.state_dict(),
+        "scheduler": scheduler.state_dict(),
+        "state": {k: v for k, v in vars(state).items()},
+        "rng": torch.get_rng_state(),
+    }
+
+
+def _restore(snapshot: dict[str, Any], model, optimizer, scheduler) -> FitState:
+    model.load_state_dict(snapshot["model"])
+    optimizer.load_state_dict(snapshot["optimizer"])
+    scheduler.load_state_dict(snapshot["scheduler"])
+    torch.set_rng_state(snapshot["rng"])
+    return FitState(**copy.deepcopy(snapshot["state"]))
+
+
+def _epoch_line(row: dict[str, float], epochs: int, rows: int) -> str:
+    shown = ("train_loss", "validation_loss", "accuracy", "f1_macro", "rmse", "r2")
+    parts = [f"epoch {int(row['epoch'])}/{epochs}"]
+    parts += [f"{k.removeprefix('validation_')} {v:.4f}" for k, v in row.items() if k in shown or k.endswith(shown[2:])]
+    parts += [f"lr {row['lr']:.3g}", f"{row['seconds']:.1f}s", f"{rows / row['seconds']:,.0f} samples/s"]
+    return "  ".join(parts)

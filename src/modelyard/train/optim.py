@@ -1,0 +1,35 @@
+"""Optimizers from the config, and the L1 penalty."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from modelyard.registry import Registry
+
+OPTIMIZERS: Registry = Registry("optimizer")
+
+
+@OPTIMIZERS.register("sgd")
+def _sgd(cfg, params) -> torch.optim.Optimizer:
+    return torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum, nesterov=cfg.nesterov, weight_decay=cfg.weight_decay)
+
+
+@OPTIMIZERS.register("adam")
+def _adam(cfg, params) -> torch.optim.Optimizer:
+    return torch.optim.Adam(params, lr=cfg.lr, betas=cfg.betas, eps=cfg.eps, weight_decay=cfg.weight_decay)
+
+
+@OPTIMIZERS.register("adamw")
+def _adamw(cfg, params) -> torch.optim.Optimizer:
+    return torch.optim.AdamW(params, lr=cfg.lr, betas=cfg.betas, eps=cfg.eps, weight_decay=cfg.weight_decay)
+
+
+def build_optimizer(cfg, model: nn.Module) -> torch.optim.Optimizer:
+    """`weight_decay` in the config is the L2 penalty (decoupled for adamw)."""
+    return OPTIMIZERS.get(cfg.type)(cfg, [p for p in model.parameters() if p.requires_grad])
+
+
+def l1_penalty(model: nn.Module) -> torch.Tensor:
+    """Sum of |w| over weight matrices and kernels (biases and norms excluded)."""
+    return sum(p.abs().sum() for p in model.parameters() if p.requires_grad and p.dim() > 1)
