@@ -46,7 +46,16 @@ class Model:
 
     # ------------------------------------------------------------ training
 
-    def fit(self, train: DataArg = None, validation: DataArg = None, test: DataArg = None, *, output_dir: str | Path | None = None, resume: bool = False, overwrite: bool = False) -> Model:
+    def fit(
+        self,
+        train: DataArg = None,
+        validation: DataArg = None,
+        test: DataArg = None,
+        *,
+        output_dir: str | Path | None = None,
+        resume: bool = False,
+        overwrite: bool = False,
+    ) -> Model:
         """Train on the config's data, or on the DataFrames given (missing splits are cut from
         `train` by the config's ratios). With `output_dir`, writes the run directory there."""
         from modelyard.evaluate import infer, score
@@ -63,7 +72,9 @@ class Model:
         distributed.barrier(procs)
         tables = self._read_splits(train, validation, test)
         self._fit_preprocessing(tables["train"], run_dir if resume else None, procs)
-        prepared = {name: self.preprocessing.prepare(t, name) for name, t in tables.items() if t is not None}
+        prepared = {
+            name: self.preprocessing.prepare(t, name) for name, t in tables.items() if t is not None
+        }
         self._log_notes(procs)
         _seed_everything(settings.seed)
         self.module = build_model(self.config, self.preprocessing)
@@ -73,20 +84,31 @@ class Model:
         bf16 = use_bf16(settings.precision, device)
         losses = build_losses(self.config)
         validation_table = prepared.get("validation")
+        validation_inputs = self._inputs(validation_table) if validation_table is not None else None
 
         def validate_fn(module) -> dict[str, float]:
-            outputs = infer(module, _inputs(validation_table, self.config), device, bf16, settings.eval_batch_size)
+            outputs = infer(module, validation_inputs, device, bf16, settings.eval_batch_size)
             return score(self.preprocessing, outputs, validation_table.tensors, losses)[0]
 
         stopping = settings.early_stopping
         setup = FitSetup(
-            settings=settings, losses=losses, device=device, bf16=bf16, procs=procs,
+            settings=settings,
+            losses=losses,
+            device=device,
+            bf16=bf16,
+            procs=procs,
             validate=validate_fn if validation_table is not None else None,
             metric_mode=metric_mode(stopping.metric) if stopping else "min",
             checkpoint_path=run_dir / run.CHECKPOINT if run_dir is not None else None,
-            resume=checkpoint.load(run_dir / run.CHECKPOINT) if resume and run_dir is not None else None,
+            resume=checkpoint.load(run_dir / run.CHECKPOINT)
+            if resume and run_dir is not None
+            else None,
         )
-        state = fit(self.module, prepared["train"].tensors, setup)
+        train_tensors = {
+            **self.module.pack(prepared["train"].tensors),
+            **_targets(prepared["train"], self.config),
+        }
+        state = fit(self.module, train_tensors, setup)
         self.module.to("cpu")
         self.history = state.history
         details = self._final_metrics(prepared, losses)
@@ -95,7 +117,9 @@ class Model:
         distributed.barrier(procs)
         return self
 
-    def _read_splits(self, train: DataArg, validation: DataArg, test: DataArg) -> dict[str, pd.DataFrame | None]:
+    def _read_splits(
+        self, train: DataArg, validation: DataArg, test: DataArg
+    ) -> dict[str, pd.DataFrame | None]:
         if train is None:
             return read_config_data(self.config, self.base_dir)
         given = {"train": train, "validation": validation, "test": test}
@@ -106,7 +130,9 @@ class Model:
         """Fit on the training split (rank 0), or reload the run's own state when resuming."""
         self.preprocessing = Preprocessing(self.config)
         if saved_run is not None:
-            self.preprocessing.load_state(run.read_json(run.model_dir(saved_run) / "preprocessing.json"))
+            self.preprocessing.load_state(
+                run.read_json(run.model_dir(saved_run) / "preprocessing.json")
+            )
             return
         if procs.is_main:
             self.preprocessing.fit(train)
@@ -124,8 +150,16 @@ class Model:
         details: dict[str, Any] = {}
         for split in ("validation", "test"):
             if split in prepared:
-                outputs = infer(self.module, _inputs(prepared[split], self.config), torch.device("cpu"), False, self.config.trainer.eval_batch_size)
-                self.metrics[split], details[split] = score(self.preprocessing, outputs, prepared[split].tensors, losses)
+                outputs = infer(
+                    self.module,
+                    self._inputs(prepared[split]),
+                    torch.device("cpu"),
+                    False,
+                    self.config.trainer.eval_batch_size,
+                )
+                self.metrics[split], details[split] = score(
+                    self.preprocessing, outputs, prepared[split].tensors, losses
+                )
         return details
 
     def _log_notes(self, procs) -> None:
@@ -138,7 +172,9 @@ class Model:
         import yaml
 
         resolved = self.config.model_dump(mode="json")
-        (run_dir / "config.yaml").write_text(yaml.safe_dump(resolved, sort_keys=False), encoding="utf-8")
+        (run_dir / "config.yaml").write_text(
+            yaml.safe_dump(resolved, sort_keys=False), encoding="utf-8"
+        )
         self.save(run_dir / run.MODEL_DIR, weights=False)
 
     def _save_end(self, run_dir: Path, details: dict[str, Any]) -> None:
@@ -148,7 +184,14 @@ class Model:
         run.write_json(run_dir / "metrics.json", self.metrics)
         run.write_history(run_dir / "history.csv", self.history)
         config_yaml = (run_dir / "config.yaml").read_text(encoding="utf-8")
-        report = write_report(run_dir, title=self.config.name, metrics=self.metrics, history=self.history, details=details, config_yaml=config_yaml)
+        report = write_report(
+            run_dir,
+            title=self.config.name,
+            metrics=self.metrics,
+            history=self.history,
+            details=details,
+            config_yaml=config_yaml,
+        )
         log(f"run saved to {run_dir} (report: {report})")
 
     # ------------------------------------------------------------ applying
@@ -160,7 +203,13 @@ class Model:
         self._require_trained()
         frame = self._as_frame(data)
         table = self.preprocessing.prepare(frame, "predict", labels=False)
-        outputs = infer(self.module, _inputs(table, self.config), torch.device("cpu"), False, self.config.trainer.eval_batch_size)
+        outputs = infer(
+            self.module,
+            self._inputs(table),
+            torch.device("cpu"),
+            False,
+            self.config.trainer.eval_batch_size,
+        )
         ids = [c for c in self.config.data.id_columns if c in frame.columns]
         predictions = prediction_columns(self.preprocessing, outputs)
         return pd.concat([frame[ids].reset_index(drop=True), predictions], axis=1)
@@ -172,7 +221,13 @@ class Model:
 
         self._require_trained()
         table = self.preprocessing.prepare(self._as_frame(data), "evaluate")
-        outputs = infer(self.module, _inputs(table, self.config), torch.device("cpu"), False, self.config.trainer.eval_batch_size)
+        outputs = infer(
+            self.module,
+            self._inputs(table),
+            torch.device("cpu"),
+            False,
+            self.config.trainer.eval_batch_size,
+        )
         return score(self.preprocessing, outputs, table.tensors, build_losses(self.config))[0]
 
     def _as_frame(self, data: pd.DataFrame | str | Path) -> pd.DataFrame:
@@ -181,6 +236,10 @@ class Model:
                 raise UserError("the DataFrame has no rows")
             return data
         return read_data(Path(data), file_columns(self.config), label_columns(self.config))
+
+    def _inputs(self, table: Table) -> dict[str, torch.Tensor]:
+        """The model's inputs for a prepared table (passthrough columns stacked)."""
+        return self.module.pack(table.tensors)
 
     def _require_trained(self) -> None:
         if self.module is None or self.preprocessing is None:
@@ -195,11 +254,23 @@ class Model:
         meta = {
             "modelyard_version": modelyard.__version__,
             "torch_version": torch.__version__,
-            "inputs": [{"name": f.name, "type": f.type, "column": f.column or f.name} for f in self.config.inputs],
-            "outputs": [{"name": f.name, "type": f.type, "column": f.column or f.name} for f in self.config.outputs],
+            "inputs": [
+                {"name": f.name, "type": f.type, "column": f.column or f.name}
+                for f in self.config.inputs
+            ],
+            "outputs": [
+                {"name": f.name, "type": f.type, "column": f.column or f.name}
+                for f in self.config.outputs
+            ],
         }
         state = self.module.state_dict() if (weights and self.module is not None) else None
-        run.save_model(Path(directory), self.config.model_dump(mode="json"), self.preprocessing.state(), state, meta)
+        run.save_model(
+            Path(directory),
+            self.config.model_dump(mode="json"),
+            self.preprocessing.state(),
+            state,
+            meta,
+        )
 
     @classmethod
     def load(cls, directory: str | Path) -> Model:
@@ -215,7 +286,9 @@ class Model:
         model.module = build_model(model.config, model.preprocessing)
         weights = folder / "weights.safetensors"
         if not weights.is_file():
-            raise UserError(f"'{folder}' has no weights.safetensors; the training did not finish (resume it with --resume)")
+            raise UserError(
+                f"'{folder}' has no weights.safetensors; the training did not finish (resume it with --resume)"
+            )
         model.module.load_state_dict(load_file(str(weights)))
         model.module.eval()
         metrics_file = folder.parent / "metrics.json"
@@ -223,8 +296,8 @@ class Model:
         return model
 
 
-def _inputs(table: Table, config: Config) -> dict[str, torch.Tensor]:
-    return {f.name: table.tensors[f.name] for f in config.inputs}
+def _targets(table: Table, config: Config) -> dict[str, torch.Tensor]:
+    return {f.name: table.tensors[f.name] for f in config.outputs}
 
 
 def _seed_everything(seed: int) -> None:

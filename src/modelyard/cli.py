@@ -22,32 +22,59 @@ EPILOG = """examples:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="modelyard", description="From data to a working deep-learning model with one YAML file.", epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="modelyard",
+        description="From data to a working deep-learning model with one YAML file.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--version", action="store_true", help="print the version and exit")
     verbs = parser.add_subparsers(dest="verb", metavar="COMMAND")
 
     train = verbs.add_parser("train", help="train a model from a config; writes a run directory")
     train.add_argument("config", help="YAML config file")
     train.add_argument("--output", help="run directory (default: runs/<config name>)")
-    train.add_argument("--resume", action="store_true", help="continue the run in the run directory from its last checkpoint")
+    train.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue the run in the run directory from its last checkpoint",
+    )
     train.add_argument("--overwrite", action="store_true", help="replace an existing run directory")
-    train.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a config key, e.g. --set trainer.epochs=5 (repeatable)")
+    train.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a config key, e.g. --set trainer.epochs=5 (repeatable)",
+    )
 
     evaluate = verbs.add_parser("evaluate", help="metrics of a trained model on labelled data")
     evaluate.add_argument("run", help="run directory (or its model/ folder)")
-    evaluate.add_argument("--data", required=True, help="table (csv, tsv, parquet, jsonl) or class folder with labels")
+    evaluate.add_argument(
+        "--data", required=True, help="table (csv, tsv, parquet, jsonl) or class folder with labels"
+    )
     evaluate.add_argument("--out", help="also write the metrics to this JSON file")
 
     predict = verbs.add_parser("predict", help="predictions of a trained model")
     predict.add_argument("run", help="run directory (or its model/ folder)")
-    predict.add_argument("--data", required=True, help="table (csv, tsv, parquet, jsonl) or folder of inputs")
-    predict.add_argument("--out", required=True, help="predictions file; format from its suffix (.csv, .tsv, .parquet, .jsonl)")
+    predict.add_argument(
+        "--data", required=True, help="table (csv, tsv, parquet, jsonl) or folder of inputs"
+    )
+    predict.add_argument(
+        "--out",
+        required=True,
+        help="predictions file; format from its suffix (.csv, .tsv, .parquet, .jsonl)",
+    )
     predict.add_argument("--overwrite", action="store_true", help="replace --out if it exists")
 
     validate = verbs.add_parser("validate", help="check a config and its data without training")
     validate.add_argument("config")
-    validate.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a config key")
-    validate.add_argument("--config-only", action="store_true", help="check the config but not the data")
+    validate.add_argument(
+        "--set", action="append", default=[], metavar="KEY=VALUE", help="override a config key"
+    )
+    validate.add_argument(
+        "--config-only", action="store_true", help="check the config but not the data"
+    )
 
     verbs.add_parser("schema", help="print the config's JSON Schema (for editor autocompletion)")
     return parser
@@ -76,7 +103,10 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except Exception:  # noqa: BLE001 - anything else is our bug
         traceback.print_exc()
-        print("This is a bug in modelyard; please report it with the traceback above.", file=sys.stderr)
+        print(
+            "This is a bug in modelyard; please report it with the traceback above.",
+            file=sys.stderr,
+        )
         return 1
 
 
@@ -108,12 +138,19 @@ def _predict(args) -> int:
     out = Path(args.out)
     writers = {".csv": "to_csv", ".tsv": "to_csv", ".parquet": "to_parquet", ".jsonl": "to_json"}
     if out.suffix.lower() not in writers:
-        raise UserError(f"--out '{out}': unknown format '{out.suffix}'; use one of {', '.join(writers)}")
+        raise UserError(
+            f"--out '{out}': unknown format '{out.suffix}'; use one of {', '.join(writers)}"
+        )
     if out.exists() and not args.overwrite:
         raise UserError(f"--out '{out}' already exists; pass --overwrite to replace it")
     predictions = Model.load(args.run).predict(args.data)
     out.parent.mkdir(parents=True, exist_ok=True)
-    kwargs = {".csv": {"index": False}, ".tsv": {"index": False, "sep": "\t"}, ".parquet": {"index": False}, ".jsonl": {"orient": "records", "lines": True}}
+    kwargs = {
+        ".csv": {"index": False},
+        ".tsv": {"index": False, "sep": "\t"},
+        ".parquet": {"index": False},
+        ".jsonl": {"orient": "records", "lines": True},
+    }
     getattr(predictions, writers[out.suffix.lower()])(out, **kwargs[out.suffix.lower()])
     print(f"wrote {len(predictions)} predictions to {out}", file=sys.stderr)
     return 0
@@ -140,4 +177,10 @@ def _schema(args) -> int:
     return 0
 
 
-VERBS = {"train": _train, "evaluate": _evaluate, "predict": _predict, "validate": _validate, "schema": _schema}
+VERBS = {
+    "train": _train,
+    "evaluate": _evaluate,
+    "predict": _predict,
+    "validate": _validate,
+    "schema": _schema,
+}

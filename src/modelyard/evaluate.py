@@ -16,7 +16,9 @@ Tensors = dict[str, torch.Tensor]
 
 
 @torch.no_grad()
-def infer(model: nn.Module, inputs: Tensors, device: torch.device, bf16: bool, batch_size: int) -> Tensors:
+def infer(
+    model: nn.Module, inputs: Tensors, device: torch.device, bf16: bool, batch_size: int
+) -> Tensors:
     """{input: (N, ...)} -> {output: (N,) or (N, C)} float32 on the CPU, in eval mode, batched."""
     was_training = model.training
     model.eval()
@@ -44,19 +46,26 @@ def classes(feature) -> list[str]:
     return list(feature.values if feature.type == "binary" else feature.vocab)
 
 
-def score(preprocessing: Preprocessing, outputs: Tensors, targets: Tensors, losses) -> tuple[dict[str, float], dict[str, Any]]:
+def score(
+    preprocessing: Preprocessing, outputs: Tensors, targets: Tensors, losses
+) -> tuple[dict[str, float], dict[str, Any]]:
     """Metrics (flat; `output.metric` when there are several outputs, plus the total `loss`)
     and per-output details for the report (confusion matrix, ROC, scatter)."""
     from modelyard import metrics as m
 
     prefix = len(preprocessing.outputs) > 1
-    flat: dict[str, float] = {"loss": float(sum(w * loss(outputs[n], targets[n]) for n, (w, loss) in losses.items()))}
+    flat: dict[str, float] = {
+        "loss": float(sum(w * loss(outputs[n], targets[n]) for n, (w, loss) in losses.items()))
+    }
     details: dict[str, Any] = {}
     for feature in preprocessing.outputs:
         values, target = outputs[feature.name], targets[feature.name]
         if feature.type == "number":
             truth, predicted = feature.decode(target), feature.decode(values)
-            found, details[feature.name] = m.regression_metrics(truth, predicted), m.regression_details(truth, predicted)
+            found, details[feature.name] = (
+                m.regression_metrics(truth, predicted),
+                m.regression_details(truth, predicted),
+            )
         else:
             probs, truth = probabilities(feature, values), target.long().numpy()
             found = m.classification_metrics(truth, probs, classes(feature))

@@ -1,11 +1,11 @@
 """The run directory: what a run leaves behind, and the saved model (safetensors + JSON, nothing pickled).
 
-    <run>/config.yaml         resolved config, defaults filled in
-    <run>/metrics.json        {"validation": {...}, "test": {...}}
-    <run>/history.csv         one row per epoch
-    <run>/report.html
-    <run>/checkpoints/last.pt for --resume
-    <run>/model/              config.json, preprocessing.json, weights.safetensors, meta.json
+<run>/config.yaml         resolved config, defaults filled in
+<run>/metrics.json        {"validation": {...}, "test": {...}}
+<run>/history.csv         one row per epoch
+<run>/report.html
+<run>/checkpoints/last.pt for --resume
+<run>/model/              config.json, preprocessing.json, weights.safetensors, meta.json
 """
 
 from __future__ import annotations
@@ -27,10 +27,14 @@ def prepare(run_dir: Path, resume: bool, overwrite: bool) -> None:
     exists = run_dir.exists() and any(run_dir.iterdir())
     if resume:
         if not (run_dir / CHECKPOINT).is_file():
-            raise UserError(f"--resume: '{run_dir}' has no checkpoint ({CHECKPOINT}); train it without --resume")
+            raise UserError(
+                f"--resume: '{run_dir}' has no checkpoint ({CHECKPOINT}); train it without --resume"
+            )
         return
     if exists and not overwrite:
-        raise UserError(f"run directory '{run_dir}' already exists; use --resume to continue it, --overwrite to replace it, or --output to choose another")
+        raise UserError(
+            f"run directory '{run_dir}' already exists; use --resume to continue it, --overwrite to replace it, or --output to choose another"
+        )
     if exists:
         shutil.rmtree(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -44,7 +48,9 @@ def model_dir(path: Path) -> Path:
         return path
     if not path.exists():
         raise UserError(f"run directory '{path}' does not exist")
-    raise UserError(f"'{path}' holds no saved model (expected {path}/{MODEL_DIR}/config.json); is the training finished?")
+    raise UserError(
+        f"'{path}' holds no saved model (expected {path}/{MODEL_DIR}/config.json); is the training finished?"
+    )
 
 
 def write_json(path: Path, data: Any) -> None:
@@ -58,7 +64,9 @@ def read_json(path: Path) -> Any:
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError) as e:
-        raise UserError(f"'{path}' cannot be read ({e}); the saved model is incomplete or damaged") from None
+        raise UserError(
+            f"'{path}' cannot be read ({e}); the saved model is incomplete or damaged"
+        ) from None
 
 
 def write_history(path: Path, history: list[dict[str, float]]) -> None:
@@ -69,7 +77,9 @@ def write_history(path: Path, history: list[dict[str, float]]) -> None:
         writer.writerows(history)
 
 
-def save_model(directory: Path, config_json: dict, preprocessing_state: dict, weights: dict | None, meta: dict) -> None:
+def save_model(
+    directory: Path, config_json: dict, preprocessing_state: dict, weights: dict | None, meta: dict
+) -> None:
     directory.mkdir(parents=True, exist_ok=True)
     write_json(directory / "config.json", config_json)
     write_json(directory / "preprocessing.json", preprocessing_state)
@@ -77,4 +87,7 @@ def save_model(directory: Path, config_json: dict, preprocessing_state: dict, we
     if weights is not None:
         from safetensors.torch import save_file
 
-        save_file({k: v.detach().cpu().contiguous() for k, v in weights.items()}, str(directory / "weights.safetensors"))
+        save_file(
+            {k: v.detach().cpu().contiguous() for k, v in weights.items()},
+            str(directory / "weights.safetensors"),
+        )

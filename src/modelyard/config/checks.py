@@ -47,9 +47,13 @@ def names_are_unique(config: Config) -> list[str]:
 
 def split_leaves_training_data(config: Config) -> list[str]:
     split = config.data.split
-    held_out = (0 if config.data.validation else split.validation) + (0 if config.data.test else split.test)
+    held_out = (0 if config.data.validation else split.validation) + (
+        0 if config.data.test else split.test
+    )
     if split.column is None and held_out >= 0.95:
-        return [f"data.split: validation + test = {held_out:g} leaves too little to train on; keep it under 0.95"]
+        return [
+            f"data.split: validation + test = {held_out:g} leaves too little to train on; keep it under 0.95"
+        ]
     return []
 
 
@@ -60,24 +64,60 @@ def early_stopping_metric_exists(config: Config) -> list[str]:
     known = ["loss"] + metric_names(config)
     if stopping.metric in known:
         return []
-    return [f"trainer.early_stopping.metric: '{stopping.metric}' is not a validation metric of this model; known: {', '.join(known)}"]
+    return [
+        f"trainer.early_stopping.metric: '{stopping.metric}' is not a validation metric of this model; known: {', '.join(known)}"
+    ]
 
 
 def plateau_needs_validation(config: Config) -> list[str]:
     split = config.data.split
     has_validation = config.data.validation or split.validation > 0 or split.column
     if config.trainer.schedule.type == "plateau" and not has_validation:
-        return ["trainer.schedule.type: plateau needs a validation split; set data.split.validation or data.validation"]
+        return [
+            "trainer.schedule.type: plateau needs a validation split; set data.split.validation or data.validation"
+        ]
     if config.trainer.early_stopping and not has_validation:
-        return ["trainer.early_stopping: needs a validation split; set data.split.validation or data.validation"]
+        return [
+            "trainer.early_stopping: needs a validation split; set data.split.validation or data.validation"
+        ]
     return []
+
+
+def optimizer_settings_fit(config: Config) -> list[str]:
+    optimizer = config.trainer.optimizer
+    if optimizer.type == "sgd" and optimizer.nesterov and optimizer.momentum == 0:
+        return [
+            "trainer.optimizer.nesterov: nesterov needs momentum > 0; set momentum (e.g. 0.9) or nesterov: false"
+        ]
+    return []
+
+
+def encoder_shapes_fit(config: Config) -> list[str]:
+    problems = []
+    for i, feature in enumerate(config.inputs):
+        encoder = feature.encoder
+        if encoder.type == "transformer" and encoder.dim % encoder.heads:
+            problems.append(
+                f"inputs[{i}].encoder: dim {encoder.dim} is not divisible by heads {encoder.heads}; change one of them"
+            )
+        if (
+            feature.type == "image"
+            and encoder.type == "resnet"
+            and len(encoder.channels) != len(encoder.blocks)
+        ):
+            problems.append(
+                f"inputs[{i}].encoder: channels has {len(encoder.channels)} stages but blocks has {len(encoder.blocks)}; give both the same length"
+            )
+    return problems
 
 
 def metric_names(config: Config) -> list[str]:
     """Validation metric names as they appear in metrics.json and history.csv."""
     prefix = len(config.outputs) > 1
     return [
-        f"{out.name}.{m}" if prefix else m for out in config.outputs for m in METRICS_BY_OUTPUT[out.type]
+        f"{out.name}.{m}" if prefix else m
+        for out in config.outputs
+        for m in METRICS_BY_OUTPUT[out.type]
     ]
 
 
@@ -87,6 +127,8 @@ CHECKS: list[Callable[[Config], list[str]]] = [
     split_leaves_training_data,
     early_stopping_metric_exists,
     plateau_needs_validation,
+    optimizer_settings_fit,
+    encoder_shapes_fit,
 ]
 
 

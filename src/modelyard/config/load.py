@@ -27,7 +27,9 @@ def read_yaml(path: str | Path) -> dict[str, Any]:
         problem = getattr(e, "problem", None) or str(e)
         raise UserError(f"{path}: YAML syntax error{where}: {problem}") from None
     if not isinstance(data, dict):
-        raise UserError(f"{path}: a config must be a mapping of keys to values, got {type(data).__name__}")
+        raise UserError(
+            f"{path}: a config must be a mapping of keys to values, got {type(data).__name__}"
+        )
     return data
 
 
@@ -53,12 +55,16 @@ def _set_path(node: Any, parts: list[str], value: Any, item: str) -> None:
         last = i == len(parts) - 1
         if isinstance(node, list):
             if not part.isdigit() or int(part) >= len(node):
-                raise UserError(f"--set '{item}': '{part}' is not an index of a list of {len(node)}")
+                raise UserError(
+                    f"--set '{item}': '{part}' is not an index of a list of {len(node)}"
+                )
             part_key: Any = int(part)
         elif isinstance(node, dict):
             part_key = part
         else:
-            raise UserError(f"--set '{item}': cannot go into '{'.'.join(parts[:i])}', it is a value")
+            raise UserError(
+                f"--set '{item}': cannot go into '{'.'.join(parts[:i])}', it is a value"
+            )
         if last:
             node[part_key] = value
         else:
@@ -77,7 +83,7 @@ def validate(raw: dict[str, Any], source: str = "config"):
     try:
         config = Config.model_validate(raw)
     except ValidationError as e:
-        raise ConfigError([_describe(err, raw) for err in e.errors()], source) from None
+        raise ConfigError(_merge([_describe(err, raw) for err in e.errors()]), source) from None
     problems = checks.run_all(config)
     if problems:
         raise ConfigError(problems, source)
@@ -98,6 +104,15 @@ def load_config(source: str | Path | dict[str, Any], overrides: list[str] = ()):
 # ---------------------------------------------------------------- error messages
 
 
+def _merge(problems: list[str]) -> list[str]:
+    """One line per path: a value failing every member of a union (`8 | 'full'`) gives one error each."""
+    by_path: dict[str, list[str]] = {}
+    for problem in problems:
+        path, _, message = problem.partition(": ")
+        by_path.setdefault(path, []).append(message)
+    return [f"{path}: {'; or '.join(messages)}" for path, messages in by_path.items()]
+
+
 def _describe(err: dict[str, Any], raw: dict[str, Any]) -> str:
     """One pydantic error as `inputs[0].encoder.laers: unknown key; did you mean 'layers'?`."""
     loc, model = _clean_loc(err["loc"], raw)
@@ -115,11 +130,18 @@ def _describe(err: dict[str, Any], raw: dict[str, Any]) -> str:
         ctx = err.get("ctx", {})
         return f"{path}: unknown type '{ctx.get('tag')}'; known: {ctx.get('expected_tags')}"
     if kind == "union_tag_not_found":
+        value = err.get("input")
+        if not isinstance(value, dict):
+            return (
+                f"{path}: expected a mapping with a 'type' key (e.g. {{type: ...}}), got {value!r}"
+            )
         return f"{path}: 'type' is missing"
     if kind == "literal_error":
         value = err.get("input")
         expected = err.get("ctx", {}).get("expected", "")
-        close = difflib.get_close_matches(str(value), [s.strip("'") for s in expected.replace(" or ", ", ").split(", ")], n=1)
+        close = difflib.get_close_matches(
+            str(value), [s.strip("'") for s in expected.replace(" or ", ", ").split(", ")], n=1
+        )
         hint = f"; did you mean '{close[0]}'?" if close else ""
         return f"{path}: '{value}' is not allowed; expected {expected}{hint}"
     return f"{path}: {err['msg']} (got {err.get('input')!r})"
@@ -132,6 +154,8 @@ def _clean_loc(loc: tuple, raw: Any) -> tuple[tuple, Any]:
     for i, part in enumerate(loc):
         if isinstance(node, dict) and part not in node and i < len(loc) - 1:
             continue  # a discriminator tag, not a key the user wrote
+        if i > 0 and not isinstance(node, (dict, list)):
+            continue  # a union member's label (`constrained-int`) under a plain value
         clean.append(part)
         node = node.get(part) if isinstance(node, dict) else _index(node, part)
     return tuple(clean), _model_at(tuple(clean[:-1]), raw)
@@ -169,7 +193,9 @@ def _model_of(annotation: Any, node: Any):
     """The pydantic model class in `annotation`; for a union, the one whose `type` matches `node`."""
     from pydantic import BaseModel
 
-    candidates = [a for a in _flat_args(annotation) if isinstance(a, type) and issubclass(a, BaseModel)]
+    candidates = [
+        a for a in _flat_args(annotation) if isinstance(a, type) and issubclass(a, BaseModel)
+    ]
     if len(candidates) <= 1:
         return candidates[0] if candidates else None
     if not isinstance(node, dict) or "type" not in node:

@@ -124,7 +124,9 @@ def _tagged_union(*models: type[Strict]) -> Any:
             return value.get("type", default)
         return getattr(value, "type", None)
 
-    members = tuple(Annotated[m, Tag(typing.get_args(m.model_fields["type"].annotation)[0])] for m in models)
+    members = tuple(
+        Annotated[m, Tag(typing.get_args(m.model_fields["type"].annotation)[0])] for m in models
+    )
     return Annotated[Union[members], Discriminator(tag)]  # noqa: UP007
 
 

@@ -22,6 +22,8 @@ def check_data(config: Config, base: Path) -> list[str]:
     for feature in preprocessing.outputs:
         if feature.type in ("category", "binary"):
             classes = feature.vocab if feature.type == "category" else feature.values
-            lines.append(f"output '{feature.name}': {len(classes)} classes ({', '.join(map(str, classes[:10]))}{', ...' if len(classes) > 10 else ''})")
+            lines.append(
+                f"output '{feature.name}': {len(classes)} classes ({', '.join(map(str, classes[:10]))}{', ...' if len(classes) > 10 else ''})"
+            )
     lines += [f"preprocessing: {note}" for note in dict.fromkeys(preprocessing.notes)]
     return lines + ["data is valid"]

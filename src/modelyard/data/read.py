@@ -26,7 +26,9 @@ def read_table(path: Path) -> pd.DataFrame:
     reader = TABLE_READERS.get(path.suffix.lower())
     if reader is None:
         known = ", ".join(sorted(TABLE_READERS))
-        raise UserError(f"data file '{path}': unknown format '{path.suffix}'; use one of {known}, or a folder")
+        raise UserError(
+            f"data file '{path}': unknown format '{path.suffix}'; use one of {known}, or a folder"
+        )
     try:
         frame = reader(path)
     except pd.errors.EmptyDataError:
@@ -48,7 +50,9 @@ def read_folder(path: Path, path_column: str, label_column: str) -> pd.DataFrame
         if file.is_file() and not file.name.startswith(".")
     ]
     if not rows:
-        raise UserError(f"data folder '{path}' has no files in class subfolders (expected {path}/<class>/<file>)")
+        raise UserError(
+            f"data folder '{path}' has no files in class subfolders (expected {path}/<class>/<file>)"
+        )
     return pd.DataFrame(rows, columns=[path_column, label_column])
 
 

@@ -8,12 +8,21 @@ import numpy as np
 import pandas as pd
 
 from modelyard.config.schema import Config, Split
+from modelyard.data.features.base import as_text, row_label
 from modelyard.data.read import read_data
 from modelyard.errors import UserError
 
 SPLIT_NAMES = ("train", "validation", "test")
-_COLUMN_VALUES = {"train": "train", "validation": "validation", "valid": "validation", "val": "validation",
-                  "test": "test", "0": "train", "1": "validation", "2": "test"}
+_COLUMN_VALUES = {
+    "train": "train",
+    "validation": "validation",
+    "valid": "validation",
+    "val": "validation",
+    "test": "test",
+    "0": "train",
+    "1": "validation",
+    "2": "test",
+}
 
 
 def file_columns(config: Config) -> list[str]:
@@ -28,18 +37,27 @@ def label_columns(config: Config) -> list[str]:
 def read_config_data(config: Config, base: Path) -> dict[str, pd.DataFrame | None]:
     """Read the files named in `config.data` (relative to `base`) and split them."""
     if config.data.train is None:
-        raise UserError("data.train: no training data given; set it in the config or pass DataFrames to fit()")
+        raise UserError(
+            "data.train: no training data given; set it in the config or pass DataFrames to fit()"
+        )
     read = lambda name: read_data(base / name, file_columns(config), label_columns(config))  # noqa: E731
-    tables = {name: (read(getattr(config.data, name)) if getattr(config.data, name) else None) for name in SPLIT_NAMES}
+    tables = {
+        name: (read(getattr(config.data, name)) if getattr(config.data, name) else None)
+        for name in SPLIT_NAMES
+    }
     return split_tables(tables, config.data.split)
 
 
-def split_tables(tables: dict[str, pd.DataFrame | None], split: Split) -> dict[str, pd.DataFrame | None]:
+def split_tables(
+    tables: dict[str, pd.DataFrame | None], split: Split
+) -> dict[str, pd.DataFrame | None]:
     """Fill in missing validation/test tables from the training table, by column or by ratio."""
     train = tables["train"]
     if split.column is not None:
         if split.column not in train.columns:
-            raise UserError(f"data.split.column: column '{split.column}' is not in the training data; columns: {', '.join(train.columns)}")
+            raise UserError(
+                f"data.split.column: column '{split.column}' is not in the training data; columns: {', '.join(train.columns)}"
+            )
         return _split_by_column(train, split.column, tables)
     rng = np.random.default_rng(split.seed)
     order = rng.permutation(len(train))
@@ -54,17 +72,23 @@ def split_tables(tables: dict[str, pd.DataFrame | None], split: Split) -> dict[s
         start += count
     out["train"] = train.iloc[np.sort(order[start:])]
     if len(out["train"]) == 0:
-        raise UserError("data: no training rows are left after taking the validation and test splits")
+        raise UserError(
+            "data: no training rows are left after taking the validation and test splits"
+        )
     return out
 
 
-def _split_by_column(train: pd.DataFrame, column: str, tables: dict) -> dict[str, pd.DataFrame | None]:
-    values = train[column].astype(str).str.strip().str.lower()
+def _split_by_column(
+    train: pd.DataFrame, column: str, tables: dict
+) -> dict[str, pd.DataFrame | None]:
+    values = train[column].map(as_text).str.lower()  # 1.0 (a number column with a gap) is "1"
     mapped = values.map(_COLUMN_VALUES)
-    bad = values[mapped.isna()]
+    bad = np.flatnonzero(mapped.isna())
     if len(bad):
-        row = bad.index[0]
-        raise UserError(f"data.split.column '{column}': row {row + 2} has '{train[column][row]}'; use train, validation or test")
+        row = row_label(train[column], int(bad[0]))
+        raise UserError(
+            f"data.split.column '{column}': {row} has '{train[column].iloc[bad[0]]}'; use train, validation or test"
+        )
     out = dict(tables)
     for name in SPLIT_NAMES:
         part = train[mapped == name].drop(columns=[column])

@@ -37,7 +37,9 @@ def classification_metrics(
     return result
 
 
-def classification_details(y_true: np.ndarray, probabilities: np.ndarray, classes: list[str]) -> dict:
+def classification_details(
+    y_true: np.ndarray, probabilities: np.ndarray, classes: list[str]
+) -> dict:
     """Confusion matrix (rows = true, cols = predicted) and ROC curves, for the report.
 
     ROC curves: for two classes only the positive one (classes[1]); otherwise each class
@@ -56,7 +58,9 @@ def classification_details(y_true: np.ndarray, probabilities: np.ndarray, classe
     return {"classes": list(classes), "confusion_matrix": matrix.tolist(), "roc": roc}
 
 
-def _check(y_true: np.ndarray, probabilities: np.ndarray, classes: list[str]) -> tuple[np.ndarray, np.ndarray]:
+def _check(
+    y_true: np.ndarray, probabilities: np.ndarray, classes: list[str]
+) -> tuple[np.ndarray, np.ndarray]:
     """Validate shapes; return int64 labels and float64 probabilities, clipped and renormalised."""
     y_true = np.asarray(y_true).astype(np.int64).ravel()
     probabilities = np.asarray(probabilities, dtype=np.float64)
@@ -68,7 +72,9 @@ def _check(y_true: np.ndarray, probabilities: np.ndarray, classes: list[str]) ->
     if len(y_true) == 0:
         raise ValueError("cannot compute metrics on zero examples")
     if y_true.min() < 0 or y_true.max() >= n_classes:
-        raise ValueError(f"y_true must hold class indices in [0, {n_classes}), got {y_true.min()}..{y_true.max()}")
+        raise ValueError(
+            f"y_true must hold class indices in [0, {n_classes}), got {y_true.min()}..{y_true.max()}"
+        )
     probabilities = np.clip(probabilities, _EPS, 1.0)
     return y_true, probabilities / probabilities.sum(axis=1, keepdims=True)
 

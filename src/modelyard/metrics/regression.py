@@ -18,7 +18,11 @@ def regression_metrics(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, floa
 
     y_true, y_pred = _check(y_true, y_pred)
     mse = float(mean_squared_error(y_true, y_pred))
-    result = {"mse": mse, "rmse": float(np.sqrt(mse)), "mae": float(mean_absolute_error(y_true, y_pred))}
+    result = {
+        "mse": mse,
+        "rmse": float(np.sqrt(mse)),
+        "mae": float(mean_absolute_error(y_true, y_pred)),
+    }
     if len(y_true) >= 2:
         result["r2"] = float(r2_score(y_true, y_pred))
     return result
@@ -36,7 +40,9 @@ def _check(y_true: np.ndarray, y_pred: np.ndarray) -> tuple[np.ndarray, np.ndarr
     y_true = np.asarray(y_true, dtype=np.float64)
     y_pred = np.asarray(y_pred, dtype=np.float64)
     if y_true.shape != y_pred.shape:
-        raise ValueError(f"y_true and y_pred must have the same shape, got {y_true.shape} and {y_pred.shape}")
+        raise ValueError(
+            f"y_true and y_pred must have the same shape, got {y_true.shape} and {y_pred.shape}"
+        )
     if len(y_true) == 0:
         raise ValueError("cannot compute metrics on zero examples")
     return y_true, y_pred

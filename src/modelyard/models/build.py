@@ -16,7 +16,7 @@ from modelyard.data.features import Preprocessing
 from modelyard.models import combiners, heads
 from modelyard.models.encoders import cnn, mlp, resnet, rnn, tabular, transformer
 from modelyard.models.encoders.pixels import Pixels
-from modelyard.models.model import YardModel
+from modelyard.models.model import STACKED, YardModel
 from modelyard.registry import Registry
 
 Builder = Callable[[Any, Any], nn.Module]
@@ -27,13 +27,15 @@ COMBINERS: Registry[Callable[[Any, int], nn.Module]] = Registry("combiner")
 @ENCODERS.register("number.passthrough")
 @ENCODERS.register("binary.passthrough")
 def _passthrough(cfg, feature) -> nn.Module:
-    return tabular.Passthrough()
+    return tabular.Passthrough(1)
 
 
 @ENCODERS.register("category.embed")
 def _embed(cfg, feature) -> nn.Module:
     categories = len(feature.vocab)
-    return tabular.CategoryEmbedding(categories, cfg.dim or min(50, (categories + 1) // 2), cfg.dropout)
+    return tabular.CategoryEmbedding(
+        categories, cfg.dim or min(50, (categories + 1) // 2), cfg.dropout
+    )
 
 
 @ENCODERS.register("category.onehot")
@@ -48,40 +50,76 @@ def _text_mlp(cfg, feature) -> nn.Module:
 
 @ENCODERS.register("text.cnn")
 def _text_cnn(cfg, feature) -> nn.Module:
-    return cnn.TextCnn(feature.vocab_size, cfg.embedding_dim, cfg.filters, cfg.kernel_sizes, cfg.dropout)
+    return cnn.TextCnn(
+        feature.vocab_size, cfg.embedding_dim, cfg.filters, cfg.kernel_sizes, cfg.dropout
+    )
 
 
 @ENCODERS.register("text.rnn")
 def _text_rnn(cfg, feature) -> nn.Module:
-    return rnn.TextRnn(feature.vocab_size, cfg.embedding_dim, cfg.cell, cfg.hidden, cfg.layers, cfg.bidirectional, cfg.pooling, cfg.dropout)
+    return rnn.TextRnn(
+        feature.vocab_size,
+        cfg.embedding_dim,
+        cfg.cell,
+        cfg.hidden,
+        cfg.layers,
+        cfg.bidirectional,
+        cfg.pooling,
+        cfg.dropout,
+    )
 
 
 @ENCODERS.register("text.transformer")
 def _text_transformer(cfg, feature) -> nn.Module:
     max_length = feature.config.preprocessing.max_length
-    return transformer.TextTransformer(feature.vocab_size, max_length, cfg.dim, cfg.layers, cfg.heads, cfg.ff_multiplier, cfg.pooling, cfg.dropout)
+    return transformer.TextTransformer(
+        feature.vocab_size,
+        max_length,
+        cfg.dim,
+        cfg.layers,
+        cfg.heads,
+        cfg.ff_multiplier,
+        cfg.pooling,
+        cfg.dropout,
+    )
 
 
 @ENCODERS.register("image.cnn")
 def _image_cnn(cfg, feature) -> nn.Module:
-    body = cnn.ImageCnn(feature.channels, feature.height, feature.width, cfg.channels, cfg.kernel_size, cfg.batch_norm, cfg.output_size, cfg.dropout)
+    body = cnn.ImageCnn(
+        feature.channels,
+        feature.height,
+        feature.width,
+        cfg.channels,
+        cfg.kernel_size,
+        cfg.batch_norm,
+        cfg.output_size,
+        cfg.dropout,
+    )
     return _with_pixels(feature, body)
 
 
 @ENCODERS.register("image.resnet")
 def _image_resnet(cfg, feature) -> nn.Module:
-    return _with_pixels(feature, resnet.ImageResnet(feature.channels, cfg.channels, cfg.blocks, cfg.dropout))
+    return _with_pixels(
+        feature, resnet.ImageResnet(feature.channels, cfg.channels, cfg.blocks, cfg.dropout)
+    )
 
 
 @ENCODERS.register("image.mlp")
 def _image_mlp(cfg, feature) -> nn.Module:
-    return _with_pixels(feature, mlp.ImageMlp(feature.channels, feature.height, feature.width, cfg.hidden, cfg.dropout))
+    return _with_pixels(
+        feature,
+        mlp.ImageMlp(feature.channels, feature.height, feature.width, cfg.hidden, cfg.dropout),
+    )
 
 
 def _with_pixels(feature, body: nn.Module) -> nn.Module:
     """uint8 images -> normalised (and, in training, augmented) floats -> `body`."""
     augment = feature.config.preprocessing.augment
-    model = nn.Sequential(Pixels(feature.mean, feature.std, augment.random_crop, augment.horizontal_flip), body)
+    model = nn.Sequential(
+        Pixels(feature.mean, feature.std, augment.random_crop, augment.horizontal_flip), body
+    )
     model.output_size = body.output_size
     return model
 
@@ -93,7 +131,9 @@ def _concat(cfg, input_size: int) -> nn.Module:
 
 @COMBINERS.register("mlp")
 def _mlp_combiner(cfg, input_size: int) -> nn.Module:
-    return combiners.MlpCombiner(input_size, cfg.hidden, cfg.activation, cfg.dropout, cfg.batch_norm)
+    return combiners.MlpCombiner(
+        input_size, cfg.hidden, cfg.activation, cfg.dropout, cfg.batch_norm
+    )
 
 
 def head_size(feature) -> int:
@@ -102,14 +142,26 @@ def head_size(feature) -> int:
 
 def build_model(config: Config, preprocessing: Preprocessing) -> YardModel:
     """Modules for `config`, sized by the fitted `preprocessing` (vocabularies, image shapes)."""
-    encoders = [ENCODERS.get(f"{f.type}.{f.config.encoder.type}")(f.config.encoder, f) for f in preprocessing.inputs]
-    combiner = COMBINERS.get(config.combiner.type)(config.combiner, sum(e.output_size for e in encoders))
+    stacked = [f.name for f in preprocessing.inputs if f.config.encoder.type == "passthrough"]
+    names = ([STACKED] if stacked else []) + [
+        f.name for f in preprocessing.inputs if f.name not in stacked
+    ]
+    encoders = [tabular.Passthrough(len(stacked))] if stacked else []
+    for f in preprocessing.inputs:
+        if f.name not in stacked:
+            encoders.append(ENCODERS.get(f"{f.type}.{f.config.encoder.type}")(f.config.encoder, f))
+    combiner = COMBINERS.get(config.combiner.type)(
+        config.combiner, sum(e.output_size for e in encoders)
+    )
     output_heads = [heads.Head(combiner.output_size, head_size(f)) for f in preprocessing.outputs]
     return YardModel(
-        [f.name for f in preprocessing.inputs], encoders, combiner, [f.name for f in preprocessing.outputs], output_heads
+        names, encoders, combiner, [f.name for f in preprocessing.outputs], output_heads, stacked
     )
 
 
 def build_losses(config: Config) -> dict[str, tuple[float, heads.Loss]]:
     """{output name: (weight, loss function)}."""
-    return {o.name: (o.weight, heads.make_loss(o.loss, getattr(o, "label_smoothing", 0.0))) for o in config.outputs}
+    return {
+        o.name: (o.weight, heads.make_loss(o.loss, getattr(o, "label_smoothing", 0.0)))
+        for o in config.outputs
+    }

@@ -27,7 +27,9 @@ class Head(nn.Module):
 def make_loss(name: str, label_smoothing: float = 0.0) -> Loss:
     """The loss for one output: (prediction, target) -> scalar mean over the batch."""
     if name == "cross_entropy":
-        return lambda logits, target: F.cross_entropy(logits.float(), target, label_smoothing=label_smoothing)
+        return lambda logits, target: F.cross_entropy(
+            logits.float(), target, label_smoothing=label_smoothing
+        )
     if name == "binary_cross_entropy":
         return lambda logits, target: F.binary_cross_entropy_with_logits(logits.float(), target)
     if name == "mae":

@@ -5,15 +5,29 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+STACKED = "__numbers__"
+
 
 class YardModel(nn.Module):
     """batch {input name: (B, ...)} -> {output name: (B,) or (B, classes)}.
 
-    Modules take plain arguments; `build.build_model` is the one place a config becomes this.
+    Inputs that pass through unchanged (numbers, binaries) are stacked once per table by
+    `pack` into one (N, K) tensor under `STACKED`, so a table with many numeric columns
+    costs one index and no concatenation per step. Modules take plain arguments;
+    `build.build_model` is the one place a config becomes this.
     """
 
-    def __init__(self, input_names: list[str], encoders: list[nn.Module], combiner: nn.Module, output_names: list[str], heads: list[nn.Module]):
+    def __init__(
+        self,
+        input_names: list[str],
+        encoders: list[nn.Module],
+        combiner: nn.Module,
+        output_names: list[str],
+        heads: list[nn.Module],
+        stacked: list[str] = (),
+    ):
         super().__init__()
+        self.stacked = list(stacked)
         self.input_names = input_names
         self.output_names = output_names
         self.encoders = nn.ModuleList(encoders)
@@ -21,6 +35,18 @@ class YardModel(nn.Module):
         self.heads = nn.ModuleList(heads)
 
     def forward(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-        encoded = [encoder(batch[name]) for name, encoder in zip(self.input_names, self.encoders, strict=True)]
+        encoded = [
+            encoder(batch[name])
+            for name, encoder in zip(self.input_names, self.encoders, strict=True)
+        ]
         hidden = self.combiner(encoded)  # (B, H)
-        return {name: head(hidden) for name, head in zip(self.output_names, self.heads, strict=True)}
+        return {
+            name: head(hidden) for name, head in zip(self.output_names, self.heads, strict=True)
+        }
+
+    def pack(self, tensors: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """Table tensors {name: (N, ...)} -> model inputs: passthrough columns stacked to (N, K)."""
+        packed = {name: tensors[name] for name in self.input_names if name != STACKED}
+        if self.stacked:
+            packed[STACKED] = torch.stack([tensors[name].float() for name in self.stacked], dim=1)
+        return packed

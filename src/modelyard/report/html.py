@@ -30,12 +30,16 @@ def write_report(
     """
     import jinja2
 
-    template_text = resources.files("modelyard.report").joinpath(_TEMPLATE).read_text(encoding="utf-8")
+    template_text = (
+        resources.files("modelyard.report").joinpath(_TEMPLATE).read_text(encoding="utf-8")
+    )
     environment = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
     html = environment.from_string(template_text).render(
         title=title,
         summary=_summary(history),
-        metric_tables=[_metric_table(split, values) for split, values in (metrics or {}).items() if values],
+        metric_tables=[
+            _metric_table(split, values) for split, values in (metrics or {}).items() if values
+        ],
         curves=plots.learning_curves(history or []),
         outputs=_output_sections(details or {}),
         config_yaml=config_yaml or "",
@@ -72,8 +76,11 @@ def _summary(history: list[dict[str, Any]]) -> list[tuple[str, str]]:
     seconds = [row["seconds"] for row in history if row.get("seconds") is not None]
     if seconds:
         facts.append(("training time", f"{sum(seconds):.1f} s"))
-    losses = [(row["validation_loss"], row.get("epoch", i + 1)) for i, row in enumerate(history)
-              if row.get("validation_loss") is not None]
+    losses = [
+        (row["validation_loss"], row.get("epoch", i + 1))
+        for i, row in enumerate(history)
+        if row.get("validation_loss") is not None
+    ]
     if losses:
         loss, epoch = min(losses)
         facts.append(("best validation loss", f"{_format_value(loss)} (epoch {epoch})"))
@@ -97,8 +104,16 @@ def _figures(detail: dict[str, Any]) -> list[dict[str, Any]]:
     if "confusion_matrix" in detail:
         wide = len(detail["classes"]) > _WIDE_CLASSES
         matrix = plots.confusion_matrix(detail["confusion_matrix"], detail["classes"])
-        figures.append({"caption": "Confusion matrix (rows: true class)", "png": matrix, "wide": wide})
-        figures.append({"caption": "ROC curves", "png": plots.roc_curves(detail.get("roc") or {}), "wide": wide})
+        figures.append(
+            {"caption": "Confusion matrix (rows: true class)", "png": matrix, "wide": wide}
+        )
+        figures.append(
+            {
+                "caption": "ROC curves",
+                "png": plots.roc_curves(detail.get("roc") or {}),
+                "wide": wide,
+            }
+        )
     elif "true" in detail:
         scatter = plots.prediction_scatter(detail["true"], detail["predicted"])
         figures.append({"caption": "Predicted vs true", "png": scatter, "wide": False})

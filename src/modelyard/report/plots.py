@@ -55,7 +55,13 @@ def confusion_matrix(matrix: Sequence[Sequence[int]], classes: Sequence[str]) ->
     image = ax.imshow(shares, cmap="Blues", vmin=0.0, vmax=1.0)
     fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04, label="share of true class")
     labels = [_shorten(str(name)) for name in classes]
-    ax.set_xticks(range(n), labels, rotation=45 if n > 3 else 0, ha="right" if n > 3 else "center", fontsize=font)
+    ax.set_xticks(
+        range(n),
+        labels,
+        rotation=45 if n > 3 else 0,
+        ha="right" if n > 3 else "center",
+        fontsize=font,
+    )
     ax.set_yticks(range(n), labels, fontsize=font)
     ax.set_xlabel("predicted")
     ax.set_ylabel("true")
@@ -83,7 +89,12 @@ def roc_curves(roc: dict[str, dict[str, Any]]) -> str | None:
     ax.set_xlabel("false positive rate")
     ax.set_ylabel("true positive rate")
     if many:
-        ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize=7, ncol=1 if len(roc) <= 14 else 2)
+        ax.legend(
+            loc="upper left",
+            bbox_to_anchor=(1.02, 1.0),
+            fontsize=7,
+            ncol=1 if len(roc) <= 14 else 2,
+        )
     else:
         ax.legend(loc="lower right", fontsize=8)
     ax.grid(alpha=0.3)
@@ -99,8 +110,21 @@ def prediction_scatter(true: Sequence[float], predicted: Sequence[float]) -> str
     low = min(min(true), min(predicted))
     high = max(max(true), max(predicted))
     pad = 0.05 * (high - low or 1.0)
-    ax.plot([low - pad, high + pad], [low - pad, high + pad], linestyle="--", color="#9ca3af", linewidth=1)
-    ax.scatter(true, predicted, s=10, alpha=0.5 if len(true) > 200 else 0.8, color=_COLORS["train"], linewidths=0)
+    ax.plot(
+        [low - pad, high + pad],
+        [low - pad, high + pad],
+        linestyle="--",
+        color="#9ca3af",
+        linewidth=1,
+    )
+    ax.scatter(
+        true,
+        predicted,
+        s=10,
+        alpha=0.5 if len(true) > 200 else 0.8,
+        color=_COLORS["train"],
+        linewidths=0,
+    )
     ax.set_xlim(low - pad, high + pad)
     ax.set_ylim(low - pad, high + pad)
     ax.set_aspect("equal")
@@ -127,11 +151,22 @@ def _plot_curve(ax: Any, history: list[dict[str, Any]], name: str) -> None:
     """Plot every series of `name` (train_NAME, validation_NAME or a bare NAME) against epoch."""
     keys = ["lr"] if name == "lr" else [f"{split}_{name}" for split in _COLORS] + [name]
     for key in keys:
-        points = [(row.get("epoch", i + 1), row[key]) for i, row in enumerate(history) if row.get(key) is not None]
+        points = [
+            (row.get("epoch", i + 1), row[key])
+            for i, row in enumerate(history)
+            if row.get(key) is not None
+        ]
         if points:
             epochs, values = zip(*points, strict=True)
             split = next((split for split in _COLORS if key.startswith(f"{split}_")), key)
-            ax.plot(epochs, values, marker="o", markersize=3, color=_COLORS.get(split, "#059669"), label=split)
+            ax.plot(
+                epochs,
+                values,
+                marker="o",
+                markersize=3,
+                color=_COLORS.get(split, "#059669"),
+                label=split,
+            )
     ax.set_title("learning rate" if name == "lr" else name, fontsize=10)
     ax.set_xlabel("epoch", fontsize=8)
     ax.tick_params(labelsize=8)

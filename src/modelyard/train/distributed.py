@@ -36,7 +36,8 @@ def shard(indices: torch.Tensor, procs: Processes) -> torch.Tensor:
     if procs.world == 1:
         return indices
     total = -(-len(indices) // procs.world) * procs.world
-    padded = torch.cat([indices, indices[: total - len(indices)]])
+    # repeat the whole order, not just a prefix: there may be fewer rows than processes
+    padded = indices.repeat(-(-total // len(indices)))[:total]
     return padded[procs.rank :: procs.world]
 
 

@@ -22,7 +22,7 @@ from modelyard.train import checkpoint, distributed
 from modelyard.train.optim import build_optimizer, l1_penalty
 from modelyard.train.precision import autocast
 from modelyard.train.progress import Progress, log
-from modelyard.train.schedule import build_schedule, is_per_epoch
+from modelyard.train.schedule import build_schedule, is_per_epoch, is_per_step
 
 Losses = dict[str, tuple[float, Callable[[torch.Tensor, torch.Tensor], torch.Tensor]]]
 Tensors = dict[str, torch.Tensor]
@@ -48,7 +48,9 @@ class FitSetup:
     device: torch.device
     bf16: bool
     procs: distributed.Processes
-    validate: Callable[[nn.Module], dict[str, float]] | None = None  # validation metrics incl. "loss"
+    validate: Callable[[nn.Module], dict[str, float]] | None = (
+        None  # validation metrics incl. "loss"
+    )
     metric_mode: str = "min"  # of settings.early_stopping.metric
     checkpoint_path: Path | None = None
     resume: dict[str, Any] | None = None
@@ -65,14 +67,19 @@ def fit(model: nn.Module, train: Tensors, setup: FitSetup) -> FitState:
     steps_per_epoch = -(-distributed.shard(torch.arange(rows), procs).numel() // per_process)
     wrapped = _wrap(model, setup)
     optimizer = build_optimizer(s.optimizer, model)
-    scheduler = build_schedule(s.schedule, optimizer, steps_per_epoch, steps_per_epoch * s.epochs)
+    scheduler = build_schedule(
+        s.schedule, optimizer, steps_per_epoch, steps_per_epoch * s.epochs, setup.metric_mode
+    )
     state = _restore(setup.resume, model, optimizer, scheduler) if setup.resume else FitState()
     progress = Progress(procs.is_main)
+    per_step_schedule = is_per_step(scheduler)
 
     for epoch in range(state.epoch + 1, s.epochs + 1):
         started = time.perf_counter()
         model.train()
-        order = distributed.shard(torch.randperm(rows, generator=_epoch_generator(s.seed, epoch)), procs).to(setup.device)
+        order = distributed.shard(
+            torch.randperm(rows, generator=_epoch_generator(s.seed, epoch)), procs
+        ).to(setup.device)
         loss_sum = torch.zeros((), device=setup.device)
         progress.start_epoch(epoch, s.epochs, steps_per_epoch)
         for step in range(steps_per_epoch):
@@ -88,13 +95,18 @@ def fit(model: nn.Module, train: Tensors, setup: FitSetup) -> FitState:
             if s.gradient_clip:
                 nn.utils.clip_grad_norm_(model.parameters(), s.gradient_clip)
             optimizer.step()
-            if not is_per_epoch(scheduler):
+            if per_step_schedule:
                 scheduler.step()
             loss_sum += loss.detach()
-            progress.step(step + 1, (step + 1) * per_process * procs.world, loss_sum, steps_per_epoch)
+            progress.step(
+                step + 1, (step + 1) * per_process * procs.world, loss_sum, steps_per_epoch
+            )
         progress.end_epoch()
 
-        row = {"epoch": epoch, "train_loss": float(distributed.mean_across(loss_sum, procs)) / steps_per_epoch}
+        row = {
+            "epoch": epoch,
+            "train_loss": float(distributed.mean_across(loss_sum, procs)) / steps_per_epoch,
+        }
         if setup.validate is not None:
             row.update({f"validation_{k}": v for k, v in setup.validate(model).items()})
         row["lr"] = optimizer.param_groups[0]["lr"]
@@ -102,15 +114,21 @@ def fit(model: nn.Module, train: Tensors, setup: FitSetup) -> FitState:
         state.history.append(row)
         stop = _early_stopping(state, row, setup, model)
         if is_per_epoch(scheduler):
-            scheduler.step(row[f"validation_{s.early_stopping.metric if s.early_stopping else 'loss'}"])
+            scheduler.step(
+                row[f"validation_{s.early_stopping.metric if s.early_stopping else 'loss'}"]
+            )
         state.epoch = epoch
         if procs.is_main:
             log(_epoch_line(row, s.epochs, rows))
             if setup.checkpoint_path:
-                checkpoint.save_atomic(_snapshot(state, model, optimizer, scheduler), setup.checkpoint_path)
+                checkpoint.save_atomic(
+                    _snapshot(state, model, optimizer, scheduler), setup.checkpoint_path
+                )
         distributed.barrier(procs)
         if distributed.broadcast_flag(stop, procs):
-            log(f"early stopping after epoch {epoch}: no improvement in {s.early_stopping.metric} for {state.bad_epochs} epochs") if procs.is_main else None
+            log(
+                f"early stopping after epoch {epoch}: no improvement in {s.early_stopping.metric} for {state.bad_epochs} epochs"
+            ) if procs.is_main else None
             break
 
     if state.best_weights is not None:
@@ -133,11 +151,15 @@ def _epoch_generator(seed: int, epoch: int) -> torch.Generator:
 
 
 def _total_loss(predictions: Tensors, batch: Tensors, losses: Losses) -> torch.Tensor:
-    items = [weight * loss(predictions[name], batch[name]) for name, (weight, loss) in losses.items()]
+    items = [
+        weight * loss(predictions[name], batch[name]) for name, (weight, loss) in losses.items()
+    ]
     return items[0] if len(items) == 1 else torch.stack(items).sum()
 
 
-def _early_stopping(state: FitState, row: dict[str, float], setup: FitSetup, model: nn.Module) -> bool:
+def _early_stopping(
+    state: FitState, row: dict[str, float], setup: FitSetup, model: nn.Module
+) -> bool:
     """Track the best epoch; True when patience has run out. Best weights kept on the CPU."""
     rule = setup.settings.early_stopping
     if rule is None or setup.validate is None:
@@ -156,23 +178,35 @@ def _snapshot(state: FitState, model, optimizer, scheduler) -> dict[str, Any]:
     return {
         "model": model.state_dict(),
         "optimizer": optimizer.state_dict(),
-        "scheduler": scheduler.state_dict(),
+        "scheduler": scheduler.state_dict() if scheduler is not None else {},
         "state": {k: v for k, v in vars(state).items()},
         "rng": torch.get_rng_state(),
+        "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_initialized() else [],
     }
 
 
 def _restore(snapshot: dict[str, Any], model, optimizer, scheduler) -> FitState:
     model.load_state_dict(snapshot["model"])
     optimizer.load_state_dict(snapshot["optimizer"])
-    scheduler.load_state_dict(snapshot["scheduler"])
+    if scheduler is not None:
+        scheduler.load_state_dict(snapshot["scheduler"])
     torch.set_rng_state(snapshot["rng"])
+    if snapshot.get("cuda_rng") and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(snapshot["cuda_rng"])
     return FitState(**copy.deepcopy(snapshot["state"]))
 
 
 def _epoch_line(row: dict[str, float], epochs: int, rows: int) -> str:
     shown = ("train_loss", "validation_loss", "accuracy", "f1_macro", "rmse", "r2")
     parts = [f"epoch {int(row['epoch'])}/{epochs}"]
-    parts += [f"{k.removeprefix('validation_')} {v:.4f}" for k, v in row.items() if k in shown or k.endswith(shown[2:])]
-    parts += [f"lr {row['lr']:.3g}", f"{row['seconds']:.1f}s", f"{rows / row['seconds']:,.0f} samples/s"]
+    parts += [
+        f"{k.replace('validation_', 'val_')} {v:.4f}"
+        for k, v in row.items()
+        if k in shown or k.endswith(shown[2:])
+    ]
+    parts += [
+        f"lr {row['lr']:.3g}",
+        f"{row['seconds']:.1f}s",
+        f"{rows / row['seconds']:,.0f} samples/s",
+    ]
     return "  ".join(parts)

@@ -19,7 +19,13 @@ class Progress:
             return
         from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
-        self._bar = Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[info]}"), TimeRemainingColumn(), transient=True)
+        self._bar = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            TextColumn("{task.fields[info]}"),
+            TimeRemainingColumn(),
+            transient=True,
+        )
         self._task = self._bar.add_task(f"epoch {epoch}/{epochs}", total=steps, info="")
         self._bar.start()
         self._started = time.perf_counter()
@@ -33,7 +39,11 @@ class Progress:
             return
         self._next_draw = now + 0.1
         rate = samples / max(now - self._started, 1e-9)
-        self._bar.update(self._task, completed=done, info=f"loss {float(loss_sum) / done:.4f}  {rate:,.0f} samples/s")
+        self._bar.update(
+            self._task,
+            completed=done,
+            info=f"loss {float(loss_sum) / done:.4f}  {rate:,.0f} samples/s",
+        )
 
     def end_epoch(self) -> None:
         if self._bar is not None:

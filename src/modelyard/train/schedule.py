@@ -7,10 +7,18 @@ import math
 import torch
 
 
-def build_schedule(cfg, optimizer: torch.optim.Optimizer, steps_per_epoch: int, total_steps: int):
-    """A scheduler stepped after every optimizer step (or, for `plateau`, after every epoch)."""
+def build_schedule(
+    cfg, optimizer: torch.optim.Optimizer, steps_per_epoch: int, total_steps: int, mode: str = "min"
+):
+    """A scheduler stepped after every optimizer step (or, for `plateau`, after every epoch);
+    None for a constant rate without warm-up (saves a Python call per step).
+    `mode` says whether the plateau metric should go down ("min") or up ("max")."""
+    if cfg.type == "constant" and cfg.warmup_steps == 0:
+        return None
     if cfg.type == "plateau":
-        return torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, factor=cfg.gamma, patience=cfg.patience, min_lr=cfg.min_lr)
+        return torch.optim.lr_scheduler.ReduceLROnPlateau(
+            optimizer, mode=mode, factor=cfg.gamma, patience=cfg.patience, min_lr=cfg.min_lr
+        )
     base = optimizer.param_groups[0]["lr"]
     floor = cfg.min_lr / base if base else 0.0
 
@@ -27,6 +35,10 @@ def build_schedule(cfg, optimizer: torch.optim.Optimizer, steps_per_epoch: int, 
         return 1.0
 
     return torch.optim.lr_scheduler.LambdaLR(optimizer, multiplier)
+
+
+def is_per_step(scheduler) -> bool:
+    return scheduler is not None and not is_per_epoch(scheduler)
 
 
 def is_per_epoch(scheduler) -> bool:

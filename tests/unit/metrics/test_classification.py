@@ -36,7 +36,9 @@ def _expected(y_true, probabilities):
         expected["roc_auc"] = sk.roc_auc_score(y_true, probabilities[:, 1])
     else:
         present = np.unique(y_true)
-        expected["roc_auc"] = np.mean([sk.roc_auc_score(y_true == c, probabilities[:, c]) for c in present])
+        expected["roc_auc"] = np.mean(
+            [sk.roc_auc_score(y_true == c, probabilities[:, c]) for c in present]
+        )
     return expected
 
 
@@ -88,7 +90,9 @@ def test_log_loss_finite_with_zero_probabilities():
 def test_float32_probabilities_accepted():
     y_true, probabilities, classes = _random_case(5, 3)
     result = classification_metrics(y_true, probabilities.astype(np.float32), classes)
-    assert result["log_loss"] == pytest.approx(_expected(y_true, probabilities)["log_loss"], rel=1e-5)
+    assert result["log_loss"] == pytest.approx(
+        _expected(y_true, probabilities)["log_loss"], rel=1e-5
+    )
 
 
 def test_confusion_matrix_hand_count():

@@ -62,7 +62,9 @@ class Preprocessing:
             self.notes += [f"{split}: {n}" for n in feature.notes]
         return Table(tensors, frame)
 
-    def _drop_rows(self, frame: pd.DataFrame, split: str, labels: bool, training: bool) -> pd.DataFrame:
+    def _drop_rows(
+        self, frame: pd.DataFrame, split: str, labels: bool, training: bool
+    ) -> pd.DataFrame:
         keep = np.ones(len(frame), dtype=bool)
         for feature in self.inputs + (self.outputs if labels else []):
             series = feature.column_of(frame)
@@ -71,23 +73,33 @@ class Preprocessing:
             elif feature.drops_missing(training):
                 missing = is_missing(series)
                 if missing.any():
-                    self.notes.append(f"{split}: dropped {int(missing.sum())} rows missing '{feature.column}'")
+                    self.notes.append(
+                        f"{split}: dropped {int(missing.sum())} rows missing '{feature.column}'"
+                    )
                 keep &= ~missing
         if not keep.any():
-            raise UserError(f"{split} data: no rows left after dropping rows with missing values")
+            raise UserError(
+                f"{split} data: no rows left after dropping rows with missing values (or with classes not seen in training)"
+            )
         return frame[keep]
 
     def _missing_labels(self, feature: Feature, series: pd.Series, split: str) -> np.ndarray:
         missing = is_missing(series)
         if missing.any() and self.config.data.missing_labels == "error":
             position = int(np.flatnonzero(missing)[0])
-            raise UserError(f"{split} data {row_label(series, position)}: label '{feature.column}' is missing ({int(missing.sum())} rows); fill them in or set data.missing_labels: drop")
+            raise UserError(
+                f"{split} data {row_label(series, position)}: label '{feature.column}' is missing ({int(missing.sum())} rows); fill them in or set data.missing_labels: drop"
+            )
         if missing.any():
-            self.notes.append(f"{split}: dropped {int(missing.sum())} rows with no '{feature.column}' label")
+            self.notes.append(
+                f"{split}: dropped {int(missing.sum())} rows with no '{feature.column}' label"
+            )
         if isinstance(feature, CategoryFeature) and hasattr(feature, "vocab"):
             unseen = feature.unseen_rows(series) & ~missing
             if unseen.any():
-                self.notes.append(f"{split}: dropped {int(unseen.sum())} rows whose '{feature.column}' class was not in the training data")
+                self.notes.append(
+                    f"{split}: dropped {int(unseen.sum())} rows whose '{feature.column}' class was not in the training data"
+                )
                 missing = missing | unseen
         return missing
 

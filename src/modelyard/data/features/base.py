@@ -13,7 +13,15 @@ from modelyard.errors import UserError
 def is_missing(series: pd.Series) -> np.ndarray:
     """(N,) bool: NaN, None, or an empty / blank string."""
     values = series.to_numpy(dtype=object)
-    return np.array([v is None or (isinstance(v, float) and np.isnan(v)) or (isinstance(v, str) and not v.strip()) for v in values], dtype=bool)
+    return np.array(
+        [
+            v is None
+            or (isinstance(v, float) and np.isnan(v))
+            or (isinstance(v, str) and not v.strip())
+            for v in values
+        ],
+        dtype=bool,
+    )
 
 
 def as_text(value: Any) -> str:
@@ -86,12 +94,18 @@ class Feature:
 def parse_numbers(series: pd.Series, feature: str) -> np.ndarray:
     """(N,) float64 with NaN for missing; a value that is not a number is the user's error."""
     missing = is_missing(series)
-    numbers = pd.to_numeric(series.where(~missing, None), errors="coerce").to_numpy(dtype=np.float64)
+    numbers = pd.to_numeric(series.where(~missing, None), errors="coerce").to_numpy(
+        dtype=np.float64
+    )
     bad = np.flatnonzero(np.isnan(numbers) & ~missing)
     if len(bad):
         value = series.iloc[bad[0]]
-        raise UserError(f"column '{feature}' {row_label(series, bad[0])}: '{value}' is not a number ({len(bad)} such rows); fix the data or use type: category")
+        raise UserError(
+            f"column '{feature}' {row_label(series, bad[0])}: '{value}' is not a number ({len(bad)} such rows); fix the data or use type: category"
+        )
     if np.isinf(numbers).any():
         position = int(np.flatnonzero(np.isinf(numbers))[0])
-        raise UserError(f"column '{feature}' {row_label(series, position)}: infinite value; fix the data")
+        raise UserError(
+            f"column '{feature}' {row_label(series, position)}: infinite value; fix the data"
+        )
     return numbers

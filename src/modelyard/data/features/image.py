@@ -45,7 +45,9 @@ class ImageFeature(Feature):
         missing = is_missing(series)
         if missing.any():
             position = int(np.flatnonzero(missing)[0])
-            raise UserError(f"column '{self.column}' {row_label(series, position)}: no image path ({int(missing.sum())} rows); fill them in or set preprocessing.missing: drop")
+            raise UserError(
+                f"column '{self.column}' {row_label(series, position)}: no image path ({int(missing.sum())} rows); fill them in or set preprocessing.missing: drop"
+            )
         jobs = [(str(p), row_label(series, i)) for i, p in enumerate(series)]
         with ThreadPoolExecutor(max_workers=4) as pool:
             arrays = list(pool.map(lambda job: self._load(*job), jobs, chunksize=64))
@@ -62,7 +64,13 @@ class ImageFeature(Feature):
         return array[None] if self.channels == 1 else array.transpose(2, 0, 1)
 
     def state(self) -> dict[str, Any]:
-        return {"height": self.height, "width": self.width, "channels": self.channels, "mean": self.mean, "std": self.std}
+        return {
+            "height": self.height,
+            "width": self.width,
+            "channels": self.channels,
+            "mean": self.mean,
+            "std": self.std,
+        }
 
     def load_state(self, state: dict[str, Any]) -> None:
         for key in ("height", "width", "channels", "mean", "std"):
@@ -79,4 +87,6 @@ def _open(path: str, column: str, row: str):
     except FileNotFoundError:
         raise UserError(f"column '{column}' {row}: image file '{path}' does not exist") from None
     except (UnidentifiedImageError, OSError, ValueError) as e:
-        raise UserError(f"column '{column}' {row}: image file '{path}' cannot be read ({e}); replace or remove it") from None
+        raise UserError(
+            f"column '{column}' {row}: image file '{path}' cannot be read ({e}); replace or remove it"
+        ) from None

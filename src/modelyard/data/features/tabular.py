@@ -27,11 +27,16 @@ class NumberFeature(Feature):
         if len(present) == 0:
             raise UserError(f"column '{self.column}' has no numbers in the training data")
         self.fill = self._fill_value(present)
-        scaling = self.config.normalization if self.is_output else self.config.preprocessing.normalization
+        scaling = (
+            self.config.normalization if self.is_output else self.config.preprocessing.normalization
+        )
         if scaling == "standard":
             self.shift, self.scale = float(present.mean()), float(present.std() or 1.0)
         elif scaling == "minmax":
-            self.shift, self.scale = float(present.min()), float((present.max() - present.min()) or 1.0)
+            self.shift, self.scale = (
+                float(present.min()),
+                float((present.max() - present.min()) or 1.0),
+            )
         else:
             self.shift, self.scale = 0.0, 1.0
 
@@ -79,10 +84,16 @@ class CategoryFeature(Feature):
         if self.is_output:
             self.vocab = sorted(counts)
             if len(self.vocab) < 2:
-                raise UserError(f"output '{self.name}': the training data has one class only ('{self.vocab[0]}'); a classifier needs at least two")
+                raise UserError(
+                    f"output '{self.name}': the training data has one class only ('{self.vocab[0]}'); a classifier needs at least two"
+                )
             return
         prep = self.config.preprocessing
-        kept = [v for v, c in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])) if c >= prep.min_count]
+        kept = [
+            v
+            for v, c in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+            if c >= prep.min_count
+        ]
         self.vocab = [UNKNOWN] + kept[: prep.max_size]
 
     def transform(self, series: pd.Series) -> torch.Tensor:
@@ -100,7 +111,9 @@ class CategoryFeature(Feature):
         unknown = codes < 0
         if unknown.any() and not self.is_output:
             codes[unknown] = 0
-            self.note(f"{int(unknown.sum())} values not seen in training (e.g. '{texts[int(np.flatnonzero(unknown)[0])]}') mapped to unknown")
+            self.note(
+                f"{int(unknown.sum())} values not seen in training (e.g. '{texts[int(np.flatnonzero(unknown)[0])]}') mapped to unknown"
+            )
         return torch.from_numpy(codes)
 
     def unseen_rows(self, series: pd.Series) -> np.ndarray:
@@ -124,7 +137,9 @@ class BinaryFeature(Feature):
         missing = is_missing(series)
         values = sorted({as_text(v) for v in series[~missing]})
         if len(values) > 2:
-            raise UserError(f"column '{self.column}' has {len(values)} different values ({', '.join(values[:5])}, ...); a binary feature has two: use type: category")
+            raise UserError(
+                f"column '{self.column}' has {len(values)} different values ({', '.join(values[:5])}, ...); a binary feature has two: use type: category"
+            )
         if not values:
             raise UserError(f"column '{self.column}' has no values in the training data")
         positive = self.config.positive if self.is_output else self.config.preprocessing.positive
@@ -132,7 +147,9 @@ class BinaryFeature(Feature):
             truthy = [v for v in values if v.lower() in TRUE_WORDS]
             positive = truthy[0] if truthy else values[-1]
         if positive not in values and len(values) == 2:
-            raise UserError(f"column '{self.column}': positive value '{positive}' is not one of {values}")
+            raise UserError(
+                f"column '{self.column}': positive value '{positive}' is not one of {values}"
+            )
         negative = [v for v in values if v != positive]
         self.values = [negative[0] if negative else _opposite(positive), positive]
         self.mode = Counter(as_text(v) for v in series[~missing]).most_common(1)[0][0]
@@ -150,7 +167,9 @@ class BinaryFeature(Feature):
         out = np.array([lookup.get(t.lower(), np.nan) for t in texts], dtype=np.float32)
         bad = np.flatnonzero(np.isnan(out))
         if len(bad):
-            raise UserError(f"column '{self.column}' {row_label(series, int(bad[0]))}: '{texts[bad[0]]}' is neither '{self.values[0]}' nor '{self.values[1]}'")
+            raise UserError(
+                f"column '{self.column}' {row_label(series, int(bad[0]))}: '{texts[bad[0]]}' is neither '{self.values[0]}' nor '{self.values[1]}'"
+            )
         return torch.from_numpy(out)
 
     def state(self) -> dict[str, Any]:

@@ -70,15 +70,32 @@ def _train_tokenizer(texts: list[str], prep: Any):
     kind = prep.tokenizer
     if kind == "bpe":
         tokenizer = Tokenizer(models.BPE(unk_token=UNK))
-        trainer: Any = trainers.BpeTrainer(vocab_size=prep.vocab_size, min_frequency=prep.min_frequency, special_tokens=SPECIALS, show_progress=False)
+        trainer: Any = trainers.BpeTrainer(
+            vocab_size=prep.vocab_size,
+            min_frequency=prep.min_frequency,
+            special_tokens=SPECIALS,
+            show_progress=False,
+        )
     elif kind == "wordpiece":
         tokenizer = Tokenizer(models.WordPiece(unk_token=UNK))
-        trainer = trainers.WordPieceTrainer(vocab_size=prep.vocab_size, min_frequency=prep.min_frequency, special_tokens=SPECIALS, show_progress=False)
+        trainer = trainers.WordPieceTrainer(
+            vocab_size=prep.vocab_size,
+            min_frequency=prep.min_frequency,
+            special_tokens=SPECIALS,
+            show_progress=False,
+        )
     else:
         tokenizer = Tokenizer(models.WordLevel(unk_token=UNK))
-        trainer = trainers.WordLevelTrainer(vocab_size=prep.vocab_size, min_frequency=prep.min_frequency, special_tokens=SPECIALS, show_progress=False)
+        trainer = trainers.WordLevelTrainer(
+            vocab_size=prep.vocab_size,
+            min_frequency=prep.min_frequency,
+            special_tokens=SPECIALS,
+            show_progress=False,
+        )
     steps = [normalizers.NFKC()] + ([normalizers.Lowercase()] if prep.lowercase else [])
     tokenizer.normalizer = normalizers.Sequence(steps)
-    tokenizer.pre_tokenizer = pre_tokenizers.Whitespace() if kind != "whitespace" else pre_tokenizers.WhitespaceSplit()
+    tokenizer.pre_tokenizer = (
+        pre_tokenizers.Whitespace() if kind != "whitespace" else pre_tokenizers.WhitespaceSplit()
+    )
     tokenizer.train_from_iterator(texts, trainer=trainer)
     return tokenizer

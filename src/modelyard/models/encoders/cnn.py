@@ -10,10 +10,19 @@ class TextCnn(nn.Module):
     """(B, L) token ids -> (B, filters * len(kernel_sizes)): convolutions of several widths,
     ReLU, max over time (padding positions excluded)."""
 
-    def __init__(self, vocab_size: int, embedding_dim: int, filters: int, kernel_sizes: list[int], dropout: float):
+    def __init__(
+        self,
+        vocab_size: int,
+        embedding_dim: int,
+        filters: int,
+        kernel_sizes: list[int],
+        dropout: float,
+    ):
         super().__init__()
         self.embedding = nn.Embedding(vocab_size, embedding_dim, padding_idx=0)
-        self.convs = nn.ModuleList(nn.Conv1d(embedding_dim, filters, k, padding=k // 2) for k in kernel_sizes)
+        self.convs = nn.ModuleList(
+            nn.Conv1d(embedding_dim, filters, k, padding=k // 2) for k in kernel_sizes
+        )
         self.dropout = nn.Dropout(dropout)
         self.output_size = filters * len(kernel_sizes)
 
@@ -31,16 +40,35 @@ class ImageCnn(nn.Module):
     """(B, C, H, W) float -> (B, output_size): [conv-BN-ReLU-maxpool] per entry of `channels`,
     then flatten, dropout and a dense layer."""
 
-    def __init__(self, in_channels: int, height: int, width: int, channels: list[int], kernel_size: int, batch_norm: bool, output_size: int, dropout: float):
+    def __init__(
+        self,
+        in_channels: int,
+        height: int,
+        width: int,
+        channels: list[int],
+        kernel_size: int,
+        batch_norm: bool,
+        output_size: int,
+        dropout: float,
+    ):
         super().__init__()
         blocks: list[nn.Module] = []
         for out in channels:
-            blocks += [nn.Conv2d(in_channels, out, kernel_size, padding=kernel_size // 2, bias=not batch_norm)]
+            blocks += [
+                nn.Conv2d(
+                    in_channels, out, kernel_size, padding=kernel_size // 2, bias=not batch_norm
+                )
+            ]
             blocks += [nn.BatchNorm2d(out)] if batch_norm else []
             blocks += [nn.ReLU(inplace=True), nn.MaxPool2d(2)]
             in_channels, height, width = out, max(1, height // 2), max(1, width // 2)
         self.blocks = nn.Sequential(*blocks)
-        self.head = nn.Sequential(nn.Flatten(), nn.Dropout(dropout), nn.Linear(in_channels * height * width, output_size), nn.ReLU(inplace=True))
+        self.head = nn.Sequential(
+            nn.Flatten(),
+            nn.Dropout(dropout),
+            nn.Linear(in_channels * height * width, output_size),
+            nn.ReLU(inplace=True),
+        )
         self.output_size = output_size
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:

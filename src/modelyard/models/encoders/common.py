@@ -8,7 +8,13 @@ from torch import nn
 ACTIVATIONS = {"relu": nn.ReLU, "gelu": nn.GELU, "tanh": nn.Tanh}
 
 
-def mlp(input_size: int, hidden: list[int], dropout: float = 0.0, activation: str = "relu", batch_norm: bool = False) -> nn.Sequential:
+def mlp(
+    input_size: int,
+    hidden: list[int],
+    dropout: float = 0.0,
+    activation: str = "relu",
+    batch_norm: bool = False,
+) -> nn.Sequential:
     """Linear -> [BatchNorm] -> activation -> dropout, once per entry of `hidden`."""
     layers: list[nn.Module] = []
     for size in hidden:

@@ -13,7 +13,9 @@ class Pixels(nn.Module):
     and flips horizontally; each image gets its own random offsets.
     """
 
-    def __init__(self, mean: list[float], std: list[float], crop_padding: int = 0, flip: bool = False):
+    def __init__(
+        self, mean: list[float], std: list[float], crop_padding: int = 0, flip: bool = False
+    ):
         super().__init__()
         self.register_buffer("mean", torch.tensor(mean).view(1, -1, 1, 1), persistent=False)
         self.register_buffer("std", torch.tensor(std).view(1, -1, 1, 1), persistent=False)

@@ -17,7 +17,10 @@ class BasicBlock(nn.Module):
         self.bn2 = nn.BatchNorm2d(out_channels)
         self.shortcut = nn.Identity()
         if stride != 1 or in_channels != out_channels:
-            self.shortcut = nn.Sequential(nn.Conv2d(in_channels, out_channels, 1, stride, bias=False), nn.BatchNorm2d(out_channels))
+            self.shortcut = nn.Sequential(
+                nn.Conv2d(in_channels, out_channels, 1, stride, bias=False),
+                nn.BatchNorm2d(out_channels),
+            )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         y = torch.relu(self.bn1(self.conv1(x)))
@@ -32,7 +35,11 @@ class ImageResnet(nn.Module):
         super().__init__()
         if len(channels) != len(blocks):
             raise ValueError("channels and blocks must have the same length")
-        layers: list[nn.Module] = [nn.Conv2d(in_channels, channels[0], 3, 1, 1, bias=False), nn.BatchNorm2d(channels[0]), nn.ReLU(inplace=True)]
+        layers: list[nn.Module] = [
+            nn.Conv2d(in_channels, channels[0], 3, 1, 1, bias=False),
+            nn.BatchNorm2d(channels[0]),
+            nn.ReLU(inplace=True),
+        ]
         previous = channels[0]
         for stage, (width, count) in enumerate(zip(channels, blocks, strict=True)):
             for i in range(count):

@@ -12,11 +12,28 @@ class TextRnn(nn.Module):
     """(B, L) token ids -> (B, hidden * directions). Padding is packed away, so it never
     reaches the recurrence; `pooling` takes the last state, or the mean/max over tokens."""
 
-    def __init__(self, vocab_size: int, embedding_dim: int, cell: str, hidden: int, layers: int, bidirectional: bool, pooling: str, dropout: float):
+    def __init__(
+        self,
+        vocab_size: int,
+        embedding_dim: int,
+        cell: str,
+        hidden: int,
+        layers: int,
+        bidirectional: bool,
+        pooling: str,
+        dropout: float,
+    ):
         super().__init__()
         self.embedding = nn.Embedding(vocab_size, embedding_dim, padding_idx=0)
         rnn_class = nn.LSTM if cell == "lstm" else nn.GRU
-        self.rnn = rnn_class(embedding_dim, hidden, num_layers=layers, bidirectional=bidirectional, batch_first=True, dropout=dropout if layers > 1 else 0.0)
+        self.rnn = rnn_class(
+            embedding_dim,
+            hidden,
+            num_layers=layers,
+            bidirectional=bidirectional,
+            batch_first=True,
+            dropout=dropout if layers > 1 else 0.0,
+        )
         self.pooling = pooling
         self.dropout = nn.Dropout(dropout)
         self.output_size = hidden * (2 if bidirectional else 1)
@@ -24,13 +41,17 @@ class TextRnn(nn.Module):
     def forward(self, tokens: torch.Tensor) -> torch.Tensor:
         mask = tokens != 0  # (B, L)
         lengths = mask.sum(dim=1).clamp(min=1).cpu()
-        packed = nn.utils.rnn.pack_padded_sequence(self.embedding(tokens), lengths, batch_first=True, enforce_sorted=False)
+        packed = nn.utils.rnn.pack_padded_sequence(
+            self.embedding(tokens), lengths, batch_first=True, enforce_sorted=False
+        )
         output, state = self.rnn(packed)
         if self.pooling == "last":
             h = state[0] if isinstance(state, tuple) else state  # (layers * dirs, B, H)
             dirs = 2 if self.rnn.bidirectional else 1
             pooled = torch.cat(list(h[-dirs:]), dim=1)
         else:
-            padded, _ = nn.utils.rnn.pad_packed_sequence(output, batch_first=True, total_length=tokens.shape[1])
+            padded, _ = nn.utils.rnn.pad_packed_sequence(
+                output, batch_first=True, total_length=tokens.shape[1]
+            )
             pooled = masked_pool(padded, mask, self.pooling)
         return self.dropout(pooled)

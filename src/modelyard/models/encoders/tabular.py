@@ -7,14 +7,14 @@ from torch import nn
 
 
 class Passthrough(nn.Module):
-    """(B,) float -> (B, 1). Numbers arrive already normalised by preprocessing."""
+    """(B, K) float -> (B, K): K numeric columns, already normalised by preprocessing."""
 
-    def __init__(self):
+    def __init__(self, columns: int = 1):
         super().__init__()
-        self.output_size = 1
+        self.output_size = columns
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x.unsqueeze(-1).float()
+        return x
 
 
 class CategoryEmbedding(nn.Module):

@@ -23,9 +23,13 @@ class SelfAttention(nn.Module):
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         b, length, dim = x.shape
-        q, k, v = self.qkv(x).view(b, length, 3, self.heads, dim // self.heads).permute(2, 0, 3, 1, 4)  # each (B, H, L, Dh)
+        q, k, v = (
+            self.qkv(x).view(b, length, 3, self.heads, dim // self.heads).permute(2, 0, 3, 1, 4)
+        )  # each (B, H, L, Dh)
         attn_mask = mask.view(b, 1, 1, length)  # keys that may be attended to
-        y = F.scaled_dot_product_attention(q, k, v, attn_mask=attn_mask, dropout_p=self.dropout if self.training else 0.0)
+        y = F.scaled_dot_product_attention(
+            q, k, v, attn_mask=attn_mask, dropout_p=self.dropout if self.training else 0.0
+        )
         return self.out(y.transpose(1, 2).reshape(b, length, dim))
 
 
@@ -37,7 +41,9 @@ class Block(nn.Module):
         self.norm1 = nn.LayerNorm(dim)
         self.attention = SelfAttention(dim, heads, dropout)
         self.norm2 = nn.LayerNorm(dim)
-        self.ff = nn.Sequential(nn.Linear(dim, ff_multiplier * dim), nn.GELU(), nn.Linear(ff_multiplier * dim, dim))
+        self.ff = nn.Sequential(
+            nn.Linear(dim, ff_multiplier * dim), nn.GELU(), nn.Linear(ff_multiplier * dim, dim)
+        )
         self.dropout = nn.Dropout(dropout)
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -48,11 +54,23 @@ class Block(nn.Module):
 class TextTransformer(nn.Module):
     """(B, L) token ids (0 = padding, 2 = [CLS]) -> (B, dim), pooled by mean, max or a [CLS] token."""
 
-    def __init__(self, vocab_size: int, max_length: int, dim: int, layers: int, heads: int, ff_multiplier: int, pooling: str, dropout: float):
+    def __init__(
+        self,
+        vocab_size: int,
+        max_length: int,
+        dim: int,
+        layers: int,
+        heads: int,
+        ff_multiplier: int,
+        pooling: str,
+        dropout: float,
+    ):
         super().__init__()
         self.tokens = nn.Embedding(vocab_size, dim, padding_idx=0)
         self.positions = nn.Embedding(max_length + 1, dim)
-        self.blocks = nn.ModuleList(Block(dim, heads, ff_multiplier, dropout) for _ in range(layers))
+        self.blocks = nn.ModuleList(
+            Block(dim, heads, ff_multiplier, dropout) for _ in range(layers)
+        )
         self.norm = nn.LayerNorm(dim)
         self.dropout = nn.Dropout(dropout)
         self.pooling = pooling

@@ -1,0 +1,93 @@
+"""A killed run continues from its last checkpoint and ends where an uninterrupted run ends."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pandas as pd
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from tests.integration.cli_helpers import modelyard
+
+pytestmark = pytest.mark.integration
+EPOCHS = 60
+
+
+def _kill_after_first_checkpoint(project) -> int:
+    """Start training, SIGKILL it once a checkpoint exists; return the epoch it was killed after."""
+    checkpoint = project / "killed/checkpoints/last.pt"
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "modelyard",
+            "train",
+            "config.yaml",
+            "--output",
+            "killed",
+            "--set",
+            f"trainer.epochs={EPOCHS}",
+            "--set",
+            "trainer.schedule.type=cosine",
+        ],
+        cwd=project,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env={**os.environ},
+    )
+    deadline = time.time() + 120
+    while not checkpoint.exists() and time.time() < deadline and process.poll() is None:
+        time.sleep(0.02)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    assert process.returncode == -signal.SIGKILL, "training finished before it could be killed"
+    return int(torch.load(checkpoint, weights_only=True)["state"]["epoch"])
+
+
+def test_killed_run_resumes_to_the_same_weights(project):
+    killed_at = _kill_after_first_checkpoint(project)
+    assert 1 <= killed_at < EPOCHS
+    assert not (project / "killed/model/weights.safetensors").exists()
+
+    modelyard(
+        "train",
+        "config.yaml",
+        "--output",
+        "killed",
+        "--resume",
+        "--set",
+        f"trainer.epochs={EPOCHS}",
+        "--set",
+        "trainer.schedule.type=cosine",
+        cwd=project,
+    )
+    modelyard(
+        "train",
+        "config.yaml",
+        "--output",
+        "straight",
+        "--set",
+        f"trainer.epochs={EPOCHS}",
+        "--set",
+        "trainer.schedule.type=cosine",
+        cwd=project,
+    )
+
+    resumed = load_file(project / "killed/model/weights.safetensors")
+    straight = load_file(project / "straight/model/weights.safetensors")
+    assert resumed.keys() == straight.keys()
+    for name in resumed:
+        torch.testing.assert_close(resumed[name], straight[name], rtol=0, atol=1e-6, msg=name)
+    history = pd.read_csv(project / "killed/history.csv")
+    assert history["epoch"].tolist() == list(range(1, EPOCHS + 1))
+    reference = pd.read_csv(project / "straight/history.csv")
+    pd.testing.assert_series_equal(history["lr"], reference["lr"])
+    pd.testing.assert_series_equal(
+        history["train_loss"], reference["train_loss"], atol=1e-6, rtol=0
+    )

@@ -1,0 +1,126 @@
+"""Train, evaluate and predict through the CLI on a tiny mixed table, as a user would."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import pandas as pd
+import pytest
+
+from tests.conftest import make_table
+from tests.integration.cli_helpers import modelyard
+
+pytestmark = pytest.mark.integration
+
+
+def test_train_writes_a_complete_run_directory(project):
+    result = modelyard("train", "config.yaml", "--output", "run", cwd=project)
+    run = project / "run"
+    for name in (
+        "config.yaml",
+        "metrics.json",
+        "history.csv",
+        "report.html",
+        "checkpoints/last.pt",
+        "model/config.json",
+        "model/preprocessing.json",
+        "model/weights.safetensors",
+        "model/meta.json",
+    ):
+        assert (run / name).is_file(), name
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert set(metrics) == {"validation", "test"}
+    for split in metrics.values():
+        assert {
+            "accuracy",
+            "precision_macro",
+            "recall_macro",
+            "f1_macro",
+            "log_loss",
+            "roc_auc",
+        } <= set(split)
+    assert metrics["test"]["accuracy"] > 0.7  # the task is learnable in 3 epochs
+    with (run / "history.csv").open() as f:
+        rows = list(csv.DictReader(f))
+    assert [int(r["epoch"]) for r in rows] == [1, 2, 3]
+    assert {"train_loss", "validation_loss", "validation_accuracy", "lr", "seconds"} <= set(rows[0])
+    assert "epoch 3/3" in result.stderr
+    html = (run / "report.html").read_text()
+    assert "data:image/png;base64" in html and "https://" not in html
+
+
+def test_predict_and_evaluate_from_the_run(project):
+    modelyard("train", "config.yaml", "--output", "run", cwd=project)
+    new = make_table(rows=20, seed=5).drop(columns=["label"])
+    new.to_csv(project / "new.csv", index=False)
+    modelyard("predict", "run", "--data", "new.csv", "--out", "out/predictions.csv", cwd=project)
+    predictions = pd.read_csv(project / "out/predictions.csv")
+    assert list(predictions.columns) == [
+        "id",
+        "label_prediction",
+        "label_probability",
+        "label_probability_no",
+        "label_probability_yes",
+    ]
+    assert len(predictions) == 20 and predictions["id"].tolist() == new["id"].tolist()
+    assert set(predictions["label_prediction"]) <= {"yes", "no"}
+    pairs = predictions[["label_probability_no", "label_probability_yes"]]
+    assert ((pairs.sum(axis=1) - 1).abs() < 1e-6).all()
+    assert (predictions["label_probability"] == pairs.max(axis=1)).all()
+
+    make_table(rows=40, seed=6).to_csv(project / "labelled.csv", index=False)
+    result = modelyard(
+        "evaluate", "run", "--data", "labelled.csv", "--out", "metrics.json", cwd=project
+    )
+    metrics = json.loads(result.stdout)
+    assert metrics == json.loads((project / "metrics.json").read_text())
+    assert 0.0 <= metrics["accuracy"] <= 1.0 and metrics["log_loss"] > 0
+
+
+def test_set_overrides_and_resolved_config(project):
+    modelyard(
+        "train",
+        "config.yaml",
+        "--output",
+        "run",
+        "--set",
+        "trainer.epochs=1",
+        "--set",
+        "combiner.hidden=[8]",
+        cwd=project,
+    )
+    resolved = (project / "run/config.yaml").read_text()
+    assert "epochs: 1" in resolved
+    assert "weight_decay" in resolved  # defaults are filled in
+    assert len(pd.read_csv(project / "run/history.csv")) == 1
+
+
+def test_validate_reports_rows_and_classes(project):
+    result = modelyard("validate", "config.yaml", cwd=project)
+    assert "train: 96 rows usable of 96" in result.stderr
+    assert "output 'label': 2 classes (no, yes)" in result.stderr
+    assert "data is valid" in result.stderr
+
+
+def test_schema_is_json_schema(project):
+    schema = json.loads(modelyard("schema", cwd=project).stdout)
+    assert {"inputs", "outputs", "trainer", "data", "combiner"} <= set(schema["properties"])
+    assert schema["additionalProperties"] is False
+
+
+def test_regression_and_several_outputs(project):
+    import yaml
+
+    config = yaml.safe_load((project / "config.yaml").read_text())
+    config["outputs"].append({"name": "amount", "type": "number"})
+    (project / "config.yaml").write_text(yaml.safe_dump(config))
+    modelyard("train", "config.yaml", "--output", "run", cwd=project)
+    metrics = json.loads((project / "run/metrics.json").read_text())["test"]
+    assert {"label.accuracy", "amount.mse", "amount.rmse", "amount.mae", "amount.r2"} <= set(
+        metrics
+    )
+    assert metrics["amount.rmse"] == pytest.approx(metrics["amount.mse"] ** 0.5, rel=1e-6)
+    modelyard("predict", "run", "--data", "data.csv", "--out", "p.parquet", cwd=project)
+    predictions = pd.read_parquet(project / "p.parquet")
+    assert "amount_prediction" in predictions and "label_prediction" in predictions

@@ -1,0 +1,104 @@
+"""Reading tables and class-per-subfolder folders."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from modelyard.data.read import read_data, read_table
+from modelyard.errors import UserError
+
+FRAME = pd.DataFrame({"x": [1.5, 2.0, None], "name": ["a", "b", "c"], "n": [1, 2, 3]})
+
+
+@pytest.mark.parametrize(
+    ("suffix", "write"),
+    [
+        (".csv", lambda f, p: f.to_csv(p, index=False)),
+        (".tsv", lambda f, p: f.to_csv(p, sep="\t", index=False)),
+        (".parquet", lambda f, p: f.to_parquet(p, index=False)),
+        (".jsonl", lambda f, p: f.to_json(p, orient="records", lines=True)),
+    ],
+)
+def test_round_trip(tmp_path, suffix, write):
+    path = tmp_path / f"table{suffix}"
+    write(FRAME, path)
+    pd.testing.assert_frame_equal(read_table(path), FRAME, check_dtype=False)
+
+
+def test_suffix_is_case_insensitive(tmp_path):
+    path = tmp_path / "TABLE.CSV"
+    FRAME.to_csv(path, index=False)
+    assert len(read_table(path)) == 3
+
+
+def test_unknown_suffix_lists_the_known_ones(tmp_path):
+    path = tmp_path / "table.xlsx"
+    path.write_text("x")
+    with pytest.raises(
+        UserError, match=r"unknown format '\.xlsx'; use one of \.csv, .*\.tsv, or a folder"
+    ):
+        read_table(path)
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(UserError, match=r"data file '.*nope\.csv' does not exist"):
+        read_table(tmp_path / "nope.csv")
+
+
+@pytest.mark.parametrize(("name", "text"), [("e.csv", ""), ("h.csv", "a,b\n"), ("e.jsonl", "")])
+def test_empty_file_has_no_rows(tmp_path, name, text):
+    path = tmp_path / name
+    path.write_text(text)
+    with pytest.raises(UserError, match="has no rows"):
+        read_table(path)
+
+
+def test_unparsable_file_is_the_users_error(tmp_path):
+    path = tmp_path / "t.parquet"
+    path.write_text("not parquet")
+    with pytest.raises(UserError, match=r"t\.parquet' could not be read"):
+        read_table(path)
+
+
+def make_class_folder(root):
+    for label, files in {"cat": ["1.png", "2.png"], "dog": ["3.png"]}.items():
+        (root / label).mkdir(parents=True)
+        for name in files:
+            (root / label / name).write_bytes(b"")
+    (root / "dog" / ".DS_Store").write_bytes(b"")
+    (root / "README.txt").write_text("not a class")
+
+
+def test_class_per_subfolder(tmp_path):
+    make_class_folder(tmp_path)
+    frame = read_data(tmp_path, ["image"], ["label"])
+    assert list(frame["label"]) == ["cat", "cat", "dog"]
+    assert list(frame["image"]) == [
+        str(tmp_path / p) for p in ("cat/1.png", "cat/2.png", "dog/3.png")
+    ]
+
+
+def test_class_folder_without_files(tmp_path):
+    (tmp_path / "cat").mkdir()
+    with pytest.raises(UserError, match="has no files in class subfolders"):
+        read_data(tmp_path, ["image"], ["label"])
+
+
+def test_class_folder_needs_one_image_input_and_one_output(tmp_path):
+    make_class_folder(tmp_path)
+    with pytest.raises(UserError, match="found 1 file inputs and 2 outputs"):
+        read_data(tmp_path, ["image"], ["label", "other"])
+
+
+def test_relative_image_paths_resolve_against_the_tables_folder(tmp_path):
+    folder = tmp_path / "data"
+    folder.mkdir()
+    absolute = str(tmp_path / "elsewhere.png")
+    pd.DataFrame({"image": ["imgs/a.png", absolute, None], "y": [1, 2, 3]}).to_csv(
+        folder / "t.csv", index=False
+    )
+    frame = read_data(folder / "t.csv", ["image", "not_a_column"], ["y"])
+    assert frame["image"][0] == str(folder / "imgs" / "a.png")
+    assert frame["image"][1] == absolute
+    assert pd.isna(frame["image"][2])

@@ -1,0 +1,134 @@
+"""Splitting the training table into train / validation / test."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from modelyard.config.schema import Split
+from modelyard.data.split import split_tables
+from modelyard.errors import UserError
+
+
+def tables(train: pd.DataFrame, validation=None, test=None) -> dict:
+    return {"train": train, "validation": validation, "test": test}
+
+
+def ids(frame) -> list[int]:
+    return list(frame["id"])
+
+
+TRAIN = pd.DataFrame({"id": range(100), "x": range(100, 200)})
+
+
+def test_ratio_split_sizes_and_disjoint_cover():
+    out = split_tables(tables(TRAIN), Split(validation=0.2, test=0.1))
+    assert [len(out[n]) for n in ("train", "validation", "test")] == [70, 20, 10]
+    everything = ids(out["train"]) + ids(out["validation"]) + ids(out["test"])
+    assert sorted(everything) == list(range(100))
+
+
+def test_rows_keep_their_order_within_a_split():
+    out = split_tables(tables(TRAIN), Split())
+    for frame in out.values():
+        assert ids(frame) == sorted(ids(frame))
+
+
+def test_split_is_deterministic_by_seed():
+    first = split_tables(tables(TRAIN), Split(seed=1))
+    again = split_tables(tables(TRAIN), Split(seed=1))
+    other = split_tables(tables(TRAIN), Split(seed=2))
+    assert ids(first["validation"]) == ids(again["validation"])
+    assert ids(first["validation"]) != ids(other["validation"])
+
+
+def test_tiny_table_still_gets_one_row_each():
+    out = split_tables(tables(TRAIN.head(3)), Split(validation=0.1, test=0.1))
+    assert [len(out[n]) for n in ("train", "validation", "test")] == [1, 1, 1]
+
+
+def test_zero_ratio_gives_no_table():
+    out = split_tables(tables(TRAIN), Split(validation=0.2, test=0))
+    assert out["test"] is None
+    assert len(out["train"]) == 80
+
+
+def test_given_files_are_not_re_split():
+    validation = pd.DataFrame({"id": [-1], "x": [0]})
+    test = pd.DataFrame({"id": [-2], "x": [0]})
+    out = split_tables(tables(TRAIN, validation, test), Split(validation=0.3, test=0.3))
+    assert out["validation"] is validation and out["test"] is test
+    assert len(out["train"]) == 100
+
+
+def test_given_validation_file_only_test_is_split_off():
+    validation = pd.DataFrame({"id": [-1], "x": [0]})
+    out = split_tables(tables(TRAIN, validation), Split(validation=0.3, test=0.1))
+    assert out["validation"] is validation
+    assert (len(out["train"]), len(out["test"])) == (90, 10)
+
+
+def test_no_training_rows_left():
+    with pytest.raises(UserError, match="no training rows are left"):
+        split_tables(tables(TRAIN.head(2)), Split(validation=0.5, test=0.5))
+
+
+@pytest.mark.parametrize(
+    "marks",
+    [
+        ["train", "validation", "test", "train", "Val", " TEST "],
+        [0, 1, 2, 0, 1, 2],
+        [0.0, 1.0, 2.0, 0.0, 1.0, 2.0],
+        ["0", "valid", "2", "train", "1", "test"],
+    ],
+)
+def test_split_column(marks):
+    train = pd.DataFrame({"id": range(6), "fold": marks})
+    out = split_tables(tables(train), Split(column="fold"))
+    assert ids(out["train"]) == [0, 3]
+    assert ids(out["validation"]) == [1, 4]
+    assert ids(out["test"]) == [2, 5]
+    assert "fold" not in out["train"].columns
+
+
+def test_split_column_without_a_split_gives_no_table():
+    train = pd.DataFrame({"id": range(3), "fold": ["train", "train", "test"]})
+    out = split_tables(tables(train), Split(column="fold"))
+    assert out["validation"] is None
+
+
+def test_split_column_keeps_a_given_file():
+    validation = pd.DataFrame({"id": [-1]})
+    train = pd.DataFrame({"id": range(3), "fold": ["train", "validation", "test"]})
+    out = split_tables(tables(train, validation), Split(column="fold"))
+    assert out["validation"] is validation
+    assert ids(out["test"]) == [2]
+
+
+def test_bad_split_value_names_the_row():
+    train = pd.DataFrame({"id": range(4), "fold": ["train", "test", "holdout", "train"]})
+    with pytest.raises(
+        UserError,
+        match="data.split.column 'fold': row 3 has 'holdout'; use train, validation or test",
+    ):
+        split_tables(tables(train), Split(column="fold"))
+
+
+def test_missing_split_value_names_its_row():
+    # a gap makes a 0/1/2 column float: the message must point at the gap, not at row 1's 0.0
+    train = pd.DataFrame({"id": range(4), "fold": [0, 1, None, 2]})
+    with pytest.raises(UserError, match="row 3 has 'nan'"):
+        split_tables(tables(train), Split(column="fold"))
+
+
+def test_split_column_not_in_the_data():
+    with pytest.raises(
+        UserError, match="column 'fold' is not in the training data; columns: id, x"
+    ):
+        split_tables(tables(TRAIN), Split(column="fold"))
+
+
+def test_split_column_without_train_rows():
+    train = pd.DataFrame({"id": range(2), "fold": ["test", "validation"]})
+    with pytest.raises(UserError, match="no row is marked train"):
+        split_tables(tables(train), Split(column="fold"))

@@ -1,0 +1,239 @@
+"""One shared tester for every encoder: shape, gradients, save/load, determinism, padding.
+
+Each case is a tiny module plus a function making a batch for it; every test below runs
+over all cases, so a new encoder gets the whole suite by adding one line to `CASES`.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pytest
+import torch
+from safetensors.torch import load_file, save_file
+from torch import nn
+
+from modelyard.models.encoders import cnn, mlp, resnet, rnn, tabular, transformer
+from modelyard.models.encoders.pixels import Pixels
+
+B, L, VOCAB, C, H, W = 4, 7, 20, 3, 8, 8
+
+
+def _tokens(generator: torch.Generator) -> torch.Tensor:
+    """(B, L) ids in 1..VOCAB-1 with rows of lengths L, 5, 2, 1 (0 = padding after them)."""
+    ids = torch.randint(1, VOCAB, (B, L), generator=generator)
+    for row, length in enumerate((L, 5, 2, 1)):
+        ids[row, length:] = 0
+    return ids
+
+
+def _images(generator: torch.Generator) -> torch.Tensor:
+    return torch.randn(B, C, H, W, generator=generator)
+
+
+def _numbers(generator: torch.Generator) -> torch.Tensor:
+    """(B, 3): three stacked numeric columns."""
+    return torch.randn(B, 3, generator=generator)
+
+
+def _categories(generator: torch.Generator) -> torch.Tensor:
+    return torch.randint(0, 5, (B,), generator=generator)
+
+
+@dataclass(frozen=True)
+class Case:
+    id: str
+    make: Callable[[], nn.Module]
+    inputs: Callable[[torch.Generator], torch.Tensor]
+    text: bool = False
+
+
+def _rnn_cases() -> list[Case]:
+    cases = []
+    for cell in ("lstm", "gru"):
+        for pooling in ("last", "mean", "max"):
+            for bidirectional in (False, True):
+                name = f"rnn-{cell}-{pooling}-{'bi' if bidirectional else 'uni'}"
+                make = functools.partial(
+                    rnn.TextRnn, VOCAB, 6, cell, 5, 2, bidirectional, pooling, 0.0
+                )
+                cases.append(Case(name, make, _tokens, text=True))
+    return cases
+
+
+CASES = [
+    Case("text-mlp", lambda: mlp.TextMlp(VOCAB, 6, [5, 4], 0.0), _tokens, text=True),
+    Case("text-mlp-no-hidden", lambda: mlp.TextMlp(VOCAB, 6, [], 0.0), _tokens, text=True),
+    Case("text-cnn", lambda: cnn.TextCnn(VOCAB, 6, 4, [2, 3, 4], 0.0), _tokens, text=True),
+    *_rnn_cases(),
+    *[
+        Case(
+            f"transformer-{p}",
+            lambda p=p: transformer.TextTransformer(VOCAB, L, 8, 2, 2, 2, p, 0.0),
+            _tokens,
+            text=True,
+        )
+        for p in ("mean", "cls", "max")
+    ],
+    Case("image-cnn", lambda: cnn.ImageCnn(C, H, W, [4, 6], 3, True, 5, 0.0), _images),
+    Case("image-cnn-no-bn", lambda: cnn.ImageCnn(C, H, W, [4], 3, False, 5, 0.0), _images),
+    Case("image-resnet", lambda: resnet.ImageResnet(C, [4, 6], [1, 2], 0.0), _images),
+    Case("image-mlp", lambda: mlp.ImageMlp(C, H, W, [6, 5], 0.0), _images),
+    Case("passthrough", lambda: tabular.Passthrough(3), _numbers),
+    Case("category-embed", lambda: tabular.CategoryEmbedding(5, 3), _categories),
+    Case("onehot", lambda: tabular.OneHot(5), _categories),
+]
+TEXT_CASES = [c for c in CASES if c.text]
+
+
+def _build(case: Case, seed: int = 0) -> tuple[nn.Module, torch.Tensor]:
+    torch.manual_seed(seed)
+    module = case.make()
+    return module, case.inputs(torch.Generator().manual_seed(seed))
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
+def test_output_shape(case: Case) -> None:
+    module, x = _build(case)
+    for training in (True, False):
+        module.train(training)
+        out = module(x)
+        assert out.shape == (B, module.output_size)
+        assert out.dtype == torch.float32
+        assert torch.isfinite(out).all()
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
+def test_gradients_reach_every_parameter(case: Case) -> None:
+    module, x = _build(case)
+    if x.is_floating_point():
+        x.requires_grad_(True)
+    out = module(x)
+    if not out.requires_grad:  # OneHot: no weights and integer input, nothing to differentiate
+        assert not any(True for _ in module.parameters()) and not x.is_floating_point()
+        return
+    (out * torch.randn(out.shape, generator=torch.Generator().manual_seed(1))).sum().backward()
+    for name, p in module.named_parameters():
+        assert p.grad is not None, f"{name} got no gradient"
+        assert p.grad.abs().sum() > 0, f"{name} got an all-zero gradient"
+    embedding = getattr(module, "embedding", None) or getattr(module, "tokens", None)
+    if isinstance(embedding, nn.Embedding):
+        used = x.unique()
+        assert (
+            embedding.weight.grad[used[used != embedding.padding_idx]].abs().sum(dim=1) > 0
+        ).all()
+        if embedding.padding_idx is not None:
+            assert (
+                embedding.weight.grad[embedding.padding_idx].abs().sum() == 0
+            )  # padding never learns
+    if x.is_floating_point():
+        assert x.grad is not None and x.grad.abs().sum() > 0
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
+def test_safetensors_round_trip(case: Case, tmp_path) -> None:
+    module, x = _build(case, seed=0)
+    module.train()
+    module(x)  # move BatchNorm running statistics away from their initial values
+    path = tmp_path / "weights.safetensors"
+    save_file({k: v.contiguous() for k, v in module.state_dict().items()}, str(path))
+    other, _ = _build(case, seed=1)
+    other.load_state_dict(load_file(str(path)))
+    module.eval()
+    other.eval()
+    torch.testing.assert_close(other(x), module(x), rtol=0, atol=0)
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
+def test_same_seed_same_model(case: Case) -> None:
+    a, x = _build(case, seed=3)
+    b, _ = _build(case, seed=3)
+    for (name, p), q in zip(a.state_dict().items(), b.state_dict().values(), strict=True):
+        assert torch.equal(p, q), name
+    a.eval()
+    b.eval()
+    assert torch.equal(a(x), b(x))
+    if any(True for _ in a.parameters()):
+        c, _ = _build(case, seed=4)
+        assert any(
+            not torch.equal(p, q) for p, q in zip(a.parameters(), c.parameters(), strict=True)
+        )
+
+
+@pytest.mark.parametrize("case", TEXT_CASES, ids=lambda c: c.id)
+def test_padding_does_not_change_text_output(case: Case) -> None:
+    module, tokens = _build(case)
+    module.eval()
+    extra = torch.cat([tokens, torch.zeros(B, 3, dtype=tokens.dtype)], dim=1)
+    if isinstance(module, transformer.TextTransformer):
+        module.positions = nn.Embedding.from_pretrained(
+            torch.cat([module.positions.weight, torch.randn(3, module.positions.weight.shape[1])]),
+            freeze=False,
+        )  # positions for the longer input; the first rows are unchanged
+    torch.testing.assert_close(module(extra), module(tokens), rtol=0, atol=1e-5)
+
+
+@pytest.mark.parametrize("case", TEXT_CASES, ids=lambda c: c.id)
+def test_rows_are_independent(case: Case) -> None:
+    """Each row's output depends on that row only (no leakage through padding or pooling)."""
+    module, tokens = _build(case)
+    module.eval()
+    together = module(tokens)
+    alone = torch.cat([module(tokens[i : i + 1]) for i in range(B)])
+    torch.testing.assert_close(alone, together, rtol=0, atol=1e-5)
+
+
+# ---------------------------------------------------------------- Pixels
+
+
+def _uint8_images(seed: int = 0) -> torch.Tensor:
+    return torch.randint(
+        0, 256, (B, C, H, W), generator=torch.Generator().manual_seed(seed), dtype=torch.uint8
+    )
+
+
+def test_pixels_eval_is_deterministic_normalisation() -> None:
+    mean, std = [0.1, 0.5, 0.9], [0.2, 0.3, 0.4]
+    pixels = Pixels(mean, std, crop_padding=2, flip=True).eval()
+    images = _uint8_images()
+    expected = (images.float() / 255 - torch.tensor(mean).view(1, C, 1, 1)) / torch.tensor(
+        std
+    ).view(1, C, 1, 1)
+    torch.testing.assert_close(pixels(images), expected)
+    assert torch.equal(pixels(images), pixels(images))
+    assert (
+        pixels.state_dict() == {}
+    )  # fitted statistics come from preprocessing, not the weights file
+
+
+def test_pixels_random_crop_keeps_shape_and_shifts_within_padding() -> None:
+    pixels = Pixels([0.0] * C, [1.0] * C, crop_padding=2).train()
+    images = _uint8_images()
+    torch.manual_seed(0)
+    out = pixels(images)
+    assert out.shape == images.shape
+    x = images.float() / 255
+    padded = nn.functional.pad(x, (2, 2, 2, 2))
+    for i in range(B):  # every crop is some window of the zero-padded image
+        windows = [padded[i, :, dy : dy + H, dx : dx + W] for dy in range(5) for dx in range(5)]
+        assert any(torch.equal(out[i], w) for w in windows)
+
+
+def test_pixels_crop_with_zero_padding_is_identity() -> None:
+    images = _uint8_images()
+    pixels = Pixels([0.0] * C, [1.0] * C, crop_padding=0).train()
+    torch.testing.assert_close(pixels(images), images.float() / 255)
+
+
+def test_pixels_flip_flips_some_images_horizontally() -> None:
+    pixels = Pixels([0.0] * C, [1.0] * C, flip=True).train()
+    images = _uint8_images().repeat(8, 1, 1, 1)  # 32 images: both outcomes all but surely occur
+    torch.manual_seed(0)
+    out = pixels(images)
+    x = images.float() / 255
+    flipped = [torch.equal(out[i], x[i].flip(-1)) for i in range(len(x))]
+    kept = [torch.equal(out[i], x[i]) for i in range(len(x))]
+    assert all(f or k for f, k in zip(flipped, kept, strict=True))
+    assert any(flipped) and any(kept)

@@ -1,0 +1,244 @@
+"""`build_model` from a validated config, the encoder registry against the schema, combiners, losses."""
+
+from __future__ import annotations
+
+import typing
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from torch.nn import functional as F
+
+from modelyard.config import schema, validate
+from modelyard.data.features import Preprocessing
+from modelyard.models import combiners
+from modelyard.models.build import COMBINERS, ENCODERS, build_losses, build_model
+from modelyard.models.heads import make_loss
+
+N = 12
+TEXTS = ["the cat sat", "a dog ran far", "cats and dogs", "the end", "red fox", "a b c d e f"]
+
+
+def _frame(tmp_path) -> pd.DataFrame:
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    paths = []
+    for i in range(N):
+        path = tmp_path / f"img{i}.png"
+        Image.fromarray(rng.integers(0, 256, (6, 5, 3), dtype=np.uint8)).save(path)
+        paths.append(str(path))
+    return pd.DataFrame(
+        {
+            "x": rng.normal(size=N),
+            "y": rng.normal(size=N),
+            "color": ["red", "green", "blue"] * (N // 3),
+            "flag": ["yes", "no"] * (N // 2),
+            "text": [TEXTS[i % len(TEXTS)] for i in range(N)],
+            "image": paths,
+            "label": ["a", "b", "c", "d"] * (N // 4),
+            "target": ["t", "f", "f"] * (N // 3),
+            "value": rng.normal(size=N),
+        }
+    )
+
+
+def _config(text_encoder: dict, image_encoder: dict, combiner: dict):
+    return validate(
+        {
+            "inputs": [
+                {"name": "x", "type": "number"},
+                {"name": "color", "type": "category", "encoder": {"type": "embed", "dim": 3}},
+                {
+                    "name": "color_1h",
+                    "column": "color",
+                    "type": "category",
+                    "encoder": {"type": "onehot"},
+                },
+                {"name": "flag", "type": "binary"},
+                {"name": "y", "type": "number"},
+                {
+                    "name": "text",
+                    "type": "text",
+                    "encoder": text_encoder,
+                    "preprocessing": {
+                        "tokenizer": "whitespace",
+                        "min_frequency": 1,
+                        "max_length": 4,
+                    },
+                },
+                {
+                    "name": "image",
+                    "type": "image",
+                    "encoder": image_encoder,
+                    "preprocessing": {"height": 4, "width": 4},
+                },
+            ],
+            "outputs": [
+                {"name": "label", "type": "category"},
+                {"name": "target", "type": "binary"},
+                {"name": "value", "type": "number"},
+            ],
+            "combiner": combiner,
+        }
+    )
+
+
+TEXT_ENCODERS = [
+    {"type": "mlp", "embedding_dim": 4, "hidden": [3]},
+    {"type": "cnn", "embedding_dim": 4, "filters": 2, "kernel_sizes": [2, 3]},
+    {"type": "rnn", "embedding_dim": 4, "hidden": 3, "pooling": "last"},
+    {
+        "type": "transformer",
+        "dim": 4,
+        "layers": 1,
+        "heads": 2,
+        "ff_multiplier": 1,
+        "pooling": "cls",
+    },
+]
+IMAGE_ENCODERS = [
+    {"type": "cnn", "channels": [2], "output_size": 3},
+    {"type": "resnet", "channels": [2, 3], "blocks": [1, 1]},
+    {"type": "mlp", "hidden": [3]},
+]
+
+
+@pytest.fixture(scope="module")
+def frame(tmp_path_factory) -> pd.DataFrame:
+    return _frame(tmp_path_factory.mktemp("images"))
+
+
+@pytest.mark.parametrize(
+    ("text", "image", "combiner"),
+    [
+        (t, IMAGE_ENCODERS[i % 3], [{"type": "mlp", "hidden": [5]}, {"type": "concat"}][i % 2])
+        for i, t in enumerate(TEXT_ENCODERS)
+    ],
+    ids=lambda v: v.get("type") if isinstance(v, dict) else None,
+)
+def test_build_model_gives_one_prediction_per_row_and_output(frame, text, image, combiner) -> None:
+    config = _config(text, image, combiner)
+    preprocessing = Preprocessing(config)
+    preprocessing.fit(frame)
+    table = preprocessing.prepare(frame, "train")
+    torch.manual_seed(0)
+    model = build_model(config, preprocessing)
+    out = model(model.pack(table.tensors))
+    assert set(out) == {"label", "target", "value"}
+    assert out["label"].shape == (N, 4)  # one logit per class
+    assert out["target"].shape == (N,)
+    assert out["value"].shape == (N,)
+    # 3 passthrough columns stacked, embed dim 3, one-hot over 3 colours + unknown, then text, image
+    assert [e.output_size for e in model.encoders[:3]] == [3, 3, 4]
+    concat = sum(e.output_size for e in model.encoders)
+    assert model.combiner.output_size == (5 if combiner["type"] == "mlp" else concat)
+    losses = build_losses(config)
+    total = sum(w * loss(out[name], table.tensors[name]) for name, (w, loss) in losses.items())
+    total.backward()
+    assert all(p.grad is not None for p in model.parameters())
+
+
+def test_passthrough_inputs_are_stacked_in_config_order(frame) -> None:
+    config = _config(TEXT_ENCODERS[0], IMAGE_ENCODERS[2], {"type": "concat"})
+    preprocessing = Preprocessing(config)
+    preprocessing.fit(frame)
+    table = preprocessing.prepare(frame, "train")
+    model = build_model(config, preprocessing)
+    packed = model.pack(table.tensors)
+    stacked = [v for k, v in packed.items() if k not in table.tensors]
+    assert len(stacked) == 1
+    expected = torch.stack(
+        [table.tensors["x"], table.tensors["flag"].float(), table.tensors["y"]], dim=1
+    )
+    assert torch.equal(stacked[0], expected)
+
+
+def _schema_tags(annotation) -> set[str]:
+    """The `type` Literal tags of every encoder model inside an (annotated, union) annotation."""
+    if isinstance(annotation, type) and issubclass(annotation, schema.Strict):
+        return set(typing.get_args(annotation.model_fields["type"].annotation))
+    return {tag for arg in typing.get_args(annotation) for tag in _schema_tags(arg)}
+
+
+def test_encoder_registry_matches_schema() -> None:
+    from_schema = {
+        f"{feature}.{tag}"
+        for feature, model in schema.FEATURE_MODELS.items()
+        for tag in _schema_tags(model.model_fields["encoder"].annotation)
+    }
+    assert len(from_schema) >= 11  # the walk found the unions
+    assert set(ENCODERS.names()) == from_schema
+
+
+def test_combiner_registry_matches_schema() -> None:
+    assert set(COMBINERS.names()) == _schema_tags(schema.Combiner)
+
+
+def test_combiners() -> None:
+    encoded = [torch.randn(3, 2), torch.randn(3, 4)]
+    concat = combiners.Concat(6)
+    assert torch.equal(concat(encoded), torch.cat(encoded, dim=1))
+    assert torch.equal(concat(encoded[:1]), encoded[0])
+    torch.manual_seed(0)
+    mlp = combiners.MlpCombiner(6, [5, 3], "gelu", 0.0, True)
+    assert mlp.output_size == 3
+    assert mlp(encoded).shape == (3, 3)
+    assert combiners.MlpCombiner(6, [], "relu", 0.0, False).output_size == 6
+
+
+def test_cross_entropy_matches_reference() -> None:
+    torch.manual_seed(0)
+    logits, target = torch.randn(5, 4), torch.tensor([0, 3, 1, 1, 2])
+    log_p = logits.log_softmax(dim=1)
+    plain = -log_p[torch.arange(5), target].mean()
+    torch.testing.assert_close(make_loss("cross_entropy")(logits, target), plain)
+    smoothed = (0.9 * -log_p[torch.arange(5), target] + 0.1 * -log_p.mean(dim=1)).mean()
+    torch.testing.assert_close(make_loss("cross_entropy", 0.1)(logits, target), smoothed)
+    torch.testing.assert_close(
+        make_loss("cross_entropy", 0.1)(logits, target),
+        F.cross_entropy(logits, target, label_smoothing=0.1),
+    )
+
+
+def test_regression_and_binary_losses_match_reference() -> None:
+    torch.manual_seed(0)
+    pred, target = 3 * torch.randn(8), torch.randn(8)
+    p = torch.sigmoid(pred)
+    labels = (target > 0).float()
+    err = pred - target
+    expected = {
+        "binary_cross_entropy": (-(labels * p.log() + (1 - labels) * (1 - p).log())).mean(),
+        "mse": (err**2).mean(),
+        "mae": err.abs().mean(),
+        "huber": torch.where(err.abs() < 1, 0.5 * err**2, err.abs() - 0.5).mean(),
+    }
+    for name, value in expected.items():
+        y = labels if name == "binary_cross_entropy" else target
+        torch.testing.assert_close(make_loss(name)(pred, y), value, msg=name)
+
+
+def test_losses_are_float32_for_bf16_predictions() -> None:
+    logits = torch.randn(4, 3).bfloat16()
+    assert make_loss("cross_entropy")(logits, torch.tensor([0, 1, 2, 0])).dtype == torch.float32
+    assert make_loss("mse")(torch.randn(4).bfloat16(), torch.randn(4)).dtype == torch.float32
+
+
+def test_build_losses_uses_weights_and_smoothing() -> None:
+    config = validate(
+        {
+            "inputs": [{"name": "x", "type": "number"}],
+            "outputs": [
+                {"name": "c", "type": "category", "label_smoothing": 0.2, "weight": 2.0},
+                {"name": "v", "type": "number", "loss": "mae"},
+            ],
+        }
+    )
+    losses = build_losses(config)
+    logits, target = torch.randn(4, 3), torch.tensor([0, 1, 2, 0])
+    assert losses["c"][0] == 2.0
+    torch.testing.assert_close(
+        losses["c"][1](logits, target), F.cross_entropy(logits, target, label_smoothing=0.2)
+    )
+    assert losses["v"][0] == 1.0

@@ -1,0 +1,193 @@
+"""`fit` on a tiny linearly separable task: learning, steps per epoch, early stopping,
+gradient clipping and exact resume from a checkpoint."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+
+from modelyard.config import schema
+from modelyard.models.heads import make_loss
+from modelyard.train import checkpoint
+from modelyard.train.distributed import Processes
+from modelyard.train.loop import FitSetup, fit
+
+ROWS = 64
+LOSSES = {"y": (1.0, make_loss("binary_cross_entropy"))}
+
+
+class Tiny(nn.Module):
+    """{"x": (B, 2)} -> {"y": (B,)} logits; counts training forward passes (= optimizer steps)."""
+
+    def __init__(self, dropout: float = 0.0):
+        super().__init__()
+        self.hidden = nn.Linear(2, 4)
+        self.dropout = nn.Dropout(dropout)
+        self.out = nn.Linear(4, 1)
+        self.steps = 0
+
+    def forward(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        self.steps += self.training
+        return {"y": self.out(self.dropout(torch.tanh(self.hidden(batch["x"])))).squeeze(-1)}
+
+
+def _data() -> dict[str, torch.Tensor]:
+    x = torch.randn(ROWS, 2, generator=torch.Generator().manual_seed(0))
+    return {"x": x, "y": (x @ torch.tensor([1.0, -2.0]) > 0).float()}
+
+
+def _model(seed: int = 0, dropout: float = 0.0) -> Tiny:
+    torch.manual_seed(seed)
+    return Tiny(dropout)
+
+
+def _setup(validate=None, **trainer) -> FitSetup:
+    settings = schema.Trainer(
+        **{"epochs": 3, "batch_size": 16, "optimizer": schema.Adam(lr=0.05), **trainer}
+    )
+    return FitSetup(settings, LOSSES, torch.device("cpu"), False, Processes(), validate=validate)
+
+
+def _weights(model: nn.Module) -> dict[str, torch.Tensor]:
+    return {k: v.detach().clone() for k, v in model.state_dict().items()}
+
+
+def test_loss_decreases() -> None:
+    model = _model()
+    state = fit(model, _data(), _setup(epochs=15))
+    losses = [row["train_loss"] for row in state.history]
+    assert [row["epoch"] for row in state.history] == list(range(1, 16))
+    assert losses[-1] < 0.5 * losses[0]
+    with torch.no_grad():
+        accuracy = ((model(_data())["y"] > 0).float() == _data()["y"]).float().mean()
+    assert accuracy > 0.9
+
+
+@pytest.mark.parametrize(
+    ("batch_size", "steps"), [("full", 1), (64, 1), (1000, 1), (16, 4), (20, 4)]
+)
+def test_optimizer_steps_per_epoch(batch_size, steps) -> None:
+    model = _model()
+    fit(model, _data(), _setup(epochs=3, batch_size=batch_size))
+    assert model.steps == 3 * steps
+
+
+def test_early_stopping_stops_after_patience_and_restores_best() -> None:
+    scores = iter([1.0, 0.5, 0.7, 0.5, 0.9, 0.1])  # best at epoch 2; 0.5 again is no improvement
+    seen: list[dict[str, torch.Tensor]] = []
+
+    def validate(model: nn.Module) -> dict[str, float]:
+        seen.append(_weights(model))
+        return {"loss": next(scores)}
+
+    model = _model()
+    setup = _setup(validate, epochs=10, early_stopping=schema.EarlyStopping(patience=3))
+    state = fit(model, _data(), setup)
+    assert [row["epoch"] for row in state.history] == [1, 2, 3, 4, 5]
+    assert [row["validation_loss"] for row in state.history] == [1.0, 0.5, 0.7, 0.5, 0.9]
+    assert state.best_score == 0.5 and state.bad_epochs == 3
+    for name, value in model.state_dict().items():
+        assert torch.equal(value, seen[1][name]), name
+    assert not torch.equal(seen[1]["out.weight"], seen[4]["out.weight"])  # training did move on
+
+
+def test_early_stopping_on_a_metric_to_maximise() -> None:
+    scores = iter([0.6, 0.8, 0.8, 0.79])
+    setup = _setup(
+        lambda m: {"loss": 0.0, "accuracy": next(scores)},
+        epochs=10,
+        early_stopping=schema.EarlyStopping(metric="accuracy", patience=2),
+    )
+    setup.metric_mode = "max"
+    state = fit(_model(), _data(), setup)
+    assert len(state.history) == 4 and state.best_score == 0.8
+
+
+def test_plateau_follows_the_metric_mode() -> None:
+    scores = iter([0.5, 0.6, 0.7, 0.8, 0.9])  # accuracy improves every epoch: no reduction due
+    setup = _setup(
+        lambda m: {"loss": 1.0, "accuracy": next(scores)},
+        epochs=5,
+        schedule=schema.Schedule(type="plateau", patience=1),
+        early_stopping=schema.EarlyStopping(metric="accuracy", patience=5),
+    )
+    setup.metric_mode = "max"
+    state = fit(_model(), _data(), setup)
+    assert [row["lr"] for row in state.history] == pytest.approx([0.05] * 5)
+
+
+def test_gradient_clip_limits_the_update() -> None:
+    model = _model()
+    before = _weights(model)
+    sgd = schema.Sgd(lr=1.0)
+    fit(model, _data(), _setup(epochs=1, batch_size="full", optimizer=sgd, gradient_clip=1e-3))
+    step = torch.cat([(model.state_dict()[k] - before[k]).flatten() for k in before])
+    assert step.norm().item() == pytest.approx(1e-3, rel=1e-4)  # lr 1 * clipped norm
+
+    unclipped = _model()
+    fit(unclipped, _data(), _setup(epochs=1, batch_size="full", optimizer=sgd))
+    step = torch.cat([(unclipped.state_dict()[k] - before[k]).flatten() for k in before])
+    assert step.norm().item() > 1e-2
+
+
+def test_l1_shrinks_weights() -> None:
+    plain, sparse = _model(), _model()
+    fit(plain, _data(), _setup(epochs=5))
+    fit(sparse, _data(), _setup(epochs=5, l1=0.05))
+    assert sparse.hidden.weight.abs().sum() < plain.hidden.weight.abs().sum()
+
+
+def test_resume_gives_the_same_weights_as_an_uninterrupted_run(tmp_path) -> None:
+    trainer = {
+        "epochs": 4,
+        "batch_size": 20,
+        "schedule": schema.Schedule(type="cosine", warmup_steps=2),
+        "gradient_clip": 0.5,
+        "l1": 1e-3,
+        "early_stopping": schema.EarlyStopping(patience=10),
+    }
+
+    def validate(model: nn.Module) -> dict[str, float]:
+        with torch.no_grad():
+            return {"loss": LOSSES["y"][1](model.eval()(_data())["y"], _data()["y"]).item()}
+
+    whole = _model(dropout=0.3)
+    whole_state = fit(whole, _data(), _setup(validate, **trainer))
+
+    calls = iter(range(100))
+
+    def crash_in_epoch_3(model: nn.Module) -> dict[str, float]:
+        if next(calls) == 2:
+            raise KeyboardInterrupt
+        return validate(model)
+
+    path = tmp_path / "checkpoint.pt"
+    crashed = _setup(crash_in_epoch_3, **trainer)
+    crashed.checkpoint_path = path
+    with pytest.raises(KeyboardInterrupt):
+        fit(_model(dropout=0.3), _data(), crashed)
+    assert checkpoint.load(path)["state"]["epoch"] == 2
+
+    torch.manual_seed(999)  # the resumed process starts from other random state and weights
+    resumed = _model(seed=7, dropout=0.3)
+    setup = _setup(validate, **trainer)
+    setup.resume = checkpoint.load(path)
+    resumed_state = fit(resumed, _data(), setup)
+
+    for name, value in whole.state_dict().items():
+        assert torch.equal(resumed.state_dict()[name], value), name
+    strip = lambda history: [{k: v for k, v in row.items() if k != "seconds"} for row in history]  # noqa: E731
+    assert strip(resumed_state.history) == strip(whole_state.history)
+
+
+def test_checkpoint_every_epoch_without_tmp(tmp_path) -> None:
+    setup = _setup(epochs=2)
+    setup.checkpoint_path = tmp_path / "run" / "checkpoint.pt"
+    model = _model()
+    fit(model, _data(), setup)
+    assert [p.name for p in (tmp_path / "run").iterdir()] == ["checkpoint.pt"]
+    snapshot = checkpoint.load(setup.checkpoint_path)
+    assert snapshot["state"]["epoch"] == 2
+    for name, value in model.state_dict().items():
+        assert torch.equal(snapshot["model"][name], value)
