@@ -1,0 +1,82 @@
+"""The Python API on DataFrames: fit, evaluate, predict, save and load."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from modelyard import Model, UserError
+from tests.conftest import make_table, tiny_config
+
+
+@pytest.fixture(scope="module")
+def trained() -> Model:
+    config = tiny_config(epochs=4)
+    config["data"] = {"split": {"validation": 0.0, "test": 0.0}, "id_columns": ["id"]}
+    return Model.from_config(config).fit(
+        train=make_table(200, seed=1),
+        validation=make_table(60, seed=2),
+        test=make_table(60, seed=3),
+    )
+
+
+def test_fit_on_dataframes_fills_metrics_and_history(trained):
+    assert set(trained.metrics) == {"validation", "test"}
+    assert trained.metrics["test"]["accuracy"] > 0.75
+    assert [row["epoch"] for row in trained.history] == [1, 2, 3, 4]
+    assert trained.history[-1]["train_loss"] < trained.history[0]["train_loss"]
+
+
+def test_evaluate_matches_the_metrics_of_fit(trained):
+    again = trained.evaluate(make_table(60, seed=3))
+    assert again["accuracy"] == pytest.approx(trained.metrics["test"]["accuracy"])
+    assert again["log_loss"] == pytest.approx(trained.metrics["test"]["log_loss"], rel=1e-5)
+
+
+def test_predict_keeps_rows_and_ids_even_with_missing_inputs(trained):
+    frame = make_table(30, seed=4).drop(columns=["label"])
+    frame.loc[0, "x1"] = None
+    frame.loc[1, "colour"] = "purple"  # not seen in training: the unknown category
+    frame.loc[2, "review"] = None
+    predictions = trained.predict(frame)
+    assert len(predictions) == 30
+    assert predictions["id"].tolist() == frame["id"].tolist()
+    assert predictions["label_probability_yes"].between(0, 1).all()
+
+
+def test_save_and_load_give_identical_predictions(trained, tmp_path):
+    frame = make_table(40, seed=5)
+    trained.save(tmp_path / "saved")
+    assert sorted(p.name for p in (tmp_path / "saved").iterdir()) == [
+        "config.json",
+        "meta.json",
+        "preprocessing.json",
+        "weights.safetensors",
+    ]
+    loaded = Model.load(tmp_path / "saved")
+    pd.testing.assert_frame_equal(loaded.predict(frame), trained.predict(frame))
+
+
+def test_same_seed_gives_the_same_model():
+    config = tiny_config(epochs=2)
+    frame = make_table(120, seed=7)
+    first = Model.from_config(config).fit(train=frame)
+    second = Model.from_config(config).fit(train=frame)
+    pd.testing.assert_frame_equal(first.predict(frame), second.predict(frame))
+
+
+def test_untrained_model_and_missing_run_are_user_errors(tmp_path):
+    with pytest.raises(UserError, match="not trained yet"):
+        Model.from_config(tiny_config()).predict(make_table(5))
+    with pytest.raises(UserError, match="does not exist"):
+        Model.load(tmp_path / "nothing")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(UserError, match="holds no saved model"):
+        Model.load(tmp_path / "empty")
+
+
+def test_fit_without_data_says_what_to_do():
+    config = tiny_config()
+    config["data"] = {}
+    with pytest.raises(UserError, match="no training data given"):
+        Model.from_config(config).fit()
