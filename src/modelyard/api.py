@@ -248,7 +248,7 @@ class Model:
     # ------------------------------------------------------------ saving
 
     def save(self, directory: str | Path, weights: bool = True) -> None:
-        """Write config.json, preprocessing.json, meta.json and weights.safetensors to `directory`."""
+        """Write modelyard.json, preprocessing.json, meta.json and weights.safetensors to `directory`."""
         import modelyard
 
         meta = {
@@ -280,7 +280,7 @@ class Model:
         from modelyard.models.build import build_model
 
         folder = run.model_dir(Path(directory))
-        model = cls(validate(run.read_json(folder / "config.json"), str(folder / "config.json")))
+        model = cls(validate(run.read_json(folder / run.CONFIG_FILE), str(folder / run.CONFIG_FILE)))
         model.preprocessing = Preprocessing(model.config)
         model.preprocessing.load_state(run.read_json(folder / "preprocessing.json"))
         model.module = build_model(model.config, model.preprocessing)

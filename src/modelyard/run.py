@@ -5,7 +5,7 @@
 <run>/history.csv         one row per epoch
 <run>/report.html
 <run>/checkpoints/last.pt for --resume
-<run>/model/              config.json, preprocessing.json, weights.safetensors, meta.json
+<run>/model/              modelyard.json (resolved config), preprocessing.json, weights.safetensors, meta.json
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from modelyard.errors import UserError
 
 MODEL_DIR = "model"
 CHECKPOINT = Path("checkpoints") / "last.pt"
+CONFIG_FILE = "modelyard.json"  # not config.json: a Hugging Face checkpoint may share the folder
 
 
 def prepare(run_dir: Path, resume: bool, overwrite: bool) -> None:
@@ -42,14 +43,14 @@ def prepare(run_dir: Path, resume: bool, overwrite: bool) -> None:
 
 def model_dir(path: Path) -> Path:
     """Accept a run directory or its model/ folder."""
-    if (path / MODEL_DIR / "config.json").is_file():
+    if (path / MODEL_DIR / CONFIG_FILE).is_file():
         return path / MODEL_DIR
-    if (path / "config.json").is_file():
+    if (path / CONFIG_FILE).is_file():
         return path
     if not path.exists():
         raise UserError(f"run directory '{path}' does not exist")
     raise UserError(
-        f"'{path}' holds no saved model (expected {path}/{MODEL_DIR}/config.json); is the training finished?"
+        f"'{path}' holds no saved model (expected {path}/{MODEL_DIR}/{CONFIG_FILE}); is the training finished?"
     )
 
 
@@ -81,7 +82,7 @@ def save_model(
     directory: Path, config_json: dict, preprocessing_state: dict, weights: dict | None, meta: dict
 ) -> None:
     directory.mkdir(parents=True, exist_ok=True)
-    write_json(directory / "config.json", config_json)
+    write_json(directory / CONFIG_FILE, config_json)
     write_json(directory / "preprocessing.json", preprocessing_state)
     write_json(directory / "meta.json", meta)
     if weights is not None:

@@ -23,7 +23,7 @@ def test_train_writes_a_complete_run_directory(project):
         "history.csv",
         "report.html",
         "checkpoints/last.pt",
-        "model/config.json",
+        "model/modelyard.json",
         "model/preprocessing.json",
         "model/weights.safetensors",
         "model/meta.json",

@@ -48,8 +48,8 @@ def test_save_and_load_give_identical_predictions(trained, tmp_path):
     frame = make_table(40, seed=5)
     trained.save(tmp_path / "saved")
     assert sorted(p.name for p in (tmp_path / "saved").iterdir()) == [
-        "config.json",
         "meta.json",
+        "modelyard.json",
         "preprocessing.json",
         "weights.safetensors",
     ]
