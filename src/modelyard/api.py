@@ -25,6 +25,7 @@ from modelyard.train.precision import pick_device, use_bf16
 from modelyard.train.progress import log
 
 DataArg = pd.DataFrame | str | Path | None
+BACKBONES = "backbones"  # model/backbones/<input name>/: Hugging Face checkpoint + tokenizer
 
 
 class Model:
@@ -62,7 +63,7 @@ class Model:
         from modelyard.metrics import metric_mode
         from modelyard.models.build import build_losses, build_model
         from modelyard.train import checkpoint
-        from modelyard.train.loop import FitSetup, fit
+        from modelyard.train.loop import FitSetup, fit, supervised_objective
 
         settings = self.config.trainer
         procs = distributed.init(settings.device)
@@ -93,7 +94,7 @@ class Model:
         stopping = settings.early_stopping
         setup = FitSetup(
             settings=settings,
-            losses=losses,
+            objective=supervised_objective(losses),
             device=device,
             bf16=bf16,
             procs=procs,
@@ -128,7 +129,7 @@ class Model:
 
     def _fit_preprocessing(self, train: pd.DataFrame, saved_run: Path | None, procs) -> None:
         """Fit on the training split (rank 0), or reload the run's own state when resuming."""
-        self.preprocessing = Preprocessing(self.config)
+        self.preprocessing = Preprocessing(self.config, self._checkpoint_sources())
         if saved_run is not None:
             self.preprocessing.load_state(
                 run.read_json(run.model_dir(saved_run) / "preprocessing.json")
@@ -143,6 +144,15 @@ class Model:
             dist.broadcast_object_list(box, src=0)
             if not procs.is_main:
                 self.preprocessing.load_state(box[0])
+
+    def _checkpoint_sources(self) -> dict[str, Path]:
+        """Pretrained checkpoint directory of each text input with a pretrained encoder."""
+        from modelyard.models.encoders.pretrained import resolve_checkpoint
+
+        return {
+            f.name: resolve_checkpoint(f.encoder.model, self.base_dir)
+            for f in _pretrained_inputs(self.config)
+        }
 
     def _final_metrics(self, prepared: dict[str, Table], losses) -> dict[str, Any]:
         from modelyard.evaluate import infer, score
@@ -271,6 +281,16 @@ class Model:
             state,
             meta,
         )
+        if state is not None:
+            self._export_backbones(Path(directory) / BACKBONES)
+
+    def _export_backbones(self, folder: Path) -> None:
+        """Each fine-tuned pretrained backbone and its tokenizer, loadable by transformers itself."""
+        for f in _pretrained_inputs(self.config):
+            encoder = self.module.encoders[self.module.input_names.index(f.name)]
+            encoder.export(folder / f.name)
+            feature = next(p for p in self.preprocessing.inputs if p.name == f.name)
+            feature.tokenizer.save_pretrained(str(folder / f.name))
 
     @classmethod
     def load(cls, directory: str | Path) -> Model:
@@ -280,8 +300,11 @@ class Model:
         from modelyard.models.build import build_model
 
         folder = run.model_dir(Path(directory))
-        model = cls(validate(run.read_json(folder / run.CONFIG_FILE), str(folder / run.CONFIG_FILE)))
-        model.preprocessing = Preprocessing(model.config)
+        model = cls(
+            validate(run.read_json(folder / run.CONFIG_FILE), str(folder / run.CONFIG_FILE))
+        )
+        sources = {f.name: folder / BACKBONES / f.name for f in _pretrained_inputs(model.config)}
+        model.preprocessing = Preprocessing(model.config, sources)
         model.preprocessing.load_state(run.read_json(folder / "preprocessing.json"))
         model.module = build_model(model.config, model.preprocessing)
         weights = folder / "weights.safetensors"
@@ -294,6 +317,10 @@ class Model:
         metrics_file = folder.parent / "metrics.json"
         model.metrics = run.read_json(metrics_file) if metrics_file.is_file() else {}
         return model
+
+
+def _pretrained_inputs(config: Config) -> list:
+    return [f for f in config.inputs if f.type == "text" and f.encoder.type == "pretrained"]
 
 
 def _targets(table: Table, config: Config) -> dict[str, torch.Tensor]:

@@ -111,6 +111,26 @@ def encoder_shapes_fit(config: Config) -> list[str]:
     return problems
 
 
+def pretrained_text_uses_its_tokenizer(config: Config) -> list[str]:
+    """Tokenizer settings would be silently ignored with a pretrained encoder: say so instead."""
+    from modelyard.config.schema import TextPreprocessing
+
+    defaults = TextPreprocessing()
+    problems = []
+    for i, feature in enumerate(config.inputs):
+        if feature.type == "text" and feature.encoder.type == "pretrained":
+            changed = [
+                k
+                for k in ("tokenizer", "vocab_size", "min_frequency", "lowercase")
+                if getattr(feature.preprocessing, k) != getattr(defaults, k)
+            ]
+            if changed:
+                problems.append(
+                    f"inputs[{i}].preprocessing: {', '.join(changed)} do not apply to a pretrained encoder, which brings its own tokenizer; remove them"
+                )
+    return problems
+
+
 def metric_names(config: Config) -> list[str]:
     """Validation metric names as they appear in metrics.json and history.csv."""
     prefix = len(config.outputs) > 1
@@ -129,6 +149,7 @@ CHECKS: list[Callable[[Config], list[str]]] = [
     plateau_needs_validation,
     optimizer_settings_fit,
     encoder_shapes_fit,
+    pretrained_text_uses_its_tokenizer,
 ]
 
 

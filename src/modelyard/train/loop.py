@@ -8,6 +8,7 @@ epoch's shuffled order; DDP averages the gradients).
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import time
 from collections.abc import Callable
@@ -26,6 +27,20 @@ from modelyard.train.schedule import build_schedule, is_per_epoch, is_per_step
 
 Losses = dict[str, tuple[float, Callable[[torch.Tensor, torch.Tensor], torch.Tensor]]]
 Tensors = dict[str, torch.Tensor]
+Objective = Callable[[nn.Module, Tensors], torch.Tensor]
+
+
+def supervised_objective(losses: Losses) -> Objective:
+    """Weighted sum of each output's loss: predictions against the batch's targets."""
+
+    def objective(model: nn.Module, batch: Tensors) -> torch.Tensor:
+        predictions = model(batch)
+        items = [
+            weight * loss(predictions[name], batch[name]) for name, (weight, loss) in losses.items()
+        ]
+        return items[0] if len(items) == 1 else torch.stack(items).sum()
+
+    return objective
 
 
 @dataclass
@@ -44,7 +59,7 @@ class FitSetup:
     """What `fit` needs besides model and data (all plain values; built by the API from the config)."""
 
     settings: Any  # config.schema.Trainer
-    losses: Losses
+    objective: Objective  # (model, batch) -> scalar loss; see `supervised_objective`
     device: torch.device
     bf16: bool
     procs: distributed.Processes
@@ -65,10 +80,12 @@ def fit(model: nn.Module, train: Tensors, setup: FitSetup) -> FitState:
     batch_size = rows if s.batch_size == "full" else min(s.batch_size, rows)
     per_process = max(1, batch_size // procs.world)
     steps_per_epoch = -(-distributed.shard(torch.arange(rows), procs).numel() // per_process)
+    accumulate = min(s.gradient_accumulation, steps_per_epoch)
+    updates_per_epoch = -(-steps_per_epoch // accumulate)
     wrapped = _wrap(model, setup)
     optimizer = build_optimizer(s.optimizer, model)
     scheduler = build_schedule(
-        s.schedule, optimizer, steps_per_epoch, steps_per_epoch * s.epochs, setup.metric_mode
+        s.schedule, optimizer, updates_per_epoch, updates_per_epoch * s.epochs, setup.metric_mode
     )
     state = _restore(setup.resume, model, optimizer, scheduler) if setup.resume else FitState()
     progress = Progress(procs.is_main)
@@ -85,18 +102,20 @@ def fit(model: nn.Module, train: Tensors, setup: FitSetup) -> FitState:
         for step in range(steps_per_epoch):
             index = order[step * per_process : (step + 1) * per_process]
             batch = {name: t[index] for name, t in train.items()}
-            with autocast(setup.device, setup.bf16):
-                predictions = wrapped(batch)
-            loss = _total_loss(predictions, batch, setup.losses)
+            update = (step + 1) % accumulate == 0 or step + 1 == steps_per_epoch
+            with _sync_unless(not update, wrapped), autocast(setup.device, setup.bf16):
+                loss = setup.objective(wrapped, batch)
             if s.l1:
                 loss = loss + s.l1 * l1_penalty(model)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            if s.gradient_clip:
-                nn.utils.clip_grad_norm_(model.parameters(), s.gradient_clip)
-            optimizer.step()
-            if per_step_schedule:
-                scheduler.step()
+            with _sync_unless(not update, wrapped):
+                (loss / accumulate if accumulate > 1 else loss).backward()
+            if update:
+                if s.gradient_clip:
+                    nn.utils.clip_grad_norm_(model.parameters(), s.gradient_clip)
+                optimizer.step()
+                optimizer.zero_grad(set_to_none=True)
+                if per_step_schedule:
+                    scheduler.step()
             loss_sum += loss.detach()
             progress.step(
                 step + 1, (step + 1) * per_process * procs.world, loss_sum, steps_per_epoch
@@ -150,11 +169,11 @@ def _epoch_generator(seed: int, epoch: int) -> torch.Generator:
     return torch.Generator().manual_seed(seed * 100_003 + epoch)
 
 
-def _total_loss(predictions: Tensors, batch: Tensors, losses: Losses) -> torch.Tensor:
-    items = [
-        weight * loss(predictions[name], batch[name]) for name, (weight, loss) in losses.items()
-    ]
-    return items[0] if len(items) == 1 else torch.stack(items).sum()
+def _sync_unless(skip: bool, wrapped: nn.Module):
+    """Under DDP, skip the gradient all-reduce on accumulation micro-steps."""
+    if skip and hasattr(wrapped, "no_sync"):
+        return wrapped.no_sync()
+    return contextlib.nullcontext()
 
 
 def _early_stopping(

@@ -11,7 +11,7 @@ from modelyard.config import schema
 from modelyard.models.heads import make_loss
 from modelyard.train import checkpoint
 from modelyard.train.distributed import Processes
-from modelyard.train.loop import FitSetup, fit
+from modelyard.train.loop import FitSetup, fit, supervised_objective
 
 ROWS = 64
 LOSSES = {"y": (1.0, make_loss("binary_cross_entropy"))}
@@ -46,7 +46,14 @@ def _setup(validate=None, **trainer) -> FitSetup:
     settings = schema.Trainer(
         **{"epochs": 3, "batch_size": 16, "optimizer": schema.Adam(lr=0.05), **trainer}
     )
-    return FitSetup(settings, LOSSES, torch.device("cpu"), False, Processes(), validate=validate)
+    return FitSetup(
+        settings,
+        supervised_objective(LOSSES),
+        torch.device("cpu"),
+        False,
+        Processes(),
+        validate=validate,
+    )
 
 
 def _weights(model: nn.Module) -> dict[str, torch.Tensor]:
@@ -191,3 +198,15 @@ def test_checkpoint_every_epoch_without_tmp(tmp_path) -> None:
     assert snapshot["state"]["epoch"] == 2
     for name, value in model.state_dict().items():
         assert torch.equal(snapshot["model"][name], value)
+
+
+def test_gradient_accumulation_equals_the_larger_batch() -> None:
+    """Two micro-batches of 8 accumulated give the same update as one batch of 16 (plain SGD)."""
+    sgd = schema.Sgd(lr=0.5)
+    accumulated, direct = _model(), _model()
+    fit(
+        accumulated, _data(), _setup(epochs=2, batch_size=8, gradient_accumulation=2, optimizer=sgd)
+    )
+    fit(direct, _data(), _setup(epochs=2, batch_size=16, optimizer=sgd))
+    for key, value in direct.state_dict().items():
+        torch.testing.assert_close(accumulated.state_dict()[key], value, rtol=0, atol=1e-6)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -36,10 +37,14 @@ class Table:
 class Preprocessing:
     """Fits every feature's preprocessor on the training split; applies them unchanged to any data."""
 
-    def __init__(self, config: Config):
+    def __init__(self, config: Config, sources: dict[str, Path] | None = None):
+        """`sources`: pretrained checkpoint (or saved tokenizer) directory per text input name."""
         self.config = config
         self.inputs = [FEATURES.get(f.type)(f, is_output=False) for f in config.inputs]
         self.outputs = [FEATURES.get(f.type)(f, is_output=True) for f in config.outputs]
+        for feature in self.inputs:
+            if sources and feature.name in sources:
+                feature.source = sources[feature.name]
         self.notes: list[str] = []
 
     @property

