@@ -68,10 +68,10 @@ class Model:
         settings = self.config.trainer
         procs = distributed.init(settings.device)
         run_dir = Path(output_dir) if output_dir is not None else None
-        if run_dir is not None and procs.is_main:
-            run.prepare(run_dir, resume, overwrite)
-        distributed.barrier(procs)
+        if run_dir is not None:
+            self._start_run(run_dir, resume, overwrite, procs)
         tables = self._read_splits(train, validation, test)
+        self._check_trainable(tables, procs)
         self._fit_preprocessing(tables["train"], run_dir if resume else None, procs)
         prepared = {
             name: self.preprocessing.prepare(t, name) for name, t in tables.items() if t is not None
@@ -117,6 +117,32 @@ class Model:
             self._save_end(run_dir, details)
         distributed.barrier(procs)
         return self
+
+    def _start_run(self, run_dir: Path, resume: bool, overwrite: bool, procs) -> None:
+        run.check(run_dir, resume, overwrite)  # every process, so all fail alike
+        if resume:
+            run.check_resumable(run_dir, self.config.model_dump(mode="json"))
+        distributed.barrier(procs)
+        if procs.is_main:
+            run.prepare(run_dir, resume, overwrite)
+        distributed.barrier(procs)
+
+    def _check_trainable(self, tables: dict, procs) -> None:
+        """Rules that need the data: validation rows for early stopping, batch vs processes."""
+        settings = self.config.trainer
+        if tables.get("validation") is None:
+            if settings.early_stopping is not None:
+                raise UserError(
+                    "trainer.early_stopping needs validation rows, but the data has none; set data.validation or data.split"
+                )
+            if settings.schedule.type == "plateau":
+                raise UserError(
+                    "trainer.schedule plateau needs validation rows, but the data has none; set data.validation or data.split"
+                )
+        if procs.world > 1 and settings.batch_size != "full" and settings.batch_size % procs.world:
+            raise UserError(
+                f"trainer.batch_size {settings.batch_size} is the global batch and must divide evenly among {procs.world} processes"
+            )
 
     def _read_splits(
         self, train: DataArg, validation: DataArg, test: DataArg
@@ -172,8 +198,8 @@ class Model:
                 )
         return details
 
-    def _log_notes(self, procs) -> None:
-        if procs.is_main:
+    def _log_notes(self, procs: distributed.Processes | None = None) -> None:
+        if procs is None or procs.is_main:
             for note in dict.fromkeys(self.preprocessing.notes):
                 log(f"preprocessing: {note}")
         self.preprocessing.notes = []
@@ -188,8 +214,14 @@ class Model:
         self.save(run_dir / run.MODEL_DIR, weights=False)
 
     def _save_end(self, run_dir: Path, details: dict[str, Any]) -> None:
+        import yaml
+
         from modelyard.report import write_report
 
+        resolved = self.config.model_dump(mode="json")  # a resumed run may have changed epochs
+        (run_dir / "config.yaml").write_text(
+            yaml.safe_dump(resolved, sort_keys=False), encoding="utf-8"
+        )
         self.save(run_dir / run.MODEL_DIR)
         run.write_json(run_dir / "metrics.json", self.metrics)
         run.write_history(run_dir / "history.csv", self.history)
@@ -207,12 +239,22 @@ class Model:
     # ------------------------------------------------------------ applying
 
     def predict(self, data: pd.DataFrame | str | Path) -> pd.DataFrame:
-        """Id columns (if any) plus prediction columns, one row per input row."""
+        """Id columns, then prediction columns; one row per input row, in order. From a folder
+        of files, the file path is the id."""
         from modelyard.evaluate import infer, prediction_columns
 
         self._require_trained()
         frame = self._as_frame(data)
+        ids = list(self.config.data.id_columns)
+        if not isinstance(data, pd.DataFrame) and Path(data).is_dir():
+            ids = file_columns(self.config)
+        missing = [c for c in ids if c not in frame.columns]
+        if missing:
+            raise UserError(
+                f"id column '{missing[0]}' (data.id_columns) is not in the data; columns: {', '.join(map(str, frame.columns))}"
+            )
         table = self.preprocessing.prepare(frame, "predict", labels=False)
+        self._log_notes()
         outputs = infer(
             self.module,
             self._inputs(table),
@@ -220,17 +262,17 @@ class Model:
             False,
             self.config.trainer.eval_batch_size,
         )
-        ids = [c for c in self.config.data.id_columns if c in frame.columns]
         predictions = prediction_columns(self.preprocessing, outputs)
-        return pd.concat([frame[ids].reset_index(drop=True), predictions], axis=1)
+        return pd.concat([table.frame[ids].reset_index(drop=True), predictions], axis=1)
 
     def evaluate(self, data: pd.DataFrame | str | Path) -> dict[str, float]:
-        """Metrics on labelled data (rows missing a label are dropped, as in training)."""
+        """Metrics on labelled data (rows missing a label are dropped, as in training, and said so)."""
         from modelyard.evaluate import infer, score
         from modelyard.models.build import build_losses
 
         self._require_trained()
         table = self.preprocessing.prepare(self._as_frame(data), "evaluate")
+        self._log_notes()
         outputs = infer(
             self.module,
             self._inputs(table),

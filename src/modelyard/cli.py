@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import traceback
 from pathlib import Path
@@ -54,11 +55,14 @@ def _parser() -> argparse.ArgumentParser:
         "--data", required=True, help="table (csv, tsv, parquet, jsonl) or class folder with labels"
     )
     evaluate.add_argument("--out", help="also write the metrics to this JSON file")
+    evaluate.add_argument("--overwrite", action="store_true", help="replace --out if it exists")
 
     predict = verbs.add_parser("predict", help="predictions of a trained model")
     predict.add_argument("run", help="run directory (or its model/ folder)")
     predict.add_argument(
-        "--data", required=True, help="table (csv, tsv, parquet, jsonl) or folder of inputs"
+        "--data",
+        required=True,
+        help="table (csv, tsv, parquet, jsonl), a class-per-subfolder folder, or a folder of image files",
     )
     predict.add_argument(
         "--out",
@@ -116,13 +120,17 @@ def _train(args) -> int:
     model = Model.from_config(args.config, args.set)
     output = Path(args.output) if args.output else Path("runs") / model.config.name
     model.fit(output_dir=output, resume=args.resume, overwrite=args.overwrite)
-    print(json.dumps(model.metrics, indent=2))
+    if os.environ.get("RANK", "0") == "0":  # under torchrun, one copy of the metrics
+        print(json.dumps(model.metrics, indent=2))
     return 0
 
 
 def _evaluate(args) -> int:
     from modelyard.api import Model
+    from modelyard.errors import UserError
 
+    if args.out and Path(args.out).exists() and not args.overwrite:
+        raise UserError(f"--out '{args.out}' already exists; pass --overwrite to replace it")
     metrics = Model.load(args.run).evaluate(args.data)
     text = json.dumps(metrics, indent=2)
     if args.out:

@@ -42,6 +42,13 @@ def probabilities(feature, values: torch.Tensor) -> np.ndarray:
     return torch.softmax(values, dim=1).numpy().astype(np.float64)
 
 
+def predicted_classes(feature, probs: np.ndarray) -> np.ndarray:
+    """(N,) class indices: the binary output's threshold, or the most probable class."""
+    if feature.type == "binary":
+        return (probs[:, 1] >= feature.config.threshold).astype(np.int64)
+    return probs.argmax(axis=1)
+
+
 def classes(feature) -> list[str]:
     return list(feature.values if feature.type == "binary" else feature.vocab)
 
@@ -68,8 +75,9 @@ def score(
             )
         else:
             probs, truth = probabilities(feature, values), target.long().numpy()
-            found = m.classification_metrics(truth, probs, classes(feature))
-            details[feature.name] = m.classification_details(truth, probs, classes(feature))
+            chosen = predicted_classes(feature, probs)
+            found = m.classification_metrics(truth, probs, classes(feature), chosen)
+            details[feature.name] = m.classification_details(truth, probs, classes(feature), chosen)
         flat.update({(f"{feature.name}.{k}" if prefix else k): v for k, v in found.items()})
     return flat, details
 
@@ -84,10 +92,7 @@ def prediction_columns(preprocessing: Preprocessing, outputs: Tensors) -> pd.Dat
             columns[f"{feature.name}_prediction"] = feature.decode(values)
             continue
         probs, names = probabilities(feature, values), classes(feature)
-        if feature.type == "binary":
-            chosen = (probs[:, 1] >= feature.config.threshold).astype(int)
-        else:
-            chosen = probs.argmax(axis=1)
+        chosen = predicted_classes(feature, probs)
         columns[f"{feature.name}_prediction"] = [names[i] for i in chosen]
         columns[f"{feature.name}_probability"] = probs[np.arange(len(chosen)), chosen]
         for i, name in enumerate(names):

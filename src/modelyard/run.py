@@ -23,22 +23,71 @@ CHECKPOINT = Path("checkpoints") / "last.pt"
 CONFIG_FILE = "modelyard.json"  # not config.json: a Hugging Face checkpoint may share the folder
 
 
-def prepare(run_dir: Path, resume: bool, overwrite: bool) -> None:
-    """Refuse to clobber an existing run unless asked; `overwrite` empties it, `resume` keeps it."""
+def check(run_dir: Path, resume: bool, overwrite: bool) -> None:
+    """Raise UserError unless `prepare` may go ahead. Changes nothing (safe on every process).
+
+    `--overwrite` only ever deletes a folder that is a modelyard run (config.yaml plus model/
+    or checkpoints/), and never one that holds the current directory.
+    """
     exists = run_dir.exists() and any(run_dir.iterdir())
     if resume:
         if not (run_dir / CHECKPOINT).is_file():
             raise UserError(
-                f"--resume: '{run_dir}' has no checkpoint ({CHECKPOINT}); train it without --resume"
+                f"--resume: '{run_dir}' has no checkpoint ({CHECKPOINT}), so there is nothing to continue; start it again with --overwrite"
             )
         return
     if exists and not overwrite:
         raise UserError(
             f"run directory '{run_dir}' already exists; use --resume to continue it, --overwrite to replace it, or --output to choose another"
         )
-    if exists:
+    if exists and (not is_run(run_dir) or Path.cwd().resolve().is_relative_to(run_dir.resolve())):
+        raise UserError(
+            f"--overwrite: '{run_dir}' is not a modelyard run directory (or holds the current one); refusing to delete it; choose another --output"
+        )
+
+
+def prepare(run_dir: Path, resume: bool, overwrite: bool) -> None:
+    """Create the run directory; with `overwrite`, empty an existing run first."""
+    check(run_dir, resume, overwrite)
+    if resume:
+        return
+    if run_dir.exists() and any(run_dir.iterdir()):
         shutil.rmtree(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
+
+
+def check_resumable(run_dir: Path, resolved: dict) -> None:
+    """A resumed run must use the config it started with (only trainer.epochs may change)."""
+    import yaml
+
+    saved = yaml.safe_load((run_dir / "config.yaml").read_text(encoding="utf-8"))
+    differences = [p for p in _differences(saved, resolved) if p != "trainer.epochs"]
+    if differences:
+        raise UserError(
+            f"--resume: the config differs from the one '{run_dir}' was started with at {', '.join(differences)}; only trainer.epochs may change (or start again with --overwrite)"
+        )
+
+
+def _differences(a: Any, b: Any, path: str = "") -> list[str]:
+    if isinstance(a, dict) and isinstance(b, dict):
+        return [
+            d
+            for k in sorted(set(a) | set(b))
+            for d in _differences(a.get(k), b.get(k), f"{path}.{k}" if path else k)
+        ]
+    if isinstance(a, list | tuple) and isinstance(b, list | tuple) and len(a) == len(b):
+        return [
+            d
+            for i, (x, y) in enumerate(zip(a, b, strict=True))
+            for d in _differences(x, y, f"{path}[{i}]")
+        ]
+    return [] if a == b else [path or "(top level)"]
+
+
+def is_run(path: Path) -> bool:
+    return (path / "config.yaml").is_file() and (
+        (path / MODEL_DIR).is_dir() or (path / "checkpoints").is_dir()
+    )
 
 
 def model_dir(path: Path) -> Path:

@@ -101,7 +101,19 @@ def test_existing_run_directory_is_not_overwritten(project):
         modelyard("train", "config.yaml", "--output", "run", cwd=project, check=None)
     )
     assert "already exists" in message and "--overwrite" in message
+    message = user_error(
+        modelyard("train", "config.yaml", "--output", "run", "--overwrite", cwd=project, check=None)
+    )
+    assert "is not a modelyard run directory" in message
     assert (run / "precious.txt").read_text() == "keep me"
+    assert "refusing" in user_error(
+        modelyard("train", "config.yaml", "--output", ".", "--overwrite", cwd=project, check=None)
+    )
+    assert (project / "data.csv").is_file()
+
+
+def test_overwrite_replaces_a_previous_run(project):
+    modelyard("train", "config.yaml", "--output", "run", "--set", "trainer.epochs=2", cwd=project)
     modelyard(
         "train",
         "config.yaml",
@@ -112,7 +124,37 @@ def test_existing_run_directory_is_not_overwritten(project):
         "trainer.epochs=1",
         cwd=project,
     )
-    assert not (run / "precious.txt").exists()
+    assert len(pd.read_csv(project / "run/history.csv")) == 1
+
+
+def test_resume_with_a_changed_config_is_refused(project):
+    modelyard("train", "config.yaml", "--output", "run", "--set", "trainer.epochs=1", cwd=project)
+    message = user_error(
+        modelyard(
+            "train",
+            "config.yaml",
+            "--output",
+            "run",
+            "--resume",
+            "--set",
+            "combiner.hidden=[8]",
+            cwd=project,
+            check=None,
+        )
+    )
+    assert "combiner.hidden" in message and "only trainer.epochs may change" in message
+    modelyard(
+        "train",
+        "config.yaml",
+        "--output",
+        "run",
+        "--resume",
+        "--set",
+        "trainer.epochs=2",
+        cwd=project,
+    )
+    assert len(pd.read_csv(project / "run/history.csv")) == 2
+    assert "epochs: 2" in (project / "run/config.yaml").read_text()
 
 
 def test_predict_errors(project):

@@ -10,9 +10,19 @@ from __future__ import annotations
 import typing
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, PositiveInt, Tag
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Discriminator, Field, PositiveInt, Tag
 
 PositiveFloat = Annotated[float, Field(gt=0)]
+
+
+def _yaml_scalar_as_text(value: Any) -> Any:
+    """YAML reads `yes`, `true` and `1` as bool or int; a category value is text."""
+    if isinstance(value, bool):
+        return str(value).lower()
+    return str(value) if isinstance(value, int | float) else value
+
+
+CategoryValue = Annotated[str, BeforeValidator(_yaml_scalar_as_text)]
 Probability = Annotated[float, Field(ge=0, lt=1)]
 
 
@@ -58,7 +68,7 @@ class TextCnn(Strict):
     type: Literal["cnn"] = "cnn"
     embedding_dim: PositiveInt = 64
     filters: PositiveInt = 64
-    kernel_sizes: list[PositiveInt] = [3, 4, 5]
+    kernel_sizes: Annotated[list[PositiveInt], Field(min_length=1)] = [3, 4, 5]
     dropout: Probability = 0.1
 
 
@@ -122,7 +132,7 @@ class ImageCnn(Strict):
     """Conv-BatchNorm-ReLU-MaxPool blocks, then a dense layer. Good default for small images."""
 
     type: Literal["cnn"] = "cnn"
-    channels: list[PositiveInt] = [32, 64]
+    channels: Annotated[list[PositiveInt], Field(min_length=1)] = [32, 64]
     kernel_size: PositiveInt = 3
     batch_norm: bool = True
     output_size: PositiveInt = 128
@@ -133,8 +143,8 @@ class ImageResnet(Strict):
     """Residual CNN (basic blocks), global average pooling. Deeper; for larger images and data."""
 
     type: Literal["resnet"] = "resnet"
-    channels: list[PositiveInt] = [32, 64, 128]
-    blocks: list[PositiveInt] = [2, 2, 2]
+    channels: Annotated[list[PositiveInt], Field(min_length=1)] = [32, 64, 128]
+    blocks: Annotated[list[PositiveInt], Field(min_length=1)] = [2, 2, 2]
     dropout: Probability = 0.0
 
 
@@ -178,7 +188,7 @@ class CategoryPreprocessing(Strict):
     """`missing: unknown` maps a missing value to the unknown category."""
 
     missing: Literal["unknown", "fill_mode", "fill_value", "drop"] = "unknown"
-    fill_value: str = ""
+    fill_value: CategoryValue = ""
     min_count: PositiveInt = 1
     max_size: PositiveInt | None = None
 
@@ -188,7 +198,7 @@ class BinaryPreprocessing(Strict):
 
     missing: Literal["fill_mode", "fill_value", "drop"] = "fill_mode"
     fill_value: bool = False
-    positive: str | None = None
+    positive: CategoryValue | None = None
 
 
 class TextPreprocessing(Strict):
@@ -282,7 +292,7 @@ class BinaryOutput(Strict):
     type: Literal["binary"]
     column: str | None = None
     loss: LossName = "binary_cross_entropy"
-    positive: str | None = None
+    positive: CategoryValue | None = None
     threshold: Annotated[float, Field(gt=0, lt=1)] = 0.5
     weight: PositiveFloat = 1.0
 

@@ -7,11 +7,17 @@ from pathlib import Path
 from modelyard.config.schema import Config
 from modelyard.data.features import Preprocessing
 from modelyard.data.split import read_config_data
+from modelyard.errors import UserError
 
 
 def check_data(config: Config, base: Path) -> list[str]:
     """Raise UserError on the first data problem; otherwise return a summary, one line each."""
     tables = read_config_data(config, base)
+    for column in config.data.id_columns:
+        if column not in tables["train"].columns:
+            raise UserError(
+                f"data.id_columns: column '{column}' is not in the training data; columns: {', '.join(map(str, tables['train'].columns))}"
+            )
     preprocessing = Preprocessing(config)
     preprocessing.fit(tables["train"])
     lines = []

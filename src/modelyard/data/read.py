@@ -42,7 +42,11 @@ def read_table(path: Path) -> pd.DataFrame:
 
 
 def read_folder(path: Path, path_column: str, label_column: str) -> pd.DataFrame:
-    """A folder with one subfolder per class: rows of (file path, subfolder name)."""
+    """A folder with one subfolder per class: rows of (file path, subfolder name). A folder of
+    files alone (for predict) gives the path column only."""
+    files = sorted(p for p in path.iterdir() if p.is_file() and not p.name.startswith("."))
+    if files and not any(p.is_dir() for p in path.iterdir()):
+        return pd.DataFrame({path_column: [str(p) for p in files]})
     rows = [
         (str(file), sub.name)
         for sub in sorted(p for p in path.iterdir() if p.is_dir())

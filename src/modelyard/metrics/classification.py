@@ -9,18 +9,22 @@ _EPS = 1e-15
 
 
 def classification_metrics(
-    y_true: np.ndarray, probabilities: np.ndarray, classes: list[str]
+    y_true: np.ndarray,
+    probabilities: np.ndarray,
+    classes: list[str],
+    predicted: np.ndarray | None = None,
 ) -> dict[str, float]:
     """Accuracy, macro precision/recall/F1, log loss and (when defined) ROC AUC.
 
     y_true: (N,) int class indices in [0, C); probabilities: (N, C), rows sum to 1.
     Macro averages run over the classes seen in y_true or in the predictions (sklearn's
-    default); `roc_auc` is left out when y_true holds a single class.
+    default); `roc_auc` is left out when y_true holds a single class. `predicted`: the (N,)
+    class indices actually predicted (e.g. a binary threshold); default argmax.
     """
     from sklearn.metrics import accuracy_score, log_loss, precision_recall_fscore_support
 
     y_true, probabilities = _check(y_true, probabilities, classes)
-    predicted = probabilities.argmax(axis=1)
+    predicted = probabilities.argmax(axis=1) if predicted is None else predicted
     precision, recall, f1, _ = precision_recall_fscore_support(
         y_true, predicted, average="macro", zero_division=0
     )
@@ -38,7 +42,10 @@ def classification_metrics(
 
 
 def classification_details(
-    y_true: np.ndarray, probabilities: np.ndarray, classes: list[str]
+    y_true: np.ndarray,
+    probabilities: np.ndarray,
+    classes: list[str],
+    predicted: np.ndarray | None = None,
 ) -> dict:
     """Confusion matrix (rows = true, cols = predicted) and ROC curves, for the report.
 
@@ -49,7 +56,8 @@ def classification_details(
 
     y_true, probabilities = _check(y_true, probabilities, classes)
     labels = list(range(len(classes)))
-    matrix = confusion_matrix(y_true, probabilities.argmax(axis=1), labels=labels)
+    predicted = probabilities.argmax(axis=1) if predicted is None else predicted
+    matrix = confusion_matrix(y_true, predicted, labels=labels)
     roc = {}
     for index, auc in _per_class_auc(y_true, probabilities).items():
         fpr, tpr, _ = roc_curve(y_true == index, probabilities[:, index])

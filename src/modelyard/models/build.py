@@ -13,6 +13,7 @@ from torch import nn
 
 from modelyard.config.schema import Config
 from modelyard.data.features import Preprocessing
+from modelyard.errors import UserError
 from modelyard.models import combiners, heads
 from modelyard.models.encoders import cnn, mlp, pretrained, resnet, rnn, tabular, transformer
 from modelyard.models.encoders.pixels import Pixels
@@ -99,8 +100,18 @@ def _text_pretrained(cfg, feature) -> nn.Module:
     return pretrained.PretrainedText(backbone, cfg.pooling, cfg.dropout, backbone_lr)
 
 
+def _check_image_size(feature, halvings: int, encoder: str) -> None:
+    smallest = min(feature.height, feature.width)
+    if smallest < 2**halvings:
+        raise UserError(
+            f"input '{feature.name}': {feature.height}x{feature.width} images are too small for a {encoder} that halves "
+            f"them {halvings} times; use fewer channels stages or a larger preprocessing.height/width"
+        )
+
+
 @ENCODERS.register("image.cnn")
 def _image_cnn(cfg, feature) -> nn.Module:
+    _check_image_size(feature, len(cfg.channels), "cnn")
     body = cnn.ImageCnn(
         feature.channels,
         feature.height,
@@ -116,6 +127,7 @@ def _image_cnn(cfg, feature) -> nn.Module:
 
 @ENCODERS.register("image.resnet")
 def _image_resnet(cfg, feature) -> nn.Module:
+    _check_image_size(feature, len(cfg.channels) - 1, "resnet")
     return _with_pixels(
         feature, resnet.ImageResnet(feature.channels, cfg.channels, cfg.blocks, cfg.dropout)
     )

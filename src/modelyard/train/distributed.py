@@ -25,10 +25,22 @@ def init(device_name: str) -> Processes:
     world = int(os.environ.get("WORLD_SIZE", "1"))
     if world == 1:
         return Processes()
+    local_rank = int(os.environ.get("LOCAL_RANK", "0"))
     if not dist.is_initialized():
         use_nccl = device_name != "cpu" and torch.cuda.is_available()
+        if use_nccl:
+            torch.cuda.set_device(local_rank)  # before any collective, so each rank has its own GPU
         dist.init_process_group("nccl" if use_nccl else "gloo")
-    return Processes(dist.get_rank(), dist.get_world_size(), int(os.environ.get("LOCAL_RANK", "0")))
+    return Processes(dist.get_rank(), dist.get_world_size(), local_rank)
+
+
+def _device() -> torch.device:
+    """Where collectives' tensors must live: the GPU for nccl, the CPU for gloo."""
+    return (
+        torch.device("cuda", torch.cuda.current_device())
+        if dist.get_backend() == "nccl"
+        else torch.device("cpu")
+    )
 
 
 def shard(indices: torch.Tensor, procs: Processes) -> torch.Tensor:
@@ -58,6 +70,6 @@ def broadcast_flag(flag: bool, procs: Processes) -> bool:
     """Rank 0's decision, shared with every process."""
     if procs.world == 1:
         return flag
-    t = torch.tensor([int(flag)])
+    t = torch.tensor([int(flag)], device=_device())
     dist.broadcast(t, 0)
     return bool(t.item())

@@ -78,7 +78,11 @@ def fit(model: nn.Module, train: Tensors, setup: FitSetup) -> FitState:
     train = {name: t.to(setup.device) for name, t in train.items()}
     rows = len(next(iter(train.values())))
     batch_size = rows if s.batch_size == "full" else min(s.batch_size, rows)
-    per_process = max(1, batch_size // procs.world)
+    per_process = (
+        -(-batch_size // procs.world)
+        if s.batch_size == "full"
+        else max(1, batch_size // procs.world)
+    )
     steps_per_epoch = -(-distributed.shard(torch.arange(rows), procs).numel() // per_process)
     accumulate = min(s.gradient_accumulation, steps_per_epoch)
     updates_per_epoch = -(-steps_per_epoch // accumulate)

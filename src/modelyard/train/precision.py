@@ -9,6 +9,12 @@ import torch
 
 
 def pick_device(name: str, local_rank: int = 0) -> torch.device:
+    if name == "cuda" and not torch.cuda.is_available():
+        from modelyard.errors import UserError
+
+        raise UserError(
+            "trainer.device is cuda, but no CUDA GPU is available here; use auto or cpu"
+        )
     if name == "cuda" or (name == "auto" and torch.cuda.is_available()):
         return torch.device("cuda", local_rank)
     return torch.device("cpu")

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from modelyard.errors import UserError
 from modelyard.train import precision
 from modelyard.train.precision import autocast, pick_device, use_bf16
 
@@ -51,6 +52,8 @@ def test_pick_device(monkeypatch) -> None:
     assert pick_device("cpu") == CPU
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     assert pick_device("auto") == CPU
-    assert pick_device("cuda", 1) == torch.device("cuda", 1)
+    with pytest.raises(UserError, match="no CUDA GPU"):
+        pick_device("cuda", 1)
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert pick_device("cuda", 1) == torch.device("cuda", 1)
     assert pick_device("auto", 2) == torch.device("cuda", 2)

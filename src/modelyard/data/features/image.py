@@ -21,7 +21,7 @@ class ImageFeature(Feature):
     type = "image"
 
     def drops_missing(self, training: bool) -> bool:
-        return self.config.preprocessing.missing == "drop"
+        return training and self.config.preprocessing.missing == "drop"
 
     def fit(self, series: pd.Series) -> None:
         prep = self.config.preprocessing
@@ -32,7 +32,10 @@ class ImageFeature(Feature):
         if color == "auto":
             color = "grayscale" if first.mode in ("1", "L", "LA", "I", "I;16", "F") else "rgb"
         self.channels = 1 if color == "grayscale" else 3
-        pixels = self.transform(series.iloc[:_SAMPLE_FOR_STATS]).float() / 255.0
+        sample = np.random.default_rng(0).permutation(len(series))[:_SAMPLE_FOR_STATS]
+        pixels = (
+            self.transform(series.iloc[np.sort(sample)]).float() / 255.0
+        )  # all classes, not a sorted prefix
         if prep.normalization == "standard":
             self.mean = pixels.mean(dim=(0, 2, 3)).tolist()
             self.std = [max(s, 1e-3) for s in pixels.std(dim=(0, 2, 3)).tolist()]

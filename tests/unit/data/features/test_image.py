@@ -118,5 +118,6 @@ def test_missing_path_is_an_error_unless_dropped(gray):
         UserError, match=r"row 2: no image path \(1 rows\); .* preprocessing.missing: drop"
     ):
         fitted(gray).transform(pd.Series([gray[0], np.nan]))
-    assert feature(missing="drop").drops_missing(training=False)
+    assert feature(missing="drop").drops_missing(training=True)
+    assert not feature(missing="drop").drops_missing(training=False)  # predict keeps every row
     assert not feature().drops_missing(training=True)
