@@ -41,8 +41,13 @@ class Model:
 
     @classmethod
     def from_config(cls, source: str | Path | dict[str, Any], overrides: list[str] = ()) -> Model:
-        """From a YAML path or a dict; `overrides` are `KEY=VALUE` strings like `trainer.epochs=5`."""
+        """From a YAML path or a dict; `overrides` are `KEY=VALUE` strings like `trainer.epochs=5`.
+        A `task: language_model` config gives a `LanguageModel` (same fit/evaluate/save/load)."""
         config, base = load_config(source, overrides)
+        if config.task == "language_model":
+            from modelyard.language_model import LanguageModel
+
+            return LanguageModel(config, base)
         return cls(config, base)
 
     # ------------------------------------------------------------ training
@@ -282,6 +287,11 @@ class Model:
         )
         return score(self.preprocessing, outputs, table.tensors, build_losses(self.config))[0]
 
+    def generate(self, prompt: str, **options) -> str:
+        raise UserError(
+            "this model predicts its outputs from inputs; generate needs a causal language model (task: language_model, model.architecture: gpt2)"
+        )
+
     def _as_frame(self, data: pd.DataFrame | str | Path) -> pd.DataFrame:
         if isinstance(data, pd.DataFrame):
             if len(data) == 0:
@@ -342,9 +352,12 @@ class Model:
         from modelyard.models.build import build_model
 
         folder = run.model_dir(Path(directory))
-        model = cls(
-            validate(run.read_json(folder / run.CONFIG_FILE), str(folder / run.CONFIG_FILE))
-        )
+        config = validate(run.read_json(folder / run.CONFIG_FILE), str(folder / run.CONFIG_FILE))
+        if config.task == "language_model":
+            from modelyard.language_model import LanguageModel
+
+            return LanguageModel.load(folder)
+        model = cls(config)
         sources = {f.name: folder / BACKBONES / f.name for f in _pretrained_inputs(model.config)}
         model.preprocessing = Preprocessing(model.config, sources)
         model.preprocessing.load_state(run.read_json(folder / "preprocessing.json"))

@@ -19,6 +19,7 @@ EPILOG = """examples:
   torchrun --nproc_per_node 2 -m modelyard train config.yaml
   modelyard evaluate runs/penguins --data test.csv
   modelyard predict runs/penguins --data new.csv --out predictions.csv
+  modelyard generate runs/tiny-gpt --prompt "Once upon a time" --max-new-tokens 40
 """
 
 
@@ -79,6 +80,37 @@ def _parser() -> argparse.ArgumentParser:
     validate.add_argument(
         "--config-only", action="store_true", help="check the config but not the data"
     )
+
+    generate = verbs.add_parser(
+        "generate",
+        help="continue a prompt with a causal language model (tokens stream as they come)",
+    )
+    generate.add_argument(
+        "run", help="run directory of a task: language_model run with model.architecture: gpt2"
+    )
+    generate.add_argument("--prompt", required=True, help="text to continue")
+    generate.add_argument(
+        "--max-new-tokens", type=int, default=50, help="at most this many new tokens (default 50)"
+    )
+    generate.add_argument(
+        "--greedy", action="store_true", help="always take the most likely token (no sampling)"
+    )
+    generate.add_argument(
+        "--temperature",
+        type=float,
+        default=1.0,
+        help="sampling temperature (default 1.0; lower is more conservative)",
+    )
+    generate.add_argument(
+        "--top-k", type=int, default=50, help="sample among the k most likely tokens (default 50)"
+    )
+    generate.add_argument(
+        "--top-p",
+        type=float,
+        default=1.0,
+        help="sample within this probability mass (nucleus; default 1.0 = off)",
+    )
+    generate.add_argument("--seed", type=int, help="seed for repeatable sampling")
 
     verbs.add_parser("schema", help="print the config's JSON Schema (for editor autocompletion)")
     return parser
@@ -178,10 +210,43 @@ def _validate(args) -> int:
     return 0
 
 
-def _schema(args) -> int:
-    from modelyard.config.schema import Config
+def _generate(args) -> int:
+    from modelyard.api import Model
+    from modelyard.errors import UserError
 
-    print(json.dumps(Config.model_json_schema(), indent=2))
+    if (
+        args.max_new_tokens < 1
+        or args.temperature <= 0
+        or args.top_k < 0
+        or not 0 < args.top_p <= 1
+    ):
+        raise UserError(
+            "generate: --max-new-tokens >= 1, --temperature > 0, --top-k >= 0 and 0 < --top-p <= 1"
+        )
+    model = Model.load(args.run)
+    model.generate(
+        args.prompt,
+        max_new_tokens=args.max_new_tokens,
+        temperature=args.temperature,
+        top_k=args.top_k,
+        top_p=args.top_p,
+        greedy=args.greedy,
+        seed=args.seed,
+        stream=True,
+    )
+    return 0
+
+
+def _schema(args) -> int:
+    from typing import Union
+
+    from pydantic import TypeAdapter
+
+    from modelyard.config.schema import TASKS
+
+    schema = TypeAdapter(Union[tuple(TASKS.values())]).json_schema()  # noqa: UP007
+    schema["title"] = "modelyard config"
+    print(json.dumps(schema, indent=2))
     return 0
 
 
@@ -190,5 +255,6 @@ VERBS = {
     "evaluate": _evaluate,
     "predict": _predict,
     "validate": _validate,
+    "generate": _generate,
     "schema": _schema,
 }

@@ -153,5 +153,27 @@ CHECKS: list[Callable[[Config], list[str]]] = [
 ]
 
 
-def run_all(config: Config) -> list[str]:
-    return [problem for check in CHECKS for problem in check(config)]
+def lm_shapes_fit(config) -> list[str]:
+    model = config.model
+    if model.hidden % model.heads:
+        return [
+            f"model.hidden {model.hidden} is not divisible by model.heads {model.heads}; change one of them"
+        ]
+    return []
+
+
+def lm_early_stopping_metric(config) -> list[str]:
+    stopping = config.trainer.early_stopping
+    if stopping is not None and stopping.metric not in ("loss", "perplexity"):
+        return [
+            f"trainer.early_stopping.metric: '{stopping.metric}' is not a language-model metric; use loss or perplexity"
+        ]
+    return []
+
+
+LM_CHECKS = [lm_shapes_fit, lm_early_stopping_metric, optimizer_settings_fit]
+
+
+def run_all(config) -> list[str]:
+    checks = LM_CHECKS if config.task == "language_model" else CHECKS
+    return [problem for check in checks for problem in check(config)]

@@ -78,12 +78,18 @@ def validate(raw: dict[str, Any], source: str = "config"):
     from pydantic import ValidationError
 
     from modelyard.config import checks
-    from modelyard.config.schema import Config
+    from modelyard.config.schema import TASKS
 
+    task = raw.get("task", "supervised")
+    if task not in TASKS:
+        raise ConfigError([f"task: unknown task '{task}'; known: {', '.join(TASKS)}"], source)
+    root = TASKS[task]
     try:
-        config = Config.model_validate(raw)
+        config = root.model_validate(raw)
     except ValidationError as e:
-        raise ConfigError(_merge([_describe(err, raw) for err in e.errors()]), source) from None
+        raise ConfigError(
+            _merge([_describe(err, raw, root) for err in e.errors()]), source
+        ) from None
     problems = checks.run_all(config)
     if problems:
         raise ConfigError(problems, source)
@@ -113,9 +119,9 @@ def _merge(problems: list[str]) -> list[str]:
     return [f"{path}: {'; or '.join(messages)}" for path, messages in by_path.items()]
 
 
-def _describe(err: dict[str, Any], raw: dict[str, Any]) -> str:
+def _describe(err: dict[str, Any], raw: dict[str, Any], root: Any) -> str:
     """One pydantic error as `inputs[0].encoder.laers: unknown key; did you mean 'layers'?`."""
-    loc, model = _clean_loc(err["loc"], raw)
+    loc, model = _clean_loc(err["loc"], raw, root)
     path = _format_path(loc) or "(top level)"
     kind = err["type"]
     if kind == "extra_forbidden":
@@ -147,7 +153,7 @@ def _describe(err: dict[str, Any], raw: dict[str, Any]) -> str:
     return f"{path}: {err['msg']} (got {err.get('input')!r})"
 
 
-def _clean_loc(loc: tuple, raw: Any) -> tuple[tuple, Any]:
+def _clean_loc(loc: tuple, raw: Any, root: Any) -> tuple[tuple, Any]:
     """Drop the union tags pydantic puts in `loc`; return the path and the model holding its last key."""
     clean: list[Any] = []
     node: Any = raw
@@ -158,14 +164,12 @@ def _clean_loc(loc: tuple, raw: Any) -> tuple[tuple, Any]:
             continue  # a union member's label (`constrained-int`) under a plain value
         clean.append(part)
         node = node.get(part) if isinstance(node, dict) else _index(node, part)
-    return tuple(clean), _model_at(tuple(clean[:-1]), raw)
+    return tuple(clean), _model_at(tuple(clean[:-1]), raw, root)
 
 
-def _model_at(path: tuple, raw: Any):
+def _model_at(path: tuple, raw: Any, root: Any):
     """The schema model that describes the value at `path` in the raw config."""
-    from modelyard.config.schema import Config
-
-    annotation: Any = Config
+    annotation: Any = root
     node: Any = raw
     for part in path:
         annotation = _child_annotation(annotation, part, node)

@@ -77,12 +77,18 @@ def load_tokenizer(path: Path):
     return tokenizer
 
 
-def load_backbone(path: Path) -> nn.Module:
-    """`transformers.AutoModel` with the checkpoint's weights."""
-    from transformers import AutoModel
+def quiet_transformers() -> None:
+    """No per-file progress bars from transformers when loading or saving checkpoints."""
     from transformers.utils import logging
 
     logging.disable_progress_bar()
+
+
+def load_backbone(path: Path) -> nn.Module:
+    """`transformers.AutoModel` with the checkpoint's weights."""
+    from transformers import AutoModel
+
+    quiet_transformers()
     try:
         return AutoModel.from_pretrained(str(path))
     except Exception as e:  # noqa: BLE001

@@ -1,0 +1,285 @@
+"""The Python API of language-model pretraining: fit on a corpus, evaluate perplexity, generate.
+
+`Model.from_config` returns a `LanguageModel` for `task: language_model` configs, so the CLI
+and users treat both alike. The run's model/ folder is a Hugging Face checkpoint.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from modelyard import run
+from modelyard.config import validate
+from modelyard.errors import UserError
+from modelyard.models.encoders.pretrained import quiet_transformers
+from modelyard.train import distributed
+from modelyard.train.precision import pick_device, use_bf16
+from modelyard.train.progress import log
+
+
+class LanguageModel:
+    """A BERT- or GPT-style model pretrained from scratch on plain text."""
+
+    def __init__(self, config, base_dir: Path | None = None):
+        quiet_transformers()
+        self.config = config
+        self.base_dir = base_dir or Path.cwd()
+        self.tokenizer = None
+        self.module: torch.nn.Module | None = None
+        self.metrics: dict[str, dict[str, float]] = {}
+        self.history: list[dict[str, float]] = []
+
+    @property
+    def architecture(self) -> str:
+        return self.config.model.architecture
+
+    def fit(
+        self, *, output_dir: str | Path | None = None, resume: bool = False, overwrite: bool = False
+    ) -> LanguageModel:
+        """Train the tokenizer (rank 0; reloaded on resume), pack blocks, train with the spine's loop."""
+        from modelyard.tasks import language_model as lm
+        from modelyard.train import checkpoint
+        from modelyard.train.loop import FitSetup, fit
+
+        settings = self.config.trainer
+        procs = distributed.init(settings.device)
+        run_dir = Path(output_dir) if output_dir is not None else None
+        if run_dir is not None:
+            run.check(run_dir, resume, overwrite)
+            if resume:
+                run.check_resumable(run_dir, self.config.model_dump(mode="json"))
+            distributed.barrier(procs)
+            if procs.is_main:
+                run.prepare(run_dir, resume, overwrite)
+        train_lines, validation_lines = lm.read_corpus(self.config.corpus, self.base_dir)
+        self.tokenizer = self._tokenizer(train_lines, run_dir if resume else None, procs)
+        block = self.config.block_size
+        train_blocks = lm.pack_blocks(train_lines, self.tokenizer, block, self.architecture)
+        validation_blocks = lm.pack_blocks(
+            validation_lines, self.tokenizer, block, self.architecture
+        )
+        if procs.is_main:
+            log(
+                f"corpus: {len(train_blocks)} training and {len(validation_blocks)} validation blocks of {block} tokens; vocabulary {len(self.tokenizer)}"
+            )
+        torch.manual_seed(settings.seed)
+        self.module = lm.build_model(self.config.model, self.tokenizer, block)
+        if run_dir is not None and procs.is_main and not resume:
+            self._save_start(run_dir)
+        device = pick_device(settings.device, procs.local_rank)
+        bf16 = use_bf16(settings.precision, device)
+        loss_fn = lm.objective(self.architecture, self.tokenizer, self.config.mlm_probability)
+        setup = FitSetup(
+            settings=settings,
+            objective=loss_fn,
+            device=device,
+            bf16=bf16,
+            procs=procs,
+            validate=lambda m: lm.held_out_loss(
+                m, validation_blocks, loss_fn, device, bf16, settings.eval_batch_size
+            ),
+            metric_mode="min",
+            checkpoint_path=run_dir / run.CHECKPOINT if run_dir is not None else None,
+            resume=checkpoint.load(run_dir / run.CHECKPOINT)
+            if resume and run_dir is not None
+            else None,
+        )
+        state = fit(self.module, {"input_ids": train_blocks}, setup)
+        self.module.to("cpu").eval()
+        self.history = state.history
+        self.metrics = {
+            "validation": lm.held_out_loss(
+                self.module,
+                validation_blocks,
+                loss_fn,
+                torch.device("cpu"),
+                False,
+                settings.eval_batch_size,
+            )
+        }
+        if run_dir is not None and procs.is_main:
+            self._save_end(run_dir)
+        distributed.barrier(procs)
+        return self
+
+    def _tokenizer(self, lines: list[str], saved_run: Path | None, procs):
+        from transformers import AutoTokenizer
+
+        from modelyard.tasks import language_model as lm
+
+        if saved_run is not None:
+            return AutoTokenizer.from_pretrained(str(saved_run / run.MODEL_DIR))
+        tokenizer = (
+            lm.train_tokenizer(
+                lines, self.config.tokenizer, self.architecture, self.config.block_size
+            )
+            if procs.is_main
+            else None
+        )
+        if procs.world > 1:  # one tokenizer for all: rank 0 trains it, the others receive it
+            import torch.distributed as dist
+            from transformers import PreTrainedTokenizerFast
+
+            box = [
+                tokenizer.backend_tokenizer.to_str() if procs.is_main else None,
+                dict(tokenizer.special_tokens_map) if procs.is_main else None,
+            ]
+            dist.broadcast_object_list(box, src=0)
+            if not procs.is_main:
+                from tokenizers import Tokenizer
+
+                tokenizer = PreTrainedTokenizerFast(
+                    tokenizer_object=Tokenizer.from_str(box[0]),
+                    model_max_length=self.config.block_size,
+                    **box[1],
+                )
+        return tokenizer
+
+    def _save_start(self, run_dir: Path) -> None:
+        import yaml
+
+        (run_dir / "config.yaml").write_text(
+            yaml.safe_dump(self.config.model_dump(mode="json"), sort_keys=False), encoding="utf-8"
+        )
+        folder = run_dir / run.MODEL_DIR
+        folder.mkdir(parents=True, exist_ok=True)
+        self.tokenizer.save_pretrained(str(folder))
+        run.write_json(folder / run.CONFIG_FILE, self.config.model_dump(mode="json"))
+
+    def _save_end(self, run_dir: Path) -> None:
+        import yaml
+
+        from modelyard.report import write_report
+
+        (run_dir / "config.yaml").write_text(
+            yaml.safe_dump(self.config.model_dump(mode="json"), sort_keys=False), encoding="utf-8"
+        )
+        self.save(run_dir / run.MODEL_DIR)
+        run.write_json(run_dir / "metrics.json", self.metrics)
+        run.write_history(run_dir / "history.csv", self.history)
+        config_yaml = (run_dir / "config.yaml").read_text(encoding="utf-8")
+        report = write_report(
+            run_dir,
+            title=self.config.name,
+            metrics=self.metrics,
+            history=self.history,
+            details={},
+            config_yaml=config_yaml,
+        )
+        log(
+            f"run saved to {run_dir} (report: {report}); load it with transformers from {run_dir / run.MODEL_DIR}"
+        )
+
+    # ------------------------------------------------------------ applying
+
+    def evaluate(self, data: str | Path | list[str]) -> dict[str, float]:
+        """Loss and perplexity on a text file (or a list of lines)."""
+        from modelyard.tasks import language_model as lm
+
+        lines = (
+            data if isinstance(data, list) else lm._read_lines([str(data)], Path.cwd(), "--data")
+        )
+        blocks = lm.pack_blocks(lines, self.tokenizer, self.config.block_size, self.architecture)
+        loss_fn = lm.objective(self.architecture, self.tokenizer, self.config.mlm_probability)
+        return lm.held_out_loss(
+            self.module,
+            blocks,
+            loss_fn,
+            torch.device("cpu"),
+            False,
+            self.config.trainer.eval_batch_size,
+        )
+
+    def predict(self, data: Any):
+        raise UserError(
+            "a language model has no predictions to write; use `modelyard generate` (causal models) or `evaluate`"
+        )
+
+    def generate(
+        self,
+        prompt: str,
+        max_new_tokens: int = 50,
+        temperature: float = 1.0,
+        top_k: int = 50,
+        top_p: float = 1.0,
+        greedy: bool = False,
+        seed: int | None = None,
+        stream: bool = False,
+    ) -> str:
+        """Continue `prompt`: greedy, or sampling with temperature / top-k / top-p. `stream` prints
+        tokens to stdout as they come. Returns the prompt and its continuation."""
+        from transformers import GenerationConfig, TextStreamer
+
+        if self.architecture != "gpt2":
+            raise UserError(
+                f"this is a masked language model ({self.architecture}); generate needs a causal one (model.architecture: gpt2)"
+            )
+        if not prompt:
+            raise UserError("--prompt is empty; give some text to continue")
+        if seed is not None:
+            torch.manual_seed(seed)
+        generation = GenerationConfig(
+            max_new_tokens=max_new_tokens,
+            do_sample=not greedy,
+            temperature=temperature if not greedy else 1.0,
+            top_k=top_k if not greedy else 50,
+            top_p=top_p if not greedy else 1.0,
+            pad_token_id=self.tokenizer.eos_token_id,
+            eos_token_id=self.tokenizer.eos_token_id,
+        )
+        inputs = self.tokenizer(prompt, return_tensors="pt")
+        room = self.config.block_size - inputs["input_ids"].shape[1]
+        if room <= 0:
+            raise UserError(
+                f"the prompt has {inputs['input_ids'].shape[1]} tokens; the model's context is {self.config.block_size}"
+            )
+        generation.max_new_tokens = min(max_new_tokens, room)
+        streamer = TextStreamer(self.tokenizer) if stream else None
+        with torch.no_grad():
+            output = self.module.generate(**inputs, generation_config=generation, streamer=streamer)
+        if stream:
+            sys.stdout.flush()
+        return self.tokenizer.decode(output[0], skip_special_tokens=True)
+
+    # ------------------------------------------------------------ saving
+
+    def save(self, directory: str | Path) -> None:
+        """A Hugging Face checkpoint (weights, config, tokenizer) plus modelyard.json and meta.json."""
+        import modelyard
+
+        folder = Path(directory)
+        folder.mkdir(parents=True, exist_ok=True)
+        self.module.save_pretrained(str(folder))
+        self.tokenizer.save_pretrained(str(folder))
+        run.write_json(folder / run.CONFIG_FILE, self.config.model_dump(mode="json"))
+        run.write_json(
+            folder / "meta.json",
+            {
+                "modelyard_version": modelyard.__version__,
+                "torch_version": torch.__version__,
+                "task": "language_model",
+                "architecture": self.architecture,
+            },
+        )
+
+    @classmethod
+    def load(cls, folder: Path) -> LanguageModel:
+        from transformers import AutoModelForCausalLM, AutoModelForMaskedLM, AutoTokenizer
+
+        model = cls(
+            validate(run.read_json(folder / run.CONFIG_FILE), str(folder / run.CONFIG_FILE))
+        )
+        if not any(folder.glob("*.safetensors")):
+            raise UserError(
+                f"'{folder}' has no weights; the training did not finish (resume it with --resume)"
+            )
+        auto = AutoModelForCausalLM if model.architecture == "gpt2" else AutoModelForMaskedLM
+        model.module = auto.from_pretrained(str(folder)).eval()
+        model.tokenizer = AutoTokenizer.from_pretrained(str(folder))
+        metrics = folder.parent / "metrics.json"
+        model.metrics = run.read_json(metrics) if metrics.is_file() else {}
+        return model

@@ -1,0 +1,228 @@
+"""What language-model pretraining needs beyond the spine: corpus, tokenizer, model, blocks, objective.
+
+The tokenizer is trained with Hugging Face `tokenizers` and wrapped as a transformers fast
+tokenizer; the model is a `transformers` BERT (masked LM) or GPT-2 (causal LM) of the
+configured size, so the saved run loads with `AutoModelFor*.from_pretrained` directly.
+"""
+
+from __future__ import annotations
+
+import glob
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from modelyard.errors import UserError
+
+EOS = "<|endoftext|>"
+BERT_SPECIALS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+
+
+def read_corpus(corpus: Any, base: Path) -> tuple[list[str], list[str]]:
+    """(training lines, validation lines): non-empty lines of the corpus files."""
+    train = _read_lines(corpus.train, base, "corpus.train")
+    if corpus.validation:
+        return train, _read_lines(corpus.validation, base, "corpus.validation")
+    order = np.random.default_rng(corpus.seed).permutation(len(train))
+    held = max(1, round(corpus.validation_fraction * len(train)))
+    if held >= len(train):
+        raise UserError(
+            f"corpus.train has {len(train)} lines: too few to hold out validation text; add text or give corpus.validation files"
+        )
+    chosen = set(order[:held].tolist())
+    return [t for i, t in enumerate(train) if i not in chosen], [train[i] for i in sorted(chosen)]
+
+
+def _read_lines(patterns: list[str], base: Path, key: str) -> list[str]:
+    files: list[Path] = []
+    for pattern in patterns:
+        full = pattern if Path(pattern).is_absolute() else str(base / pattern)
+        matched = sorted(Path(p) for p in glob.glob(full, recursive=True) if Path(p).is_file())
+        if not matched:
+            raise UserError(f"{key}: '{pattern}' matches no file (relative to {base})")
+        files += matched
+    lines = [
+        line.strip()
+        for f in files
+        for line in f.read_text(encoding="utf-8", errors="replace").splitlines()
+    ]
+    lines = [line for line in lines if line]
+    if not lines:
+        raise UserError(f"{key}: the files hold no text")
+    return lines
+
+
+def train_tokenizer(lines: list[str], settings: Any, architecture: str, block_size: int):
+    """A transformers fast tokenizer trained on `lines`: WordPiece ([CLS] ... [SEP]) or byte-level BPE."""
+    from tokenizers import (
+        Tokenizer,
+        decoders,
+        models,
+        normalizers,
+        pre_tokenizers,
+        processors,
+        trainers,
+    )
+    from transformers import PreTrainedTokenizerFast
+
+    kind = (
+        settings.type
+        if settings.type != "auto"
+        else ("wordpiece" if architecture == "bert" else "bpe")
+    )
+    if kind == "wordpiece":
+        tok = Tokenizer(models.WordPiece(unk_token="[UNK]"))
+        tok.normalizer = normalizers.BertNormalizer(lowercase=True)
+        tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+        tok.decoder = decoders.WordPiece()
+        trainer = trainers.WordPieceTrainer(
+            vocab_size=settings.vocab_size,
+            min_frequency=settings.min_frequency,
+            special_tokens=BERT_SPECIALS,
+            show_progress=False,
+        )
+        tok.train_from_iterator(lines, trainer)
+        cls, sep = tok.token_to_id("[CLS]"), tok.token_to_id("[SEP]")
+        tok.post_processor = processors.TemplateProcessing(
+            single="[CLS] $A [SEP]",
+            pair="[CLS] $A [SEP] $B:1 [SEP]:1",
+            special_tokens=[("[CLS]", cls), ("[SEP]", sep)],
+        )
+        names = {
+            "unk_token": "[UNK]",
+            "pad_token": "[PAD]",
+            "cls_token": "[CLS]",
+            "sep_token": "[SEP]",
+            "mask_token": "[MASK]",
+        }
+    else:
+        tok = Tokenizer(models.BPE())
+        tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+        tok.decoder = decoders.ByteLevel()
+        trainer = trainers.BpeTrainer(
+            vocab_size=settings.vocab_size,
+            min_frequency=settings.min_frequency,
+            special_tokens=[EOS],
+            initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+            show_progress=False,
+        )
+        tok.train_from_iterator(lines, trainer)
+        names = {"unk_token": EOS, "bos_token": EOS, "eos_token": EOS, "pad_token": EOS}
+    return PreTrainedTokenizerFast(tokenizer_object=tok, model_max_length=block_size, **names)
+
+
+def build_model(settings: Any, tokenizer, block_size: int) -> nn.Module:
+    """A randomly initialised BertForMaskedLM or GPT2LMHeadModel of the configured size."""
+    import transformers as t
+
+    intermediate = settings.intermediate or 4 * settings.hidden
+    if settings.architecture == "bert":
+        config = t.BertConfig(
+            vocab_size=len(tokenizer),
+            hidden_size=settings.hidden,
+            num_hidden_layers=settings.layers,
+            num_attention_heads=settings.heads,
+            intermediate_size=intermediate,
+            hidden_dropout_prob=settings.dropout,
+            attention_probs_dropout_prob=settings.dropout,
+            max_position_embeddings=block_size,
+            pad_token_id=tokenizer.pad_token_id,
+        )
+        return t.BertForMaskedLM(config)
+    config = t.GPT2Config(
+        vocab_size=len(tokenizer),
+        n_embd=settings.hidden,
+        n_layer=settings.layers,
+        n_head=settings.heads,
+        n_inner=intermediate,
+        resid_pdrop=settings.dropout,
+        embd_pdrop=settings.dropout,
+        attn_pdrop=settings.dropout,
+        n_positions=block_size,
+        bos_token_id=tokenizer.eos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+        pad_token_id=tokenizer.eos_token_id,
+    )
+    return t.GPT2LMHeadModel(config)
+
+
+def pack_blocks(lines: list[str], tokenizer, block_size: int, architecture: str) -> torch.Tensor:
+    """(N, block_size) int64: the text's tokens end to end, cut into blocks (the remainder is dropped).
+    bert: each block is [CLS] ... [SEP]; gpt2: lines are separated by the end-of-text token."""
+    ids = tokenizer(lines, add_special_tokens=False)["input_ids"]
+    if architecture == "gpt2":
+        flat = np.fromiter(
+            (i for line in ids for i in (*line, tokenizer.eos_token_id)), dtype=np.int64
+        )
+        width = block_size
+    else:
+        flat = np.fromiter((i for line in ids for i in line), dtype=np.int64)
+        width = block_size - 2
+    count = len(flat) // width
+    if count == 0:
+        raise UserError(
+            f"the text has {len(flat)} tokens, less than one block of {width}; add text or lower block_size"
+        )
+    blocks = flat[: count * width].reshape(count, width)
+    if architecture == "bert":
+        column = lambda token: np.full((count, 1), token, dtype=np.int64)  # noqa: E731
+        blocks = np.concatenate(
+            [column(tokenizer.cls_token_id), blocks, column(tokenizer.sep_token_id)], axis=1
+        )
+    return torch.from_numpy(np.ascontiguousarray(blocks))
+
+
+def objective(architecture: str, tokenizer, mlm_probability: float):
+    """(model, {"input_ids": (B, L)}) -> loss. Masked LM masks afresh every step (dynamic
+    masking, 80/10/10 as BERT, via transformers' DataCollatorForLanguageModeling)."""
+    if architecture == "gpt2":
+        return lambda model, batch: (
+            model(input_ids=batch["input_ids"], labels=batch["input_ids"]).loss
+        )
+    from transformers import DataCollatorForLanguageModeling
+
+    collator = DataCollatorForLanguageModeling(tokenizer, mlm_probability=mlm_probability)
+
+    def masked(model, batch):
+        ids = batch["input_ids"]
+        special = (
+            (ids == tokenizer.cls_token_id)
+            | (ids == tokenizer.sep_token_id)
+            | (ids == tokenizer.pad_token_id)
+        )
+        inputs, labels = collator.torch_mask_tokens(ids.clone(), special_tokens_mask=special)
+        return model(input_ids=inputs, labels=labels).loss
+
+    return masked
+
+
+@torch.no_grad()
+def held_out_loss(
+    model: nn.Module,
+    blocks: torch.Tensor,
+    loss_fn,
+    device: torch.device,
+    bf16: bool,
+    batch_size: int,
+) -> dict[str, float]:
+    """Mean loss and perplexity on `blocks`, in eval mode; masking is seeded, so repeatable."""
+    from modelyard.train.precision import autocast
+
+    was_training = model.training
+    model.eval()
+    total, count = 0.0, 0
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        for start in range(0, len(blocks), batch_size):
+            batch = {"input_ids": blocks[start : start + batch_size].to(device)}
+            with autocast(device, bf16):
+                loss = loss_fn(model, batch)
+            total += float(loss) * len(batch["input_ids"])
+            count += len(batch["input_ids"])
+    model.train(was_training)
+    mean = total / count
+    return {"loss": mean, "perplexity": math.exp(min(mean, 50.0))}
