@@ -31,7 +31,7 @@ from sklearn.metrics import accuracy_score
 from sklearn.preprocessing import StandardScaler
 
 DEFAULT_DATA = Path(__file__).resolve().parent / "data"
-C_GRID = [0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0]
+C_GRID = [0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0, 300.0]
 MAX_LENGTH = 128
 BATCH = 64
 

@@ -360,6 +360,8 @@ class Model:
         model = cls(config)
         sources = {f.name: folder / BACKBONES / f.name for f in _pretrained_inputs(model.config)}
         model.preprocessing = Preprocessing(model.config, sources)
+        for feature in model.preprocessing.inputs:
+            feature.saved = True
         model.preprocessing.load_state(run.read_json(folder / "preprocessing.json"))
         model.module = build_model(model.config, model.preprocessing)
         weights = folder / "weights.safetensors"

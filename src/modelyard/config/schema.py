@@ -116,11 +116,14 @@ class TextPretrained(Strict):
     `pooling`: auto = mean for encoders, last token for causal models. `freeze`: none, all,
     embeddings, or a number N = embeddings and the first N layers. `lr`: the backbone's
     learning rate (default 5e-5, or the optimizer's with LoRA); the new layers use the optimizer's.
+    `init: random` keeps the checkpoint's architecture and tokenizer but not its weights: the
+    from-scratch baseline that shows what pretraining bought.
     Use when labelled data are few; cost: a forward/backward through the whole backbone.
     """
 
     type: Literal["pretrained"] = "pretrained"
     model: str = "minilm"
+    init: Literal["pretrained", "random"] = "pretrained"
     pooling: Literal["auto", "mean", "cls", "last"] = "auto"
     freeze: Literal["none", "all", "embeddings"] | Annotated[int, Field(ge=0)] = "none"
     lr: PositiveFloat | None = None

@@ -26,6 +26,7 @@ class TextFeature(Feature):
 
     type = "text"
     source: Path | None = None
+    saved = False  # True when `source` is a saved fine-tuned model's own backbone folder
 
     @property
     def pretrained(self) -> bool:

@@ -84,12 +84,14 @@ def quiet_transformers() -> None:
     logging.disable_progress_bar()
 
 
-def load_backbone(path: Path) -> nn.Module:
-    """`transformers.AutoModel` with the checkpoint's weights."""
-    from transformers import AutoModel
+def load_backbone(path: Path, random_init: bool = False) -> nn.Module:
+    """`transformers.AutoModel` with the checkpoint's weights (or its architecture, freshly initialised)."""
+    from transformers import AutoConfig, AutoModel
 
     quiet_transformers()
     try:
+        if random_init:
+            return AutoModel.from_config(AutoConfig.from_pretrained(str(path)))
         return AutoModel.from_pretrained(str(path))
     except Exception as e:  # noqa: BLE001
         raise UserError(

@@ -133,3 +133,16 @@ def test_bad_checkpoints_and_columns_are_user_errors(tmp_path, checkpoints):
     config["inputs"][0]["preprocessing"]["vocab_size"] = 500
     with pytest.raises(UserError, match="vocab_size do not apply to a pretrained encoder"):
         Model.from_config(config)
+
+
+def test_random_init_keeps_the_architecture_but_not_the_weights(checkpoints, tmp_path):
+    from transformers import AutoModel
+
+    original = AutoModel.from_pretrained(str(checkpoints["bert"])).state_dict()
+    model = Model.from_config(_config(checkpoints["bert"], epochs=1, init="random")).fit(train=make_table(40))
+    fresh = _backbone(model).state_dict()
+    assert fresh.keys() == original.keys()
+    assert not torch.equal(fresh["encoder.layer.0.attention.self.query.weight"], original["encoder.layer.0.attention.self.query.weight"])
+    model.save(tmp_path / "saved")
+    frame = make_table(8, seed=2)
+    pd.testing.assert_frame_equal(Model.load(tmp_path / "saved").predict(frame), model.predict(frame))
