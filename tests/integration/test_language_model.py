@@ -196,6 +196,11 @@ def test_resumed_pretraining_matches_an_uninterrupted_one(tmp_path):
 def test_corpus_and_task_errors(tmp_path):
     (tmp_path / "lm.yaml").write_text(yaml.safe_dump(_lm_config("bert")))
     assert "matches no file" in user_error(modelyard("train", "lm.yaml", cwd=tmp_path, check=None))
+    (tmp_path / "corpus.txt").write_text("\n".join(f"line {i} of text" for i in range(40)))
+    assert (
+        "corpus: 38 training lines (152 words), 2 validation lines"
+        in modelyard("validate", "lm.yaml", cwd=tmp_path).stderr
+    )
     (tmp_path / "corpus.txt").write_text("tiny\n")
     assert "too few to hold out" in user_error(
         modelyard("train", "lm.yaml", cwd=tmp_path, check=None)

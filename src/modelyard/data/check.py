@@ -12,6 +12,8 @@ from modelyard.errors import UserError
 
 def check_data(config: Config, base: Path) -> list[str]:
     """Raise UserError on the first data problem; otherwise return a summary, one line each."""
+    if config.task == "language_model":
+        return _check_corpus(config, base)
     tables = read_config_data(config, base)
     for column in config.data.id_columns:
         if column not in tables["train"].columns:
@@ -33,3 +35,14 @@ def check_data(config: Config, base: Path) -> list[str]:
             )
     lines += [f"preprocessing: {note}" for note in dict.fromkeys(preprocessing.notes)]
     return lines + ["data is valid"]
+
+
+def _check_corpus(config, base: Path) -> list[str]:
+    from modelyard.tasks.language_model import read_corpus
+
+    train, validation = read_corpus(config.corpus, base)
+    words = sum(len(line.split()) for line in train)
+    return [
+        f"corpus: {len(train)} training lines ({words:,} words), {len(validation)} validation lines",
+        "data is valid",
+    ]

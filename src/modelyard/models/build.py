@@ -87,7 +87,9 @@ def _text_transformer(cfg, feature) -> nn.Module:
 
 @ENCODERS.register("text.pretrained")
 def _text_pretrained(cfg, feature) -> nn.Module:
-    backbone = pretrained.load_backbone(feature.source, random_init=cfg.init == "random" and not feature.saved)
+    backbone = pretrained.load_backbone(
+        feature.source, random_init=cfg.init == "random" and not feature.saved
+    )
     pretrained.freeze(backbone, cfg.freeze)
     if cfg.lora is not None:
         lora = cfg.lora

@@ -139,10 +139,17 @@ def test_random_init_keeps_the_architecture_but_not_the_weights(checkpoints, tmp
     from transformers import AutoModel
 
     original = AutoModel.from_pretrained(str(checkpoints["bert"])).state_dict()
-    model = Model.from_config(_config(checkpoints["bert"], epochs=1, init="random")).fit(train=make_table(40))
+    model = Model.from_config(_config(checkpoints["bert"], epochs=1, init="random")).fit(
+        train=make_table(40)
+    )
     fresh = _backbone(model).state_dict()
     assert fresh.keys() == original.keys()
-    assert not torch.equal(fresh["encoder.layer.0.attention.self.query.weight"], original["encoder.layer.0.attention.self.query.weight"])
+    assert not torch.equal(
+        fresh["encoder.layer.0.attention.self.query.weight"],
+        original["encoder.layer.0.attention.self.query.weight"],
+    )
     model.save(tmp_path / "saved")
     frame = make_table(8, seed=2)
-    pd.testing.assert_frame_equal(Model.load(tmp_path / "saved").predict(frame), model.predict(frame))
+    pd.testing.assert_frame_equal(
+        Model.load(tmp_path / "saved").predict(frame), model.predict(frame)
+    )
