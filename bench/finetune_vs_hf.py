@@ -10,7 +10,7 @@ modelyard from `model.history[i]["seconds"]`, HF from a callback timing each epo
 A and B alternate for --repeats; prints medians, the ratio modelyard/HF and the model-FLOPs
 utilisation (6 x non-embedding parameters x real tokens/s over the peak of shared/PERF.md).
 
-    python bench/finetune_vs_hf.py [--rows 256] [--batch 32] [--max-length 64] [--epochs 3]
+    python bench/finetune_vs_hf.py [--rows 256] [--batch 32] [--max-length 64] [--epochs 3 | --steps-per-run N]
                                    [--repeats 3] [--precision bf16|fp32] [--threads 2]
 """
 
@@ -31,13 +31,100 @@ import torch
 PEAK_GFLOPS = {"bf16": 827.0, "fp32": 189.0}  # shared/PERF.md, 2 threads on this machine kind
 LR = 5e-5
 
-SUBJECTS = "the customer|my neighbour|our team|the new manager|a small child|the old doctor|the driver|this student|the waiter|her brother|the engineer|the teacher".split("|")
-VERBS = "bought|returned|reviewed|described|recommended|repaired|ordered|delivered|cooked|painted|tested|opened".split("|")
-OBJECTS = "the laptop|a blue jacket|the dinner|this hotel room|the garden chairs|a cheap phone|the concert tickets|the kitchen table|an electric bike|the coffee machine|the new film|a pair of boots".split("|")
-PLACES = "in the city centre|at the station|near the river|after the meeting|before lunch|on a rainy afternoon|during the holidays|at the weekend|late last night|in the morning".split("|")
-POSITIVE = "wonderful|excellent|delightful|reliable|comfortable|brilliant|pleasant|impressive".split("|")
-NEGATIVE = "terrible|broken|disappointing|noisy|uncomfortable|awful|useless|overpriced".split("|")
-FILLER = "honestly|really|quite|rather|very|clearly|probably|certainly".split("|")
+SUBJECTS = (
+    "the customer",
+    "my neighbour",
+    "our team",
+    "the new manager",
+    "a small child",
+    "the old doctor",
+    "the driver",
+    "this student",
+    "the waiter",
+    "her brother",
+    "the engineer",
+    "the teacher",
+)
+VERBS = (
+    "bought",
+    "returned",
+    "reviewed",
+    "described",
+    "recommended",
+    "repaired",
+    "ordered",
+    "delivered",
+    "cooked",
+    "painted",
+    "tested",
+    "opened",
+)
+OBJECTS = (
+    "the laptop",
+    "a blue jacket",
+    "the dinner",
+    "this hotel room",
+    "the garden chairs",
+    "a cheap phone",
+    "the concert tickets",
+    "the kitchen table",
+    "an electric bike",
+    "the coffee machine",
+    "the new film",
+    "a pair of boots",
+)
+PLACES = (
+    "in the city centre",
+    "at the station",
+    "near the river",
+    "after the meeting",
+    "before lunch",
+    "on a rainy afternoon",
+    "during the holidays",
+    "at the weekend",
+    "late last night",
+    "in the morning",
+)
+POSITIVE = (
+    "wonderful",
+    "excellent",
+    "delightful",
+    "reliable",
+    "comfortable",
+    "brilliant",
+    "pleasant",
+    "impressive",
+)
+NEGATIVE = (
+    "terrible",
+    "broken",
+    "disappointing",
+    "noisy",
+    "uncomfortable",
+    "awful",
+    "useless",
+    "overpriced",
+)
+REMARKS = [
+    "It arrived on time.",
+    "Would buy again?",
+    "Not sure yet.",
+    "Five stars from me, or maybe four.",
+    "Thanks.",
+    "My wife agreed.",
+    "The price was fair.",
+    "We will see next year.",
+]
+FILLER = (
+    "honestly",
+    "really",
+    "quite",
+    "rather",
+    "very",
+    "clearly",
+    "probably",
+    "certainly",
+)
 
 
 def minilm_path() -> str:
@@ -48,7 +135,9 @@ def minilm_path() -> str:
 
 def sentence(rng: random.Random, label: int) -> str:
     adjective = rng.choice(POSITIVE if label else NEGATIVE)
-    noise = rng.choice(NEGATIVE if label else POSITIVE) if rng.random() < 0.2 else rng.choice(FILLER)
+    noise = (
+        rng.choice(NEGATIVE if label else POSITIVE) if rng.random() < 0.2 else rng.choice(FILLER)
+    )
     return (
         f"{rng.choice(SUBJECTS).capitalize()} {rng.choice(VERBS)} {rng.choice(OBJECTS)} "
         f"{rng.choice(PLACES)}, and it was {rng.choice(FILLER)} {adjective}, though {noise} in parts."
@@ -56,30 +145,21 @@ def sentence(rng: random.Random, label: int) -> str:
 
 
 def make_data(rows: int, max_length: int, tokenizer, seed: int = 0) -> pd.DataFrame:
-    """Reviews of similar length: sentences added until the text is between max_length - 6 and
-    max_length tokens (special tokens included), so per-batch padding is small on both sides.
-    The label is the sentiment of the adjectives (with 20% contradicting noise words)."""
+    """Reviews of similar length: review sentences, then short remarks, added while the text
+    fits in max_length tokens (special tokens included), so most texts end within a few tokens
+    of max_length and per-batch padding is small on both sides. The label is the sentiment of
+    the adjectives (20% of sentences carry a contradicting word)."""
     rng = random.Random(seed)
     texts, labels = [], []
+    count = lambda t: len(tokenizer(t)["input_ids"])  # noqa: E731
     for _ in range(rows):
         label = rng.randint(0, 1)
-        text = ""
-        while True:
-            candidate = (text + " " + sentence(rng, label)).strip()
-            n = len(tokenizer(candidate)["input_ids"])
-            if n > max_length:
-                if text:
-                    break
-                text = candidate  # a single sentence longer than max_length: truncated later
-                break
-            text = candidate
-            if n >= max_length - 6:
-                break
-        # pad short texts with filler words up to the window
-        while len(tokenizer(text + " " + FILLER[0])["input_ids"]) <= max_length and len(
-            tokenizer(text)["input_ids"]
-        ) < max_length - 6:
-            text += " " + rng.choice(FILLER)
+        text = sentence(rng, label)  # one sentence is about 25 tokens
+        while count(longer := text + " " + sentence(rng, label)) <= max_length:
+            text = longer
+        for remark in rng.sample(REMARKS, len(REMARKS)):  # top up with short remarks
+            if count(longer := text + " " + remark) <= max_length:
+                text = longer
         texts.append(text)
         labels.append(label)
     return pd.DataFrame({"text": texts, "label": labels})
@@ -89,7 +169,9 @@ def tokenize(frame: pd.DataFrame, tokenizer, max_length: int) -> list[dict]:
     enc = tokenizer(list(frame["text"]), truncation=True, max_length=max_length)
     return [
         {"input_ids": ids, "attention_mask": mask, "labels": int(label)}
-        for ids, mask, label in zip(enc["input_ids"], enc["attention_mask"], frame["label"])
+        for ids, mask, label in zip(
+            enc["input_ids"], enc["attention_mask"], frame["label"], strict=True
+        )
     ]
 
 
@@ -215,11 +297,21 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=256)
     parser.add_argument("--batch", type=int, default=32)
     parser.add_argument("--max-length", type=int, default=64)
-    parser.add_argument("--epochs", type=int, default=3, help="per run; the first is warm-up (>= 2)")
+    parser.add_argument(
+        "--epochs", type=int, default=3, help="per run; the first is warm-up (>= 2)"
+    )
+    parser.add_argument(
+        "--steps-per-run",
+        type=int,
+        default=None,
+        help="optimizer steps per run instead of --epochs (rounded up to whole epochs, >= 2)",
+    )
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--precision", choices=["bf16", "fp32"], default="bf16")
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args()
+    if args.steps_per_run is not None:
+        args.epochs = max(2, -(-args.steps_per_run // -(-args.rows // args.batch)))
     if args.epochs < 2:
         parser.error("--epochs must be >= 2 (the first epoch is excluded as warm-up)")
     torch.set_num_threads(args.threads)
@@ -247,6 +339,7 @@ def main() -> None:
         f"label balance {frame['label'].mean():.2f}; non-embedding params {n_params / 1e6:.2f}M"
     )
     print(f"example: {frame['text'][0]!r}")
+    print(f"load average at start: {os.getloadavg()[0]:.2f} (2 cores; other work shares them)")
 
     results: dict[str, list[tuple[float, float]]] = {"modelyard": [], "HF Trainer": []}
     for r in range(args.repeats):
@@ -256,11 +349,16 @@ def main() -> None:
         for name, run, data in order:
             wall, sps = run(data, path, args)
             results[name].append((wall, sps))
-            print(f"  repeat {r + 1} {name:<10}: {sps:6.1f} samples/s steady, wall {wall:5.1f} s", flush=True)
+            print(
+                f"  repeat {r + 1} {name:<10}: {sps:6.1f} samples/s steady, wall {wall:5.1f} s",
+                flush=True,
+            )
 
     peak = PEAK_GFLOPS[args.precision] * 1e9
     print()
-    print(f"| | median samples/s | median wall s | tokens/s | MFU (% of {args.precision} peak {PEAK_GFLOPS[args.precision]:.0f} GFLOP/s) |")
+    print(
+        f"| | median samples/s | median wall s | tokens/s | MFU (% of {args.precision} peak {PEAK_GFLOPS[args.precision]:.0f} GFLOP/s) |"
+    )
     print("|---|---|---|---|---|")
     medians = {}
     for name, runs in results.items():
@@ -270,12 +368,14 @@ def main() -> None:
         tps = sps * tokens_per_sample
         mfu = 6 * n_params * tps / peak
         print(f"| {name} | {sps:.1f} | {wall:.1f} | {tps:.0f} | {100 * mfu:.1f}% |")
-    ratios = [a[1] / b[1] for a, b in zip(results["modelyard"], results["HF Trainer"])]
+    ratios = [a[1] / b[1] for a, b in zip(results["modelyard"], results["HF Trainer"], strict=True)]
     print()
     print(
         f"ratio modelyard/HF (median samples/s): {medians['modelyard'] / medians['HF Trainer']:.2f}  "
-        f"(per repeat: {', '.join(f'{x:.2f}' for x in ratios)}; goal >= 1.0)"
+        f"(per repeat: {', '.join(f'{x:.2f}' for x in ratios)}; median of those "
+        f"{statistics.median(ratios):.2f}; goal >= 1.0)"
     )
+    print(f"load average at end: {os.getloadavg()[0]:.2f}")
 
 
 if __name__ == "__main__":

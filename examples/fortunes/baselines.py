@@ -31,7 +31,7 @@ from sklearn.metrics import accuracy_score
 from sklearn.preprocessing import StandardScaler
 
 DEFAULT_DATA = Path(__file__).resolve().parent / "data"
-C_GRID = [0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0, 300.0]
+C_GRID = [round(10 ** (k / 2), 4) for k in range(-6, 7)]  # 0.001 ... 1000
 MAX_LENGTH = 128
 BATCH = 64
 

@@ -11,7 +11,7 @@ from tests.integration.cli_helpers import modelyard
 
 pytestmark = pytest.mark.integration
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
-CONFIGS = sorted(EXAMPLES.glob("*/config.yaml"))
+CONFIGS = sorted(EXAMPLES.glob("*/*.yaml"))
 BUNDLED = [
     "penguins",
     "wine",
@@ -20,13 +20,13 @@ BUNDLED = [
 
 
 def test_there_are_examples():
-    assert {p.parent.name for p in CONFIGS} >= {*BUNDLED, "digits", "fashion_mnist"}
+    assert {p.parent.name for p in CONFIGS} >= {*BUNDLED, "digits", "fashion_mnist", "fortunes"}
 
 
-@pytest.mark.parametrize("path", CONFIGS, ids=lambda p: p.parent.name)
+@pytest.mark.parametrize("path", CONFIGS, ids=lambda p: f"{p.parent.name}/{p.name}")
 def test_example_config_is_valid(path):
     config, base = load_config(path)
-    assert config.name == path.parent.name
+    assert config.name.startswith(path.parent.name)
     assert base == path.parent
 
 

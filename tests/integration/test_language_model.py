@@ -39,7 +39,7 @@ WORDS = [
 ]
 
 
-def _corpus(folder, lines: int = 1500) -> None:
+def _corpus(folder, lines: int = 800) -> None:
     rng = random.Random(0)
     text = [" ".join(rng.choice(WORDS) for _ in range(rng.randint(5, 15))) for _ in range(lines)]
     (folder / "corpus.txt").write_text("\n".join(text))
@@ -52,7 +52,7 @@ def _lm_config(architecture: str, epochs: int = 3) -> dict:
         "corpus": {"train": ["corpus*.txt"]},
         "tokenizer": {"vocab_size": 200},
         "model": {"architecture": architecture, "hidden": 32, "layers": 2, "heads": 2},
-        "block_size": 32,
+        "block_size": 24,
         "trainer": {
             "epochs": epochs,
             "batch_size": 32,
@@ -174,7 +174,7 @@ def test_pretrained_bert_fine_tunes_as_an_encoder(pretrained):
 
 
 def test_resumed_pretraining_matches_an_uninterrupted_one(tmp_path):
-    _corpus(tmp_path, lines=600)
+    _corpus(tmp_path, lines=300)
     config = _lm_config("gpt2", epochs=2)
     config["trainer"]["schedule"] = {
         "type": "constant"

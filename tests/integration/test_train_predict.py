@@ -105,8 +105,13 @@ def test_validate_reports_rows_and_classes(project):
 
 def test_schema_is_json_schema(project):
     schema = json.loads(modelyard("schema", cwd=project).stdout)
-    assert {"inputs", "outputs", "trainer", "data", "combiner"} <= set(schema["properties"])
-    assert schema["additionalProperties"] is False
+    tasks = [schema["$defs"][ref["$ref"].split("/")[-1]] for ref in schema["anyOf"]]
+    supervised, language_model = tasks
+    assert {"inputs", "outputs", "trainer", "data", "combiner"} <= set(supervised["properties"])
+    assert {"corpus", "tokenizer", "model", "block_size", "trainer"} <= set(
+        language_model["properties"]
+    )
+    assert all(task["additionalProperties"] is False for task in tasks)
 
 
 def test_regression_and_several_outputs(project):

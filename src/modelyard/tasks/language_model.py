@@ -153,7 +153,7 @@ def build_model(settings: Any, tokenizer, block_size: int) -> nn.Module:
 def pack_blocks(lines: list[str], tokenizer, block_size: int, architecture: str) -> torch.Tensor:
     """(N, block_size) int64: the text's tokens end to end, cut into blocks (the remainder is dropped).
     bert: each block is [CLS] ... [SEP]; gpt2: lines are separated by the end-of-text token."""
-    ids = tokenizer(lines, add_special_tokens=False)["input_ids"]
+    ids = [e.ids for e in tokenizer.backend_tokenizer.encode_batch(lines, add_special_tokens=False)]
     if architecture == "gpt2":
         flat = np.fromiter(
             (i for line in ids for i in (*line, tokenizer.eos_token_id)), dtype=np.int64

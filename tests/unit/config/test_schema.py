@@ -187,6 +187,14 @@ def test_literal_typo_gets_a_suggestion():
 def test_json_schema_is_valid_json_with_the_top_level_properties():
     text = json.dumps(Config.model_json_schema())
     schema = json.loads(text)
-    assert set(schema["properties"]) == {"name", "data", "inputs", "outputs", "combiner", "trainer"}
+    assert set(schema["properties"]) == {
+        "task",
+        "name",
+        "data",
+        "inputs",
+        "outputs",
+        "combiner",
+        "trainer",
+    }
     assert set(schema["required"]) == {"inputs", "outputs"}
     assert schema["additionalProperties"] is False
