@@ -186,18 +186,12 @@ class Model:
         }
 
     def _final_metrics(self, prepared: dict[str, Table], losses) -> dict[str, Any]:
-        from modelyard.evaluate import infer, score
+        from modelyard.evaluate import score
 
         details: dict[str, Any] = {}
         for split in ("validation", "test"):
             if split in prepared:
-                outputs = infer(
-                    self.module,
-                    self._inputs(prepared[split]),
-                    torch.device("cpu"),
-                    False,
-                    self.config.trainer.eval_batch_size,
-                )
+                outputs = self._infer(prepared[split])
                 self.metrics[split], details[split] = score(
                     self.preprocessing, outputs, prepared[split].tensors, losses
                 )
@@ -210,35 +204,12 @@ class Model:
         self.preprocessing.notes = []
 
     def _save_start(self, run_dir: Path) -> None:
-        import yaml
-
-        resolved = self.config.model_dump(mode="json")
-        (run_dir / "config.yaml").write_text(
-            yaml.safe_dump(resolved, sort_keys=False), encoding="utf-8"
-        )
+        run.write_config(run_dir, self.config)
         self.save(run_dir / run.MODEL_DIR, weights=False)
 
     def _save_end(self, run_dir: Path, details: dict[str, Any]) -> None:
-        import yaml
-
-        from modelyard.report import write_report
-
-        resolved = self.config.model_dump(mode="json")  # a resumed run may have changed epochs
-        (run_dir / "config.yaml").write_text(
-            yaml.safe_dump(resolved, sort_keys=False), encoding="utf-8"
-        )
         self.save(run_dir / run.MODEL_DIR)
-        run.write_json(run_dir / "metrics.json", self.metrics)
-        run.write_history(run_dir / "history.csv", self.history)
-        config_yaml = (run_dir / "config.yaml").read_text(encoding="utf-8")
-        report = write_report(
-            run_dir,
-            title=self.config.name,
-            metrics=self.metrics,
-            history=self.history,
-            details=details,
-            config_yaml=config_yaml,
-        )
+        report = run.write_results(run_dir, self.config, self.metrics, self.history, details)
         log(f"run saved to {run_dir} (report: {report})")
 
     # ------------------------------------------------------------ applying
@@ -246,7 +217,7 @@ class Model:
     def predict(self, data: pd.DataFrame | str | Path) -> pd.DataFrame:
         """Id columns, then prediction columns; one row per input row, in order. From a folder
         of files, the file path is the id."""
-        from modelyard.evaluate import infer, prediction_columns
+        from modelyard.evaluate import prediction_columns
 
         self._require_trained()
         frame = self._as_frame(data)
@@ -260,31 +231,19 @@ class Model:
             )
         table = self.preprocessing.prepare(frame, "predict", labels=False)
         self._log_notes()
-        outputs = infer(
-            self.module,
-            self._inputs(table),
-            torch.device("cpu"),
-            False,
-            self.config.trainer.eval_batch_size,
-        )
+        outputs = self._infer(table)
         predictions = prediction_columns(self.preprocessing, outputs)
         return pd.concat([table.frame[ids].reset_index(drop=True), predictions], axis=1)
 
     def evaluate(self, data: pd.DataFrame | str | Path) -> dict[str, float]:
         """Metrics on labelled data (rows missing a label are dropped, as in training, and said so)."""
-        from modelyard.evaluate import infer, score
+        from modelyard.evaluate import score
         from modelyard.models.build import build_losses
 
         self._require_trained()
         table = self.preprocessing.prepare(self._as_frame(data), "evaluate")
         self._log_notes()
-        outputs = infer(
-            self.module,
-            self._inputs(table),
-            torch.device("cpu"),
-            False,
-            self.config.trainer.eval_batch_size,
-        )
+        outputs = self._infer(table)
         return score(self.preprocessing, outputs, table.tensors, build_losses(self.config))[0]
 
     def generate(self, prompt: str, **options) -> str:
@@ -298,6 +257,18 @@ class Model:
                 raise UserError("the DataFrame has no rows")
             return data
         return read_data(Path(data), file_columns(self.config), label_columns(self.config))
+
+    def _infer(self, table: Table) -> dict[str, torch.Tensor]:
+        """The model's outputs for a prepared table, on the CPU in fp32."""
+        from modelyard.evaluate import infer
+
+        return infer(
+            self.module,
+            self._inputs(table),
+            torch.device("cpu"),
+            False,
+            self.config.trainer.eval_batch_size,
+        )
 
     def _inputs(self, table: Table) -> dict[str, torch.Tensor]:
         """The model's inputs for a prepared table (passthrough columns stacked)."""

@@ -140,36 +140,15 @@ class LanguageModel:
         return tokenizer
 
     def _save_start(self, run_dir: Path) -> None:
-        import yaml
-
-        (run_dir / "config.yaml").write_text(
-            yaml.safe_dump(self.config.model_dump(mode="json"), sort_keys=False), encoding="utf-8"
-        )
+        run.write_config(run_dir, self.config)
         folder = run_dir / run.MODEL_DIR
         folder.mkdir(parents=True, exist_ok=True)
         self.tokenizer.save_pretrained(str(folder))
         run.write_json(folder / run.CONFIG_FILE, self.config.model_dump(mode="json"))
 
     def _save_end(self, run_dir: Path) -> None:
-        import yaml
-
-        from modelyard.report import write_report
-
-        (run_dir / "config.yaml").write_text(
-            yaml.safe_dump(self.config.model_dump(mode="json"), sort_keys=False), encoding="utf-8"
-        )
         self.save(run_dir / run.MODEL_DIR)
-        run.write_json(run_dir / "metrics.json", self.metrics)
-        run.write_history(run_dir / "history.csv", self.history)
-        config_yaml = (run_dir / "config.yaml").read_text(encoding="utf-8")
-        report = write_report(
-            run_dir,
-            title=self.config.name,
-            metrics=self.metrics,
-            history=self.history,
-            details={},
-            config_yaml=config_yaml,
-        )
+        report = run.write_results(run_dir, self.config, self.metrics, self.history, details={})
         log(
             f"run saved to {run_dir} (report: {report}); load it with transformers from {run_dir / run.MODEL_DIR}"
         )

@@ -141,3 +141,32 @@ def save_model(
             {k: v.detach().cpu().contiguous() for k, v in weights.items()},
             str(directory / "weights.safetensors"),
         )
+
+
+def write_config(run_dir: Path, config) -> None:
+    """config.yaml: the resolved config, every default filled in."""
+    import yaml
+
+    resolved = config.model_dump(mode="json")
+    (run_dir / "config.yaml").write_text(
+        yaml.safe_dump(resolved, sort_keys=False), encoding="utf-8"
+    )
+
+
+def write_results(run_dir: Path, config, metrics: dict, history: list[dict], details: dict) -> Path:
+    """config.yaml (again: a resumed run may have changed epochs), metrics.json, history.csv
+    and report.html. Returns the report's path."""
+    from modelyard.report import write_report
+
+    write_config(run_dir, config)
+    write_json(run_dir / "metrics.json", metrics)
+    write_history(run_dir / "history.csv", history)
+    config_yaml = (run_dir / "config.yaml").read_text(encoding="utf-8")
+    return write_report(
+        run_dir,
+        title=config.name,
+        metrics=metrics,
+        history=history,
+        details=details,
+        config_yaml=config_yaml,
+    )
