@@ -148,14 +148,19 @@ def fit(model: nn.Module, train: Tensors, setup: FitSetup) -> FitState:
                     _snapshot(state, model, optimizer, scheduler), setup.checkpoint_path
                 )
         distributed.barrier(procs)
-        if distributed.broadcast_flag(stop, procs):
-            log(
-                f"early stopping after epoch {epoch}: no improvement in {s.early_stopping.metric} for {state.bad_epochs} epochs"
-            ) if procs.is_main else None
+        if distributed.broadcast_flag(stop, procs) and epoch < s.epochs:
+            if procs.is_main:
+                log(
+                    f"early stopping after epoch {epoch}: no improvement in {s.early_stopping.metric} for {state.bad_epochs} epochs"
+                )
             break
 
     if state.best_weights is not None:
         model.load_state_dict(state.best_weights)
+        if procs.is_main:
+            key = f"validation_{s.early_stopping.metric}"
+            best = next(row["epoch"] for row in state.history if row.get(key) == state.best_score)
+            log(f"restored the weights of epoch {best}, the best in {s.early_stopping.metric}")
     return state
 
 
@@ -220,7 +225,7 @@ def _restore(snapshot: dict[str, Any], model, optimizer, scheduler) -> FitState:
 
 
 def _epoch_line(row: dict[str, float], epochs: int, rows: int) -> str:
-    shown = ("train_loss", "validation_loss", "accuracy", "f1_macro", "rmse", "r2")
+    shown = ("train_loss", "validation_loss", "accuracy", "f1_macro", "rmse", "r2", "perplexity")
     parts = [f"epoch {int(row['epoch'])}/{epochs}"]
     parts += [
         f"{k.replace('validation_', 'val_')} {v:.4f}"
