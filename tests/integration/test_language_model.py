@@ -97,28 +97,8 @@ def test_perplexity_falls_and_transformers_loads_the_run(pretrained, architectur
 
 def test_generate_streams_and_repeats_with_a_seed(pretrained):
     run = pretrained["gpt2"]
-    first = modelyard(
-        "generate",
-        str(run),
-        "--prompt",
-        "the cat",
-        "--seed",
-        "3",
-        "--max-new-tokens",
-        "12",
-        cwd=run.parent,
-    )
-    again = modelyard(
-        "generate",
-        str(run),
-        "--prompt",
-        "the cat",
-        "--seed",
-        "3",
-        "--max-new-tokens",
-        "12",
-        cwd=run.parent,
-    )
+    args = ("generate", str(run), "--prompt", "the cat", "--seed", "3", "--max-new-tokens", "12")
+    first, again = modelyard(*args, cwd=run.parent), modelyard(*args, cwd=run.parent)
     assert first.stdout.startswith("the cat") and len(first.stdout.split()) > 2
     assert first.stdout == again.stdout
     model = Model.load(run)
@@ -167,10 +147,10 @@ def test_pretrained_bert_fine_tunes_as_an_encoder(pretrained):
             }
         ],
         "outputs": [{"name": "label", "type": "category"}],
-        "trainer": {"epochs": 3, "batch_size": 16, "optimizer": {"type": "adamw", "lr": 0.003}},
+        "trainer": {"epochs": 8, "batch_size": 16, "optimizer": {"type": "adamw", "lr": 0.003}},
     }
     model = Model.from_config(config).fit(train=make_table(120))
-    assert model.metrics["validation"]["accuracy"] > 0.7
+    assert model.metrics["validation"]["accuracy"] > 0.85
 
 
 def test_resumed_pretraining_matches_an_uninterrupted_one(tmp_path):
