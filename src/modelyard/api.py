@@ -74,7 +74,7 @@ class Model:
         procs = distributed.init(settings.device)
         run_dir = Path(output_dir) if output_dir is not None else None
         if run_dir is not None:
-            self._start_run(run_dir, resume, overwrite, procs)
+            run.start(run_dir, resume, overwrite, self.config, procs)
         tables = self._read_splits(train, validation, test)
         self._check_trainable(tables, procs)
         self._fit_preprocessing(tables["train"], run_dir if resume else None, procs)
@@ -122,15 +122,6 @@ class Model:
             self._save_end(run_dir, details)
         distributed.barrier(procs)
         return self
-
-    def _start_run(self, run_dir: Path, resume: bool, overwrite: bool, procs) -> None:
-        run.check(run_dir, resume, overwrite)  # every process, so all fail alike
-        if resume:
-            run.check_resumable(run_dir, self.config.model_dump(mode="json"))
-        distributed.barrier(procs)
-        if procs.is_main:
-            run.prepare(run_dir, resume, overwrite)
-        distributed.barrier(procs)
 
     def _check_trainable(self, tables: dict, procs) -> None:
         """Rules that need the data: validation rows for early stopping, batch vs processes."""

@@ -49,12 +49,7 @@ class LanguageModel:
         procs = distributed.init(settings.device)
         run_dir = Path(output_dir) if output_dir is not None else None
         if run_dir is not None:
-            run.check(run_dir, resume, overwrite)
-            if resume:
-                run.check_resumable(run_dir, self.config.model_dump(mode="json"))
-            distributed.barrier(procs)
-            if procs.is_main:
-                run.prepare(run_dir, resume, overwrite)
+            run.start(run_dir, resume, overwrite, self.config, procs)
         train_lines, validation_lines = lm.read_corpus(self.config.corpus, self.base_dir)
         self.tokenizer = self._tokenizer(train_lines, run_dir if resume else None, procs)
         block = self.config.block_size

@@ -46,6 +46,19 @@ def check(run_dir: Path, resume: bool, overwrite: bool) -> None:
         )
 
 
+def start(run_dir: Path, resume: bool, overwrite: bool, config, procs) -> None:
+    """Before training: every process checks (so all fail alike), then rank 0 prepares."""
+    from modelyard.train import distributed
+
+    check(run_dir, resume, overwrite)
+    if resume:
+        check_resumable(run_dir, config.model_dump(mode="json"))
+    distributed.barrier(procs)
+    if procs.is_main:
+        prepare(run_dir, resume, overwrite)
+    distributed.barrier(procs)
+
+
 def prepare(run_dir: Path, resume: bool, overwrite: bool) -> None:
     """Create the run directory; with `overwrite`, empty an existing run first."""
     check(run_dir, resume, overwrite)
