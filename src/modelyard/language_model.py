@@ -154,9 +154,7 @@ class LanguageModel:
         """Loss and perplexity on a text file (or a list of lines)."""
         from modelyard.tasks import language_model as lm
 
-        lines = (
-            data if isinstance(data, list) else lm._read_lines([str(data)], Path.cwd(), "--data")
-        )
+        lines = data if isinstance(data, list) else lm.read_lines([str(data)], Path.cwd(), "--data")
         blocks = lm.pack_blocks(lines, self.tokenizer, self.config.block_size, self.architecture)
         loss_fn = lm.objective(self.architecture, self.tokenizer, self.config.mlm_probability)
         return lm.held_out_loss(

@@ -24,9 +24,9 @@ BERT_SPECIALS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
 
 def read_corpus(corpus: Any, base: Path) -> tuple[list[str], list[str]]:
     """(training lines, validation lines): non-empty lines of the corpus files."""
-    train = _read_lines(corpus.train, base, "corpus.train")
+    train = read_lines(corpus.train, base, "corpus.train")
     if corpus.validation:
-        return train, _read_lines(corpus.validation, base, "corpus.validation")
+        return train, read_lines(corpus.validation, base, "corpus.validation")
     order = np.random.default_rng(corpus.seed).permutation(len(train))
     held = max(1, round(corpus.validation_fraction * len(train)))
     if held >= len(train):
@@ -37,7 +37,7 @@ def read_corpus(corpus: Any, base: Path) -> tuple[list[str], list[str]]:
     return [t for i, t in enumerate(train) if i not in chosen], [train[i] for i in sorted(chosen)]
 
 
-def _read_lines(patterns: list[str], base: Path, key: str) -> list[str]:
+def read_lines(patterns: list[str], base: Path, key: str) -> list[str]:
     files: list[Path] = []
     for pattern in patterns:
         full = pattern if Path(pattern).is_absolute() else str(base / pattern)

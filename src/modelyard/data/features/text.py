@@ -15,6 +15,7 @@ from modelyard.models.encoders.pretrained import load_tokenizer
 
 PAD, UNK, CLS = "[PAD]", "[UNK]", "[CLS]"
 SPECIALS = [PAD, UNK, CLS]  # ids 0, 1, 2
+UNK_ID = 1
 
 
 class TextFeature(Feature):
@@ -102,9 +103,6 @@ class TextFeature(Feature):
         from tokenizers import Tokenizer
 
         self.tokenizer = Tokenizer.from_str(state["tokenizer"])
-
-
-UNK_ID = 1
 
 
 def _train_tokenizer(texts: list[str], prep: Any):
