@@ -68,6 +68,7 @@ class LanguageModel:
         device = pick_device(settings.device, procs.local_rank)
         bf16 = use_bf16(settings.precision, device)
         loss_fn = lm.objective(self.architecture, self.tokenizer, self.config.mlm_probability)
+        net = lm.LanguageModelLoss(self.module, self.architecture)
         setup = FitSetup(
             settings=settings,
             objective=loss_fn,
@@ -83,12 +84,12 @@ class LanguageModel:
             if resume and run_dir is not None
             else None,
         )
-        state = fit(self.module, {"input_ids": train_blocks}, setup)
+        state = fit(net, {"input_ids": train_blocks}, setup)
         self.module.to("cpu").eval()
         self.history = state.history
         self.metrics = {
             "validation": lm.held_out_loss(
-                self.module,
+                net,
                 validation_blocks,
                 loss_fn,
                 torch.device("cpu"),
@@ -158,7 +159,7 @@ class LanguageModel:
         blocks = lm.pack_blocks(lines, self.tokenizer, self.config.block_size, self.architecture)
         loss_fn = lm.objective(self.architecture, self.tokenizer, self.config.mlm_probability)
         return lm.held_out_loss(
-            self.module,
+            lm.LanguageModelLoss(self.module, self.architecture),
             blocks,
             loss_fn,
             torch.device("cpu"),
