@@ -159,6 +159,43 @@ class ImageMlp(Strict):
     dropout: Probability = 0.1
 
 
+class AudioCnn(ImageCnn):
+    """The image cnn over the (1, n_mels, frames) log-mel spectrogram. Good default for short clips
+    (keywords, commands)."""
+
+
+class AudioResnet(ImageResnet):
+    """The image resnet over the (1, n_mels, frames) spectrogram. Deeper; for more data."""
+
+
+class AudioRnn(Strict):
+    """LSTM or GRU over spectrogram frames (optionally subsampled by a strided convolution
+    front end). Order-aware; cost grows linearly with length."""
+
+    type: Literal["rnn"] = "rnn"
+    cell: Literal["lstm", "gru"] = "gru"
+    hidden: PositiveInt = 128
+    layers: PositiveInt = 2
+    bidirectional: bool = True
+    subsample: Literal[1, 2, 4] = 2
+    pooling: Literal["last", "mean", "max"] = "mean"
+    dropout: Probability = 0.1
+
+
+class AudioTransformer(Strict):
+    """A strided convolutional front end (subsampling frames by `subsample`), then self-attention
+    over the frames. Best with enough data; cost grows with frames²."""
+
+    type: Literal["transformer"] = "transformer"
+    dim: PositiveInt = 128
+    layers: PositiveInt = 4
+    heads: PositiveInt = 4
+    ff_multiplier: PositiveInt = 4
+    subsample: Literal[1, 2, 4] = 4
+    pooling: Literal["mean", "max"] = "mean"
+    dropout: Probability = 0.1
+
+
 def _tagged_union(*models: type[Strict]) -> Any:
     """A union chosen by `type`; the first model is the default when `type` is left out."""
     default = typing.get_args(models[0].model_fields["type"].annotation)[0]
@@ -177,6 +214,7 @@ def _tagged_union(*models: type[Strict]) -> Any:
 TextEncoder = _tagged_union(TextCnn, TextRnn, TextTransformer, TextMlp, TextPretrained)
 ImageEncoder = _tagged_union(ImageCnn, ImageResnet, ImageMlp)
 CategoryEncoder = _tagged_union(CategoryEmbed, CategoryOneHot)
+AudioEncoder = _tagged_union(AudioCnn, AudioRnn, AudioTransformer, AudioResnet)
 
 # ---------------------------------------------------------------- preprocessing
 
@@ -231,6 +269,31 @@ class ImagePreprocessing(Strict):
     missing: Literal["drop", "error"] = "error"
 
 
+class SpecAugment(Strict):
+    """Training-time only (SpecAugment): zero `time_masks` random spans of up to `time_width`
+    frames and `freq_masks` spans of up to `freq_width` mel bands per example."""
+
+    time_masks: Annotated[int, Field(ge=0)] = 0
+    time_width: PositiveInt = 20
+    freq_masks: Annotated[int, Field(ge=0)] = 0
+    freq_width: PositiveInt = 8
+
+
+class AudioPreprocessing(Strict):
+    """Sound files (WAV/FLAC/OGG) -> mono at `sample_rate` -> log-mel spectrogram.
+    `max_seconds`: clips are cut or zero-padded to this length (default: the longest training
+    clip). `normalization: utterance` scales each spectrogram to zero mean, unit variance."""
+
+    sample_rate: PositiveInt = 16000
+    max_seconds: PositiveFloat | None = None
+    n_mels: PositiveInt = 64
+    window_ms: PositiveFloat = 25.0
+    hop_ms: PositiveFloat = 10.0
+    normalization: Literal["utterance", "none"] = "utterance"
+    augment: SpecAugment = SpecAugment()
+    missing: Literal["drop", "error"] = "error"
+
+
 # ---------------------------------------------------------------- features
 
 
@@ -274,8 +337,17 @@ class ImageInput(Strict):
     preprocessing: ImagePreprocessing = ImagePreprocessing()
 
 
+class AudioInput(Strict):
+    name: str
+    type: Literal["audio"]
+    column: str | None = None
+    encoder: AudioEncoder = AudioCnn()
+    preprocessing: AudioPreprocessing = AudioPreprocessing()
+
+
 Input = Annotated[
-    NumberInput | CategoryInput | BinaryInput | TextInput | ImageInput, Field(discriminator="type")
+    NumberInput | CategoryInput | BinaryInput | TextInput | ImageInput | AudioInput,
+    Field(discriminator="type"),
 ]
 
 LossName = Literal["cross_entropy", "binary_cross_entropy", "mse", "mae", "huber"]
@@ -311,7 +383,73 @@ class NumberOutput(Strict):
     weight: PositiveFloat = 1.0
 
 
-Output = Annotated[CategoryOutput | BinaryOutput | NumberOutput, Field(discriminator="type")]
+class TagsOutput(Strict):
+    """One tag per token of the (single) text input (NER, part of speech): tokens and tags are
+    space-separated strings or JSON lists of equal length; BIO tags give entity-level metrics.
+    Sub-word tokenizers label each word's first piece."""
+
+    name: str
+    type: Literal["tags"]
+    column: str | None = None
+    label_smoothing: Probability = 0.0
+    weight: PositiveFloat = 1.0
+
+
+class CtcDecoder(Strict):
+    """Connectionist temporal classification over the encoder's frames: a character (or blank)
+    per frame, greedy decoding, or prefix beam search when `beam_size` > 1. For speech to text."""
+
+    type: Literal["ctc"] = "ctc"
+    beam_size: PositiveInt = 1
+
+
+class TransformerDecoder(Strict):
+    """An autoregressive Transformer decoder attending to the encoder's states (encoder-decoder),
+    trained with teacher forcing; greedy (`beam_size: 1`) or beam search with `length_penalty`
+    at prediction. For translation and other text-to-text tasks."""
+
+    type: Literal["transformer"] = "transformer"
+    dim: PositiveInt = 256
+    layers: PositiveInt = 3
+    heads: PositiveInt = 4
+    ff_multiplier: PositiveInt = 4
+    dropout: Probability = 0.1
+    beam_size: PositiveInt = 4
+    length_penalty: float = 1.0
+    max_length: PositiveInt = 128
+
+
+TextDecoder = _tagged_union(TransformerDecoder, CtcDecoder)
+
+
+class TextOutputPreprocessing(Strict):
+    """The target text's tokenizer: `shared` reuses the text input's (one vocabulary for both
+    sides); `characters` is the natural choice for a ctc decoder."""
+
+    tokenizer: Literal["bpe", "wordpiece", "characters", "shared"] = "bpe"
+    vocab_size: PositiveInt = 8000
+    min_frequency: PositiveInt = 2
+    lowercase: bool = False
+    max_length: PositiveInt = 128
+
+
+class TextOutput(Strict):
+    """A whole text predicted from the inputs: translation (transformer decoder) or speech to
+    text (ctc decoder over an audio input)."""
+
+    name: str
+    type: Literal["text"]
+    column: str | None = None
+    decoder: TextDecoder = TransformerDecoder()
+    preprocessing: TextOutputPreprocessing = TextOutputPreprocessing()
+    label_smoothing: Probability = 0.1
+    weight: PositiveFloat = 1.0
+
+
+Output = Annotated[
+    CategoryOutput | BinaryOutput | NumberOutput | TagsOutput | TextOutput,
+    Field(discriminator="type"),
+]
 
 # ---------------------------------------------------------------- combiner
 
@@ -497,4 +635,5 @@ FEATURE_MODELS: dict[str, type[Strict]] = {
     "binary": BinaryInput,
     "text": TextInput,
     "image": ImageInput,
+    "audio": AudioInput,
 }

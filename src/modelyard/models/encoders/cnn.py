@@ -26,6 +26,13 @@ class TextCnn(nn.Module):
         self.dropout = nn.Dropout(dropout)
         self.output_size = filters * len(kernel_sizes)
 
+    def sequence(self, tokens: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(B, L) token ids -> ((B, L, filters * len(kernel_sizes)) states, (B, L) bool mask)."""
+        x = self.embedding(tokens).transpose(1, 2)  # (B, E, L)
+        length = tokens.shape[1]
+        states = torch.cat([torch.relu(conv(x))[..., :length] for conv in self.convs], dim=1)
+        return self.dropout(states.transpose(1, 2)), tokens != 0
+
     def forward(self, tokens: torch.Tensor) -> torch.Tensor:
         x = self.embedding(tokens).transpose(1, 2)  # (B, E, L)
         mask = (tokens != 0).unsqueeze(1)  # (B, 1, L)

@@ -121,6 +121,17 @@ class PretrainedText(nn.Module):
         self.backbone_lr = backbone_lr
         self.output_size = config.hidden_size
 
+    def sequence(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(B, 2, L) ids and attention mask -> ((B, L, hidden) states, (B, L) bool mask). Runs on
+        the batch's longest text only; states past it are zeros."""
+        ids, mask = x[:, 0], x[:, 1]
+        length = int(mask.sum(dim=1).max())
+        hidden = self.backbone(
+            input_ids=ids[:, :length], attention_mask=mask[:, :length]
+        ).last_hidden_state  # (B, length, H)
+        hidden = nn.functional.pad(hidden, (0, 0, 0, ids.shape[1] - length))
+        return self.dropout(hidden), mask.bool()
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         ids, mask = x[:, 0], x[:, 1]
         length = int(mask.sum(dim=1).max())

@@ -38,13 +38,18 @@ class TextRnn(nn.Module):
         self.dropout = nn.Dropout(dropout)
         self.output_size = hidden * (2 if bidirectional else 1)
 
+    def sequence(self, tokens: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(B, L) token ids -> ((B, L, hidden * directions) states, (B, L) bool mask)."""
+        mask = tokens != 0  # (B, L)
+        output, _ = self._run(tokens, mask)
+        padded, _ = nn.utils.rnn.pad_packed_sequence(
+            output, batch_first=True, total_length=tokens.shape[1]
+        )
+        return self.dropout(padded), mask
+
     def forward(self, tokens: torch.Tensor) -> torch.Tensor:
         mask = tokens != 0  # (B, L)
-        lengths = mask.sum(dim=1).clamp(min=1).cpu()
-        packed = nn.utils.rnn.pack_padded_sequence(
-            self.embedding(tokens), lengths, batch_first=True, enforce_sorted=False
-        )
-        output, state = self.rnn(packed)
+        output, state = self._run(tokens, mask)
         if self.pooling == "last":
             h = state[0] if isinstance(state, tuple) else state  # (layers * dirs, B, H)
             dirs = 2 if self.rnn.bidirectional else 1
@@ -55,3 +60,11 @@ class TextRnn(nn.Module):
             )
             pooled = masked_pool(padded, mask, self.pooling)
         return self.dropout(pooled)
+
+    def _run(self, tokens: torch.Tensor, mask: torch.Tensor):
+        """The recurrence over the packed (padding-free) embeddings: (packed output, final state)."""
+        lengths = mask.sum(dim=1).clamp(min=1).cpu()
+        packed = nn.utils.rnn.pack_padded_sequence(
+            self.embedding(tokens), lengths, batch_first=True, enforce_sorted=False
+        )
+        return self.rnn(packed)

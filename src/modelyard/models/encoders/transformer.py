@@ -76,14 +76,18 @@ class TextTransformer(nn.Module):
         self.pooling = pooling
         self.output_size = dim
 
-    def forward(self, tokens: torch.Tensor) -> torch.Tensor:
-        if self.pooling == "cls":
-            cls = torch.full_like(tokens[:, :1], 2)
-            tokens = torch.cat([cls, tokens], dim=1)
+    def sequence(self, tokens: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(B, L) token ids -> ((B, L, dim) states, (B, L) bool mask, True at real tokens)."""
         mask = tokens != 0  # (B, L)
         positions = torch.arange(tokens.shape[1], device=tokens.device)
         x = self.dropout(self.tokens(tokens) + self.positions(positions))  # (B, L, D)
         for block in self.blocks:
             x = block(x, mask)
-        x = self.norm(x)
-        return x[:, 0] if self.pooling == "cls" else masked_pool(x, mask, self.pooling)
+        return self.norm(x), mask
+
+    def forward(self, tokens: torch.Tensor) -> torch.Tensor:
+        if self.pooling == "cls":
+            cls = torch.full_like(tokens[:, :1], 2)
+            tokens = torch.cat([cls, tokens], dim=1)
+        states, mask = self.sequence(tokens)
+        return states[:, 0] if self.pooling == "cls" else masked_pool(states, mask, self.pooling)

@@ -185,6 +185,21 @@ def test_rows_are_independent(case: Case) -> None:
     torch.testing.assert_close(alone, together, rtol=0, atol=1e-5)
 
 
+SEQUENCE_CASES = [c for c in TEXT_CASES if hasattr(c.make(), "sequence")]
+
+
+@pytest.mark.parametrize("case", SEQUENCE_CASES, ids=lambda c: c.id)
+def test_sequence_gives_a_state_per_token_independent_of_padding(case: Case) -> None:
+    """Token-level encoders (for tagging and encoder-decoder models): (B, L, H) and the mask."""
+    module, tokens = _build(case)
+    module.eval()
+    states, mask = module.sequence(tokens)
+    assert states.shape[:2] == tokens.shape and states.shape[2] >= 1
+    assert torch.equal(mask, tokens != 0)
+    short = module.sequence(tokens[1:2, :5])[0]  # row 1 has 5 real tokens
+    torch.testing.assert_close(short[0], states[1, :5], rtol=0, atol=1e-5)
+
+
 # ---------------------------------------------------------------- Pixels
 
 
