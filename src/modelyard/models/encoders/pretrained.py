@@ -125,7 +125,7 @@ class PretrainedText(nn.Module):
         """(B, 2, L) ids and attention mask -> ((B, L, hidden) states, (B, L) bool mask). Runs on
         the batch's longest text only; states past it are zeros."""
         ids, mask = x[:, 0], x[:, 1]
-        length = int(mask.sum(dim=1).max())
+        length = _longest(mask)
         hidden = self.backbone(
             input_ids=ids[:, :length], attention_mask=mask[:, :length]
         ).last_hidden_state  # (B, length, H)
@@ -134,7 +134,7 @@ class PretrainedText(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         ids, mask = x[:, 0], x[:, 1]
-        length = int(mask.sum(dim=1).max())
+        length = _longest(mask)
         ids, mask = ids[:, :length], mask[:, :length]
         hidden = self.backbone(input_ids=ids, attention_mask=mask).last_hidden_state  # (B, L, H)
         if self.pooling == "cls":
@@ -152,6 +152,14 @@ class PretrainedText(nn.Module):
         if hasattr(backbone, "merge_and_unload"):
             backbone = copy.deepcopy(backbone).merge_and_unload()
         backbone.save_pretrained(str(directory))
+
+
+def _longest(mask: torch.Tensor) -> int:
+    """The batch's longest text in tokens; the full width while exporting (ONNX graphs have
+    no data-dependent shapes)."""
+    if torch.compiler.is_exporting():
+        return mask.shape[1]
+    return int(mask.sum(dim=1).max())
 
 
 def freeze(backbone: nn.Module, how: str | int) -> None:
