@@ -20,6 +20,7 @@ Sources (all read from installed Debian packages, nothing is downloaded):
 Outputs (under ``--out``, default ``data/`` beside this script)::
 
     fortunes.csv          columns text,topic,split  (split: train / validation / test)
+    test.csv              the test rows of fortunes.csv alone (for evaluate, compress, benchmarks)
     corpus/fortunes.txt   one fortune per line: every category, minus the
                           validation and test entries of fortunes.csv and any line
                           that contains one or is part of one (no leakage)
@@ -316,6 +317,10 @@ def main(argv: list[str] | None = None) -> int:
         writer = csv.DictWriter(f, fieldnames=["text", "topic", "split"])
         writer.writeheader()
         writer.writerows(rows)
+    with open(out / "test.csv", "w", newline="", encoding="utf-8") as f:  # for evaluate / compress
+        writer = csv.DictWriter(f, fieldnames=["text", "topic", "split"])
+        writer.writeheader()
+        writer.writerows(r for r in rows if r["split"] == "test")
     counts = Counter((r["topic"], r["split"]) for r in rows)
     print(f"wrote {out / 'fortunes.csv'}: {len(rows)} rows")
     print(f"  {'topic':<10} {'train':>6} {'validation':>10} {'test':>5}")

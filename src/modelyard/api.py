@@ -20,6 +20,7 @@ from modelyard.data.features import Preprocessing, Table
 from modelyard.data.read import read_data
 from modelyard.data.split import file_columns, label_columns, read_config_data, split_tables
 from modelyard.errors import UserError
+from modelyard.models.encoders.pretrained import checkpoint_sources
 from modelyard.train import distributed
 from modelyard.train.precision import pick_device, use_bf16
 from modelyard.train.progress import log
@@ -64,7 +65,7 @@ class Model:
     ) -> Model:
         """Train on the config's data, or on the DataFrames given (missing splits are cut from
         `train` by the config's ratios). With `output_dir`, writes the run directory there."""
-        from modelyard.evaluate import infer, score
+        from modelyard.evaluate import infer, per_epoch, score
         from modelyard.metrics import metric_mode
         from modelyard.models.build import build_losses, build_model
         from modelyard.train import checkpoint
@@ -93,7 +94,8 @@ class Model:
         validation_inputs = self._inputs(validation_table) if validation_table is not None else None
 
         def validate_fn(module) -> dict[str, float]:
-            outputs = infer(module, validation_inputs, device, bf16, settings.eval_batch_size)
+            with per_epoch(module):
+                outputs = infer(module, validation_inputs, device, bf16, settings.eval_batch_size)
             return score(self.preprocessing, outputs, validation_table.tensors, losses)[0]
 
         stopping = settings.early_stopping
@@ -115,7 +117,9 @@ class Model:
             **_targets(prepared["train"], self.config),
         }
         state = fit(self.module, train_tensors, setup)
-        self.module.to("cpu")
+        self.module.to(
+            "cpu"
+        ).eval()  # trained: no dropout or augmentation for whoever calls it next
         self.history = state.history
         details = self._final_metrics(prepared, losses)
         if run_dir is not None and procs.is_main:
@@ -151,7 +155,9 @@ class Model:
 
     def _fit_preprocessing(self, train: pd.DataFrame, saved_run: Path | None, procs) -> None:
         """Fit on the training split (rank 0), or reload the run's own state when resuming."""
-        self.preprocessing = Preprocessing(self.config, self._checkpoint_sources())
+        self.preprocessing = Preprocessing(
+            self.config, checkpoint_sources(self.config, self.base_dir)
+        )
         if saved_run is not None:
             self.preprocessing.load_state(
                 run.read_json(run.model_dir(saved_run) / "preprocessing.json")
@@ -166,15 +172,6 @@ class Model:
             dist.broadcast_object_list(box, src=0)
             if not procs.is_main:
                 self.preprocessing.load_state(box[0])
-
-    def _checkpoint_sources(self) -> dict[str, Path]:
-        """Pretrained checkpoint directory of each text input with a pretrained encoder."""
-        from modelyard.models.encoders.pretrained import resolve_checkpoint
-
-        return {
-            f.name: resolve_checkpoint(f.encoder.model, self.base_dir)
-            for f in _pretrained_inputs(self.config)
-        }
 
     def _final_metrics(self, prepared: dict[str, Table], losses) -> dict[str, Any]:
         from modelyard.evaluate import score
@@ -205,17 +202,17 @@ class Model:
 
     # ------------------------------------------------------------ applying
 
-    def predict(self, data: pd.DataFrame | str | Path) -> pd.DataFrame:
-        """Id columns, then prediction columns; one row per input row, in order. From a folder
-        of files, the file path is the id."""
+    def predict(self, data: pd.DataFrame | str | Path, ids: bool = True) -> pd.DataFrame:
+        """Id columns (unless `ids=False`), then prediction columns; one row per input row, in
+        order. From a folder of files, the file path is the id."""
         from modelyard.evaluate import prediction_columns
 
         self._require_trained()
         frame = self._as_frame(data)
-        ids = list(self.config.data.id_columns)
-        if not isinstance(data, pd.DataFrame) and Path(data).is_dir():
-            ids = file_columns(self.config)
-        missing = [c for c in ids if c not in frame.columns]
+        wanted = list(self.config.data.id_columns) if ids else []
+        if ids and not isinstance(data, pd.DataFrame) and Path(data).is_dir():
+            wanted = file_columns(self.config)
+        missing = [c for c in wanted if c not in frame.columns]
         if missing:
             raise UserError(
                 f"id column '{missing[0]}' (data.id_columns) is not in the data; columns: {', '.join(map(str, frame.columns))}"
@@ -224,7 +221,7 @@ class Model:
         self._log_notes()
         outputs = self._infer(table)
         predictions = prediction_columns(self.preprocessing, outputs)
-        return pd.concat([table.frame[ids].reset_index(drop=True), predictions], axis=1)
+        return pd.concat([table.frame[wanted].reset_index(drop=True), predictions], axis=1)
 
     def evaluate(self, data: pd.DataFrame | str | Path) -> dict[str, float]:
         """Metrics on labelled data (rows missing a label are dropped, as in training, and said so)."""
@@ -287,7 +284,7 @@ class Model:
                 for f in self.config.outputs
             ],
         }
-        state = self.module.state_dict() if (weights and self.module is not None) else None
+        state = self.state_tensors() if (weights and self.module is not None) else None
         run.save_model(
             Path(directory),
             self.config.model_dump(mode="json"),
@@ -295,8 +292,31 @@ class Model:
             state,
             meta,
         )
-        if state is not None:
+        if state is not None and self._quantized():
+            from modelyard.compress import quantize
+
+            run.write_json(Path(directory) / quantize.RECORD_FILE, quantize.describe(self.module))
+        elif state is not None:
             self._export_backbones(Path(directory) / BACKBONES)
+
+    def state_tensors(self) -> dict[str, torch.Tensor]:
+        """The weights as plain tensors (what weights.safetensors holds): the state dict, or for
+        a model quantized by `modelyard compress` its int8 weights with their scales."""
+        if not self._quantized():
+            return self.module.state_dict()
+        from modelyard.compress import quantize
+
+        if _pretrained_inputs(self.config):
+            raise UserError(
+                "a quantized model with a pretrained text encoder is saved only by `modelyard compress`; "
+                "use the run directory it wrote"
+            )
+        return {k: v.detach().contiguous() for k, v in quantize.state_tensors(self.module).items()}
+
+    def _quantized(self) -> bool:
+        return any(
+            type(m).__module__.startswith("torch.ao.nn.quantized") for m in self.module.modules()
+        )
 
     def _export_backbones(self, folder: Path) -> None:
         """Each fine-tuned pretrained backbone and its tokenizer, loadable by transformers itself."""
@@ -331,7 +351,12 @@ class Model:
             raise UserError(
                 f"'{folder}' has no weights.safetensors; the training did not finish (resume it with --resume)"
             )
-        model.module.load_state_dict(load_file(str(weights)))
+        if (folder / "quantization.json").is_file():  # `modelyard compress --method quantize`
+            from modelyard.compress.quantize import load_quantized
+
+            model.module = load_quantized(model.module, load_file(str(weights)))
+        else:
+            model.module.load_state_dict(load_file(str(weights)))
         model.module.eval()
         metrics_file = folder.parent / "metrics.json"
         model.metrics = run.read_json(metrics_file) if metrics_file.is_file() else {}

@@ -22,6 +22,8 @@ EPILOG = """examples:
   modelyard generate runs/tiny-gpt --prompt "Once upon a time" --max-new-tokens 40
   modelyard export runs/penguins --format onnx --out penguins.onnx
   modelyard serve runs/penguins --port 8000
+  modelyard explain runs/penguins --data test.csv --method shap --out explain.json
+  modelyard compress runs/penguins --method quantize --output runs/penguins-int8 --data test.csv
 """
 
 EXPORT_HELP = """ONNX: the graph maps the network's input tensors to each output's raw scores (logits;
@@ -38,6 +40,37 @@ largest difference between onnxruntime and torch on sample rows (from --data, or
 safetensors: every weight in one file, the resolved config and preprocessing state in its
 metadata."""
 
+SERVE_HELP = """POST /predict with {"records": [{"<input name>": value, ...}, ...]} returns
+{"predictions": [{"<output>_prediction": ..., "<output>_probability": ..., ...}, ...]}, one per
+record, in order. Image and audio inputs are base64 strings (a data: URL works too), or files
+in POST /predict/files (multipart form, one record). A record with a missing or unknown field,
+or an input the model cannot read, is a 422 naming it. GET /health, GET /metadata (inputs,
+outputs, classes, metrics, versions), GET /docs (OpenAPI). Concurrent requests are batched.
+Binds 127.0.0.1 (this machine only) unless --host says otherwise. Set the environment variable
+MODELYARD_API_KEY (or the one named by --api-key-env) to require an X-API-Key header."""
+
+COMPRESS_HELP = """Writes a new run directory (evaluate, predict and serve use it like any other) and a
+before/after table (printed, and saved as <output>/compression.json and .md): parameters,
+Linear weight bytes, weights file size, median latency at batch 1 and 32, and the task metric,
+all measured on --data (labelled; required).
+  quantize  dynamic int8 Linear layers (weights int8 per channel; CPU inference)
+  prune     magnitude pruning of --amount of each Linear/Conv weight (zeros), or --structured:
+            whole neurons of MLP layers / channels of image cnn encoders (tensors shrink);
+            then --epochs N of fine-tuning on --train
+  distill   train the --student config (same inputs and outputs, smaller encoders/combiner) on
+            --train, on alpha * KL(student/T, teacher/T) * T^2 + (1 - alpha) * task loss"""
+
+EXPLAIN_HELP = """Methods: integrated_gradients (per row; gradients, fast, attributions sum to the change
+from the baseline), shap (per row; KernelShap sampling, model-agnostic, slower), lime (per row;
+local linear surrogate), ablation (per row; each feature removed once), permutation (global;
+drop in the output's accuracy, or r2 for numbers, when a feature is shuffled; 5 repeats).
+Explained: the probability of each row's predicted class (or --target CLASS), or a number
+output's value. Baselines ("absent"): a number's training mean, a binary's first value, the
+unknown category, padding for text, the training mean colour for images.
+Writes --out as JSON: {method, output, target, rows: [{row, prediction, target, value,
+baseline_value, attributions: {feature: value | {tokens, scores} | heatmap .npy path}}],
+global: {feature: mean |attribution|}}, and RUN/explain/<method>.html with its PNGs.
+Outputs supported: category, binary and number (not tags, text or language models)."""
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -143,8 +176,72 @@ def _parser() -> argparse.ArgumentParser:
     )
     export.add_argument("--overwrite", action="store_true", help="replace --out if it exists")
 
+    serve = verbs.add_parser(
+        "serve",
+        help="serve a trained model over HTTP (POST /predict, GET /health, /metadata, /docs)",
+        description=SERVE_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    serve.add_argument("run", help="run directory (or its model/ folder)")
+    serve.add_argument(
+        "--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)"
+    )
+    serve.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    serve.add_argument(
+        "--max-batch-size",
+        type=int,
+        default=32,
+        help="concurrent requests are batched up to this many rows (default 32)",
+    )
+    serve.add_argument(
+        "--max-wait-ms",
+        type=float,
+        default=5.0,
+        help="how long the first request of a batch waits for others (default 5 ms)",
+    )
+    serve.add_argument(
+        "--max-request-mb", type=float, default=10.0, help="largest request body (default 10 MB)"
+    )
+    serve.add_argument(
+        "--api-key-env",
+        default="MODELYARD_API_KEY",
+        metavar="VAR",
+        help="environment variable holding the API key; when set, requests need X-API-Key (default MODELYARD_API_KEY)",
+    )
+
+    _compress_parser(verbs)
+    _explain_parser(verbs)
     verbs.add_parser("schema", help="print the config's JSON Schema (for editor autocompletion)")
     return parser
+
+
+def _explain_parser(verbs) -> None:
+    explain = verbs.add_parser(
+        "explain",
+        help="which inputs drive the predictions (attributions, permutation importance)",
+        description=EXPLAIN_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    explain.add_argument("run", help="run directory (or its model/ folder)")
+    explain.add_argument(
+        "--data", required=True, help="table (csv, tsv, parquet, jsonl) to explain"
+    )
+    explain.add_argument(
+        "--method",
+        default="integrated_gradients",
+        help="integrated_gradients (default), shap, lime, ablation or permutation",
+    )
+    explain.add_argument(
+        "--rows", type=int, help="explain the first N rows (default 10; permutation: all rows)"
+    )
+    explain.add_argument("--output", help="output to explain (default: the first)")
+    explain.add_argument(
+        "--target", help="class whose probability is explained (default: each row's prediction)"
+    )
+    explain.add_argument("--out", required=True, help="JSON file to write")
+    explain.add_argument(
+        "--overwrite", action="store_true", help="replace --out and an earlier page of this method"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -286,6 +383,85 @@ def _export(args) -> int:
     return 0
 
 
+def _serve(args) -> int:
+    from modelyard.serve import serve
+
+    serve(
+        args.run,
+        args.host,
+        args.port,
+        args.max_batch_size,
+        args.max_wait_ms,
+        args.max_request_mb,
+        args.api_key_env,
+    )
+    return 0
+
+
+def _compress_parser(verbs) -> None:
+    compress = verbs.add_parser(
+        "compress",
+        help="quantize, prune or distill a trained model into a new run, with a before/after table",
+        description=COMPRESS_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    compress.add_argument("run", help="run directory (or its model/ folder)")
+    compress.add_argument("--method", required=True, help="quantize, prune or distill")
+    compress.add_argument("--output", required=True, help="the new run directory")
+    compress.add_argument("--data", help="labelled data to measure both models on (required)")
+    compress.add_argument("--train", help="labelled data for fine-tuning (prune) or distillation")
+    compress.add_argument(
+        "--epochs",
+        type=int,
+        help="prune: fine-tuning epochs (default 0); distill: default the student's trainer.epochs",
+    )
+    compress.add_argument(
+        "--amount", type=float, help="prune: fraction of weights (or neurons) removed (default 0.5)"
+    )
+    compress.add_argument(
+        "--structured",
+        action="store_true",
+        help="prune: remove whole neurons / channels, so tensors shrink",
+    )
+    compress.add_argument(
+        "--student", help="distill: config of the smaller student (same inputs and outputs)"
+    )
+    compress.add_argument(
+        "--temperature", type=float, help="distill: softmax temperature T (default 2)"
+    )
+    compress.add_argument(
+        "--alpha", type=float, help="distill: weight of the teacher's soft targets (default 0.5)"
+    )
+    compress.add_argument(
+        "--repeats", type=int, help="latency: median of this many forward passes (default 30)"
+    )
+    compress.add_argument("--overwrite", action="store_true", help="replace --output if it exists")
+
+
+def _compress(args) -> int:
+    from modelyard.compress import compress, options_from
+
+    options = options_from(**vars(args))
+    result = compress(args.run, args.method, args.output, args.data, options, args.overwrite)
+    print(result["markdown"])
+    return 0
+
+
+def _explain(args) -> int:
+    from modelyard.api import Model
+    from modelyard.explain import METHODS, explain, render
+
+    METHODS.get(args.method)
+    out, report = Path(args.out), render.report_folder(Path(args.run))
+    render.check_free(out, report, args.method, args.overwrite)
+    model = Model.load(args.run)
+    found = explain(model, args.data, args.method, args.rows, args.output, args.target)
+    page = render.write(found, out, report, model.config.name)
+    print(json.dumps(found["global"], indent=2))
+    print(f"wrote {out} and {page}", file=sys.stderr)
+    return 0
+
+
 def _schema(args) -> int:
     from typing import Union
 
@@ -306,5 +482,8 @@ VERBS = {
     "validate": _validate,
     "generate": _generate,
     "export": _export,
+    "serve": _serve,
+    "explain": _explain,
+    "compress": _compress,
     "schema": _schema,
 }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 import numpy as np
@@ -10,6 +11,7 @@ import torch
 from torch import nn
 
 from modelyard.data.features import Preprocessing
+from modelyard.data.features.text_target import TOKENS
 from modelyard.train.precision import autocast
 
 Tensors = dict[str, torch.Tensor]
@@ -32,6 +34,13 @@ def infer(
             chunks.setdefault(name, []).append(value.float().cpu())
     model.train(was_training)
     return {name: torch.cat(parts) for name, parts in chunks.items()}
+
+
+def per_epoch(model: nn.Module):
+    """Context for the validation after each epoch: a model whose full evaluation is costly
+    (seq2seq beam search) offers a cheaper mode (greedy decoding); others change nothing."""
+    cheaper = getattr(model, "per_epoch_validation", None)
+    return cheaper() if cheaper is not None else contextlib.nullcontext()
 
 
 def probabilities(feature, values: torch.Tensor) -> np.ndarray:
@@ -67,7 +76,18 @@ def score(
     details: dict[str, Any] = {}
     for feature in preprocessing.outputs:
         values, target = outputs[feature.name], targets[feature.name]
-        if feature.type == "number":
+        if feature.type == "tags":
+            from modelyard.tasks.tagging import tag_scores
+
+            found, details[feature.name] = tag_scores(feature, values, target)
+        elif feature.type == "text":  # generated ids: outputs[name + TOKENS], see text_target.py
+            from modelyard.metrics.translation import text_metrics
+            from modelyard.tasks.speech import transcript_metrics
+
+            ids = outputs[feature.name + TOKENS]
+            scorer = transcript_metrics if feature.config.decoder.type == "ctc" else text_metrics
+            found, details[feature.name] = scorer(feature, ids, target), {}
+        elif feature.type == "number":
             truth, predicted = feature.decode(target), feature.decode(values)
             found, details[feature.name] = (
                 m.regression_metrics(truth, predicted),
@@ -87,7 +107,13 @@ def prediction_columns(preprocessing: Preprocessing, outputs: Tensors) -> pd.Dat
     and `<output>_probability_<class>` for every class."""
     columns: dict[str, Any] = {}
     for feature in preprocessing.outputs:
+        if feature.type == "text":  # the generated texts
+            columns[f"{feature.name}_prediction"] = feature.decode(outputs[feature.name + TOKENS])
+            continue
         values = outputs[feature.name]
+        if feature.type == "tags":  # a tag per word, in the form the words came in
+            columns[f"{feature.name}_prediction"] = feature.predictions(values)
+            continue
         if feature.type == "number":
             columns[f"{feature.name}_prediction"] = feature.decode(values)
             continue

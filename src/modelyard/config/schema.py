@@ -386,18 +386,21 @@ class NumberOutput(Strict):
 class TagsOutput(Strict):
     """One tag per token of the (single) text input (NER, part of speech): tokens and tags are
     space-separated strings or JSON lists of equal length; BIO tags give entity-level metrics.
-    Sub-word tokenizers label each word's first piece."""
+    Sub-word tokenizers label each word's first piece. The text input's encoder gives a state per
+    token (cnn, rnn, transformer or pretrained); `dropout` applies to it before the tag layer."""
 
     name: str
     type: Literal["tags"]
     column: str | None = None
     label_smoothing: Probability = 0.0
+    dropout: Probability = 0.1
     weight: PositiveFloat = 1.0
 
 
 class CtcDecoder(Strict):
     """Connectionist temporal classification over the encoder's frames: a character (or blank)
-    per frame, greedy decoding, or prefix beam search when `beam_size` > 1. For speech to text."""
+    per frame, greedy decoding, or prefix beam search when `beam_size` > 1. For speech to text.
+    The output's `label_smoothing` does not apply to CTC, nor the audio encoder's `pooling`."""
 
     type: Literal["ctc"] = "ctc"
     beam_size: PositiveInt = 1
@@ -405,8 +408,12 @@ class CtcDecoder(Strict):
 
 class TransformerDecoder(Strict):
     """An autoregressive Transformer decoder attending to the encoder's states (encoder-decoder),
-    trained with teacher forcing; greedy (`beam_size: 1`) or beam search with `length_penalty`
-    at prediction. For translation and other text-to-text tasks."""
+    trained with teacher forcing; greedy (`beam_size: 1`) or beam search at prediction, ranking
+    finished texts by log-probability / length**`length_penalty` (0: no preference for length;
+    larger: longer texts). `max_length`: most tokens generated. `tie_embeddings`: the output
+    layer reuses the decoder's token embeddings. Per-epoch validation decodes greedily (cheap);
+    the final validation/test metrics, `evaluate` and `predict` use `beam_size`.
+    For translation and other text-to-text tasks; cost per generated token: one decoder step."""
 
     type: Literal["transformer"] = "transformer"
     dim: PositiveInt = 256
@@ -414,8 +421,9 @@ class TransformerDecoder(Strict):
     heads: PositiveInt = 4
     ff_multiplier: PositiveInt = 4
     dropout: Probability = 0.1
+    tie_embeddings: bool = True
     beam_size: PositiveInt = 4
-    length_penalty: float = 1.0
+    length_penalty: Annotated[float, Field(ge=0)] = 1.0
     max_length: PositiveInt = 128
 
 

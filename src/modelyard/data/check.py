@@ -8,6 +8,7 @@ from modelyard.config.schema import Config
 from modelyard.data.features import Preprocessing
 from modelyard.data.split import read_config_data
 from modelyard.errors import UserError
+from modelyard.models.encoders.pretrained import checkpoint_sources
 
 
 def check_data(config: Config, base: Path) -> list[str]:
@@ -20,7 +21,7 @@ def check_data(config: Config, base: Path) -> list[str]:
             raise UserError(
                 f"data.id_columns: column '{column}' is not in the training data; columns: {', '.join(map(str, tables['train'].columns))}"
             )
-    preprocessing = Preprocessing(config)
+    preprocessing = Preprocessing(config, checkpoint_sources(config, base))
     preprocessing.fit(tables["train"])
     lines = []
     for name, frame in tables.items():

@@ -65,7 +65,7 @@ def read_data(path: Path, path_columns: list[str], label_columns: list[str]) -> 
     if path.is_dir():
         if len(path_columns) != 1 or len(label_columns) != 1:
             raise UserError(
-                f"data '{path}' is a folder: that needs exactly one image input and one output "
+                f"data '{path}' is a folder: that needs exactly one image or audio input and one output "
                 f"(the subfolder name); found {len(path_columns)} file inputs and {len(label_columns)} outputs"
             )
         return read_folder(path, path_columns[0], label_columns[0])

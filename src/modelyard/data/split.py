@@ -27,7 +27,7 @@ _COLUMN_VALUES = {
 
 def file_columns(config: Config) -> list[str]:
     """Columns holding file paths (resolved relative to their table)."""
-    return [f.column or f.name for f in config.inputs if f.type == "image"]
+    return [f.column or f.name for f in config.inputs if f.type in ("image", "audio")]
 
 
 def label_columns(config: Config) -> list[str]:

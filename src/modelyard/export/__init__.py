@@ -52,7 +52,7 @@ def _safetensors(model, out: Path) -> dict[str, Any]:
     """All weights in one file; the resolved config and preprocessing state in its metadata."""
     from safetensors.torch import save_file
 
-    state = {k: v.contiguous() for k, v in model.module.state_dict().items()}
+    state = {k: v.contiguous() for k, v in model.state_tensors().items()}
     metadata = {
         "modelyard_config": json.dumps(model.config.model_dump(mode="json")),
         "modelyard_preprocessing": json.dumps(model.preprocessing.state()),

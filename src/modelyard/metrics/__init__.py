@@ -14,7 +14,7 @@ __all__ = [
     "regression_metrics",
 ]
 
-_LOWER_IS_BETTER = frozenset({"loss", "log_loss", "mse", "rmse", "mae", "perplexity", "wer"})
+_LOWER_IS_BETTER = frozenset({"loss", "log_loss", "mse", "rmse", "mae", "perplexity", "wer", "cer"})
 
 
 def metric_mode(name: str) -> str:

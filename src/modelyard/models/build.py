@@ -15,7 +15,7 @@ from modelyard.config.schema import Config
 from modelyard.data.features import Preprocessing
 from modelyard.errors import UserError
 from modelyard.models import combiners, heads
-from modelyard.models.encoders import cnn, mlp, pretrained, resnet, rnn, tabular, transformer
+from modelyard.models.encoders import audio, cnn, mlp, pretrained, resnet, rnn, tabular, transformer
 from modelyard.models.encoders.pixels import Pixels
 from modelyard.models.model import STACKED, YardModel
 from modelyard.registry import Registry
@@ -153,6 +153,74 @@ def _with_pixels(feature, body: nn.Module) -> nn.Module:
     return model
 
 
+def _check_spectrogram_size(feature, halvings: int, encoder: str) -> None:
+    n_mels = feature.config.preprocessing.n_mels
+    if min(n_mels, feature.frames) < 2**halvings:
+        raise UserError(
+            f"input '{feature.name}': spectrograms of {n_mels} mel bands x {feature.frames} frames are too small for a "
+            f"{encoder} that halves them {halvings} times; use fewer channels stages, more n_mels or longer max_seconds"
+        )
+
+
+@ENCODERS.register("audio.cnn")
+def _audio_cnn(cfg, feature) -> nn.Module:
+    _check_spectrogram_size(feature, len(cfg.channels), "cnn")
+    n_mels = feature.config.preprocessing.n_mels
+    body = audio.AudioCnn(
+        n_mels,
+        feature.frames,
+        cfg.channels,
+        cfg.kernel_size,
+        cfg.batch_norm,
+        cfg.output_size,
+        cfg.dropout,
+    )
+    return _with_spec_augment(feature, body)
+
+
+@ENCODERS.register("audio.resnet")
+def _audio_resnet(cfg, feature) -> nn.Module:
+    _check_spectrogram_size(feature, len(cfg.channels) - 1, "resnet")
+    return _with_spec_augment(feature, audio.AudioResnet(cfg.channels, cfg.blocks, cfg.dropout))
+
+
+@ENCODERS.register("audio.rnn")
+def _audio_rnn(cfg, feature) -> nn.Module:
+    body = audio.AudioRnn(
+        feature.config.preprocessing.n_mels,
+        cfg.cell,
+        cfg.hidden,
+        cfg.layers,
+        cfg.bidirectional,
+        cfg.subsample,
+        cfg.pooling,
+        cfg.dropout,
+    )
+    return _with_spec_augment(feature, body)
+
+
+@ENCODERS.register("audio.transformer")
+def _audio_transformer(cfg, feature) -> nn.Module:
+    body = audio.AudioTransformer(
+        feature.config.preprocessing.n_mels,
+        cfg.dim,
+        cfg.layers,
+        cfg.heads,
+        cfg.ff_multiplier,
+        cfg.subsample,
+        cfg.pooling,
+        cfg.dropout,
+    )
+    return _with_spec_augment(feature, body)
+
+
+def _with_spec_augment(feature, body: nn.Module) -> nn.Module:
+    """float16 spectrograms -> float32 (in training, SpecAugment-masked) -> `body`."""
+    a = feature.config.preprocessing.augment
+    masking = audio.SpecAugment(a.time_masks, a.time_width, a.freq_masks, a.freq_width)
+    return audio.Spectrogram(masking, body)
+
+
 @COMBINERS.register("concat")
 def _concat(cfg, input_size: int) -> nn.Module:
     return combiners.Concat(input_size)
@@ -169,8 +237,88 @@ def head_size(feature) -> int:
     return len(feature.vocab) if feature.type == "category" else 1
 
 
+def _tagging_model(config: Config, preprocessing: Preprocessing) -> nn.Module:
+    """The text input's encoder, per token, into a tag classifier per tags output."""
+    from modelyard.tasks.tagging import TaggingModel
+
+    (text,) = preprocessing.inputs  # config check tags_output_fits
+    stopping = config.trainer.early_stopping
+    for f in preprocessing.outputs:
+        if stopping and stopping.metric.endswith("_entity") and not f.bio:
+            raise UserError(
+                f"trainer.early_stopping.metric: {stopping.metric} needs BIO tags (O, B-X, I-X), but output "
+                f"'{f.name}' has tags like '{f.vocab[-1]}' (part of speech?); early-stop on accuracy or loss"
+            )
+    encoder = ENCODERS.get(f"text.{text.config.encoder.type}")(text.config.encoder, text)
+    outputs = preprocessing.outputs
+    return TaggingModel(
+        text.name,
+        encoder,
+        [f.name for f in outputs],
+        [len(f.vocab) for f in outputs],
+        [f.config.dropout for f in outputs],
+    )
+
+
+def _is_seq2seq(output) -> bool:
+    return output.type == "text" and output.decoder.type == "transformer"
+
+
+def _seq2seq(config: Config, preprocessing: Preprocessing) -> nn.Module:
+    """Text input -> its encoder's token states -> Transformer decoder (tasks/seq2seq.py)."""
+    from modelyard.tasks import seq2seq
+
+    source, target = preprocessing.inputs[0], preprocessing.outputs[0]
+    cfg = target.config.decoder
+    encoder = ENCODERS.get(f"text.{source.config.encoder.type}")(source.config.encoder, source)
+    positions = max(cfg.max_length, target.config.preprocessing.max_length)
+    decoder = seq2seq.TransformerDecoder(
+        target.vocab_size,
+        positions,
+        cfg.dim,
+        cfg.layers,
+        cfg.heads,
+        cfg.ff_multiplier,
+        cfg.dropout,
+        cfg.tie_embeddings,
+    )
+    return seq2seq.Seq2Seq(
+        source.name,
+        encoder,
+        encoder.output_size,
+        target.name,
+        decoder,
+        target.bos_id,
+        target.eos_id,
+        target.config.label_smoothing,
+        cfg.max_length,
+        cfg.beam_size,
+        cfg.length_penalty,
+    )
+
+
+def _speech_to_text(config: Config, preprocessing: Preprocessing) -> nn.Module:
+    """Audio input -> its encoder's frames -> a token (or CTC blank) per frame (tasks/speech.py)."""
+    from modelyard.tasks.speech import SpeechToText
+
+    (audio_input,), (text,) = preprocessing.inputs, preprocessing.outputs  # check ctc_decoder_fits
+    cfg = audio_input.config.encoder
+    encoder = ENCODERS.get(f"audio.{cfg.type}")(cfg, audio_input)
+    if hasattr(encoder.body, "drop_head"):  # CTC reads frames; a pooling head would sit unused
+        encoder.body.drop_head()
+    return SpeechToText(
+        audio_input.name, encoder, text.name, text.vocab_size, text.config.decoder.beam_size
+    )
+
+
 def build_model(config: Config, preprocessing: Preprocessing) -> YardModel:
     """Modules for `config`, sized by the fitted `preprocessing` (vocabularies, image shapes)."""
+    if any(o.type == "tags" for o in config.outputs):
+        return _tagging_model(config, preprocessing)
+    if any(o.type == "text" and o.decoder.type == "ctc" for o in config.outputs):
+        return _speech_to_text(config, preprocessing)
+    if any(_is_seq2seq(o) for o in config.outputs):
+        return _seq2seq(config, preprocessing)
     stacked = [f.name for f in preprocessing.inputs if f.config.encoder.type == "passthrough"]
     names = ([STACKED] if stacked else []) + [
         f.name for f in preprocessing.inputs if f.name not in stacked
@@ -190,7 +338,20 @@ def build_model(config: Config, preprocessing: Preprocessing) -> YardModel:
 
 def build_losses(config: Config) -> dict[str, tuple[float, heads.Loss]]:
     """{output name: (weight, loss function)}."""
-    return {
-        o.name: (o.weight, heads.make_loss(o.loss, getattr(o, "label_smoothing", 0.0)))
-        for o in config.outputs
-    }
+    return {o.name: (o.weight, _loss(o)) for o in config.outputs}
+
+
+def _loss(output) -> heads.Loss:
+    if output.type == "tags":
+        from modelyard.tasks.tagging import tagging_loss
+
+        return tagging_loss(output.label_smoothing)
+    if output.type == "text" and output.decoder.type == "ctc":
+        from modelyard.tasks.speech import CtcLoss
+
+        return CtcLoss()
+    if _is_seq2seq(output):
+        from modelyard.tasks.seq2seq import SequenceLoss
+
+        return SequenceLoss(output.label_smoothing)
+    return heads.make_loss(output.loss, getattr(output, "label_smoothing", 0.0))

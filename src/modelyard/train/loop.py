@@ -225,7 +225,19 @@ def _restore(snapshot: dict[str, Any], model, optimizer, scheduler) -> FitState:
 
 
 def _epoch_line(row: dict[str, float], epochs: int, rows: int) -> str:
-    shown = ("train_loss", "validation_loss", "accuracy", "f1_macro", "rmse", "r2", "perplexity")
+    shown = (
+        "train_loss",
+        "validation_loss",
+        "accuracy",
+        "f1_macro",
+        "rmse",
+        "r2",
+        "perplexity",
+        "f1_entity",
+        "wer",
+        "bleu",
+        "chrf",
+    )
     parts = [f"epoch {int(row['epoch'])}/{epochs}"]
     parts += [
         f"{k.replace('validation_', 'val_')} {v:.4f}"

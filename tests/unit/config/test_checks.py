@@ -177,3 +177,66 @@ def test_encoder_shape_rules() -> None:
         "inputs[0].encoder: dim 30 is not divisible by heads 4; change one of them",
         "inputs[1].encoder: channels has 2 stages but blocks has 1; give both the same length",
     ]
+
+
+def _tags_config(inputs=None, outputs=None) -> Config:
+    text = {"name": "tokens", "type": "text", "encoder": {"type": "rnn"}}
+    return config(inputs=inputs or [text], outputs=outputs or [{"name": "ner", "type": "tags"}])
+
+
+def test_a_tags_output_over_one_text_input_passes():
+    found = checks.run_all(_tags_config())
+    assert found == []
+    assert checks.metric_names(_tags_config()) == [
+        "f1_entity",
+        "precision_entity",
+        "recall_entity",
+        "accuracy",
+    ]
+
+
+def test_tags_output_needs_exactly_one_text_input():
+    text = {"name": "tokens", "type": "text"}
+    found = checks.tags_output_fits(_tags_config(inputs=[text, {"name": "x", "type": "number"}]))
+    assert found == [
+        "inputs: a tags output tags the tokens of exactly one text input, but the inputs are "
+        "tokens (text), x (number); keep only the text input that holds the tokens"
+    ]
+
+
+def test_tags_output_needs_a_per_token_encoder_and_only_tags_outputs():
+    found = checks.tags_output_fits(
+        _tags_config(
+            inputs=[{"name": "tokens", "type": "text", "encoder": {"type": "mlp"}}],
+            outputs=[{"name": "ner", "type": "tags"}, {"name": "label", "type": "category"}],
+        )
+    )
+    assert found == [
+        "inputs[0].encoder: mlp pools the text away, but a tags output needs a state per token; "
+        "use rnn, transformer, cnn or pretrained",
+        "outputs: a model with a tags output can have only tags outputs, but label (category) "
+        "is not; train it as a separate model",
+    ]
+
+
+def test_early_stopping_on_entity_f1_of_a_tags_output_is_known():
+    parsed = _tags_config()
+    stopping = {"metric": "f1_entity"}
+    raw = parsed.model_dump() | {"trainer": {"early_stopping": stopping}}
+    assert checks.early_stopping_metric_exists(Config.model_validate(raw)) == []
+
+
+@pytest.mark.parametrize("input_tokenizer", ["bpe", "wordpiece"])
+def test_shared_target_tokenizer_needs_one_that_gives_back_spaces(input_tokenizer):
+    found = checks.text_decoder_fits(
+        config(
+            inputs=[
+                {"name": "en", "type": "text", "preprocessing": {"tokenizer": input_tokenizer}}
+            ],
+            outputs=[{"name": "es", "type": "text", "preprocessing": {"tokenizer": "shared"}}],
+        )
+    )
+    if input_tokenizer == "bpe":
+        assert len(found) == 1 and "use tokenizer: bpe for the output" in found[0]
+    else:
+        assert found == []

@@ -70,3 +70,30 @@ def test_bad_value_stops_the_check(folder):
     )
     with pytest.raises(UserError, match="'one' is not a number"):
         check_data(config(train="bad.csv", split={"validation": 0.25, "test": 0}), folder)
+
+
+def test_a_pretrained_encoder_is_checked_with_its_own_local_tokenizer(tmp_path):
+    from tests.pretrained_fixtures import save_tiny_checkpoint
+
+    save_tiny_checkpoint(tmp_path / "bert", "bert")
+    frame = pd.DataFrame(
+        {
+            "review": ["the cat sat", "a dog ran", "great fine", "sad bad"] * 3,
+            "label": list("ab") * 6,
+        }
+    )
+    frame.to_csv(tmp_path / "train.csv", index=False)
+    checked = validate(
+        {
+            "data": {"train": "train.csv"},
+            "inputs": [
+                {
+                    "name": "review",
+                    "type": "text",
+                    "encoder": {"type": "pretrained", "model": "bert"},
+                }
+            ],
+            "outputs": [{"name": "label", "type": "category"}],
+        }
+    )
+    assert check_data(checked, tmp_path)[-1] == "data is valid"

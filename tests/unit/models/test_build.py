@@ -242,3 +242,56 @@ def test_build_losses_uses_weights_and_smoothing() -> None:
         losses["c"][1](logits, target), F.cross_entropy(logits, target, label_smoothing=0.2)
     )
     assert losses["v"][0] == 1.0
+
+
+def _audio_preprocessing(tmp_path, encoder: dict, outputs: list[dict]) -> tuple:
+    import soundfile as sf
+
+    rng = np.random.default_rng(0)
+    paths = []
+    for i in range(4):
+        paths.append(str(tmp_path / f"clip{i}.wav"))
+        sf.write(paths[-1], rng.normal(scale=0.1, size=1600).astype(np.float32), 8000)
+    config = validate(
+        {
+            "inputs": [
+                {
+                    "name": "clip",
+                    "type": "audio",
+                    "encoder": encoder,
+                    "preprocessing": {"sample_rate": 8000, "n_mels": 8},
+                }
+            ],
+            "outputs": outputs,
+        }
+    )
+    prep = Preprocessing(config)
+    frame = pd.DataFrame({"clip": paths, "label": ["a", "b"] * 2, "text": ["ab", "b a"] * 2})
+    prep.fit(frame)
+    return prep, prep.prepare(frame, "train")
+
+
+def test_audio_classifier_and_ctc_models(tmp_path) -> None:
+    from modelyard.tasks.speech import CtcLoss, SpeechToText
+
+    category = [{"name": "label", "type": "category"}]
+    prep, table = _audio_preprocessing(tmp_path, {"type": "cnn", "channels": [4]}, category)
+    model = build_model(prep.config, prep)
+    assert model(model.pack(table.tensors))["label"].shape == (4, 2)
+    text = [{"name": "text", "type": "text", "decoder": {"type": "ctc"}}]
+    prep, table = _audio_preprocessing(tmp_path, {"type": "transformer", "dim": 8}, text)
+    model = build_model(prep.config, prep)
+    assert isinstance(model, SpeechToText) and isinstance(
+        build_losses(prep.config)["text"][1], CtcLoss
+    )
+    log_probs = model(model.pack(table.tensors))["text"]  # (4, 21 frames / 4, vocabulary)
+    assert log_probs.shape == (4, 6, prep.outputs[0].vocab_size)
+
+
+def test_spectrograms_too_small_for_the_cnn_are_a_user_error(tmp_path) -> None:
+    from modelyard.errors import UserError
+
+    category = [{"name": "label", "type": "category"}]
+    prep, _ = _audio_preprocessing(tmp_path, {"type": "cnn", "channels": [4, 4, 4, 4]}, category)
+    with pytest.raises(UserError, match="8 mel bands x 21 frames are too small for a cnn"):
+        build_model(prep.config, prep)

@@ -11,16 +11,35 @@ import pandas as pd
 import torch
 
 from modelyard.config.schema import Config
+from modelyard.data.features.audio import AudioFeature
 from modelyard.data.features.base import Feature, is_missing, row_label
 from modelyard.data.features.image import ImageFeature
 from modelyard.data.features.tabular import BinaryFeature, CategoryFeature, NumberFeature
+from modelyard.data.features.tags import TagsFeature
 from modelyard.data.features.text import TextFeature
+from modelyard.data.features.text_target import TextTargetFeature
 from modelyard.errors import UserError
 from modelyard.registry import Registry
 
 FEATURES: Registry[type[Feature]] = Registry("feature type")
-for _cls in (NumberFeature, CategoryFeature, BinaryFeature, TextFeature, ImageFeature):
+for _cls in (
+    NumberFeature,
+    CategoryFeature,
+    BinaryFeature,
+    TextFeature,
+    ImageFeature,
+    AudioFeature,
+):
     FEATURES.register(_cls.type)(_cls)
+
+# Outputs whose preprocessing differs from the input of the same type; consulted first for outputs.
+OUTPUT_FEATURES: Registry[type[Feature]] = Registry("output feature type")
+OUTPUT_FEATURES.register(TextTargetFeature.type)(TextTargetFeature)
+OUTPUT_FEATURES.register(TagsFeature.type)(TagsFeature)
+
+
+def _output_feature(type_: str) -> type[Feature]:
+    return OUTPUT_FEATURES.get(type_) if type_ in OUTPUT_FEATURES else FEATURES.get(type_)
 
 
 @dataclass
@@ -41,10 +60,12 @@ class Preprocessing:
         """`sources`: pretrained checkpoint (or saved tokenizer) directory per text input name."""
         self.config = config
         self.inputs = [FEATURES.get(f.type)(f, is_output=False) for f in config.inputs]
-        self.outputs = [FEATURES.get(f.type)(f, is_output=True) for f in config.outputs]
+        self.outputs = [_output_feature(f.type)(f, is_output=True) for f in config.outputs]
         for feature in self.inputs:
             if sources and feature.name in sources:
                 feature.source = sources[feature.name]
+        for output in self.outputs:
+            output.attach(self.inputs)
         self.notes: list[str] = []
 
     @property
@@ -90,6 +111,10 @@ class Preprocessing:
 
     def _missing_labels(self, feature: Feature, series: pd.Series, split: str) -> np.ndarray:
         missing = is_missing(series)
+        if (
+            feature.type == "text"
+        ):  # a pair without its target text is broken: the feature says which row
+            return np.zeros(len(series), dtype=bool)
         if missing.any() and self.config.data.missing_labels == "error":
             position = int(np.flatnonzero(missing)[0])
             raise UserError(
@@ -99,11 +124,16 @@ class Preprocessing:
             self.notes.append(
                 f"{split}: dropped {int(missing.sum())} rows with no '{feature.column}' label"
             )
-        if isinstance(feature, CategoryFeature) and hasattr(feature, "vocab"):
+        if isinstance(feature, CategoryFeature | TagsFeature) and hasattr(feature, "vocab"):
             unseen = feature.unseen_rows(series) & ~missing
             if unseen.any():
+                what = (
+                    f"with a '{feature.column}' tag that was"
+                    if isinstance(feature, TagsFeature)
+                    else f"whose '{feature.column}' class was"
+                )
                 self.notes.append(
-                    f"{split}: dropped {int(unseen.sum())} rows whose '{feature.column}' class was not in the training data"
+                    f"{split}: dropped {int(unseen.sum())} rows {what} not in the training data"
                 )
                 missing = missing | unseen
         return missing

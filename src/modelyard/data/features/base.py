@@ -76,6 +76,10 @@ class Feature:
     def note(self, message: str) -> None:
         self.notes.append(f"{self.name}: {message}")
 
+    def attach(self, inputs: list[Feature]) -> None:
+        """Called on outputs with the input features, for outputs built on an input's tokens
+        (tags, a shared tokenizer). Nothing by default."""
+
     # --- to be provided by each feature type
 
     def fit(self, series: pd.Series) -> None:

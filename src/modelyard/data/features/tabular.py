@@ -57,7 +57,15 @@ class NumberFeature(Feature):
         if missing.any():
             self.note(f"filled {int(missing.sum())} missing values with {self.fill:.6g}")
             values = np.where(missing, self.fill, values)
-        return torch.from_numpy(((values - self.shift) / self.scale).astype(np.float32))
+        with np.errstate(over="ignore"):  # overflow is reported below, naming the row
+            scaled = (values - self.shift) / self.scale
+        too_large = np.flatnonzero(np.abs(scaled) > np.finfo(np.float32).max)
+        if len(too_large):
+            row = row_label(series, int(too_large[0]))
+            raise UserError(
+                f"column '{self.column}' {row}: {series.iloc[too_large[0]]} is too large for the model (float32); fix the value"
+            )
+        return torch.from_numpy(scaled.astype(np.float32))
 
     def decode(self, values: torch.Tensor) -> np.ndarray:
         """Model outputs (N,) back to the column's units."""

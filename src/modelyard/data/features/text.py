@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -18,23 +20,71 @@ SPECIALS = [PAD, UNK, CLS]  # ids 0, 1, 2
 UNK_ID = 1
 
 
+def split_words(value: Any) -> tuple[list[str], bool]:
+    """A value's words and whether it was a JSON list: a list (Parquet, JSON lines), a string
+    holding a JSON list of strings, or else a space-separated string. Missing values have none."""
+    if isinstance(value, list | tuple | np.ndarray):
+        return [str(v) for v in value], True
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return [], False
+    text = str(value).strip()
+    if text.startswith("["):
+        try:
+            parsed = json.loads(text)
+        except json.JSONDecodeError:
+            parsed = None
+        if isinstance(parsed, list) and all(isinstance(v, str) for v in parsed):
+            return parsed, True
+    return text.split(), False
+
+
+@dataclass
+class Alignment:
+    """Word mode: which word each token position of the last transformed rows belongs to.
+
+    `word_ids[i][p]`: the word index of row i's token position p, None for padding and special
+    tokens; `word_counts[i]`: row i's words (truncated ones included); `json_rows[i]`: row i was
+    a JSON list; `rows`: the rows' index, so a reader can check it has the same rows;
+    `length`: L of the (N, L) or (N, 2, L) ids.
+    """
+
+    word_ids: list[list[int | None]]
+    word_counts: list[int]
+    json_rows: list[bool]
+    rows: pd.Index
+    length: int
+
+    def first_pieces(self, row: int) -> dict[int, int]:
+        """{word index: position of its first token} for one row (words cut by truncation are absent)."""
+        starts: dict[int, int] = {}
+        for position, word in enumerate(self.word_ids[row]):
+            if word is not None:
+                starts.setdefault(word, position)
+        return starts
+
+
 class TextFeature(Feature):
     """Token ids (N, L) padded with 0 to the longest text, at most `max_length`; with a
     pretrained encoder, (N, 2, L) ids and attention mask from the checkpoint's tokenizer.
 
     `source` is the pretrained checkpoint (or saved tokenizer) directory, set by `Preprocessing`.
+    Word mode (`words`, set by a tags output reading this text): each value is pre-split words
+    (see `split_words`), tokenised word by word; the same tensors, plus `alignment` of the rows
+    transformed last.
     """
 
     type = "text"
     source: Path | None = None
     saved = False  # True when `source` is a saved fine-tuned model's own backbone folder
+    words = False
+    alignment: Alignment | None = None
 
     @property
     def pretrained(self) -> bool:
         return self.config.encoder.type == "pretrained"
 
     def fit(self, series: pd.Series) -> None:
-        texts = self._texts(series)
+        texts = [" ".join(w) for w in self._words(series)] if self.words else self._texts(series)
         if not any(t.strip() for t in texts):
             raise UserError(f"column '{self.column}' has no text in the training data")
         if self.pretrained:
@@ -53,12 +103,41 @@ class TextFeature(Feature):
             self.note(f"{int(missing.sum())} missing texts treated as empty")
         return ["" if m else str(v) for v, m in zip(series, missing, strict=True)]
 
+    def _words(self, series: pd.Series) -> list[list[str]]:
+        """Word mode: each row's words; missing rows have none."""
+        self._texts(series)  # the same checks and notes as for whole texts
+        return [split_words(v)[0] for v in series]
+
     def transform(self, series: pd.Series) -> torch.Tensor:
         """(N, L) int64 token ids, 0 = padding; L = longest text, capped at max_length.
         Pretrained: (N, 2, L) ids and attention mask."""
+        if self.words:
+            return self._transform_words(series)
         if self.pretrained:
-            return self._transform_pretrained(self._texts(series))
-        encodings = self.tokenizer.encode_batch(self._texts(series))
+            return self._transform_pretrained(self._texts(series))[0]
+        return self._pad(self.tokenizer.encode_batch(self._texts(series)))
+
+    def _transform_words(self, series: pd.Series) -> torch.Tensor:
+        """Word mode: the same tensors from pre-split words; sets `alignment`."""
+        words = self._words(series)
+        if self.pretrained:
+            ids, encoded = self._transform_pretrained(words, is_split_into_words=True)
+            word_ids = [encoded.word_ids(i) for i in range(len(words))]
+        else:
+            encodings = self.tokenizer.encode_batch(words, is_pretokenized=True)
+            ids = self._pad(encodings)
+            word_ids = [e.word_ids[: ids.shape[-1]] for e in encodings]
+        self.alignment = Alignment(
+            word_ids,
+            [len(w) for w in words],
+            [split_words(v)[1] for v in series],
+            series.index,
+            ids.shape[-1],
+        )
+        return ids
+
+    def _pad(self, encodings: list) -> torch.Tensor:
+        """`tokenizers` encodings -> (N, L) ids padded with 0, cut at max_length (with a note)."""
         max_length = self.config.preprocessing.max_length
         length = max(1, min(max_length, max(len(e.ids) for e in encodings)))
         ids = np.zeros((len(encodings), length), dtype=np.int64)
@@ -71,10 +150,16 @@ class TextFeature(Feature):
             self.note(f"{truncated} texts truncated to {max_length} tokens")
         return torch.from_numpy(ids)
 
-    def _transform_pretrained(self, texts: list[str]) -> torch.Tensor:
+    def _transform_pretrained(self, texts: list, **options) -> tuple[torch.Tensor, Any]:
+        """(N, 2, L) ids and attention mask, and the tokenizer's encoding (for `word_ids`)."""
         limit = min(self.config.preprocessing.max_length, self.tokenizer.model_max_length)
         encoded = self.tokenizer(
-            texts, truncation=True, max_length=limit, padding="longest", return_tensors="np"
+            texts,
+            truncation=True,
+            max_length=limit,
+            padding="longest",
+            return_tensors="np",
+            **options,
         )
         ids, mask = (
             encoded["input_ids"].astype(np.int64),
@@ -85,7 +170,7 @@ class TextFeature(Feature):
             self.note(
                 f"{truncated} texts reach the {limit}-token limit (longer ones are truncated)"
             )
-        return torch.from_numpy(np.stack([ids, mask], axis=1))
+        return torch.from_numpy(np.stack([ids, mask], axis=1)), encoded
 
     @property
     def vocab_size(self) -> int:

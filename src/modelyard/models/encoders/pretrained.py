@@ -57,12 +57,21 @@ def resolve_checkpoint(name: str, base: Path) -> Path:
     return path
 
 
+def checkpoint_sources(config: Any, base: Path) -> dict[str, Path]:
+    """{text input name: its pretrained checkpoint directory} for inputs with a pretrained encoder."""
+    return {
+        f.name: resolve_checkpoint(f.encoder.model, base)
+        for f in config.inputs
+        if f.type == "text" and f.encoder.type == "pretrained"
+    }
+
+
 def load_tokenizer(path: Path):
     """The checkpoint's tokenizer; GPT-style ones get their end-of-text token as padding."""
     from transformers import AutoTokenizer
 
     try:
-        tokenizer = AutoTokenizer.from_pretrained(str(path))
+        tokenizer = AutoTokenizer.from_pretrained(str(path), local_files_only=True)
     except Exception as e:  # noqa: BLE001 - any failure here means an unusable checkpoint
         raise UserError(
             f"pretrained model '{path}': its tokenizer cannot be loaded ({e})"
@@ -91,8 +100,10 @@ def load_backbone(path: Path, random_init: bool = False) -> nn.Module:
     quiet_transformers()
     try:
         if random_init:
-            return AutoModel.from_config(AutoConfig.from_pretrained(str(path)))
-        return AutoModel.from_pretrained(str(path))
+            return _without_pooler(
+                AutoModel.from_config(AutoConfig.from_pretrained(str(path), local_files_only=True))
+            )
+        return _without_pooler(AutoModel.from_pretrained(str(path), local_files_only=True))
     except Exception as e:  # noqa: BLE001
         raise UserError(
             f"pretrained model '{path}' cannot be loaded by transformers.AutoModel ({e})"
@@ -152,6 +163,14 @@ class PretrainedText(nn.Module):
         if hasattr(backbone, "merge_and_unload"):
             backbone = copy.deepcopy(backbone).merge_and_unload()
         backbone.save_pretrained(str(directory))
+
+
+def _without_pooler(backbone: nn.Module) -> nn.Module:
+    """Drop BERT's / RoBERTa's pooler (a dense layer over [CLS]): modelyard pools itself, and a
+    layer that never gets a gradient makes DDP fail under torchrun."""
+    if getattr(backbone, "pooler", None) is not None:
+        backbone.pooler = None
+    return backbone
 
 
 def _longest(mask: torch.Tensor) -> int:

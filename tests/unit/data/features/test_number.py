@@ -118,3 +118,8 @@ def test_state_round_trip():
     g = feature(normalization="minmax")
     g.load_state(f.state())
     torch.testing.assert_close(g.transform(TRAIN), f.transform(TRAIN))
+
+
+def test_a_value_beyond_float32_is_a_user_error_naming_the_row():
+    with pytest.raises(UserError, match="row 2: 1e\\+300 is too large"):
+        fitted().transform(pd.Series([1.0, 1e300]))

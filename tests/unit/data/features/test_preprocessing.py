@@ -43,7 +43,7 @@ def fitted(**kwargs) -> Preprocessing:
 
 
 def test_every_feature_type_is_registered():
-    assert FEATURES.names() == ["binary", "category", "image", "number", "text"]
+    assert FEATURES.names() == ["audio", "binary", "category", "image", "number", "text"]
 
 
 def test_rows_with_missing_labels_are_dropped_with_a_note():

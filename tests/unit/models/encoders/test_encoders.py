@@ -15,10 +15,11 @@ import torch
 from safetensors.torch import load_file, save_file
 from torch import nn
 
-from modelyard.models.encoders import cnn, mlp, resnet, rnn, tabular, transformer
+from modelyard.models.encoders import audio, cnn, mlp, resnet, rnn, tabular, transformer
 from modelyard.models.encoders.pixels import Pixels
 
 B, L, VOCAB, C, H, W = 4, 7, 20, 3, 8, 8
+MELS, FRAMES = 8, 16
 
 
 def _tokens(generator: torch.Generator) -> torch.Tensor:
@@ -31,6 +32,11 @@ def _tokens(generator: torch.Generator) -> torch.Tensor:
 
 def _images(generator: torch.Generator) -> torch.Tensor:
     return torch.randn(B, C, H, W, generator=generator)
+
+
+def _spectrograms(generator: torch.Generator) -> torch.Tensor:
+    """(B, 1, MELS, FRAMES) float16, as AudioFeature stores them."""
+    return torch.randn(B, 1, MELS, FRAMES, generator=generator).half()
 
 
 def _numbers(generator: torch.Generator) -> torch.Tensor:
@@ -48,6 +54,7 @@ class Case:
     make: Callable[[], nn.Module]
     inputs: Callable[[torch.Generator], torch.Tensor]
     text: bool = False
+    audio: bool = False
 
 
 def _rnn_cases() -> list[Case]:
@@ -61,6 +68,27 @@ def _rnn_cases() -> list[Case]:
                 )
                 cases.append(Case(name, make, _tokens, text=True))
     return cases
+
+
+def _audio_cases() -> list[Case]:
+    bodies = {
+        "cnn": lambda: audio.AudioCnn(MELS, FRAMES, [4, 6], 3, True, 5, 0.0),
+        "resnet": lambda: audio.AudioResnet([4, 6], [1, 1], 0.0),
+        "rnn-gru-mean": lambda: audio.AudioRnn(MELS, "gru", 5, 2, True, 2, "mean", 0.0),
+        "rnn-lstm-last": lambda: audio.AudioRnn(MELS, "lstm", 5, 1, False, 1, "last", 0.0),
+        "rnn-gru-max": lambda: audio.AudioRnn(MELS, "gru", 5, 1, True, 4, "max", 0.0),
+        "transformer-mean": lambda: audio.AudioTransformer(MELS, 8, 2, 2, 2, 4, "mean", 0.0),
+        "transformer-max": lambda: audio.AudioTransformer(MELS, 8, 1, 2, 2, 1, "max", 0.0),
+    }
+    return [
+        Case(
+            f"audio-{name}",
+            lambda body=body: audio.Spectrogram(audio.SpecAugment(1, 3, 1, 2), body()),
+            _spectrograms,
+            audio=True,
+        )
+        for name, body in bodies.items()
+    ]
 
 
 CASES = [
@@ -81,11 +109,13 @@ CASES = [
     Case("image-cnn-no-bn", lambda: cnn.ImageCnn(C, H, W, [4], 3, False, 5, 0.0), _images),
     Case("image-resnet", lambda: resnet.ImageResnet(C, [4, 6], [1, 2], 0.0), _images),
     Case("image-mlp", lambda: mlp.ImageMlp(C, H, W, [6, 5], 0.0), _images),
+    *_audio_cases(),
     Case("passthrough", lambda: tabular.Passthrough(3), _numbers),
     Case("category-embed", lambda: tabular.CategoryEmbedding(5, 3), _categories),
     Case("onehot", lambda: tabular.OneHot(5), _categories),
 ]
 TEXT_CASES = [c for c in CASES if c.text]
+AUDIO_CASES = [c for c in CASES if c.audio]
 
 
 def _build(case: Case, seed: int = 0) -> tuple[nn.Module, torch.Tensor]:
@@ -109,7 +139,7 @@ def test_output_shape(case: Case) -> None:
 def test_gradients_reach_every_parameter(case: Case) -> None:
     module, x = _build(case)
     if x.is_floating_point():
-        x.requires_grad_(True)
+        x = x.float().requires_grad_(True)
     out = module(x)
     if not out.requires_grad:  # OneHot: no weights and integer input, nothing to differentiate
         assert not any(True for _ in module.parameters()) and not x.is_floating_point()
@@ -252,3 +282,37 @@ def test_pixels_flip_flips_some_images_horizontally() -> None:
     kept = [torch.equal(out[i], x[i]) for i in range(len(x))]
     assert all(f or k for f, k in zip(flipped, kept, strict=True))
     assert any(flipped) and any(kept)
+
+
+# ---------------------------------------------------------------- audio frames and SpecAugment
+
+
+@pytest.mark.parametrize("case", AUDIO_CASES, ids=lambda c: c.id)
+def test_audio_frames_give_a_state_per_subsampled_frame(case: Case) -> None:
+    """For CTC: (B, T', frame_size), T' a fixed fraction of the frames; rows independent."""
+    module, x = _build(case)
+    module.eval()
+    states = module.frames(x)
+    assert states.shape[0] == B and states.shape[2] == module.frame_size
+    assert FRAMES // 4 <= states.shape[1] <= FRAMES
+    alone = torch.cat([module.frames(x[i : i + 1]) for i in range(B)])
+    torch.testing.assert_close(alone, states, rtol=0, atol=1e-5)
+
+
+def test_spec_augment_is_identity_in_eval_and_masks_spans_in_training() -> None:
+    x = torch.randn(64, 1, MELS, FRAMES).abs() + 1  # no zeros of its own
+    augment = audio.SpecAugment(time_masks=2, time_width=3, freq_masks=1, freq_width=2)
+    assert torch.equal(augment.eval()(x.half()), x.half().float())
+    torch.manual_seed(0)
+    out = augment.train()(x)
+    zero_frames = (out == 0).all(dim=2).squeeze(1)  # (64, FRAMES): whole frames masked
+    zero_bands = (out == 0).all(dim=3).squeeze(1)  # (64, MELS): whole bands masked
+    assert zero_frames.sum(dim=1).max() <= 2 * 3 and zero_bands.sum(dim=1).max() <= 2
+    assert zero_frames.any() and zero_bands.any()
+    unmasked = ~(zero_frames.unsqueeze(1) | zero_bands.unsqueeze(2)).unsqueeze(1)
+    assert torch.equal(out[unmasked], x[unmasked])
+
+
+def test_spec_augment_without_masks_changes_nothing() -> None:
+    x = torch.randn(B, 1, MELS, FRAMES)
+    assert torch.equal(audio.SpecAugment(0, 20, 0, 8).train()(x), x)

@@ -60,6 +60,19 @@ def test_each_architecture_fine_tunes_saves_and_reloads(checkpoints, architectur
     torch.testing.assert_close(hf(**ids).last_hidden_state, ours)
 
 
+@pytest.mark.parametrize("architecture", ARCHITECTURES)
+def test_every_weight_gets_a_gradient(checkpoints, architecture):
+    """DDP (torchrun) refuses weights outside the loss: BERT's pooler must not stay behind."""
+    from modelyard.models.encoders import pretrained
+
+    encoder = pretrained.PretrainedText(
+        pretrained.load_backbone(checkpoints[architecture]), "auto", 0.0, None
+    )
+    ids = torch.randint(5, 60, (2, 6))
+    encoder(torch.stack([ids, torch.ones_like(ids)], dim=1)).sum().backward()
+    assert [n for n, p in encoder.named_parameters() if p.grad is None] == []
+
+
 def test_backbone_trains_at_its_own_learning_rate(checkpoints):
     model = Model.from_config(_config(checkpoints["bert"], epochs=1, lr=0.0003))
     model.fit(train=make_table(40))
@@ -77,6 +90,7 @@ def test_frozen_parts_do_not_change(checkpoints, freeze):
     from transformers import AutoModel
 
     original = AutoModel.from_pretrained(str(checkpoints["bert"])).state_dict()
+    original = {k: v for k, v in original.items() if not k.startswith("pooler.")}  # dropped
     model = Model.from_config(_config(checkpoints["bert"], freeze=freeze, lr=0.01)).fit(
         train=make_table(60)
     )
@@ -97,6 +111,7 @@ def test_lora_trains_adapters_only_and_exports_merged(checkpoints, tmp_path):
     from transformers import AutoModel
 
     original = AutoModel.from_pretrained(str(checkpoints["bert"])).state_dict()
+    original = {k: v for k, v in original.items() if not k.startswith("pooler.")}  # dropped
     model = Model.from_config(_config(checkpoints["bert"], lora={"rank": 4, "alpha": 8})).fit(
         train=make_table(60)
     )
@@ -139,6 +154,7 @@ def test_random_init_keeps_the_architecture_but_not_the_weights(checkpoints, tmp
     from transformers import AutoModel
 
     original = AutoModel.from_pretrained(str(checkpoints["bert"])).state_dict()
+    original = {k: v for k, v in original.items() if not k.startswith("pooler.")}  # dropped
     model = Model.from_config(_config(checkpoints["bert"], epochs=1, init="random")).fit(
         train=make_table(40)
     )

@@ -1,0 +1,171 @@
+"""Audio inputs from file paths: decoded with soundfile, made mono, resampled, cut or padded,
+turned into log-mel spectrograms (torch.stft + transformers' mel filter bank)."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from math import gcd
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+
+from modelyard.data.features.base import Feature, is_missing, row_label
+from modelyard.errors import UserError
+
+_LOG_FLOOR = 1e-6  # added to mel power before the log: silence is log(1e-6), not -inf
+_CHUNK = 256  # clips per stft call
+
+
+class AudioFeature(Feature):
+    """(N, 1, n_mels, frames) float16 log-mel spectrograms, one per clip.
+
+    Every clip is cut or zero-padded to `max_seconds` (default: the longest training clip, kept
+    in the state), so all spectrograms have the same number of frames. With `normalization:
+    utterance` each spectrogram has zero mean and unit variance over its real (not padded)
+    frames, and padded frames are 0.
+    """
+
+    type = "audio"
+
+    def drops_missing(self, training: bool) -> bool:
+        return training and self.config.preprocessing.missing == "drop"
+
+    def fit(self, series: pd.Series) -> None:
+        prep = self.config.preprocessing
+        self.sample_rate = prep.sample_rate
+        self.max_seconds = prep.max_seconds
+        if self.max_seconds is None:
+            waves = self._waves(series)
+            self.max_seconds = max(len(w) for w in waves) / self.sample_rate
+        self.note(
+            f"audio at {self.sample_rate} Hz, cut or padded to {self.max_seconds:.2f} s, "
+            f"{prep.n_mels} mel bands x {self.frames} frames"
+        )
+
+    @property
+    def samples(self) -> int:
+        return max(1, round(self.max_seconds * self.sample_rate))
+
+    @property
+    def hop(self) -> int:
+        return max(1, round(self.config.preprocessing.hop_ms * self.sample_rate / 1000))
+
+    @property
+    def window(self) -> int:
+        return max(2, round(self.config.preprocessing.window_ms * self.sample_rate / 1000))
+
+    @property
+    def n_fft(self) -> int:
+        return 1 << (self.window - 1).bit_length()  # the next power of two
+
+    @property
+    def frames(self) -> int:
+        """Spectrogram frames per clip (torch.stft with center=True)."""
+        return 1 + self.samples // self.hop
+
+    def transform(self, series: pd.Series) -> torch.Tensor:
+        """(N, 1, n_mels, frames) float16."""
+        missing = is_missing(series)
+        if missing.any():
+            position = int(np.flatnonzero(missing)[0])
+            raise UserError(
+                f"column '{self.column}' {row_label(series, position)}: no audio path ({int(missing.sum())} rows); fill them in or set preprocessing.missing: drop"
+            )
+        waves = self._waves(series)
+        mel = torch.from_numpy(self._mel_bank())  # (freq, n_mels)
+        parts = [
+            self._spectrograms(waves[i : i + _CHUNK], mel) for i in range(0, len(waves), _CHUNK)
+        ]
+        return torch.cat(parts).unsqueeze(1)
+
+    def _waves(self, series: pd.Series) -> list[np.ndarray]:
+        """Each clip as float32 mono samples at `sample_rate` (not yet cut or padded)."""
+        jobs = [(str(p), row_label(series, i)) for i, p in enumerate(series)]
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            return list(pool.map(lambda job: self._load(*job), jobs, chunksize=64))
+
+    def _load(self, path: str, row: str) -> np.ndarray:
+        wave, rate = read_audio(path, self.column, row)
+        if rate != self.sample_rate:
+            from scipy.signal import resample_poly
+
+            common = gcd(rate, self.sample_rate)
+            wave = resample_poly(wave, self.sample_rate // common, rate // common)
+        return wave.astype(np.float32)
+
+    def _spectrograms(self, waves: list[np.ndarray], mel: torch.Tensor) -> torch.Tensor:
+        """Clips -> (n, n_mels, frames) float16, normalised per utterance if asked."""
+        batch = np.zeros((len(waves), self.samples), dtype=np.float32)
+        real_frames = []
+        for i, wave in enumerate(waves):
+            kept = wave[: self.samples]
+            batch[i, : len(kept)] = kept
+            real_frames.append(min(self.frames, 1 + len(kept) // self.hop))
+        spec = torch.stft(
+            torch.from_numpy(batch),
+            self.n_fft,
+            hop_length=self.hop,
+            win_length=self.window,
+            window=torch.hann_window(self.window),
+            center=True,
+            return_complex=True,
+        )  # (n, freq, frames)
+        power = spec.abs() ** 2
+        log_mel = torch.log(torch.einsum("nft,fm->nmt", power, mel) + _LOG_FLOOR)
+        if self.config.preprocessing.normalization == "utterance":
+            log_mel = _normalise(log_mel, torch.tensor(real_frames))
+        return log_mel.to(torch.float16)
+
+    def _mel_bank(self) -> np.ndarray:
+        """(n_fft // 2 + 1, n_mels) triangular Slaney-style mel filters."""
+        from transformers.audio_utils import mel_filter_bank
+
+        return mel_filter_bank(
+            num_frequency_bins=self.n_fft // 2 + 1,
+            num_mel_filters=self.config.preprocessing.n_mels,
+            min_frequency=0.0,
+            max_frequency=self.sample_rate / 2,
+            sampling_rate=self.sample_rate,
+            norm="slaney",
+            mel_scale="slaney",
+            dtype=np.float32,
+        )
+
+    def state(self) -> dict[str, Any]:
+        return {"sample_rate": self.sample_rate, "max_seconds": self.max_seconds}
+
+    def load_state(self, state: dict[str, Any]) -> None:
+        self.sample_rate = state["sample_rate"]
+        self.max_seconds = state["max_seconds"]
+
+
+def _normalise(log_mel: torch.Tensor, real_frames: torch.Tensor) -> torch.Tensor:
+    """(n, M, T) -> zero mean, unit variance over each clip's first `real_frames` frames; 0 after."""
+    real = torch.arange(log_mel.shape[2]).view(1, 1, -1) < real_frames.view(-1, 1, 1)
+    count = real.sum(dim=(1, 2), keepdim=True) * log_mel.shape[1]
+    mean = (log_mel * real).sum(dim=(1, 2), keepdim=True) / count
+    var = (((log_mel - mean) * real) ** 2).sum(dim=(1, 2), keepdim=True) / count
+    return torch.where(real, (log_mel - mean) / (var.sqrt() + 1e-5), 0.0)
+
+
+def read_audio(path: str, column: str, row: str) -> tuple[np.ndarray, int]:
+    """(samples,) float32 mono (channels averaged) and the file's sample rate."""
+    import os
+
+    import soundfile
+
+    if not os.path.isfile(path):
+        raise UserError(f"column '{column}' {row}: audio file '{path}' does not exist")
+    try:
+        wave, rate = soundfile.read(path, dtype="float32", always_2d=True)
+    except (soundfile.LibsndfileError, RuntimeError, OSError, ValueError) as e:
+        raise UserError(
+            f"column '{column}' {row}: audio file '{path}' cannot be read ({e}); use WAV, FLAC or OGG, or remove it"
+        ) from None
+    if len(wave) == 0:
+        raise UserError(
+            f"column '{column}' {row}: audio file '{path}' is empty; replace or remove it"
+        )
+    return wave.mean(axis=1), rate
