@@ -1,0 +1,144 @@
+"""Knowledge distillation (Hinton et al. 2015) into a smaller student described by a config.
+
+Per output: loss = alpha * KL(softmax(teacher / T) || softmax(student / T)) * T^2
+                 + (1 - alpha) * the output's own task loss against the labels.
+A binary output's single logit z is treated as the two classes (0, z); a number output has no
+temperature, its soft term is the mean squared difference from the teacher's prediction. The
+teacher's outputs are computed once (eval mode) and ride along in the training tensors, so the
+student trains with the ordinary `train.loop.fit` through this objective. Hand-written: the
+loss is a few lines of torch, and no installed library offers it for our batch dicts.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import torch
+from torch.nn import functional as F
+
+from modelyard.errors import UserError
+from modelyard.train.loop import Objective, Tensors
+
+TEACHER = "__teacher__."  # prefix of the teacher's outputs among the training tensors
+
+
+def soft_loss(
+    kind: str, student: torch.Tensor, teacher: torch.Tensor, temperature: float
+) -> torch.Tensor:
+    """Distillation term for one output: (B, C) or (B,) student and teacher scores -> scalar."""
+    student, teacher = student.float(), teacher.float()
+    if kind == "number":
+        return F.mse_loss(student, teacher)
+    if kind == "binary":  # logit z of the positive class == logits (0, z) over both classes
+        student = torch.stack([torch.zeros_like(student), student], dim=-1)
+        teacher = torch.stack([torch.zeros_like(teacher), teacher], dim=-1)
+    t = temperature
+    return F.kl_div(
+        F.log_softmax(student / t, dim=-1),
+        F.log_softmax(teacher / t, dim=-1),
+        log_target=True,
+        reduction="batchmean",
+    ) * (t * t)
+
+
+def distillation_objective(config, temperature: float, alpha: float) -> Objective:
+    """(student, batch with the teacher's outputs) -> the weighted sum over outputs."""
+    from modelyard.models.build import build_losses
+
+    losses = build_losses(config)
+    kinds = {o.name: o.type for o in config.outputs}
+
+    def objective(student, batch: Tensors) -> torch.Tensor:
+        predictions = student(batch)
+        total = []
+        for name, (weight, task_loss) in losses.items():
+            soft = soft_loss(kinds[name], predictions[name], batch[TEACHER + name], temperature)
+            hard = task_loss(predictions[name], batch[name])
+            total.append(weight * (alpha * soft + (1 - alpha) * hard))
+        return torch.stack(total).sum()
+
+    return objective
+
+
+def distill(
+    teacher,
+    student_config: str | Path,
+    train: pd.DataFrame,
+    epochs: int | None,
+    temperature: float,
+    alpha: float,
+):
+    """Train the student of `student_config` on `train` from `teacher` (an api.Model).
+    Returns (student api.Model, history, {what was done})."""
+    from modelyard.compress import training
+    from modelyard.config import load_config
+    from modelyard.evaluate import infer
+    from modelyard.models.build import build_model
+
+    config, _ = load_config(student_config)
+    _check_student(teacher.config, config, str(student_config))
+    student = training.with_config(teacher, config)
+    torch.manual_seed(config.trainer.seed)
+    student.module = build_model(config, student.preprocessing)
+
+    def teacher_outputs(tensors: Tensors) -> Tensors:
+        out = infer(
+            teacher.module,
+            teacher.module.pack(tensors),
+            torch.device("cpu"),
+            False,
+            teacher.config.trainer.eval_batch_size,
+        )
+        return {TEACHER + name: value for name, value in out.items()}
+
+    rounds = epochs if epochs is not None else config.trainer.epochs
+    objective = distillation_objective(config, temperature, alpha)
+    history = training.train(student, train, rounds, objective, teacher_outputs)
+    return (
+        student,
+        history,
+        {
+            "student": str(student_config),
+            "temperature": temperature,
+            "alpha": alpha,
+            "epochs": rounds,
+        },
+    )
+
+
+def _check_student(teacher, student, source: str) -> None:
+    """Same task, outputs and inputs (and their preprocessing); only encoders, combiner and
+    trainer settings may differ, so the student reads the teacher's prepared tensors."""
+    if student.task != "supervised" or teacher.task != "supervised":
+        raise UserError(
+            f"--student '{source}': distillation works between supervised models (task: supervised)"
+        )
+    if any(o.type not in ("category", "binary", "number") for o in teacher.outputs):
+        raise UserError(
+            "--method distill supports category, binary and number outputs; this run has tags or text outputs"
+        )
+    t_out = [o.model_dump(mode="json") for o in teacher.outputs]
+    s_out = [o.model_dump(mode="json") for o in student.outputs]
+    if t_out != s_out:
+        raise UserError(
+            f"--student '{source}': outputs must be the teacher's, exactly: {_names(teacher.outputs)}"
+        )
+    if _names(teacher.inputs) != _names(student.inputs):
+        raise UserError(
+            f"--student '{source}': inputs must be the teacher's ({_names(teacher.inputs)}), in the same order; got {_names(student.inputs)}"
+        )
+    for t, s in zip(teacher.inputs, student.inputs, strict=True):
+        same = {k: v for k, v in t.model_dump(mode="json").items() if k != "encoder"}
+        if same != {k: v for k, v in s.model_dump(mode="json").items() if k != "encoder"}:
+            raise UserError(
+                f"--student '{source}': input '{s.name}' must have the teacher's type, column and preprocessing (only its encoder may differ)"
+            )
+        if "pretrained" in (t.encoder.type, s.encoder.type) and t.encoder.type != s.encoder.type:
+            raise UserError(
+                f"--student '{source}': input '{s.name}': a pretrained encoder has its own tokenizer, so teacher and student must both use it or both not"
+            )
+
+
+def _names(features) -> list[str]:
+    return [f"{f.name} ({f.type})" for f in features]
