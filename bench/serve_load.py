@@ -104,7 +104,9 @@ def main() -> None:
             server.terminate()
             server.wait(timeout=30)
     print(f"{args.clients} clients, {args.seconds:g} s each, run {args.run}")
-    print(f"{'setting':18s} {'requests':>9s} {'errors':>7s} {'req/s':>8s} {'p50 ms':>8s} {'p99 ms':>8s}")
+    print(
+        f"{'setting':18s} {'requests':>9s} {'errors':>7s} {'req/s':>8s} {'p50 ms':>8s} {'p99 ms':>8s}"
+    )
     for name, r in results.items():
         print(
             f"{name:18s} {r['requests']:9d} {r['errors']:7d} {r['requests/s']:8.1f} {r['p50 ms']:8.1f} {r['p99 ms']:8.1f}"

@@ -93,3 +93,28 @@ def test_missing_id_column_at_predict_is_a_user_error():
     with pytest.raises(UserError, match="id column 'id'"):
         model.predict(make_table(5).drop(columns=["id"]))
     assert isinstance(model.predict(make_table(5)), pd.DataFrame)
+
+
+class _Widths(torch.nn.Module):
+    """{"t": (B, L) ids, "x": (B,)} -> {"y": (B, 2)}: each row's token count and x, and the
+    batch's width (the longest row), to see how rows were batched."""
+
+    def forward(self, batch):
+        ids = batch["t"]
+        real = (ids != 0).sum(dim=1)
+        longest = real.max().expand_as(real)
+        return {"y": torch.stack([real.float() + batch["x"], longest.float()], dim=1)}
+
+
+def test_infer_batches_texts_of_similar_length_and_keeps_the_row_order():
+    from modelyard.evaluate import infer
+
+    lengths = [8, 1, 2, 8, 3, 1, 7, 2, 8, 1]
+    ids = torch.zeros(10, 8, dtype=torch.long)
+    for row, n in enumerate(lengths):
+        ids[row, :n] = 5
+    x = torch.arange(10.0) / 100
+    out = infer(_Widths(), {"t": ids, "x": x}, torch.device("cpu"), False, batch_size=4)["y"]
+    torch.testing.assert_close(out[:, 0], torch.tensor(lengths, dtype=torch.float32) + x)
+    assert out[1, 1] == 1 and out[2, 1] == 2  # short rows did not pay for the long ones
+    assert out[:, 1].tolist() == [8, 1, 2, 8, 3, 1, 8, 2, 8, 1]

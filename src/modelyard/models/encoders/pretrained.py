@@ -94,16 +94,26 @@ def quiet_transformers() -> None:
 
 
 def load_backbone(path: Path, random_init: bool = False) -> nn.Module:
-    """`transformers.AutoModel` with the checkpoint's weights (or its architecture, freshly initialised)."""
+    """`transformers.AutoModel` with the checkpoint's weights (or its architecture, freshly
+    initialised), without a pooler (see `_without_pooler`)."""
+    import inspect
+
     from transformers import AutoConfig, AutoModel
 
     quiet_transformers()
     try:
+        config = AutoConfig.from_pretrained(str(path), local_files_only=True)
+        model_class = AutoModel._model_mapping[type(config)]
+        options = (
+            {"add_pooling_layer": False}  # BERT, RoBERTa, ...: not built, not reported missing
+            if "add_pooling_layer" in inspect.signature(model_class.__init__).parameters
+            else {}
+        )
         if random_init:
-            return _without_pooler(
-                AutoModel.from_config(AutoConfig.from_pretrained(str(path), local_files_only=True))
-            )
-        return _without_pooler(AutoModel.from_pretrained(str(path), local_files_only=True))
+            return _without_pooler(model_class(config, **options))
+        return _without_pooler(
+            AutoModel.from_pretrained(str(path), local_files_only=True, **options)
+        )
     except Exception as e:  # noqa: BLE001
         raise UserError(
             f"pretrained model '{path}' cannot be loaded by transformers.AutoModel ({e})"
