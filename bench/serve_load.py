@@ -88,7 +88,7 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=32)
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--batch", type=int, default=32)
-    parser.add_argument("--wait-ms", type=float, default=10)
+    parser.add_argument("--wait-ms", type=float, default=25)
     args = parser.parse_args()
     frame = pd.read_csv(args.data)
     records = [{args.column: str(t)} for t in frame[args.column].head(2000)]
