@@ -74,6 +74,12 @@ class AudioFeature(Feature):
                 f"column '{self.column}' {row_label(series, position)}: no audio path ({int(missing.sum())} rows); fill them in or set preprocessing.missing: drop"
             )
         waves = self._waves(series)
+        cut = sum(len(wave) > self.samples for wave in waves)
+        if cut:
+            seconds = self.samples / self.sample_rate
+            self.note(
+                f"{cut} of {len(waves)} clips were longer than {seconds:.2f} s and are cut (max_seconds)"
+            )
         mel = torch.from_numpy(self._mel_bank())  # (freq, n_mels)
         parts = [
             self._spectrograms(waves[i : i + _CHUNK], mel) for i in range(0, len(waves), _CHUNK)

@@ -75,6 +75,7 @@ def test_longer_clips_are_cut_to_max_seconds(tmp_path):
     paths = [write(tmp_path / "a.wav", sweep(1.0, 16000))]
     f = fitted(paths, max_seconds=0.2)
     assert f.transform(pd.Series(paths)).shape[-1] == 1 + 3200 // 160
+    assert "clip: 1 of 1 clips were longer than 0.20 s and are cut (max_seconds)" in f.notes
 
 
 def test_resampling_gives_the_same_spectrogram(tmp_path):
