@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -70,11 +71,20 @@ def _token_lengths(inputs: Tensors) -> torch.Tensor | None:
     return torch.stack(lengths).sum(dim=0) if lengths else None
 
 
-def per_epoch(model: nn.Module):
-    """Context for the validation after each epoch: a model whose full evaluation is costly
-    (seq2seq beam search) offers a cheaper mode (greedy decoding); others change nothing."""
-    cheaper = getattr(model, "per_epoch_validation", None)
-    return cheaper() if cheaper is not None else contextlib.nullcontext()
+@contextlib.contextmanager
+def per_epoch(model: nn.Module) -> Iterator[None]:
+    """Context for the validation after each epoch: a model that decodes with a beam (seq2seq,
+    ctc: `beam_size`) decodes greedily inside, so that validation stays cheap; final metrics,
+    `evaluate` and `predict` use the configured beam. Other models change nothing."""
+    beam_size = getattr(model, "beam_size", None)
+    if beam_size is None:
+        yield
+        return
+    model.beam_size = 1
+    try:
+        yield
+    finally:
+        model.beam_size = beam_size
 
 
 def probabilities(feature, values: torch.Tensor) -> np.ndarray:

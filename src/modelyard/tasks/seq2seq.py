@@ -5,13 +5,12 @@ Training: teacher forcing, label-smoothed cross-entropy over the real target tok
 Evaluation (`model.eval()`): the encoder memory is computed once per batch, then greedy
 decoding or beam search with a key/value cache (one decoder step per generated token). With
 the target in the batch the model also returns each row's teacher-forced loss, so validation
-loss and BLEU come from one call. Per-epoch validation decodes greedily (`per_epoch_validation`);
+loss and BLEU come from one call. Per-epoch validation decodes greedily (`evaluate.per_epoch`);
 final metrics, `evaluate` and `predict` use the configured beam size.
 """
 
 from __future__ import annotations
 
-import contextlib
 import math
 
 import torch
@@ -231,15 +230,6 @@ class Seq2Seq(nn.Module):
             counts = (target[:, 1:] != 0).sum(dim=1)
             outputs[name] = torch.stack([losses.sum(dim=1), counts.to(losses.dtype)], dim=1)
         return outputs
-
-    @contextlib.contextmanager
-    def per_epoch_validation(self):
-        """Greedy decoding inside: validation after every epoch stays cheap."""
-        beam_size, self.beam_size = self.beam_size, 1
-        try:
-            yield
-        finally:
-            self.beam_size = beam_size
 
     def generate(self, memory_kv: KeyValues, mask: torch.Tensor) -> torch.Tensor:
         """(B, max_length) generated ids (ending with [EOS], then 0s)."""

@@ -13,7 +13,6 @@ padded with 0.
 
 from __future__ import annotations
 
-import contextlib
 from collections import defaultdict
 
 import numpy as np
@@ -61,15 +60,6 @@ class SpeechToText(nn.Module):
         for i, row in enumerate(rows):
             ids[i, : len(row)] = torch.tensor(row, dtype=torch.long)
         return ids.to(log_probs.device)
-
-    @contextlib.contextmanager
-    def per_epoch_validation(self):
-        """Greedy decoding inside: validation after every epoch stays cheap."""
-        beam_size, self.beam_size = self.beam_size, 1
-        try:
-            yield
-        finally:
-            self.beam_size = beam_size
 
 
 def greedy_decode(log_probs: torch.Tensor) -> torch.Tensor:

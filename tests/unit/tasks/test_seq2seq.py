@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
+from modelyard.evaluate import per_epoch
 from modelyard.models.encoders.transformer import TextTransformer
 from modelyard.tasks.seq2seq import Seq2Seq, SequenceLoss, TransformerDecoder
 
@@ -150,6 +151,6 @@ def test_a_larger_length_penalty_gives_longer_texts():
 
 def test_per_epoch_validation_decodes_greedily_then_restores_the_beam():
     model = tiny(beam_size=4)
-    with model.per_epoch_validation():
+    with per_epoch(model):
         assert model.beam_size == 1
     assert model.beam_size == 4

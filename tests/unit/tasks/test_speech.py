@@ -12,6 +12,7 @@ from torch.nn import functional as F
 
 from modelyard.data.features.text_target import TOKENS
 from modelyard.errors import UserError
+from modelyard.evaluate import per_epoch
 from modelyard.models.encoders import audio
 from modelyard.tasks.speech import (
     CtcLoss,
@@ -114,7 +115,7 @@ def test_model_gives_log_probs_in_training_and_ids_in_eval():
 def test_beam_model_decodes_greedily_during_per_epoch_validation():
     model = _model(beam_size=3).eval()
     x = torch.randn(2, 1, 8, 20)
-    with model.per_epoch_validation():
+    with per_epoch(model):
         assert model.beam_size == 1
         greedy = model({"clip": x})["text" + TOKENS]
     assert model.beam_size == 3
