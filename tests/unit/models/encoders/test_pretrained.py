@@ -169,3 +169,32 @@ def test_random_init_keeps_the_architecture_but_not_the_weights(checkpoints, tmp
     pd.testing.assert_frame_equal(
         Model.load(tmp_path / "saved").predict(frame), model.predict(frame)
     )
+
+
+@pytest.fixture
+def _levels():
+    import logging
+
+    from transformers.utils import logging as hf_logging
+
+    levels = logging.getLogger("modelyard").level, hf_logging.get_verbosity()
+    yield
+    logging.getLogger("modelyard").setLevel(levels[0])
+    hf_logging.set_verbosity(levels[1])
+
+
+def test_the_transformers_load_report_shows_only_when_verbose(tmp_path, capfd, _levels):
+    """A BERT checkpoint's unused pooler makes transformers print a 'LOAD REPORT' table in raw
+    terminal colours; modelyard keeps it for -v."""
+    from modelyard.models.encoders.pretrained import load_backbone
+
+    checkpoint = save_tiny_checkpoint(tmp_path / "bert", "bert")
+    capfd.readouterr()
+    load_backbone(checkpoint)
+    quiet = capfd.readouterr().err
+    assert "LOAD REPORT" not in quiet and "\x1b[" not in quiet
+    from modelyard.train.progress import verbosity
+
+    verbosity("verbose")
+    load_backbone(checkpoint)
+    assert "LOAD REPORT" in capfd.readouterr().err
