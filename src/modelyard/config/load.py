@@ -104,15 +104,15 @@ def load_config(source: str | Path | dict[str, Any], overrides: list[str] = ()):
         raw, base, name = read_yaml(source), Path(source).resolve().parent, str(source)
         raw.setdefault("name", Path(source).stem)
     raw = apply_overrides(raw, list(overrides))
-    try:
-        config = validate(raw, name)
-    except ConfigError as e:
-        raise _blame_overrides(e, list(overrides), name) from None
     from modelyard.config import checks
 
-    problems = checks.backbones_fit(config, base)
-    if problems:
-        raise ConfigError(problems, name)
+    try:
+        config = validate(raw, name)
+        problems = checks.backbones_fit(config, base)
+        if problems:
+            raise ConfigError(problems, name)
+    except ConfigError as e:
+        raise _blame_overrides(e, list(overrides), name) from None
     return config, base
 
 

@@ -301,3 +301,12 @@ def test_freeze_within_the_layers_passes(tmp_path):
 
     config, _ = load_config(_pretrained_config(tmp_path, 6, num_hidden_layers=6))
     assert config.inputs[0].encoder.freeze == 6
+
+
+def test_freeze_from_set_names_the_set_argument(tmp_path):
+    from modelyard.config import load_config
+
+    with pytest.raises(
+        ConfigError, match=r"--set inputs\.0\.encoder\.freeze=9: 9 layers asked for"
+    ):
+        load_config(_pretrained_config(tmp_path, 2, n_layer=6), ["inputs.0.encoder.freeze=9"])
