@@ -349,7 +349,7 @@ class Model:
         weights = folder / "weights.safetensors"
         if not weights.is_file():
             raise UserError(
-                f"'{folder}' has no weights.safetensors; the training did not finish (resume it with --resume)"
+                f"'{folder}' has no weights.safetensors; the training did not finish (resume it: fit(output_dir=..., resume=True) / modelyard train --resume)"
             )
         if (folder / "quantization.json").is_file():  # `modelyard compress --method quantize`
             from modelyard.compress.quantize import load_quantized

@@ -1,7 +1,9 @@
 """`modelyard` command line: parse arguments, call the API, map errors to exit codes.
 
-Exit codes: 0 success; 2 the user's input is wrong (message on stderr starting `error:`);
-1 a bug in modelyard (traceback, plus a line asking to report it).
+Exit codes: 0 success (also when stdout's reader stops early, as `| head` does); 2 the user's
+input is wrong (message on stderr starting `error:`); 1 a bug in modelyard (traceback, plus a
+line asking to report it). Notes and progress go to the `modelyard` logger (stderr); results
+(metrics, schema) to stdout.
 """
 
 from __future__ import annotations
@@ -69,7 +71,8 @@ output's value. Baselines ("absent"): a number's training mean, a binary's first
 unknown category, padding for text, the training mean colour for images.
 Writes --out as JSON: {method, output, target, rows: [{row, prediction, target, value,
 baseline_value, attributions: {feature: value | {tokens, scores} | heatmap .npy path}}],
-global: {feature: mean |attribution|}}, and RUN/explain/<method>.html with its PNGs.
+global: {feature: mean |attribution|}}, and beside it the page <out name>.html with its PNGs
+in <out name>_figures/ (heatmaps: <out name>_heatmaps/).
 Outputs supported: category, binary and number (not tags, text or language models)."""
 
 
@@ -212,7 +215,30 @@ def _parser() -> argparse.ArgumentParser:
     _compress_parser(verbs)
     _explain_parser(verbs)
     verbs.add_parser("schema", help="print the config's JSON Schema (for editor autocompletion)")
+    for command in (parser, *verbs.choices.values()):
+        _verbosity_options(command)
     return parser
+
+
+def _verbosity_options(command: argparse.ArgumentParser) -> None:
+    """-q / -v, before or after the verb (`modelyard -q train ...`, `modelyard train ... -q`)."""
+    group = command.add_mutually_exclusive_group()
+    for flags, level, text in (
+        (
+            ("-q", "--quiet"),
+            "quiet",
+            "only warnings and errors on stderr (no notes, epoch lines or progress bar)",
+        ),
+        (("-v", "--verbose"), "verbose", "also debug lines and the load reports of transformers"),
+    ):
+        group.add_argument(
+            *flags,
+            dest="verbosity",
+            action="store_const",
+            const=level,
+            default=argparse.SUPPRESS,
+            help=text,
+        )
 
 
 def _explain_parser(verbs) -> None:
@@ -240,13 +266,16 @@ def _explain_parser(verbs) -> None:
     )
     explain.add_argument("--out", required=True, help="JSON file to write")
     explain.add_argument(
-        "--overwrite", action="store_true", help="replace --out and an earlier page of this method"
+        "--overwrite", action="store_true", help="replace --out and its page, figures and heatmaps"
     )
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
+    from modelyard.train.progress import verbosity
+
+    verbosity(getattr(args, "verbosity", "normal"))
     if args.version:
         from modelyard import __version__
 
@@ -258,7 +287,11 @@ def main(argv: list[str] | None = None) -> int:
     from modelyard.errors import UserError
 
     try:
-        return VERBS[args.verb](args) or 0
+        code = VERBS[args.verb](args) or 0
+        sys.stdout.flush()  # a closed pipe shows here, not in the flush at exit
+        return code
+    except BrokenPipeError:
+        return _closed_pipe()
     except UserError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
@@ -272,6 +305,14 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 1
+
+
+def _closed_pipe() -> int:
+    """The reader went away (`modelyard schema | head`): it had all it wanted, so stop quietly
+    with 0. Python's recipe: point stdout at devnull so the flush at exit does not fail again."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    return 0
 
 
 def _train(args) -> int:
@@ -302,6 +343,7 @@ def _evaluate(args) -> int:
 def _predict(args) -> int:
     from modelyard.api import Model
     from modelyard.errors import UserError
+    from modelyard.train.progress import log
 
     out = Path(args.out)
     writers = {".csv": "to_csv", ".tsv": "to_csv", ".parquet": "to_parquet", ".jsonl": "to_json"}
@@ -320,21 +362,25 @@ def _predict(args) -> int:
         ".jsonl": {"orient": "records", "lines": True},
     }
     getattr(predictions, writers[out.suffix.lower()])(out, **kwargs[out.suffix.lower()])
-    print(f"wrote {len(predictions)} predictions to {out}", file=sys.stderr)
+    log(f"wrote {len(predictions)} predictions to {out}")
     return 0
 
 
 def _validate(args) -> int:
+    """The data are checked before anything is called valid: one verdict, at the end."""
     from modelyard.config import load_config
+    from modelyard.train.progress import log
 
     config, base = load_config(args.config, args.set)
-    print(f"config '{args.config}' is valid", file=sys.stderr)
     if args.config_only:
+        log(f"config '{args.config}' is valid (data not checked: --config-only)")
         return 0
     from modelyard.data.check import check_data
 
-    for line in check_data(config, base):
-        print(line, file=sys.stderr)
+    lines = check_data(config, base)
+    for line in lines:
+        log(line)
+    log(f"config '{args.config}' is valid")
     return 0
 
 
@@ -450,15 +496,16 @@ def _compress(args) -> int:
 def _explain(args) -> int:
     from modelyard.api import Model
     from modelyard.explain import METHODS, explain, render
+    from modelyard.train.progress import log
 
     METHODS.get(args.method)
-    out, report = Path(args.out), render.report_folder(Path(args.run))
-    render.check_free(out, report, args.method, args.overwrite)
+    out = Path(args.out)
+    render.check_free(out, args.overwrite)
     model = Model.load(args.run)
     found = explain(model, args.data, args.method, args.rows, args.output, args.target)
-    page = render.write(found, out, report, model.config.name)
+    page = render.write(found, out, model.config.name)
     print(json.dumps(found["global"], indent=2))
-    print(f"wrote {out} and {page}", file=sys.stderr)
+    log(f"wrote {out} and {page}")
     return 0
 
 

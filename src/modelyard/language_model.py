@@ -155,7 +155,7 @@ class LanguageModel:
         """Loss and perplexity on a text file (or a list of lines)."""
         from modelyard.tasks import language_model as lm
 
-        lines = data if isinstance(data, list) else lm.read_lines([str(data)], Path.cwd(), "--data")
+        lines = data if isinstance(data, list) else lm.read_lines([str(data)], Path.cwd(), "data")
         blocks = lm.pack_blocks(lines, self.tokenizer, self.config.block_size, self.architecture)
         loss_fn = lm.objective(self.architecture, self.tokenizer, self.config.mlm_probability)
         return lm.held_out_loss(
@@ -243,12 +243,15 @@ class LanguageModel:
     def load(cls, folder: Path) -> LanguageModel:
         from transformers import AutoModelForCausalLM, AutoModelForMaskedLM, AutoTokenizer
 
+        from modelyard.models.encoders.pretrained import quiet_transformers
+
+        quiet_transformers()
         model = cls(
             validate(run.read_json(folder / run.CONFIG_FILE), str(folder / run.CONFIG_FILE))
         )
         if not any(folder.glob("*.safetensors")):
             raise UserError(
-                f"'{folder}' has no weights; the training did not finish (resume it with --resume)"
+                f"'{folder}' has no weights; the training did not finish (resume it: fit(output_dir=..., resume=True) / modelyard train --resume)"
             )
         auto = AutoModelForCausalLM if model.architecture == "gpt2" else AutoModelForMaskedLM
         model.module = auto.from_pretrained(str(folder)).eval()

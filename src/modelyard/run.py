@@ -33,16 +33,16 @@ def check(run_dir: Path, resume: bool, overwrite: bool) -> None:
     if resume:
         if not (run_dir / CHECKPOINT).is_file():
             raise UserError(
-                f"--resume: '{run_dir}' has no checkpoint ({CHECKPOINT}), so there is nothing to continue; start it again with --overwrite"
+                f"cannot resume (resume=True / --resume): '{run_dir}' has no checkpoint ({CHECKPOINT}), so there is nothing to continue; start it again (overwrite=True / --overwrite)"
             )
         return
     if exists and not overwrite:
         raise UserError(
-            f"run directory '{run_dir}' already exists; use --resume to continue it, --overwrite to replace it, or --output to choose another"
+            f"run directory '{run_dir}' already exists; continue it (resume=True / --resume), replace it (overwrite=True / --overwrite), or choose another (output_dir / --output)"
         )
     if exists and (not is_run(run_dir) or Path.cwd().resolve().is_relative_to(run_dir.resolve())):
         raise UserError(
-            f"--overwrite: '{run_dir}' is not a modelyard run directory (or holds the current one); refusing to delete it; choose another --output"
+            f"cannot overwrite (overwrite=True / --overwrite): '{run_dir}' is not a modelyard run directory (or holds the current one); refusing to delete it; choose another (output_dir / --output)"
         )
 
 
@@ -77,7 +77,7 @@ def check_resumable(run_dir: Path, resolved: dict) -> None:
     differences = [p for p in _differences(saved, resolved) if p != "trainer.epochs"]
     if differences:
         raise UserError(
-            f"--resume: the config differs from the one '{run_dir}' was started with at {', '.join(differences)}; only trainer.epochs may change (or start again with --overwrite)"
+            f"cannot resume (resume=True / --resume): the config differs from the one '{run_dir}' was started with at {', '.join(differences)}; only trainer.epochs may change (or start again: overwrite=True / --overwrite)"
         )
 
 

@@ -189,3 +189,48 @@ def test_bad_override(project):
     assert "expected KEY=VALUE" in user_error(
         modelyard("train", "config.yaml", "--set", "trainer.epochs", cwd=project, check=None)
     )
+
+
+def test_validate_says_valid_only_after_the_data_passed(project):
+    frame = pd.read_csv(project / "data.csv").drop(columns=["colour"])
+    frame.to_csv(project / "bad.csv", index=False)
+    message = user_error(
+        modelyard("validate", "config.yaml", "--set", "data.train=bad.csv", cwd=project, check=None)
+    )
+    assert "column 'colour' is not in the data" in message and "valid" not in message
+    result = modelyard("validate", "config.yaml", cwd=project)
+    assert result.stderr.strip().splitlines()[-1] == "config 'config.yaml' is valid"
+
+
+def test_a_bad_set_is_blamed_not_the_file(project):
+    message = user_error(
+        modelyard("train", "config.yaml", "--set", "trainer.epoch=3", cwd=project, check=None)
+    )
+    assert "--set trainer.epoch=3: unknown key 'epoch'; did you mean 'epochs'?" in message
+    assert "config.yaml" not in message
+
+
+def test_predict_on_a_folder_skips_other_files_but_not_a_broken_image(tmp_path):
+    frame = write_images(tmp_path / "pics", count=8)
+    frame.to_csv(tmp_path / "images.csv", index=False)
+    _write_config(
+        tmp_path,
+        {
+            "name": "img",
+            "data": {"train": "images.csv", "split": {"validation": 0.0, "test": 0.0}},
+            "inputs": [{"name": "image", "type": "image", "encoder": {"type": "mlp"}}],
+            "outputs": [{"name": "label", "type": "category"}],
+            "trainer": {"epochs": 1},
+        },
+    )
+    modelyard("train", "config.yaml", "--output", "run", cwd=tmp_path)
+    (tmp_path / "pics/README.txt").write_text("holiday pictures")
+    (tmp_path / "pics/.DS_Store").write_bytes(b"\0")
+    result = modelyard("predict", "run", "--data", "pics", "--out", "p.csv", cwd=tmp_path)
+    assert "skipped 2 files that are not images or audio" in result.stderr
+    assert "'README.txt'" in result.stderr and len(pd.read_csv(tmp_path / "p.csv")) == 8
+    (tmp_path / "pics/3.png").write_bytes(b"not a png")
+    message = user_error(
+        modelyard("predict", "run", "--data", "pics", "--out", "q.csv", cwd=tmp_path, check=None)
+    )
+    assert "3.png" in message and "cannot be read" in message

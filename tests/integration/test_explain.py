@@ -34,14 +34,31 @@ def test_explain_writes_json_and_html_and_refuses_to_overwrite(tmp_path):
     row = found["rows"][0]
     assert row["row"] == 1 and row["id"] == {"id": 0} and row["prediction"] in ("yes", "no")
     assert len(row["attributions"]["review"]["tokens"]) == 4
-    page = (tmp_path / "run/explain/integrated_gradients.html").read_text(encoding="utf-8")
-    assert "review" in page and "rgba(" in page and "integrated_gradients_global.png" in page
-    assert (tmp_path / "run/explain/integrated_gradients_global.png").stat().st_size > 1000
+    page = (tmp_path / "out/ig.html").read_text(encoding="utf-8")
+    assert "review" in page and "rgba(" in page and "ig_figures/global.png" in page
+    assert (tmp_path / "out/ig_figures/global.png").stat().st_size > 1000
 
     (tmp_path / "mine.json").write_text("mine", encoding="utf-8")
     taken = user_error(modelyard(*args[:-1], "mine.json", cwd=tmp_path, check=None))
-    assert "--overwrite" in taken and "integrated_gradients.html" in taken
+    assert "--overwrite" in taken and "mine.json" in taken and "ig.html" not in taken
     assert (tmp_path / "mine.json").read_text(encoding="utf-8") == "mine"
+
+
+def test_explain_again_with_another_out_or_overwrite(tmp_path, monkeypatch, capsys):
+    """The page follows --out: a second run of a method elsewhere needs no --overwrite."""
+    from modelyard.cli import main
+
+    _train(tmp_path, tiny_config(epochs=1), make_table(40))
+    monkeypatch.chdir(tmp_path)
+    args = ["explain", "run", "--data", "data.csv", "--method", "permutation", "--out"]
+    assert main([*args, "a.json"]) == 0
+    assert main([*args, "b.json"]) == 0
+    assert (tmp_path / "a.html").is_file() and (tmp_path / "b.html").is_file()
+    capsys.readouterr()
+    assert main([*args, "a.json"]) == 2
+    taken = capsys.readouterr().err
+    assert "'a.json'" in taken and "'a.html'" in taken and "--overwrite" in taken
+    assert main([*args, "a.json", "--overwrite"]) == 0
 
 
 def test_explain_overwrites_when_asked(tmp_path, monkeypatch, capsys):
@@ -55,7 +72,7 @@ def test_explain_overwrites_when_asked(tmp_path, monkeypatch, capsys):
     assert main([*args, "--overwrite"]) == 0
     permuted = json.loads((tmp_path / "mine.json").read_text(encoding="utf-8"))
     assert permuted["metric"] == "accuracy" and permuted["rows"] == [] and "std" in permuted
-    assert (tmp_path / "run/explain/permutation.html").is_file()
+    assert (tmp_path / "mine.html").is_file()
 
 
 def test_explain_images_saves_heatmaps(tmp_path):
@@ -75,7 +92,7 @@ def test_explain_images_saves_heatmaps(tmp_path):
     path = found["rows"][1]["attributions"]["image"]
     assert path == "e_heatmaps/image_row2.npy"
     assert np.load(tmp_path / path).shape == (10, 10)
-    assert (tmp_path / "run/explain/integrated_gradients_image_row2.png").is_file()
+    assert (tmp_path / "e_figures/image_row2.png").is_file()
 
 
 def test_explain_errors_are_plain(tmp_path):

@@ -80,3 +80,17 @@ def test_fit_without_data_says_what_to_do():
     config["data"] = {}
     with pytest.raises(UserError, match="no training data given"):
         Model.from_config(config).fit()
+
+
+def test_run_directory_errors_name_the_python_arguments_too(tmp_path):
+    """From Python there is no --resume: messages give the keyword and the flag."""
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run/other.txt").write_text("x")
+    model = Model.from_config(tiny_config())
+    with pytest.raises(UserError) as taken:
+        model.fit(train=make_table(20), output_dir=tmp_path / "run")
+    assert "resume=True / --resume" in str(taken.value)
+    assert "overwrite=True / --overwrite" in str(taken.value)
+    with pytest.raises(UserError) as nothing:
+        model.fit(train=make_table(20), output_dir=tmp_path / "new", resume=True)
+    assert "resume=True / --resume" in str(nothing.value) and "no checkpoint" in str(nothing.value)

@@ -116,6 +116,32 @@ def encoder_shapes_fit(config: Config) -> list[str]:
     return problems
 
 
+def crop_problem(key: str, crop: int, height: int, width: int) -> str | None:
+    """`augment.random_crop` pads each side by `crop` pixels and cuts back to (height, width)
+    at a random offset: from half the smaller side on, a crop can keep less than half of the
+    image (and from the whole side on, none of it: training sees padding and learns nothing)."""
+    side = min(height, width)
+    if 2 * crop < side:
+        return None
+    return (
+        f"{key}: {crop} pixels of padding is too much for "
+        f"{height}x{width} images (a crop could keep less than half of the image); use at most {(side - 1) // 2}"
+    )
+
+
+def image_crop_fits(config: Config) -> list[str]:
+    """With height and width given, random_crop is checked here; otherwise when preprocessing
+    learns the size from the first training image."""
+    problems = []
+    for i, feature in enumerate(config.inputs):
+        prep = getattr(feature, "preprocessing", None)
+        if feature.type == "image" and prep.height and prep.width:
+            key = f"inputs[{i}].preprocessing.augment.random_crop"
+            problem = crop_problem(key, prep.augment.random_crop, prep.height, prep.width)
+            problems += [problem] if problem else []
+    return problems
+
+
 def pretrained_text_uses_its_tokenizer(config: Config) -> list[str]:
     """Tokenizer settings would be silently ignored with a pretrained encoder: say so instead."""
     from modelyard.config.schema import TextPreprocessing
@@ -237,11 +263,31 @@ CHECKS: list[Callable[[Config], list[str]]] = [
     plateau_needs_validation,
     optimizer_settings_fit,
     encoder_shapes_fit,
+    image_crop_fits,
     pretrained_text_uses_its_tokenizer,
     text_decoder_fits,
     tags_output_fits,
     ctc_decoder_fits,
 ]
+
+
+def backbones_fit(config, base) -> list[str]:
+    """`freeze: N` of a pretrained encoder asks for at most the checkpoint's number of layers,
+    read from its config.json alone (no weights are loaded). `base`: the config's folder."""
+    problems = []
+    for i, feature in enumerate(getattr(config, "inputs", [])):
+        encoder = feature.encoder
+        if encoder.type != "pretrained" or not isinstance(encoder.freeze, int):
+            continue
+        from modelyard.models.encoders.pretrained import layer_count, resolve_checkpoint
+
+        layers = layer_count(resolve_checkpoint(encoder.model, base))
+        if layers is not None and encoder.freeze > layers:
+            problems.append(
+                f"inputs[{i}].encoder.freeze: {encoder.freeze} layers asked for, but '{encoder.model}' "
+                f"has {layers}; use at most {layers} (or all)"
+            )
+    return problems
 
 
 def lm_shapes_fit(config) -> list[str]:

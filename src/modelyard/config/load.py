@@ -46,7 +46,7 @@ def apply_overrides(raw: dict[str, Any], overrides: list[str]) -> dict[str, Any]
             value = yaml.safe_load(text)
         except yaml.YAMLError:
             value = text
-        _set_path(raw, key.replace("[", ".").replace("]", "").split("."), value, item)
+        _set_path(raw, _parts(key), value, item)
     return raw
 
 
@@ -104,7 +104,45 @@ def load_config(source: str | Path | dict[str, Any], overrides: list[str] = ()):
         raw, base, name = read_yaml(source), Path(source).resolve().parent, str(source)
         raw.setdefault("name", Path(source).stem)
     raw = apply_overrides(raw, list(overrides))
-    return validate(raw, name), base
+    from modelyard.config import checks
+
+    try:
+        config = validate(raw, name)
+        problems = checks.backbones_fit(config, base)
+        if problems:
+            raise ConfigError(problems, name)
+    except ConfigError as e:
+        raise _blame_overrides(e, list(overrides), name) from None
+    return config, base
+
+
+def _blame_overrides(error: ConfigError, overrides: list[str], source: str) -> ConfigError:
+    """Problems at a key given by `--set` name that `--set` argument, not the config file."""
+    if not overrides:
+        return error
+    keys = {tuple(_parts(item.partition("=")[0])): item for item in overrides}
+    problems = [_blame(problem, keys) for problem in error.problems]
+    from_file = [p for p in problems if not p.startswith("--set ")]
+    return ConfigError(problems, source if from_file else "--set overrides")
+
+
+def _blame(problem: str, keys: dict[tuple[str, ...], str]) -> str:
+    """`trainer.epoch: unknown key; ...` -> `--set trainer.epoch=3: unknown key 'epoch'; ...`."""
+    path, _, message = problem.partition(": ")
+    parts = tuple(_parts(path))
+    for key, item in keys.items():
+        if parts == key or (key[:-1] == parts and key[-1] == "type"):
+            if message.startswith("unknown key"):
+                message = f"unknown key '{key[-1]}'" + message.removeprefix("unknown key")
+            return f"--set {item}: {message}"
+        if parts[: len(key)] == key:
+            return f"--set {item}: {path}: {message}"
+    return problem
+
+
+def _parts(path: str) -> list[str]:
+    """`inputs[0].encoder` and `inputs.0.encoder` -> ['inputs', '0', 'encoder']."""
+    return path.replace("[", ".").replace("]", "").split(".")
 
 
 # ---------------------------------------------------------------- error messages

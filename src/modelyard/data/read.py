@@ -9,6 +9,7 @@ import pandas as pd
 from modelyard.errors import UserError
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
+AUDIO_SUFFIXES = {".wav", ".flac", ".ogg", ".oga", ".mp3", ".aif", ".aiff", ".au", ".opus"}
 TABLE_READERS = {
     ".csv": lambda p: pd.read_csv(p),
     ".tsv": lambda p: pd.read_csv(p, sep="\t"),
@@ -43,21 +44,41 @@ def read_table(path: Path) -> pd.DataFrame:
 
 def read_folder(path: Path, path_column: str, label_column: str) -> pd.DataFrame:
     """A folder with one subfolder per class: rows of (file path, subfolder name). A folder of
-    files alone (for predict) gives the path column only."""
-    files = sorted(p for p in path.iterdir() if p.is_file() and not p.name.startswith("."))
+    files alone (for predict) gives the path column only. Files that are not images or audio
+    by their suffix (README.txt, .DS_Store) are skipped, with a note saying how many."""
+    files = sorted(p for p in path.iterdir() if p.is_file())
     if files and not any(p.is_dir() for p in path.iterdir()):
-        return pd.DataFrame({path_column: [str(p) for p in files]})
-    rows = [
-        (str(file), sub.name)
-        for sub in sorted(p for p in path.iterdir() if p.is_dir())
-        for file in sorted(sub.iterdir())
-        if file.is_file() and not file.name.startswith(".")
+        media = _media_files(files, path)
+        if not media:
+            raise UserError(f"data folder '{path}' has no image or audio files")
+        return pd.DataFrame({path_column: [str(p) for p in media]})
+    classes = sorted(p for p in path.iterdir() if p.is_dir())
+    found = [
+        (file, sub.name) for sub in classes for file in sorted(sub.iterdir()) if file.is_file()
     ]
+    kept = set(_media_files([file for file, _ in found], path))
+    rows = [(str(file), label) for file, label in found if file in kept]
     if not rows:
         raise UserError(
-            f"data folder '{path}' has no files in class subfolders (expected {path}/<class>/<file>)"
+            f"data folder '{path}' has no image or audio files in class subfolders (expected {path}/<class>/<file>)"
         )
     return pd.DataFrame(rows, columns=[path_column, label_column])
+
+
+def _media_files(files: list[Path], folder: Path) -> list[Path]:
+    """The image and audio files among `files`; the others are skipped with a note."""
+    from modelyard.train.progress import log
+
+    media = [f for f in files if f.suffix.lower() in IMAGE_SUFFIXES | AUDIO_SUFFIXES]
+    skipped = [f for f in files if f not in media]
+    visible = [f for f in skipped if not f.name.startswith(".")]  # .DS_Store is no news
+    if visible:
+        example = visible[0].relative_to(folder)
+        log(
+            f"data folder '{folder}': skipped {len(skipped)} file{'s' if len(skipped) > 1 else ''} "
+            f"that are not images or audio by their suffix (e.g. '{example}')"
+        )
+    return media
 
 
 def read_data(path: Path, path_columns: list[str], label_columns: list[str]) -> pd.DataFrame:

@@ -1,10 +1,12 @@
-"""Write an explanation: the JSON file (`--out`, image heatmaps as .npy beside it) and
-RUN/explain/<method>.html with its PNGs beside it (global bar chart, heatmap overlays);
-text attributions are HTML spans coloured by score (red: towards the target, blue: against).
+"""Write an explanation: the JSON file (`--out`, image heatmaps as .npy in <stem>_heatmaps/
+beside it) and <stem>.html beside it, with its PNGs in <stem>_figures/ (global bar chart,
+heatmap overlays); text attributions are HTML spans coloured by score (red: towards the
+target, blue: against). Every path follows `--out`, so runs with different `--out` never meet.
 """
 
 from __future__ import annotations
 
+import shutil
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -18,22 +20,24 @@ from modelyard.explain.inputs import Heatmap
 _TEMPLATE = "explanation.html.j2"
 
 
-def report_folder(run_path: Path) -> Path:
-    """RUN/explain (for a run's model/ folder given directly: <that folder>/explain)."""
-    folder = run.model_dir(run_path)
-    if folder.name == run.MODEL_DIR and run.is_run(folder.parent):
-        return folder.parent / "explain"
-    return folder / "explain"
+def page_path(out: Path) -> Path:
+    """The HTML page of the explanation written to `out`: <out without suffix>.html beside it."""
+    return out.with_suffix(".html")
 
 
-def targets(out: Path, report: Path, method: str) -> list[Path]:
+def targets(out: Path) -> list[Path]:
     """Everything `write` would create that a user may already have."""
-    return [out, _heatmap_folder(out), report / f"{method}.html"]
+    return [out, _heatmap_folder(out), page_path(out), _figure_folder(out)]
 
 
-def check_free(out: Path, report: Path, method: str, overwrite: bool) -> None:
+def check_free(out: Path, overwrite: bool) -> None:
     """Refuse, before any work, to replace files without --overwrite."""
-    taken = [f"'{path}'" for path in targets(out, report, method) if path.exists()]
+    if out.suffix.lower() == ".html":
+        raise UserError(
+            f"--out '{out}': give the JSON file's name (e.g. '{out.with_suffix('.json')}'); "
+            "the HTML page is written beside it"
+        )
+    taken = [f"'{path}'" for path in targets(out) if path.exists()]
     if taken and not overwrite:
         raise UserError(
             f"{' and '.join(taken)} already exist{'s' if len(taken) == 1 else ''}; "
@@ -41,17 +45,23 @@ def check_free(out: Path, report: Path, method: str, overwrite: bool) -> None:
         )
 
 
-def write(explanation: dict[str, Any], out: Path, report: Path, title: str) -> Path:
-    """Write the JSON to `out` and the HTML page into `report`; returns the page's path."""
+def write(explanation: dict[str, Any], out: Path, title: str) -> Path:
+    """Write the JSON to `out` and the HTML page beside it; returns the page's path. Folders
+    left by an earlier explanation to the same `out` are replaced, not mixed in."""
+    for folder in (_heatmap_folder(out), _figure_folder(out)):
+        if folder.is_dir():
+            shutil.rmtree(folder)
     out.parent.mkdir(parents=True, exist_ok=True)
-    report.mkdir(parents=True, exist_ok=True)
-    method = explanation["method"]
-    figures = _figures(explanation, report, method)
+    figures = _figures(explanation, _figure_folder(out))
     as_json = _with_heatmap_paths(explanation, out)
     run.write_json(out, as_json)
-    page = report / f"{method}.html"
+    page = page_path(out)
     page.write_text(_render(explanation, figures, title), encoding="utf-8")
     return page
+
+
+def _figure_folder(out: Path) -> Path:
+    return out.parent / f"{out.stem}_figures"
 
 
 def _heatmap_folder(out: Path) -> Path:
@@ -76,22 +86,25 @@ def _with_heatmap_paths(explanation: dict[str, Any], out: Path) -> dict[str, Any
     return {**explanation, "rows": rows}
 
 
-def _figures(explanation: dict[str, Any], report: Path, method: str) -> dict[str, str]:
-    """Write the PNGs; returns {"global" or "<input>/<row>": file name beside the page}."""
+def _figures(explanation: dict[str, Any], folder: Path) -> dict[str, str]:
+    """Write the PNGs into `folder`; returns {"global" or "<input>/<row>": path relative to
+    the page}."""
     from modelyard.explain import plots
 
     names = {}
     if explanation["global"]:
-        names["global"] = f"{method}_global.png"
+        folder.mkdir(parents=True, exist_ok=True)
+        names["global"] = f"{folder.name}/global.png"
         plots.importance_bars(
-            explanation["global"], explanation.get("std"), report / names["global"]
+            explanation["global"], explanation.get("std"), folder.parent / names["global"]
         )
     for row in explanation["rows"]:
         for name, value in row["attributions"].items():
             if isinstance(value, Heatmap):
+                folder.mkdir(parents=True, exist_ok=True)
                 key = f"{name}/{row['row']}"
-                names[key] = f"{method}_{name}_row{row['row']}.png"
-                plots.heatmap_overlay(value.pixels, value.values, report / names[key])
+                names[key] = f"{folder.name}/{name}_row{row['row']}.png"
+                plots.heatmap_overlay(value.pixels, value.values, folder.parent / names[key])
     return names
 
 

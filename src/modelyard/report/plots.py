@@ -139,7 +139,7 @@ def _curve_names(history: list[dict[str, Any]]) -> list[str]:
     names: list[str] = []
     for row in history:
         for key in row:
-            if key in _NOT_CURVES:
+            if key in _NOT_CURVES or key.startswith("lr_"):  # lr_<group>: in the lr panel
                 continue
             name = next((key[len(p) :] for p in _SPLIT_PREFIXES if key.startswith(p)), key)
             if name not in names:
@@ -149,7 +149,7 @@ def _curve_names(history: list[dict[str, Any]]) -> list[str]:
 
 def _plot_curve(ax: Any, history: list[dict[str, Any]], name: str) -> None:
     """Plot every series of `name` (train_NAME, validation_NAME or a bare NAME) against epoch."""
-    keys = ["lr"] if name == "lr" else [f"{split}_{name}" for split in _COLORS] + [name]
+    keys = _lr_keys(history) if name == "lr" else [f"{split}_{name}" for split in _COLORS] + [name]
     for key in keys:
         points = [
             (row.get("epoch", i + 1), row[key])
@@ -159,12 +159,13 @@ def _plot_curve(ax: Any, history: list[dict[str, Any]], name: str) -> None:
         if points:
             epochs, values = zip(*points, strict=True)
             split = next((split for split in _COLORS if key.startswith(f"{split}_")), key)
+            split = split.removeprefix("lr_")
             ax.plot(
                 epochs,
                 values,
                 marker="o",
                 markersize=3,
-                color=_COLORS.get(split, "#059669"),
+                color=_COLORS.get(split, "#059669" if len(keys) == 1 else None),
                 label=split,
             )
     ax.set_title("learning rate" if name == "lr" else name, fontsize=10)
@@ -174,8 +175,14 @@ def _plot_curve(ax: Any, history: list[dict[str, Any]], name: str) -> None:
     ax.xaxis.get_major_locator().set_params(integer=True)
     if name == "lr":
         ax.ticklabel_format(axis="y", style="sci", scilimits=(-3, 3))
-    else:
+    if name != "lr" or len(keys) > 1:
         ax.legend(fontsize=8)
+
+
+def _lr_keys(history: list[dict[str, Any]]) -> list[str]:
+    """The per-group rates (lr_head, lr_backbone) when there are several, else ["lr"]."""
+    groups = [k for k in dict.fromkeys(k for row in history for k in row) if k.startswith("lr_")]
+    return groups or ["lr"]
 
 
 def _shorten(text: str, limit: int = 18) -> str:

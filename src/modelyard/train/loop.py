@@ -132,7 +132,7 @@ def fit(model: nn.Module, train: Tensors, setup: FitSetup) -> FitState:
         }
         if setup.validate is not None:
             row.update({f"validation_{k}": v for k, v in setup.validate(model).items()})
-        row["lr"] = optimizer.param_groups[0]["lr"]
+        row.update(_learning_rates(optimizer))
         row["seconds"] = time.perf_counter() - started
         state.history.append(row)
         stop = _early_stopping(state, row, setup, model)
@@ -224,6 +224,16 @@ def _restore(snapshot: dict[str, Any], model, optimizer, scheduler) -> FitState:
     return FitState(**copy.deepcopy(snapshot["state"]))
 
 
+def _learning_rates(optimizer) -> dict[str, float]:
+    """{"lr": the first group's rate} and, with several parameter groups (a pretrained
+    backbone and the head), {"lr_<group name>": rate} for each."""
+    groups = optimizer.param_groups
+    rates = {"lr": groups[0]["lr"]}
+    if len(groups) > 1:
+        rates.update({f"lr_{g.get('name', i)}": g["lr"] for i, g in enumerate(groups)})
+    return rates
+
+
 def _epoch_line(row: dict[str, float], epochs: int, rows: int) -> str:
     shown = (
         "train_loss",
@@ -244,8 +254,14 @@ def _epoch_line(row: dict[str, float], epochs: int, rows: int) -> str:
         for k, v in row.items()
         if k in shown or k.endswith(shown[2:])
     ]
+    rates = {k.removeprefix("lr_"): v for k, v in row.items() if k.startswith("lr_")}
+    shown_lr = (
+        " / ".join(f"{name} {lr:.3g}" for name, lr in rates.items())
+        if len(set(rates.values())) > 1
+        else f"{row['lr']:.3g}"
+    )
     parts += [
-        f"lr {row['lr']:.3g}",
+        f"lr {shown_lr}",
         f"{row['seconds']:.1f}s",
         f"{rows / row['seconds']:,.0f} samples/s",
     ]

@@ -51,7 +51,7 @@ def build_optimizer(cfg, model: nn.Module) -> torch.optim.Optimizer:
 
 def param_groups(model: nn.Module) -> list[dict]:
     """Trainable parameters; those of modules with a `backbone_lr` (pretrained encoders) get
-    their own group at that rate, the rest train at the optimizer's rate."""
+    their own group at that rate ("backbone"), the rest train at the optimizer's rate ("head")."""
     special: list[dict] = []
     claimed: set[int] = set()
     for module in model.modules():
@@ -61,9 +61,13 @@ def param_groups(model: nn.Module) -> list[dict]:
                 p for p in module.backbone.parameters() if p.requires_grad and id(p) not in claimed
             ]
             claimed.update(id(p) for p in params)
-            special.append({"params": params, "lr": lr})
+            special.append({"params": params, "lr": lr, "name": "backbone"})
     rest = [p for p in model.parameters() if p.requires_grad and id(p) not in claimed]
-    return [{"params": rest}] + [g for g in special if g["params"]]
+    special = [g for g in special if g["params"]]
+    if len(special) > 1:  # several pretrained inputs: backbone1, backbone2, ...
+        for i, group in enumerate(special, 1):
+            group["name"] = f"backbone{i}"
+    return [{"params": rest, "name": "head"}] + special
 
 
 def l1_penalty(model: nn.Module) -> torch.Tensor:

@@ -1,16 +1,26 @@
-"""A progress bar with loss and samples/s (rich), redrawn at most ten times a second."""
+"""modelyard's log (the `modelyard` logger) and its training progress bar.
+
+Every note, epoch line and progress bar goes through here. `verbosity("quiet")` (CLI `-q`)
+keeps warnings and errors only; `verbosity("verbose")` (CLI `-v`) adds debug lines and the
+reports of the libraries underneath (transformers' load report). From Python,
+`logging.getLogger("modelyard").setLevel(...)` works too.
+"""
 
 from __future__ import annotations
 
+import logging
 import sys
 import time
+
+LOGGER = logging.getLogger("modelyard")
+LEVELS = {"quiet": logging.WARNING, "normal": logging.INFO, "verbose": logging.DEBUG}
 
 
 class Progress:
     """Shows a live bar on a terminal; elsewhere (CI, files) only the per-epoch lines."""
 
     def __init__(self, enabled: bool):
-        self.live = enabled and sys.stderr.isatty()
+        self.live = enabled and sys.stderr.isatty() and LOGGER.isEnabledFor(logging.INFO)
         self._bar = None
         self._next_draw = 0.0
 
@@ -51,5 +61,48 @@ class Progress:
             self._bar = None
 
 
-def log(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
+class _Stderr(logging.StreamHandler):
+    """Writes to whatever `sys.stderr` is at the time (pytest and notebooks replace it)."""
+
+    @property
+    def stream(self):
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value) -> None:
+        pass
+
+
+def _setup() -> None:
+    """One handler writing bare messages to stderr, at INFO, unless the user configured one."""
+    if not LOGGER.handlers:
+        LOGGER.addHandler(_Stderr())
+        LOGGER.propagate = False  # the handler above prints it; no second copy from the root
+    if LOGGER.level == logging.NOTSET:
+        LOGGER.setLevel(logging.INFO)
+
+
+def log(message: str, level: int = logging.INFO) -> None:
+    """Log one line to the `modelyard` logger (stderr by default)."""
+    LOGGER.log(level, message)
+
+
+def verbosity(level: str | int) -> None:
+    """Set how much modelyard says: "quiet" (warnings and errors), "normal" (notes, epoch
+    lines, progress bar) or "verbose" (also debug lines and transformers' own reports), or
+    a `logging` level."""
+    if isinstance(level, str):
+        if level not in LEVELS:
+            from modelyard.errors import UserError
+
+            raise UserError(f"verbosity '{level}': use one of {', '.join(LEVELS)}")
+        level = LEVELS[level]
+    LOGGER.setLevel(level)
+
+
+def verbose() -> bool:
+    """True when debug lines are shown (and so should the libraries' own reports be)."""
+    return LOGGER.isEnabledFor(logging.DEBUG)
+
+
+_setup()

@@ -240,3 +240,73 @@ def test_shared_target_tokenizer_needs_one_that_gives_back_spaces(input_tokenize
         assert len(found) == 1 and "use tokenizer: bpe for the output" in found[0]
     else:
         assert found == []
+
+
+def _image_config(**preprocessing) -> Config:
+    return config(inputs=[{"name": "photo", "type": "image", "preprocessing": preprocessing}])
+
+
+def test_random_crop_must_leave_most_of_a_known_image_size():
+    problems = checks.image_crop_fits(
+        _image_config(height=28, width=32, augment={"random_crop": 20})
+    )
+    assert problems == [
+        "inputs[0].preprocessing.augment.random_crop: 20 pixels of padding is too much for "
+        "28x32 images (a crop could keep less than half of the image); use at most 13"
+    ]
+    assert (
+        checks.image_crop_fits(_image_config(height=28, width=32, augment={"random_crop": 13}))
+        == []
+    )
+    assert (
+        checks.image_crop_fits(_image_config(augment={"random_crop": 20})) == []
+    )  # size unknown yet
+
+
+def _pretrained_config(tmp_path, freeze, **settings):
+    """A config.yaml whose pretrained encoder points at a checkpoint with only a config.json."""
+    import json
+
+    import yaml
+
+    (tmp_path / "ckpt").mkdir()
+    (tmp_path / "ckpt/config.json").write_text(json.dumps(settings))
+    raw = {
+        "inputs": [
+            {
+                "name": "t",
+                "type": "text",
+                "encoder": {"type": "pretrained", "model": "ckpt", "freeze": freeze},
+            }
+        ],
+        "outputs": [{"name": "label", "type": "category"}],
+    }
+    (tmp_path / "c.yaml").write_text(yaml.safe_dump(raw))
+    return tmp_path / "c.yaml"
+
+
+@pytest.mark.parametrize("key", ["num_hidden_layers", "n_layer", "n_layers"])
+def test_freeze_larger_than_the_checkpoints_layers_is_refused_from_its_config_json(tmp_path, key):
+    from modelyard.config import load_config
+
+    with pytest.raises(ConfigError) as caught:
+        load_config(_pretrained_config(tmp_path, 8, **{key: 6}))  # no weights file exists at all
+    assert "inputs[0].encoder.freeze: 8 layers asked for, but 'ckpt' has 6; use at most 6" in str(
+        caught.value
+    )
+
+
+def test_freeze_within_the_layers_passes(tmp_path):
+    from modelyard.config import load_config
+
+    config, _ = load_config(_pretrained_config(tmp_path, 6, num_hidden_layers=6))
+    assert config.inputs[0].encoder.freeze == 6
+
+
+def test_freeze_from_set_names_the_set_argument(tmp_path):
+    from modelyard.config import load_config
+
+    with pytest.raises(
+        ConfigError, match=r"--set inputs\.0\.encoder\.freeze=9: 9 layers asked for"
+    ):
+        load_config(_pretrained_config(tmp_path, 2, n_layer=6), ["inputs.0.encoder.freeze=9"])

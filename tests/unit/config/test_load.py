@@ -128,8 +128,41 @@ def test_set_into_a_plain_value_is_an_error():
 
 
 def test_override_that_makes_the_config_invalid_is_reported(config_file):
-    with pytest.raises(ConfigError, match=r"trainer\.epochs: Input should be greater than 0"):
+    with pytest.raises(
+        ConfigError, match=r"--set trainer\.epochs=0: Input should be greater than 0"
+    ):
         load_config(config_file, ["trainer.epochs=0"])
+
+
+def test_problems_from_set_name_the_set_argument_not_the_file(config_file):
+    with pytest.raises(ConfigError) as caught:
+        load_config(config_file, ["trainer.epoch=3"])
+    message = str(caught.value)
+    assert "--set trainer.epoch=3: unknown key 'epoch'; did you mean 'epochs'?" in message
+    assert "sentiment.yaml" not in message
+
+
+def test_set_blame_reaches_into_what_it_set_and_its_type(config_file):
+    with pytest.raises(ConfigError) as caught:
+        load_config(
+            config_file,
+            ["inputs[0].encoder={type: transformer, laers: 2}", "combiner.type=attention"],
+        )
+    message = str(caught.value)
+    assert (
+        "--set inputs[0].encoder={type: transformer, laers: 2}: inputs[0].encoder.laers: unknown key"
+        in message
+    )
+    assert "--set combiner.type=attention: unknown type 'attention'" in message
+
+
+def test_file_problems_keep_the_files_name_beside_set_problems(config_file):
+    config_file.write_text(CONFIG + "trainer: {epochz: 2}\n")
+    with pytest.raises(ConfigError) as caught:
+        load_config(config_file, ["trainer.seed=x"])
+    message = str(caught.value)
+    assert message.startswith(f"{config_file}: 2 problems")
+    assert "  trainer.epochz: unknown key" in message and "--set trainer.seed=x: " in message
 
 
 def test_load_from_a_dict_uses_the_working_folder(tmp_path, monkeypatch):

@@ -81,7 +81,30 @@ def test_class_per_subfolder(tmp_path):
 
 def test_class_folder_without_files(tmp_path):
     (tmp_path / "cat").mkdir()
-    with pytest.raises(UserError, match="has no files in class subfolders"):
+    with pytest.raises(UserError, match="has no image or audio files in class subfolders"):
+        read_data(tmp_path, ["image"], ["label"])
+
+
+def test_folder_skips_files_that_are_not_images_or_audio_with_a_note(tmp_path, capsys):
+    for name in ("b.png", "a.JPG", "c.wav", "README.txt", "notes.md", ".DS_Store"):
+        (tmp_path / name).write_bytes(b"")
+    frame = read_data(tmp_path, ["image"], ["label"])
+    assert list(frame["image"]) == [str(tmp_path / n) for n in ("a.JPG", "b.png", "c.wav")]
+    note = capsys.readouterr().err
+    assert "skipped 3 files that are not images or audio" in note and "'README.txt'" in note
+
+
+def test_class_subfolders_skip_other_files_too(tmp_path, capsys):
+    make_class_folder(tmp_path)
+    (tmp_path / "cat" / "Thumbs.db").write_bytes(b"")
+    frame = read_data(tmp_path, ["image"], ["label"])
+    assert list(frame["label"]) == ["cat", "cat", "dog"]
+    assert "skipped 2 files" in capsys.readouterr().err  # Thumbs.db and .DS_Store
+
+
+def test_folder_with_no_image_or_audio_file(tmp_path):
+    (tmp_path / "README.txt").write_text("x")
+    with pytest.raises(UserError, match="has no image or audio files"):
         read_data(tmp_path, ["image"], ["label"])
 
 

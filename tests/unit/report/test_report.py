@@ -116,3 +116,15 @@ def test_single_class_present_has_no_roc(tmp_path):
     html = path.read_text(encoding="utf-8")
     assert len(_images(html)) == 1  # the confusion matrix only
     assert "ROC curves" not in html
+
+
+def test_per_group_learning_rates_share_the_lr_panel():
+    from modelyard.report.plots import _curve_names, _lr_keys
+
+    history = [
+        {"epoch": 1, "train_loss": 1.0, "lr": 1e-3, "lr_head": 1e-3, "lr_backbone": 5e-5},
+        {"epoch": 2, "train_loss": 0.5, "lr": 5e-4, "lr_head": 5e-4, "lr_backbone": 2e-5},
+    ]
+    assert _curve_names(history) == ["loss"]
+    assert _lr_keys(history) == ["lr_head", "lr_backbone"]
+    assert _lr_keys([{"epoch": 1, "lr": 0.1}]) == ["lr"]

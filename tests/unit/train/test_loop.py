@@ -210,3 +210,22 @@ def test_gradient_accumulation_equals_the_larger_batch() -> None:
     fit(direct, _data(), _setup(epochs=2, batch_size=16, optimizer=sgd))
     for key, value in direct.state_dict().items():
         torch.testing.assert_close(accumulated.state_dict()[key], value, rtol=0, atol=1e-6)
+
+
+def test_each_param_groups_rate_is_recorded_and_shown_when_they_differ():
+    """A pretrained backbone trains at its own rate: the epoch line and history show both."""
+    from modelyard.train.loop import _epoch_line, _learning_rates
+    from modelyard.train.optim import build_optimizer
+
+    model = _model()
+    model.backbone_lr, model.backbone = 2e-5, model.hidden  # how a pretrained encoder marks it
+    optimizer = build_optimizer(schema.Adam(lr=1e-3), model)
+    rates = _learning_rates(optimizer)
+    assert rates == {"lr": 1e-3, "lr_head": 1e-3, "lr_backbone": 2e-5}
+    line = _epoch_line({"epoch": 1, "train_loss": 0.5, **rates, "seconds": 1.0}, 3, 64)
+    assert "lr head 0.001 / backbone 2e-05" in line
+    single = _learning_rates(build_optimizer(schema.Adam(lr=1e-3), _model()))
+    assert single == {"lr": 1e-3}
+    assert "lr 0.001  " in _epoch_line(
+        {"epoch": 1, "train_loss": 0.5, **single, "seconds": 1.0}, 3, 64
+    )

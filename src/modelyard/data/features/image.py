@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from modelyard.config.checks import crop_problem
 from modelyard.data.features.base import Feature, is_missing, row_label
 from modelyard.errors import UserError
 
@@ -32,6 +33,14 @@ class ImageFeature(Feature):
         if color == "auto":
             color = "grayscale" if first.mode in ("1", "L", "LA", "I", "I;16", "F") else "rgb"
         self.channels = 1 if color == "grayscale" else 3
+        problem = crop_problem(
+            f"input '{self.name}': preprocessing.augment.random_crop",
+            prep.augment.random_crop,
+            self.height,
+            self.width,
+        )
+        if problem:
+            raise UserError(problem)
         sample = np.random.default_rng(0).permutation(len(series))[:_SAMPLE_FOR_STATS]
         pixels = (
             self.transform(series.iloc[np.sort(sample)]).float() / 255.0

@@ -57,6 +57,20 @@ def resolve_checkpoint(name: str, base: Path) -> Path:
     return path
 
 
+def layer_count(path: Path) -> int | None:
+    """The checkpoint's number of transformer layers from its config.json (None if unstated)."""
+    import json
+
+    try:
+        settings = json.loads((path / "config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError) as e:
+        raise UserError(f"pretrained model '{path}': config.json cannot be read ({e})") from None
+    for key in ("num_hidden_layers", "n_layer", "n_layers", "num_layers"):
+        if isinstance(settings.get(key), int):
+            return settings[key]
+    return None
+
+
 def checkpoint_sources(config: Any, base: Path) -> dict[str, Path]:
     """{text input name: its pretrained checkpoint directory} for inputs with a pretrained encoder."""
     return {
@@ -70,6 +84,7 @@ def load_tokenizer(path: Path):
     """The checkpoint's tokenizer; GPT-style ones get their end-of-text token as padding."""
     from transformers import AutoTokenizer
 
+    quiet_transformers()
     try:
         tokenizer = AutoTokenizer.from_pretrained(str(path), local_files_only=True)
     except Exception as e:  # noqa: BLE001 - any failure here means an unusable checkpoint
@@ -87,10 +102,18 @@ def load_tokenizer(path: Path):
 
 
 def quiet_transformers() -> None:
-    """No per-file progress bars from transformers when loading or saving checkpoints."""
+    """No per-file progress bars from transformers when loading or saving checkpoints, and
+    none of its warnings (the load report of unused or new weights, in raw terminal colours)
+    unless modelyard is verbose (`-v`)."""
     from transformers.utils import logging
 
+    from modelyard.train.progress import verbose
+
     logging.disable_progress_bar()
+    if verbose():
+        logging.set_verbosity_warning()
+    else:
+        logging.set_verbosity_error()
 
 
 def load_backbone(path: Path, random_init: bool = False) -> nn.Module:

@@ -121,3 +121,14 @@ def test_missing_path_is_an_error_unless_dropped(gray):
     assert feature(missing="drop").drops_missing(training=True)
     assert not feature(missing="drop").drops_missing(training=False)  # predict keeps every row
     assert not feature().drops_missing(training=True)
+
+
+def test_random_crop_larger_than_the_first_images_size_is_refused(gray):
+    """The gray images are 6 high and 4 wide: padding 2 or more could crop away most of them."""
+    with pytest.raises(UserError) as caught:
+        fitted(gray, augment={"random_crop": 32})
+    assert str(caught.value) == (
+        "input 'photo': preprocessing.augment.random_crop: 32 pixels of padding is too much for "
+        "6x4 images (a crop could keep less than half of the image); use at most 1"
+    )
+    assert fitted(gray, augment={"random_crop": 1}).height == 6

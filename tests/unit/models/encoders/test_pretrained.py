@@ -169,3 +169,44 @@ def test_random_init_keeps_the_architecture_but_not_the_weights(checkpoints, tmp
     pd.testing.assert_frame_equal(
         Model.load(tmp_path / "saved").predict(frame), model.predict(frame)
     )
+
+
+@pytest.fixture
+def _levels():
+    import logging
+
+    from transformers.utils import logging as hf_logging
+
+    levels = logging.getLogger("modelyard").level, hf_logging.get_verbosity()
+    yield
+    logging.getLogger("modelyard").setLevel(levels[0])
+    hf_logging.set_verbosity(levels[1])
+
+
+def test_the_transformers_load_report_shows_only_when_verbose(tmp_path, _levels):
+    """A BERT checkpoint's unused pooler makes transformers log a 'LOAD REPORT' table in raw
+    terminal colours; modelyard keeps it for -v. (Records are caught on transformers' logger:
+    its own handler writes to whatever stderr was when it was made.)"""
+    import logging
+
+    from modelyard.models.encoders.pretrained import load_backbone
+
+    class Caught(logging.Handler):
+        messages: list[str] = []
+
+        def emit(self, record: logging.LogRecord) -> None:
+            self.messages.append(record.getMessage())
+
+    checkpoint = save_tiny_checkpoint(tmp_path / "bert", "bert")
+    caught = Caught()
+    logging.getLogger("transformers").addHandler(caught)
+    try:
+        load_backbone(checkpoint)
+        assert not any("LOAD REPORT" in m for m in caught.messages)
+        from modelyard.train.progress import verbosity
+
+        verbosity("verbose")
+        load_backbone(checkpoint)
+        assert any("LOAD REPORT" in m for m in caught.messages)
+    finally:
+        logging.getLogger("transformers").removeHandler(caught)
