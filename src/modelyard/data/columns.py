@@ -30,11 +30,11 @@ def column_hint(column: str, columns: Iterable[object]) -> str:
 
 
 def header_separator(names: list[str]) -> tuple[str, str] | None:
-    """(separator, its name) when a table read as one column has a header with ';' or tabs:
-    the file was read with the wrong separator."""
+    """(separator, its name) when a table read as one column has a header holding ';', a tab,
+    '|' or ',': the file was read with the wrong separator."""
     if len(names) != 1:
         return None
-    for separator, name in ((";", "semicolon"), ("\t", "tab"), ("|", "pipe")):
+    for separator, name in ((";", "semicolon"), ("\t", "tab"), ("|", "pipe"), (",", "comma")):
         if separator in names[0]:
             return separator, name
     return None

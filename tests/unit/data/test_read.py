@@ -160,3 +160,10 @@ def test_unknown_encoding_and_long_separator_are_config_errors():
     with pytest.raises(ConfigError, match="unknown encoding 'latin-9000'") as error:
         validate({**base, "data": {"encoding": "latin-9000", "separator": ";;"}})
     assert "data.separator" in str(error.value)
+
+
+def test_a_comma_separated_tsv_is_detected(tmp_path):
+    path = tmp_path / "t.tsv"
+    path.write_text("city,x\nLyon,1\n", encoding="utf-8")
+    with pytest.raises(UserError, match=r'comma-separated; set data.separator: ","'):
+        read_table(path)
