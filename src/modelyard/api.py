@@ -16,9 +16,17 @@ import torch
 from modelyard import run
 from modelyard.config import load_config, validate
 from modelyard.config.schema import Config
+from modelyard.data.columns import column_hint
 from modelyard.data.features import Preprocessing, Table
 from modelyard.data.read import read_data
-from modelyard.data.split import file_columns, label_columns, read_config_data, split_tables
+from modelyard.data.split import (
+    file_columns,
+    given_splits,
+    label_columns,
+    read_config_data,
+    split_tables,
+    with_resolved_split,
+)
 from modelyard.errors import UserError
 from modelyard.models.encoders.pretrained import checkpoint_sources
 from modelyard.train import distributed
@@ -34,6 +42,7 @@ class Model:
 
     def __init__(self, config: Config, base_dir: Path | None = None):
         self.config = config
+        self._written_config = config  # data.split as written; each fit resolves it (see fit)
         self.base_dir = base_dir or Path.cwd()
         self.preprocessing: Preprocessing | None = None
         self.module: torch.nn.Module | None = None
@@ -63,14 +72,18 @@ class Model:
         resume: bool = False,
         overwrite: bool = False,
     ) -> Model:
-        """Train on the config's data, or on the DataFrames given (missing splits are cut from
-        `train` by the config's ratios). With `output_dir`, writes the run directory there."""
+        """Train on the config's data, or on the DataFrames given. Splits given are used as
+        they are; a missing one is cut from `train` by the config's ratio (`data.split`), except
+        test when validation is given (unless `data.split.test` is written in the config).
+        `self.config` then shows null for ratios not used. With `output_dir`, writes the run
+        directory there."""
         from modelyard.evaluate import infer, per_epoch, score
         from modelyard.metrics import metric_mode
         from modelyard.models.build import build_losses, build_model
         from modelyard.train import checkpoint
         from modelyard.train.loop import FitSetup, fit, supervised_objective
 
+        self.config = self._resolved_config(train, validation, test)
         settings = self.config.trainer
         procs = distributed.init(settings.device)
         run_dir = Path(output_dir) if output_dir is not None else None
@@ -144,6 +157,14 @@ class Model:
                 f"trainer.batch_size {settings.batch_size} is the global batch and must divide evenly among {procs.world} processes"
             )
 
+    def _resolved_config(self, train: DataArg, validation: DataArg, test: DataArg) -> Config:
+        """The config with `data.split` as this fit really splits (data/split.resolve_split)."""
+        written = self._written_config
+        if train is None:
+            return with_resolved_split(written, given_splits(written.data))
+        given = {"train": train, "validation": validation, "test": test}
+        return with_resolved_split(written, {k for k, v in given.items() if v is not None})
+
     def _read_splits(
         self, train: DataArg, validation: DataArg, test: DataArg
     ) -> dict[str, pd.DataFrame | None]:
@@ -215,13 +236,15 @@ class Model:
         missing = [c for c in wanted if c not in frame.columns]
         if missing:
             raise UserError(
-                f"id column '{missing[0]}' (data.id_columns) is not in the data; columns: {', '.join(map(str, frame.columns))}"
+                f"id column '{missing[0]}' (data.id_columns) is not in the data{column_hint(missing[0], frame.columns)}"
             )
         table = self.preprocessing.prepare(frame, "predict", labels=False)
         self._log_notes()
         outputs = self._infer(table)
         predictions = prediction_columns(self.preprocessing, outputs)
-        return pd.concat([table.frame[wanted].reset_index(drop=True), predictions], axis=1)
+        result = pd.concat([table.frame[wanted].reset_index(drop=True), predictions], axis=1)
+        result.index = table.frame.index  # the input's own index: assigning a column back aligns
+        return result
 
     def evaluate(self, data: pd.DataFrame | str | Path) -> dict[str, float]:
         """Metrics on labelled data (rows missing a label are dropped, as in training, and said so)."""
@@ -244,7 +267,9 @@ class Model:
             if len(data) == 0:
                 raise UserError("the DataFrame has no rows")
             return data
-        return read_data(Path(data), file_columns(self.config), label_columns(self.config))
+        return read_data(
+            Path(data), file_columns(self.config), label_columns(self.config), self.config.data
+        )
 
     def _infer(self, table: Table) -> dict[str, torch.Tensor]:
         """The model's outputs for a prepared table, on the CPU in fp32."""
@@ -272,6 +297,10 @@ class Model:
         """Write modelyard.json, preprocessing.json, meta.json and weights.safetensors to `directory`."""
         import modelyard
 
+        if self.preprocessing is None:
+            raise UserError(
+                "the model is not trained yet, so there is nothing to save; call fit() first"
+            )
         meta = {
             "modelyard_version": modelyard.__version__,
             "torch_version": torch.__version__,

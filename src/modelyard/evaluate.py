@@ -163,7 +163,7 @@ def prediction_columns(preprocessing: Preprocessing, outputs: Tensors) -> pd.Dat
             continue
         probs, names = probabilities(feature, values), classes(feature)
         chosen = predicted_classes(feature, probs)
-        columns[f"{feature.name}_prediction"] = [names[i] for i in chosen]
+        columns[f"{feature.name}_prediction"] = feature.labels(chosen)  # the label's own type
         columns[f"{feature.name}_probability"] = probs[np.arange(len(chosen)), chosen]
         for i, name in enumerate(names):
             columns[f"{feature.name}_probability_{name}"] = probs[:, i]

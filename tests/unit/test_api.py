@@ -94,3 +94,77 @@ def test_run_directory_errors_name_the_python_arguments_too(tmp_path):
     with pytest.raises(UserError) as nothing:
         model.fit(train=make_table(20), output_dir=tmp_path / "new", resume=True)
     assert "resume=True / --resume" in str(nothing.value) and "no checkpoint" in str(nothing.value)
+
+
+# --- pandas in, pandas out
+
+
+def test_predict_keeps_the_input_frames_index(trained):
+    frame = make_table(20, seed=6).drop(columns=["label"])
+    frame = frame.iloc[::2].set_index(pd.Index([f"r{i}" for i in range(10)]))
+    predictions = trained.predict(frame)
+    assert predictions.index.equals(frame.index)
+    frame["label"] = predictions["label_prediction"]  # assigning back aligns: no NaN
+    assert frame["label"].notna().all()
+
+
+def small_model(label) -> Model:
+    config = tiny_config(epochs=1)
+    config["data"] = {"split": {"validation": 0.0, "test": 0.0}}
+    config["inputs"] = config["inputs"][:2]
+    frame = make_table(40, seed=1)
+    return Model.from_config(config).fit(train=frame.assign(label=label(frame)))
+
+
+@pytest.mark.parametrize(
+    ("label", "kind"),
+    [
+        (lambda f: (f["x1"] > 0).astype(int), int),
+        (lambda f: f["x1"] > 0, bool),
+        (lambda f: pd.array((f["x1"] > 0).astype(int), dtype="Int64"), int),
+    ],
+)
+def test_predict_returns_labels_in_their_own_type(label, kind, tmp_path):
+    model = small_model(label)
+    predictions = model.predict(make_table(5, seed=2))["label_prediction"]
+    assert all(type(v) is kind for v in predictions.tolist())
+    model.save(tmp_path / "m")
+    again = Model.load(tmp_path / "m").predict(make_table(5, seed=2))["label_prediction"]
+    pd.testing.assert_series_equal(again, predictions)
+
+
+def test_save_before_fit_is_a_user_error(tmp_path):
+    with pytest.raises(UserError, match="not trained yet"):
+        Model.from_config(tiny_config()).save(tmp_path / "m")
+
+
+def test_given_validation_frame_means_no_test_is_carved_from_train():
+    config = tiny_config(epochs=1)
+    del config["data"]["split"]
+    model = Model.from_config(config).fit(train=make_table(100), validation=make_table(30, seed=2))
+    assert set(model.metrics) == {"validation"}
+    assert model.config.data.split.validation is None and model.config.data.split.test is None
+    model.fit(train=make_table(100))  # only train: the ratios as written (0.15 each)
+    assert set(model.metrics) == {"validation", "test"}
+    assert model.config.data.split.test == 0.15
+
+
+def test_given_files_show_null_ratios_in_the_resolved_config(tmp_path):
+    import yaml
+
+    make_table(80).to_csv(tmp_path / "train.csv", index=False)
+    make_table(20, seed=2).to_csv(tmp_path / "valid.csv", index=False)
+    config = tiny_config(train=str(tmp_path / "train.csv"), epochs=1)
+    config["data"]["validation"] = str(tmp_path / "valid.csv")
+    Model.from_config(config).fit(output_dir=tmp_path / "run")
+    resolved = yaml.safe_load((tmp_path / "run" / "config.yaml").read_text())
+    assert resolved["data"]["split"]["validation"] is None
+    assert resolved["data"]["split"]["test"] == 0.2  # written in the config: still carved
+    assert set(Model.load(tmp_path / "run").metrics) == {"validation", "test"}
+
+
+def test_duplicate_columns_in_a_dataframe_are_named(trained):
+    frame = make_table(5, seed=2)
+    frame = pd.concat([frame, frame[["x1"]]], axis=1)
+    with pytest.raises(UserError, match=r"duplicate column names: 'x1' \(2 times\)"):
+        trained.predict(frame)

@@ -52,8 +52,8 @@ def names_are_unique(config: Config) -> list[str]:
 
 def split_leaves_training_data(config: Config) -> list[str]:
     split = config.data.split
-    held_out = (0 if config.data.validation else split.validation) + (
-        0 if config.data.test else split.test
+    held_out = (0 if config.data.validation else split.validation or 0) + (
+        0 if config.data.test else split.test or 0
     )
     if split.column is None and held_out >= 0.95:
         return [
@@ -76,7 +76,7 @@ def early_stopping_metric_exists(config: Config) -> list[str]:
 
 def plateau_needs_validation(config: Config) -> list[str]:
     split = config.data.split
-    has_validation = config.data.validation or split.validation > 0 or split.column
+    has_validation = config.data.validation or (split.validation or 0) > 0 or split.column
     if config.trainer.schedule.type == "plateau" and not has_validation:
         return [
             "trainer.schedule.type: plateau needs a validation split; set data.split.validation or data.validation"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from modelyard.config.schema import Config
+from modelyard.data.columns import column_hint
 from modelyard.data.features import Preprocessing
 from modelyard.data.split import read_config_data
 from modelyard.errors import UserError
@@ -19,7 +20,7 @@ def check_data(config: Config, base: Path) -> list[str]:
     for column in config.data.id_columns:
         if column not in tables["train"].columns:
             raise UserError(
-                f"data.id_columns: column '{column}' is not in the training data; columns: {', '.join(map(str, tables['train'].columns))}"
+                f"data.id_columns: column '{column}' is not in the training data{column_hint(column, tables['train'].columns)}"
             )
     preprocessing = Preprocessing(config, checkpoint_sources(config, base))
     preprocessing.fit(tables["train"])

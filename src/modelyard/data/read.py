@@ -2,26 +2,31 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pandas as pd
 
+from modelyard.config.schema import Data
+from modelyard.data.columns import header_separator
 from modelyard.errors import UserError
 
+DEFAULTS = Data()  # ',' for .csv, a tab for .tsv, utf-8, decimal point
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
 AUDIO_SUFFIXES = {".wav", ".flac", ".ogg", ".oga", ".mp3", ".aif", ".aiff", ".au", ".opus"}
-TABLE_READERS = {
-    ".csv": lambda p: pd.read_csv(p),
-    ".tsv": lambda p: pd.read_csv(p, sep="\t"),
-    ".parquet": lambda p: pd.read_parquet(p),
-    ".pq": lambda p: pd.read_parquet(p),
-    ".jsonl": lambda p: pd.read_json(p, lines=True),
-    ".json": lambda p: pd.read_json(p, lines=True),
+TABLE_READERS = {  # (path, the config's data section: separator, encoding, decimal)
+    ".csv": lambda p, d: _read_text_table(p, d, ","),
+    ".tsv": lambda p, d: _read_text_table(p, d, "\t"),
+    ".parquet": lambda p, d: pd.read_parquet(p),
+    ".pq": lambda p, d: pd.read_parquet(p),
+    ".jsonl": lambda p, d: pd.read_json(p, lines=True, encoding=d.encoding),
+    ".json": lambda p, d: pd.read_json(p, lines=True, encoding=d.encoding),
 }
 
 
-def read_table(path: Path) -> pd.DataFrame:
-    """Read one table file; the format comes from the file's suffix."""
+def read_table(path: Path, data: Data = DEFAULTS) -> pd.DataFrame:
+    """Read one table file; the format comes from the file's suffix, CSV/TSV settings from
+    `data` (data.separator, data.encoding, data.decimal)."""
     if not path.exists():
         raise UserError(f"data file '{path}' does not exist")
     reader = TABLE_READERS.get(path.suffix.lower())
@@ -31,7 +36,7 @@ def read_table(path: Path) -> pd.DataFrame:
             f"data file '{path}': unknown format '{path.suffix}'; use one of {known}, or a folder"
         )
     try:
-        frame = reader(path)
+        frame = reader(path, data)
     except pd.errors.EmptyDataError:
         frame = pd.DataFrame()
     except Exception as e:  # noqa: BLE001 - every parser error is the user's file
@@ -81,8 +86,11 @@ def _media_files(files: list[Path], folder: Path) -> list[Path]:
     return media
 
 
-def read_data(path: Path, path_columns: list[str], label_columns: list[str]) -> pd.DataFrame:
-    """Read a table or a class folder; file-path columns become absolute, relative to the table."""
+def read_data(
+    path: Path, path_columns: list[str], label_columns: list[str], data: Data = DEFAULTS
+) -> pd.DataFrame:
+    """Read a table or a class folder; file-path columns become absolute, relative to the table.
+    `data`: the config's data section (how CSV/TSV files are read)."""
     if path.is_dir():
         if len(path_columns) != 1 or len(label_columns) != 1:
             raise UserError(
@@ -90,7 +98,7 @@ def read_data(path: Path, path_columns: list[str], label_columns: list[str]) -> 
                 f"(the subfolder name); found {len(path_columns)} file inputs and {len(label_columns)} outputs"
             )
         return read_folder(path, path_columns[0], label_columns[0])
-    frame = read_table(path)
+    frame = read_table(path, data)
     for column in path_columns:
         if column in frame.columns:
             frame[column] = [_resolve(path.parent, v) for v in frame[column]]
@@ -102,3 +110,39 @@ def _resolve(base: Path, value: object) -> object:
         return value
     p = Path(value)
     return str(p if p.is_absolute() else base / p)
+
+
+def _read_text_table(path: Path, data: Data, separator: str) -> pd.DataFrame:
+    """A CSV/TSV file, with the user's separator (else `separator`), encoding and decimal mark;
+    a wrong encoding or separator is reported with the setting that fixes it."""
+    try:
+        frame = pd.read_csv(
+            path, sep=data.separator or separator, encoding=data.encoding, decimal=data.decimal
+        )
+    except UnicodeError:
+        raise UserError(_encoding_problem(path, data.encoding)) from None
+    found = header_separator([str(c) for c in frame.columns])
+    if data.separator is None and found is not None:
+        raise UserError(
+            f"data file '{path}' reads as one column '{frame.columns[0]}': its fields look "
+            f"{found[1]}-separated; set data.separator: {json.dumps(found[0])}"
+        )
+    return frame
+
+
+def _encoding_problem(path: Path, encoding: str) -> str:
+    """Where the file stops being `encoding` text (line and byte), and what to set."""
+    raw = path.read_bytes()
+    try:
+        raw.decode(encoding)
+        where = ""
+    except UnicodeDecodeError as e:
+        line = raw[: e.start].count(b"\n") + 1
+        where = f" (byte 0x{raw[e.start]:02x} at line {line}, byte position {e.start})"
+    except UnicodeError:  # an encoding that cannot say where (utf-16 without its mark, ...)
+        where = ""
+    other = "latin-1" if encoding.lower().replace("_", "-") in ("utf-8", "utf8") else "utf-8"
+    return (
+        f"data file '{path}' is not {encoding} text{where}; set data.encoding to the file's "
+        f"encoding, e.g. data.encoding: {other} (or cp1252 for files saved by Excel on Windows)"
+    )

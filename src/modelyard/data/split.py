@@ -7,10 +7,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from modelyard.config.schema import Config, Split
-from modelyard.data.features.base import as_text, row_label
+from modelyard.config.schema import Config, Data, Split
+from modelyard.data.columns import column_hint, require_unique_columns
+from modelyard.data.features.base import row_label, texts_of
 from modelyard.data.read import read_data
 from modelyard.errors import UserError
+from modelyard.train.progress import log
 
 SPLIT_NAMES = ("train", "validation", "test")
 _COLUMN_VALUES = {
@@ -40,12 +42,39 @@ def read_config_data(config: Config, base: Path) -> dict[str, pd.DataFrame | Non
         raise UserError(
             "data.train: no training data given; set it in the config or pass DataFrames to fit()"
         )
-    read = lambda name: read_data(base / name, file_columns(config), label_columns(config))  # noqa: E731
+    read = lambda name: read_data(  # noqa: E731
+        base / name, file_columns(config), label_columns(config), config.data
+    )
     tables = {
         name: (read(getattr(config.data, name)) if getattr(config.data, name) else None)
         for name in SPLIT_NAMES
     }
-    return split_tables(tables, config.data.split)
+    return split_tables(tables, resolve_split(config.data, given_splits(config.data)))
+
+
+def given_splits(data: Data) -> set[str]:
+    """The splits the config names files for."""
+    return {name for name in SPLIT_NAMES if getattr(data, name)}
+
+
+def resolve_split(data: Data, given: set[str]) -> Split:
+    """`data.split` as it will really be done, for the resolved config: a split that is given
+    (a file, or a DataFrame passed to `fit`) is used as it is, so its ratio is None; so are
+    both ratios when a split column decides. When validation is given and test is not, no test
+    split is carved from train unless `data.split.test` was written in the config."""
+    split = data.split
+    if split.column is not None:
+        return split.model_copy(update={"validation": None, "test": None})
+    update = {name: None for name in ("validation", "test") if name in given}
+    if "validation" in given and "test" not in split.model_fields_set:
+        update["test"] = None
+    return split.model_copy(update=update)
+
+
+def with_resolved_split(config: Config, given: set[str]) -> Config:
+    """`config` with `data.split` resolved for these given splits (see `resolve_split`)."""
+    data = config.data.model_copy(update={"split": resolve_split(config.data, given)})
+    return config.model_copy(update={"data": data})
 
 
 def split_tables(
@@ -53,10 +82,13 @@ def split_tables(
 ) -> dict[str, pd.DataFrame | None]:
     """Fill in missing validation/test tables from the training table, by column or by ratio."""
     train = tables["train"]
+    for table in tables.values():
+        if table is not None:
+            require_unique_columns(table)
     if split.column is not None:
         if split.column not in train.columns:
             raise UserError(
-                f"data.split.column: column '{split.column}' is not in the training data; columns: {', '.join(train.columns)}"
+                f"data.split.column: column '{split.column}' is not in the training data{column_hint(split.column, train.columns)}"
             )
         return _split_by_column(train, split.column, tables)
     rng = np.random.default_rng(split.seed)
@@ -65,7 +97,7 @@ def split_tables(
     start = 0
     for name in ("test", "validation"):
         ratio = getattr(split, name)
-        if tables[name] is not None or ratio == 0:
+        if tables[name] is not None or not ratio:  # given, or None / 0: nothing to carve
             continue
         count = max(1, round(ratio * len(train)))
         out[name] = train.iloc[np.sort(order[start : start + count])]
@@ -75,13 +107,20 @@ def split_tables(
         raise UserError(
             "data: no training rows are left after taking the validation and test splits"
         )
+    carved = [
+        f"{name} {len(out[name])}" for name in SPLIT_NAMES[1:] if out[name] is not tables[name]
+    ]
+    if carved:
+        log(
+            f"data: of {len(train)} training rows, {' and '.join(carved)} were set aside (data.split, seed {split.seed})"
+        )
     return out
 
 
 def _split_by_column(
     train: pd.DataFrame, column: str, tables: dict
 ) -> dict[str, pd.DataFrame | None]:
-    values = train[column].map(as_text).str.lower()  # 1.0 (a number column with a gap) is "1"
+    values = pd.Series(texts_of(train[column]), index=train.index).str.lower()  # 1.0 is "1"
     mapped = values.map(_COLUMN_VALUES)
     bad = np.flatnonzero(mapped.isna())
     if len(bad):

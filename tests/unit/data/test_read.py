@@ -125,3 +125,68 @@ def test_relative_image_paths_resolve_against_the_tables_folder(tmp_path):
     assert frame["image"][0] == str(folder / "imgs" / "a.png")
     assert frame["image"][1] == absolute
     assert pd.isna(frame["image"][2])
+
+
+# --- separator, encoding and decimal mark (data.separator / data.encoding / data.decimal)
+
+
+def data_section(**settings):
+    from modelyard.config.schema import Data
+
+    return Data.model_validate(settings)
+
+
+def test_a_semicolon_csv_is_detected_and_the_setting_named(tmp_path):
+    path = tmp_path / "t.csv"
+    path.write_text("city;x;y\nLyon;1;2\nNice;3;4\n", encoding="utf-8")
+    with pytest.raises(
+        UserError, match=r"reads as one column 'city;x;y'.*set data.separator: \";\""
+    ):
+        read_table(path)
+    frame = read_table(path, data_section(separator=";"))
+    assert list(frame.columns) == ["city", "x", "y"] and frame["x"].tolist() == [1, 3]
+
+
+def test_a_latin1_csv_names_file_line_and_the_encoding_setting(tmp_path):
+    path = tmp_path / "t.csv"
+    path.write_bytes("city,x\nParis,1\nSète,2\n".encode("latin-1"))
+    with pytest.raises(UserError) as error:
+        read_table(path)
+    message = str(error.value)
+    assert str(path) in message and "line 3" in message and "data.encoding: latin-1" in message
+    frame = read_table(path, data_section(encoding="latin-1"))
+    assert frame["city"].tolist() == ["Paris", "Sète"]
+
+
+def test_a_decimal_comma_is_read_with_the_decimal_setting(tmp_path):
+    path = tmp_path / "t.csv"
+    path.write_text("city;weight\nLyon;78,5\nNice;3,25\n", encoding="utf-8")
+    frame = read_table(path, data_section(separator=";", decimal=","))
+    assert frame["weight"].tolist() == [78.5, 3.25]
+
+
+def test_the_settings_reach_predict_data(tmp_path):
+    from modelyard.data.read import read_data
+
+    path = tmp_path / "t.tsv"
+    path.write_bytes("a|b\n1,5|x\n".encode("cp1252"))
+    frame = read_data(path, [], [], data_section(separator="|", decimal=",", encoding="cp1252"))
+    assert frame.to_dict("list") == {"a": [1.5], "b": ["x"]}
+
+
+def test_unknown_encoding_and_long_separator_are_config_errors():
+    from modelyard.config import validate
+    from modelyard.errors import ConfigError
+
+    base = {"name": "t", "inputs": [{"name": "x", "type": "number"}]}
+    base["outputs"] = [{"name": "y", "type": "number"}]
+    with pytest.raises(ConfigError, match="unknown encoding 'latin-9000'") as error:
+        validate({**base, "data": {"encoding": "latin-9000", "separator": ";;"}})
+    assert "data.separator" in str(error.value)
+
+
+def test_a_comma_separated_tsv_is_detected(tmp_path):
+    path = tmp_path / "t.tsv"
+    path.write_text("city,x\nLyon,1\n", encoding="utf-8")
+    with pytest.raises(UserError, match=r'comma-separated; set data.separator: ","'):
+        read_table(path)

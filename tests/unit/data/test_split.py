@@ -132,3 +132,52 @@ def test_split_column_without_train_rows():
     train = pd.DataFrame({"id": range(2), "fold": ["test", "validation"]})
     with pytest.raises(UserError, match="no row is marked train"):
         split_tables(tables(train), Split(column="fold"))
+
+
+# --- which splits are carved when some are given (resolve_split)
+
+
+def resolved(given: set[str], **data) -> Split:
+    from modelyard.config.schema import Data
+    from modelyard.data.split import resolve_split
+
+    return resolve_split(Data.model_validate(data), given)
+
+
+def test_only_train_given_uses_the_ratios():
+    assert resolved({"train"}) == Split(validation=0.15, test=0.15)
+
+
+def test_given_validation_means_no_test_is_carved_unless_written():
+    assert resolved({"train", "validation"}) == Split(validation=None, test=None)
+    written = resolved({"train", "validation"}, split={"test": 0.1})
+    assert written == Split(validation=None, test=0.1)
+
+
+def test_given_test_only_carves_validation():
+    assert resolved({"train", "test"}) == Split(validation=0.15, test=None)
+
+
+def test_a_split_column_makes_the_ratios_unused():
+    assert resolved({"train"}, split={"column": "fold"}) == Split(
+        validation=None, test=None, column="fold"
+    )
+
+
+def test_config_files_validation_only_carves_no_test(tmp_path):
+    from modelyard.config import validate
+    from modelyard.data.split import read_config_data
+
+    TRAIN.to_csv(tmp_path / "train.csv", index=False)
+    TRAIN.head(10).to_csv(tmp_path / "valid.csv", index=False)
+    config = {
+        "name": "t",
+        "data": {"train": "train.csv", "validation": "valid.csv"},
+        "inputs": [{"name": "x", "type": "number"}],
+        "outputs": [{"name": "id", "type": "number"}],
+    }
+    out = read_config_data(validate(config), tmp_path)
+    assert (len(out["train"]), len(out["validation"]), out["test"]) == (100, 10, None)
+    config["data"]["split"] = {"test": 0.2}
+    out = read_config_data(validate(config), tmp_path)
+    assert (len(out["train"]), len(out["test"])) == (80, 20)

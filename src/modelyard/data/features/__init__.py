@@ -11,6 +11,7 @@ import pandas as pd
 import torch
 
 from modelyard.config.schema import Config
+from modelyard.data.columns import require_unique_columns
 from modelyard.data.features.audio import AudioFeature
 from modelyard.data.features.base import Feature, is_missing, row_label
 from modelyard.data.features.image import ImageFeature
@@ -91,6 +92,7 @@ class Preprocessing:
     def _drop_rows(
         self, frame: pd.DataFrame, split: str, labels: bool, training: bool
     ) -> pd.DataFrame:
+        require_unique_columns(frame)
         keep = np.ones(len(frame), dtype=bool)
         for feature in self.inputs + (self.outputs if labels else []):
             series = feature.column_of(frame)

@@ -6,22 +6,17 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from pandas.api.types import is_bool_dtype, is_numeric_dtype, is_object_dtype
 
+from modelyard.data.columns import column_hint
 from modelyard.errors import UserError
 
 
 def is_missing(series: pd.Series) -> np.ndarray:
-    """(N,) bool: NaN, None, or an empty / blank string."""
-    values = series.to_numpy(dtype=object)
-    return np.array(
-        [
-            v is None
-            or (isinstance(v, float) and np.isnan(v))
-            or (isinstance(v, str) and not v.strip())
-            for v in values
-        ],
-        dtype=bool,
-    )
+    """(N,) bool: NaN, None, pd.NA, NaT, or an empty / blank string."""
+    if is_numeric_dtype(series.dtype) or is_bool_dtype(series.dtype):
+        return series.isna().to_numpy(dtype=bool)
+    return distinct_texts(series)[0] < 0
 
 
 def as_text(value: Any) -> str:
@@ -31,6 +26,44 @@ def as_text(value: Any) -> str:
     if isinstance(value, (bool, np.bool_)):
         return str(bool(value)).lower()
     return str(value).strip()
+
+
+def distinct_texts(series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's code ((N,) int64, -1 where missing) into the distinct values as category texts
+    ((U,) object, by `as_text`; two values may give the same text, like 3 and 3.0).
+
+    Vectorised: pandas hashes the column once, and `as_text` runs once per distinct value."""
+    missing = series.isna().to_numpy(dtype=bool)
+    if is_object_dtype(series.dtype) and _mixed_types(series):  # True and 1 would hash alike
+        series = pd.Series(
+            [None if m else as_text(v) for v, m in zip(series, missing, strict=True)], dtype=object
+        )
+    codes, uniques = pd.factorize(series)
+    texts = np.array([as_text(v) for v in uniques], dtype=object)
+    blank = texts == ""
+    if blank.any():
+        codes = np.where((codes >= 0) & blank[np.maximum(codes, 0)], -1, codes)
+    return codes.astype(np.int64), texts
+
+
+def texts_of(series: pd.Series) -> np.ndarray:
+    """(N,) object: each value as its category text (`as_text`), None where missing."""
+    codes, texts = distinct_texts(series)
+    return np.append(texts, None)[codes]
+
+
+def text_counts(series: pd.Series) -> pd.Series:
+    """How often each category text occurs (missing values left out), in order of first
+    appearance."""
+    codes, texts = distinct_texts(series)
+    counts = np.bincount(codes[codes >= 0], minlength=len(texts))
+    counts = pd.Series(counts, index=pd.Index(texts, dtype=object)).groupby(level=0, sort=False)
+    counts = counts.sum()
+    return counts[counts > 0]
+
+
+def _mixed_types(series: pd.Series) -> bool:
+    return pd.api.types.infer_dtype(series, skipna=True) in ("mixed", "mixed-integer")
 
 
 def row_label(series: pd.Series, position: int) -> str:
@@ -69,7 +102,7 @@ class Feature:
         if self.column not in frame.columns:
             kind = "output" if self.is_output else "input"
             raise UserError(
-                f"{kind} '{self.name}': column '{self.column}' is not in the data; columns: {', '.join(map(str, frame.columns))}"
+                f"{kind} '{self.name}': column '{self.column}' is not in the data{column_hint(self.column, frame.columns)}"
             )
         return frame[self.column]
 
@@ -97,15 +130,18 @@ class Feature:
 
 def parse_numbers(series: pd.Series, feature: str) -> np.ndarray:
     """(N,) float64 with NaN for missing; a value that is not a number is the user's error."""
-    missing = is_missing(series)
-    numbers = pd.to_numeric(series.where(~missing, None), errors="coerce").to_numpy(
-        dtype=np.float64
-    )
+    if is_numeric_dtype(series.dtype) or is_bool_dtype(series.dtype):
+        numbers = series.to_numpy(dtype=np.float64, na_value=np.nan)  # Int64, Float64, boolean too
+        missing = np.isnan(numbers)
+    else:
+        missing = is_missing(series)
+        parsed = pd.to_numeric(series.where(~missing, None), errors="coerce")
+        numbers = parsed.to_numpy(dtype=np.float64, na_value=np.nan)
     bad = np.flatnonzero(np.isnan(numbers) & ~missing)
     if len(bad):
         value = series.iloc[bad[0]]
         raise UserError(
-            f"column '{feature}' {row_label(series, bad[0])}: '{value}' is not a number ({len(bad)} such rows); fix the data or use type: category"
+            f"column '{feature}' {row_label(series, bad[0])}: '{value}' is not a number ({len(bad)} such rows); {_number_advice(series.iloc[bad])}"
         )
     if np.isinf(numbers).any():
         position = int(np.flatnonzero(np.isinf(numbers))[0])
@@ -113,3 +149,14 @@ def parse_numbers(series: pd.Series, feature: str) -> np.ndarray:
             f"column '{feature}' {row_label(series, position)}: infinite value; fix the data"
         )
     return numbers
+
+
+DECIMAL_COMMA = r"^\s*[-+]?\d*,\d+\s*$"
+
+
+def _number_advice(bad: pd.Series) -> str:
+    """What to do about values that are not numbers: a decimal comma ('78,5') is a reading
+    setting, anything else is data to fix or a category."""
+    if bad.astype(str).str.match(DECIMAL_COMMA).all():
+        return 'the file seems to use a decimal comma: set data.decimal: "," (with data.separator: ";" if fields are separated by semicolons), or fix the data'
+    return "fix the data or use type: category"

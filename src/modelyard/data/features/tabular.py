@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
-from collections import Counter
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import torch
 
-from modelyard.data.features.base import Feature, as_text, is_missing, parse_numbers, row_label
+from modelyard.data.features.base import (
+    Feature,
+    distinct_texts,
+    parse_numbers,
+    row_label,
+    text_counts,
+    texts_of,
+)
 from modelyard.errors import UserError
 
 UNKNOWN = "<unknown>"
 TRUE_WORDS = {"true", "1", "yes", "y", "t"}
+FALSE_WORDS = {"false", "0", "no", "n", "f"}
 
 
 class NumberFeature(Feature):
@@ -84,13 +91,13 @@ class CategoryFeature(Feature):
     type = "category"
 
     def fit(self, series: pd.Series) -> None:
-        missing = is_missing(series)
-        counts = Counter(as_text(v) for v in series[~missing])
-        if not counts:
+        counts = text_counts(series)
+        if not len(counts):
             raise UserError(f"column '{self.column}' has no values in the training data")
-        self.mode = counts.most_common(1)[0][0]
+        self.mode = str(counts.idxmax())  # the first of the most frequent, as Counter would
         if self.is_output:
-            self.vocab = sorted(counts)
+            self.kind = value_kind(series)
+            self.vocab = sorted(counts.index)
             if len(self.vocab) < 2:
                 raise UserError(
                     f"output '{self.name}': the training data has one class only ('{self.vocab[0]}'); a classifier needs at least two"
@@ -106,44 +113,57 @@ class CategoryFeature(Feature):
 
     def transform(self, series: pd.Series) -> torch.Tensor:
         """(N,) int64 indices into `vocab`."""
-        index = {v: i for i, v in enumerate(self.vocab)}
-        missing = is_missing(series)
-        texts = [as_text(v) for v in series]
+        index = pd.Index(self.vocab, dtype=object)
+        codes, texts = distinct_texts(series)
+        missing = codes < 0
+        fill = UNKNOWN
         if not self.is_output and missing.any():
             fill = {"fill_mode": self.mode, "fill_value": self.config.preprocessing.fill_value}.get(
                 self.config.preprocessing.missing, UNKNOWN
             )
-            texts = [fill if m else t for t, m in zip(texts, missing, strict=True)]
             self.note(f"filled {int(missing.sum())} missing values with '{fill}'")
-        codes = np.array([index.get(t, -1) for t in texts], dtype=np.int64)
+        # the vocabulary index of each distinct text, and last of the filled value
+        lookup = index.get_indexer(np.append(texts, fill).astype(object))
+        codes = lookup[codes]
         unknown = codes < 0
         if unknown.any() and not self.is_output:
             codes[unknown] = 0
+            first = int(np.flatnonzero(unknown)[0])
+            example = texts_of(series.iloc[[first]])[0] or fill
             self.note(
-                f"{int(unknown.sum())} values not seen in training (e.g. '{texts[int(np.flatnonzero(unknown)[0])]}') mapped to unknown"
+                f"{int(unknown.sum())} values not seen in training (e.g. '{example}') mapped to unknown"
             )
-        return torch.from_numpy(codes)
+        return torch.from_numpy(codes.astype(np.int64))
 
     def unseen_rows(self, series: pd.Series) -> np.ndarray:
-        """(N,) bool: labels that are not a training class."""
-        known = set(self.vocab)
-        return np.array([as_text(v) not in known for v in series], dtype=bool)
+        """(N,) bool: labels that are not a training class (missing ones included)."""
+        codes, texts = distinct_texts(series)
+        known = pd.Index(self.vocab, dtype=object).get_indexer(texts.astype(object)) >= 0
+        return ~np.append(known, False)[codes]
+
+    def labels(self, chosen: np.ndarray) -> np.ndarray:
+        """(N,) class indices to labels of the training column's type (ints, bools, strings)."""
+        return typed_values(self.vocab, self.kind)[chosen]
 
     def state(self) -> dict[str, Any]:
-        return {"vocab": self.vocab, "mode": self.mode}
+        kind = {"kind": self.kind} if self.is_output else {}
+        return {"vocab": self.vocab, "mode": self.mode, **kind}
 
     def load_state(self, state: dict[str, Any]) -> None:
         self.vocab, self.mode = state["vocab"], state["mode"]
+        self.kind = state.get("kind", "str")  # saved before kinds were recorded: strings
 
 
 class BinaryFeature(Feature):
-    """Two values mapped to 0/1: `positive` from the config, else true/yes/1, else the later in sort order."""
+    """Two values mapped to 0/1: `positive` from the config, else true/yes/1, else the later in
+    sort order. When the two values are a true/false pair (true/false, 1/0, yes/no, t/f, y/n),
+    any of those forms is accepted at transform time (a model trained on 1/0 takes True/False)."""
 
     type = "binary"
 
     def fit(self, series: pd.Series) -> None:
-        missing = is_missing(series)
-        values = sorted({as_text(v) for v in series[~missing]})
+        counts = text_counts(series)
+        values = sorted(counts.index)
         if len(values) > 2:
             raise UserError(
                 f"column '{self.column}' has {len(values)} different values ({', '.join(values[:5])}, ...); a binary feature has two: use type: category"
@@ -160,33 +180,92 @@ class BinaryFeature(Feature):
             )
         negative = [v for v in values if v != positive]
         self.values = [negative[0] if negative else _opposite(positive), positive]
-        self.mode = Counter(as_text(v) for v in series[~missing]).most_common(1)[0][0]
+        self.mode = str(counts.idxmax())
+        if self.is_output:
+            self.kind = value_kind(series)
 
     def transform(self, series: pd.Series) -> torch.Tensor:
         """(N,) float32 in {0, 1}."""
-        missing = is_missing(series)
-        texts = [as_text(v) for v in series]
+        codes, texts = distinct_texts(series)
+        missing = codes < 0
+        fill = ""
         if not self.is_output and missing.any():
             prep = self.config.preprocessing
             fill = self.mode if prep.missing == "fill_mode" else self.values[int(prep.fill_value)]
-            texts = [fill if m else t for t, m in zip(texts, missing, strict=True)]
             self.note(f"filled {int(missing.sum())} missing values with '{fill}'")
-        lookup = {self.values[0].lower(): 0.0, self.values[1].lower(): 1.0}
-        out = np.array([lookup.get(t.lower(), np.nan) for t in texts], dtype=np.float32)
+        lookup = self._lookup()
+        texts = np.append(texts, fill)
+        out = np.array([lookup.get(t.lower(), np.nan) for t in texts], dtype=np.float32)[codes]
         bad = np.flatnonzero(np.isnan(out))
         if len(bad):
+            accepted = "', '".join(sorted(lookup))
             raise UserError(
-                f"column '{self.column}' {row_label(series, int(bad[0]))}: '{texts[bad[0]]}' is neither '{self.values[0]}' nor '{self.values[1]}'"
+                f"column '{self.column}' {row_label(series, int(bad[0]))}: '{texts[codes[bad[0]]]}' is neither '{self.values[0]}' nor '{self.values[1]}' (accepted: '{accepted}')"
             )
         return torch.from_numpy(out)
 
+    def _lookup(self) -> dict[str, float]:
+        """Lower-case text to 0/1: the two trained values, and their equivalent forms when the
+        two are a true/false pair."""
+        lookup = {self.values[0].lower(): 0.0, self.values[1].lower(): 1.0}
+        truth = [_truth(v) for v in self.values]
+        if None not in truth and truth[0] != truth[1]:
+            for word in TRUE_WORDS | FALSE_WORDS:
+                lookup.setdefault(word, float(_truth(word) == truth[1]))
+        return lookup
+
+    def labels(self, chosen: np.ndarray) -> np.ndarray:
+        """(N,) 0/1 indices to labels of the training column's type (ints, bools, strings)."""
+        return typed_values(self.values, self.kind)[chosen]
+
     def state(self) -> dict[str, Any]:
-        return {"values": self.values, "mode": self.mode}
+        kind = {"kind": self.kind} if self.is_output else {}
+        return {"values": self.values, "mode": self.mode, **kind}
 
     def load_state(self, state: dict[str, Any]) -> None:
         self.values, self.mode = state["values"], state["mode"]
+        self.kind = state.get("kind", "str")  # saved before kinds were recorded: strings
 
 
 def _opposite(value: str) -> str:
     pairs = {"true": "false", "1": "0", "yes": "no", "y": "n", "t": "f"}
     return pairs.get(value.lower(), f"not {value}")
+
+
+def _truth(value: str) -> bool | None:
+    """True or False for a true/false word (any case), None for anything else."""
+    word = value.lower()
+    return True if word in TRUE_WORDS else False if word in FALSE_WORDS else None
+
+
+def value_kind(series: pd.Series) -> str:
+    """The type of a label column's values: 'bool', 'int', 'float' or 'str'. Floats that are
+    all whole numbers are 'int' (a column of ints with a gap reads as floats)."""
+    kind = pd.api.types.infer_dtype(series, skipna=True)
+    if kind == "boolean":
+        return "bool"
+    if kind == "integer":
+        return "int"
+    if kind in ("floating", "mixed-integer-float"):
+        numbers = series.to_numpy(dtype=np.float64, na_value=np.nan)
+        numbers = numbers[~np.isnan(numbers)]
+        return "int" if np.all(numbers == np.round(numbers)) else "float"
+    return "str"
+
+
+def typed_values(texts: list[str], kind: str) -> np.ndarray:
+    """(C,) class texts as `kind` values; strings where a text does not convert."""
+    convert = {"int": int, "float": float, "bool": lambda t: _truth(t)}.get(kind)
+    if convert is not None:
+        values = [convert(t) if _converts(convert, t) else None for t in texts]
+        if None not in values:
+            dtype = {"int": np.int64, "float": np.float64, "bool": bool}[kind]
+            return np.array(values, dtype=dtype)
+    return np.array(texts, dtype=object)
+
+
+def _converts(convert, text: str) -> bool:
+    try:
+        return convert(text) is not None
+    except ValueError:
+        return False
