@@ -119,18 +119,15 @@ def final_dir(work: Path) -> Path:
     return work.with_name(work.name.removesuffix(STAGING))
 
 
-def prepare(work: Path, resume: bool) -> None:
-    """Create the directory to train into; a stale `.incomplete` one (a killed --overwrite) is
-    emptied first, but only if it is a modelyard run or empty."""
+def prepare(run_dir: Path, resume: bool, overwrite: bool = False) -> None:
+    """Create the directory to write into; with `overwrite` (and for a stale `.incomplete`
+    one, left by a killed --overwrite), empty it first, but only if it is a modelyard run."""
     if resume:
         return
-    if work.name.endswith(STAGING) and _exists(work):
-        if not is_run(work):
-            raise UserError(
-                f"--overwrite: '{work}' is in the way of the new run and is not a modelyard run; move it away"
-            )
-        shutil.rmtree(work)
-    work.mkdir(parents=True, exist_ok=True)
+    check(run_dir, resume, overwrite or run_dir.name.endswith(STAGING))
+    if _exists(run_dir):
+        shutil.rmtree(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
 
 
 def finish(work: Path, target: Path, keep_checkpoints: str) -> None:

@@ -59,6 +59,12 @@ def test_resume_needs_an_output_directory(project) -> None:
         Model.from_config(_config(project)).fit(resume=True)
 
 
+def test_language_model_resume_needs_an_output_directory(tmp_path) -> None:
+    config = {"task": "language_model", "corpus": {"train": [str(tmp_path / "corpus.txt")]}}
+    with pytest.raises(UserError, match="resume=True.* needs output_dir"):
+        Model.from_config(config).fit(resume=True)
+
+
 def test_resume_refuses_changed_data_and_a_cosine_of_another_length(project) -> None:
     config = _config(project, keep_checkpoints="last", schedule={"type": "cosine"})
     Model.from_config(config).fit(output_dir=project / "run")

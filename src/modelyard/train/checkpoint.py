@@ -95,8 +95,9 @@ def check_resumable(
     if before is not None and before != total_steps and schedule in _SHAPED_BY_LENGTH:
         raise UserError(
             f"--resume: the {schedule} schedule decays the learning rate over the run's total steps "
-            f"({before} when it started, {total_steps} now that trainer.epochs changed), so its curve "
-            "would jump; keep trainer.epochs as it was, use a constant or step schedule, or start again with --overwrite"
+            f"({before} when it started, {total_steps} now: trainer.epochs or the number of processes "
+            "changed), so its curve would jump; keep them as they were, use a constant or step "
+            "schedule, or start again with --overwrite"
         )
 
 
