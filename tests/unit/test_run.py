@@ -37,7 +37,6 @@ def _config(project: Path, **trainer) -> Path:
 def test_overwrite_that_fails_partway_keeps_the_old_run(project) -> None:
     config = _config(project)
     Model.from_config(config).fit(output_dir=project / "run")
-    assert not (project / "run/checkpoints").exists()  # keep_checkpoints: none by default
     before = load_file(project / "run/model/weights.safetensors")
     broken = make_table().drop(columns=["colour"])
     with pytest.raises(UserError, match="colour"):
@@ -80,6 +79,7 @@ def test_resume_refuses_changed_data_and_a_cosine_of_another_length(project) -> 
 def test_run_files_are_strict_json_with_usual_modes_and_splits(project) -> None:
     model = Model.from_config(_config(project)).fit(output_dir=project / "run")
     run = project / "run"
+    assert not (run / "checkpoints").exists()  # keep_checkpoints: none by default
     state = _strict_json(run / "model/preprocessing.json")
     assert state["amount"]["fill"] is None  # an output's NaN fill, written as null
     for path in run.rglob("*.json"):
