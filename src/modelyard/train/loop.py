@@ -230,10 +230,11 @@ def _tracked_metric(settings) -> str:
 
 
 def _check_stopping_metric(setup: FitSetup, model: nn.Module) -> None:
-    """Before the first epoch, make sure the validation split yields the early-stopping metric
-    (ROC-AUC, for one, needs both classes among the validation rows)."""
+    """Before the first epoch, make sure the validation split yields a ROC-AUC early-stopping
+    metric (it needs both classes among the validation rows; the only metric a split may lack,
+    so no other pays for this extra validation; `_early_stopping` guards the rest)."""
     rule = setup.settings.early_stopping
-    if rule is None or rule.metric == "loss" or setup.validate is None:
+    if rule is None or not rule.metric.endswith("roc_auc") or setup.validate is None:
         return
     row = {f"validation_{k}": v for k, v in setup.validate(model).items()}
     if f"validation_{rule.metric}" not in row:

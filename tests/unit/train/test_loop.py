@@ -101,7 +101,7 @@ def test_early_stopping_stops_after_patience_and_restores_best() -> None:
 
 
 def test_early_stopping_on_a_metric_to_maximise() -> None:
-    scores = iter([0.5, 0.6, 0.8, 0.8, 0.79])  # the first: the check before epoch 1
+    scores = iter([0.6, 0.8, 0.8, 0.79])
     setup = _setup(
         lambda m: {"loss": 0.0, "accuracy": next(scores)},
         epochs=10,
@@ -113,7 +113,7 @@ def test_early_stopping_on_a_metric_to_maximise() -> None:
 
 
 def test_plateau_follows_the_metric_mode() -> None:
-    scores = iter([0.4, 0.5, 0.6, 0.7, 0.8, 0.9])  # improves every epoch: no reduction due
+    scores = iter([0.5, 0.6, 0.7, 0.8, 0.9])  # accuracy improves every epoch: no reduction due
     setup = _setup(
         lambda m: {"loss": 1.0, "accuracy": next(scores)},
         epochs=5,
@@ -259,3 +259,10 @@ def test_the_best_validation_epoch_is_kept_by_default(keep, epoch, capsys) -> No
         assert torch.equal(value, seen[epoch - 1][name]), name
     restored = "restored the weights of epoch 2, the best in validation loss"
     assert (restored in capsys.readouterr().err) == (keep == "best")
+
+
+def test_a_stopping_metric_missing_after_an_epoch_is_a_user_error_not_a_key_error() -> None:
+    setup = _setup(lambda m: {"loss": 0.5}, early_stopping=schema.EarlyStopping(metric="f1_entity"))
+    setup.metric_mode = "max"
+    with pytest.raises(UserError, match="'f1_entity' cannot be computed.*gives: loss"):
+        fit(_model(), _data(), setup)
