@@ -76,19 +76,30 @@ class Model:
         they are; a missing one is cut from `train` by the config's ratio (`data.split`), except
         test when validation is given (unless `data.split.test` is written in the config).
         `self.config` then shows null for ratios not used. With `output_dir`, writes the run
-        directory there."""
+        directory there.
+        `overwrite` replaces an existing run there only once the new one has finished."""
+        procs = distributed.init(self.config.trainer.device)
+        self.config = self._resolved_config(train, validation, test)
+        target = _run_target(output_dir, resume)
+        with run.session(target, resume, overwrite, self.config, procs) as run_dir:
+            return self._fit(train, validation, test, run_dir, resume, procs)
+
+    def _fit(
+        self,
+        train: DataArg,
+        validation: DataArg,
+        test: DataArg,
+        run_dir: Path | None,
+        resume,
+        procs,
+    ) -> Model:
         from modelyard.evaluate import infer, per_epoch, score
         from modelyard.metrics import metric_mode
         from modelyard.models.build import build_losses, build_model
         from modelyard.train import checkpoint
         from modelyard.train.loop import FitSetup, fit, supervised_objective
 
-        self.config = self._resolved_config(train, validation, test)
         settings = self.config.trainer
-        procs = distributed.init(settings.device)
-        run_dir = Path(output_dir) if output_dir is not None else None
-        if run_dir is not None:
-            run.start(run_dir, resume, overwrite, self.config, procs)
         tables = self._read_splits(train, validation, test)
         self._check_trainable(tables, procs)
         self._fit_preprocessing(tables["train"], run_dir if resume else None, procs)
@@ -100,6 +111,7 @@ class Model:
         self.module = build_model(self.config, self.preprocessing)
         if run_dir is not None and procs.is_main and not resume:
             self._save_start(run_dir)
+            run.write_splits(run_dir, tables, self._split_sources(train, validation, test))
         device = pick_device(settings.device, procs.local_rank)
         bf16 = use_bf16(settings.precision, device)
         losses = build_losses(self.config)
@@ -219,7 +231,20 @@ class Model:
     def _save_end(self, run_dir: Path, details: dict[str, Any]) -> None:
         self.save(run_dir / run.MODEL_DIR)
         report = run.write_results(run_dir, self.config, self.metrics, self.history, details)
-        log(f"run saved to {run_dir} (report: {report})")
+        final = run.final_dir(run_dir)
+        log(f"run saved to {final} (report: {final / report.relative_to(run_dir)})")
+
+    def _split_sources(self, train: DataArg, validation: DataArg, test: DataArg) -> dict[str, str]:
+        """splits.json's `table` of each split: its own file or DataFrame, else the training one."""
+        given = {"train": train, "validation": validation, "test": test}
+        if train is None:
+            given = {name: getattr(self.config.data, name) for name in given}
+        names = {
+            name: (f"the {name} DataFrame given to fit()" if isinstance(v, pd.DataFrame) else v)
+            for name, v in given.items()
+            if v is not None
+        }
+        return {name: str(names.get(name, names["train"])) for name in given}
 
     # ------------------------------------------------------------ applying
 
@@ -314,6 +339,9 @@ class Model:
             ],
         }
         state = self.state_tensors() if (weights and self.module is not None) else None
+        quantized = state is not None and self._quantized()
+        if state is not None and not quantized:  # stored once, in backbones/
+            state = {k: v for k, v in state.items() if not k.startswith(self._exported_prefixes())}
         run.save_model(
             Path(directory),
             self.config.model_dump(mode="json"),
@@ -321,12 +349,13 @@ class Model:
             state,
             meta,
         )
-        if state is not None and self._quantized():
+        if quantized:
             from modelyard.compress import quantize
 
             run.write_json(Path(directory) / quantize.RECORD_FILE, quantize.describe(self.module))
         elif state is not None:
             self._export_backbones(Path(directory) / BACKBONES)
+            run.share_files(Path(directory))
 
     def state_tensors(self) -> dict[str, torch.Tensor]:
         """The weights as plain tensors (what weights.safetensors holds): the state dict, or for
@@ -346,6 +375,17 @@ class Model:
         return any(
             type(m).__module__.startswith("torch.ao.nn.quantized") for m in self.module.modules()
         )
+
+    def _exported_prefixes(self) -> tuple[str, ...]:
+        """State-dict prefixes of the backbones that backbones/<input>/ holds exactly (not
+        those with LoRA adapters: their files are merged). weights.safetensors leaves them out;
+        `load` builds them from backbones/."""
+        prefixes = []
+        for f in _pretrained_inputs(self.config):
+            index = self.module.input_names.index(f.name)
+            if not hasattr(self.module.encoders[index].backbone, "merge_and_unload"):
+                prefixes.append(f"encoders.{index}.backbone.")
+        return tuple(prefixes)
 
     def _export_backbones(self, folder: Path) -> None:
         """Each fine-tuned pretrained backbone and its tokenizer, loadable by transformers itself."""
@@ -385,11 +425,27 @@ class Model:
 
             model.module = load_quantized(model.module, load_file(str(weights)))
         else:
-            model.module.load_state_dict(load_file(str(weights)))
+            _load_weights(model.module, load_file(str(weights)), model._exported_prefixes())
         model.module.eval()
         metrics_file = folder.parent / "metrics.json"
         model.metrics = run.read_json(metrics_file) if metrics_file.is_file() else {}
         return model
+
+
+def _run_target(output_dir: str | Path | None, resume: bool) -> Path | None:
+    if resume and output_dir is None:
+        raise UserError(
+            "fit(resume=True) needs output_dir: the run directory whose checkpoint to continue"
+        )
+    return Path(output_dir) if output_dir is not None else None
+
+
+def _load_weights(module: torch.nn.Module, weights: dict, from_backbones: tuple[str, ...]) -> None:
+    """weights.safetensors into `module`; tensors under `from_backbones` may be absent (the
+    backbones were built from backbones/; runs before this saved them twice)."""
+    missing, unexpected = module.load_state_dict(weights, strict=False)
+    if unexpected or any(not k.startswith(from_backbones) for k in missing):
+        module.load_state_dict(weights)  # raises, naming the keys
 
 
 def _pretrained_inputs(config: Config) -> list:

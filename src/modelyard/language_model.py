@@ -40,16 +40,21 @@ class LanguageModel:
     def fit(
         self, *, output_dir: str | Path | None = None, resume: bool = False, overwrite: bool = False
     ) -> LanguageModel:
-        """Train the tokenizer (rank 0; reloaded on resume), pack blocks, train with the spine's loop."""
+        """Train the tokenizer (rank 0; reloaded on resume), pack blocks, train with the spine's
+        loop. Runs are kept safe as in `Model.fit` (overwrite replaces only once finished)."""
+        from modelyard.api import _run_target
+
+        procs = distributed.init(self.config.trainer.device)
+        target = _run_target(output_dir, resume)
+        with run.session(target, resume, overwrite, self.config, procs) as run_dir:
+            return self._fit(run_dir, resume, procs)
+
+    def _fit(self, run_dir: Path | None, resume: bool, procs) -> LanguageModel:
         from modelyard.tasks import language_model as lm
         from modelyard.train import checkpoint
         from modelyard.train.loop import FitSetup, fit
 
         settings = self.config.trainer
-        procs = distributed.init(settings.device)
-        run_dir = Path(output_dir) if output_dir is not None else None
-        if run_dir is not None:
-            run.start(run_dir, resume, overwrite, self.config, procs)
         train_lines, validation_lines = lm.read_corpus(self.config.corpus, self.base_dir)
         self.tokenizer = self._tokenizer(train_lines, run_dir if resume else None, procs)
         block = self.config.block_size
@@ -145,8 +150,9 @@ class LanguageModel:
     def _save_end(self, run_dir: Path) -> None:
         self.save(run_dir / run.MODEL_DIR)
         report = run.write_results(run_dir, self.config, self.metrics, self.history, details={})
+        final = run.final_dir(run_dir)
         log(
-            f"run saved to {run_dir} (report: {report}); load it with transformers from {run_dir / run.MODEL_DIR}"
+            f"run saved to {final} (report: {final / report.relative_to(run_dir)}); load it with transformers from {final / run.MODEL_DIR}"
         )
 
     # ------------------------------------------------------------ applying
@@ -238,6 +244,7 @@ class LanguageModel:
                 "architecture": self.architecture,
             },
         )
+        run.share_files(folder)
 
     @classmethod
     def load(cls, folder: Path) -> LanguageModel:

@@ -4,22 +4,36 @@
 <run>/metrics.json        {"validation": {...}, "test": {...}}
 <run>/history.csv         one row per epoch
 <run>/report.html
-<run>/checkpoints/last.pt for --resume
+<run>/splits.json        which rows of which table went to train, validation and test
+<run>/checkpoints/last.pt for --resume (and previous.pt, the one before, in case last.pt is
+                          damaged); removed when the run finishes unless trainer.keep_checkpoints: last
 <run>/model/              modelyard.json (resolved config), preprocessing.json, weights.safetensors, meta.json
+
+`--overwrite` of an existing run trains into `<run>.incomplete` beside it and replaces the old
+run only once the new one has finished; a failure leaves the old run untouched.
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
+import math
+import os
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from modelyard.errors import UserError
+from modelyard.train.progress import log
 
 MODEL_DIR = "model"
 CHECKPOINT = Path("checkpoints") / "last.pt"
+PREVIOUS_CHECKPOINT = Path("checkpoints") / "previous.pt"
+STAGING = ".incomplete"  # suffix of the sibling folder an --overwrite trains into
+# Settings a resumed run may change (everything else must match the config it started with).
+RESUMABLE_CHANGES = ("trainer.epochs", "trainer.keep", "trainer.keep_checkpoints")
 CONFIG_FILE = "modelyard.json"  # not config.json: a Hugging Face checkpoint may share the folder
 
 
@@ -29,11 +43,17 @@ def check(run_dir: Path, resume: bool, overwrite: bool) -> None:
     `--overwrite` only ever deletes a folder that is a modelyard run (config.yaml plus model/
     or checkpoints/), and never one that holds the current directory.
     """
-    exists = run_dir.exists() and any(run_dir.iterdir())
+    exists = _exists(run_dir)
     if resume:
-        if not (run_dir / CHECKPOINT).is_file():
+        if not (run_dir / CHECKPOINT).is_file() and not (run_dir / PREVIOUS_CHECKPOINT).is_file():
+            finished = (run_dir / MODEL_DIR / "weights.safetensors").is_file()
+            why = (
+                " (a finished run keeps its checkpoint only with trainer.keep_checkpoints: last)"
+                if finished
+                else ""
+            )
             raise UserError(
-                f"cannot resume (resume=True / --resume): '{run_dir}' has no checkpoint ({CHECKPOINT}), so there is nothing to continue; start it again (overwrite=True / --overwrite)"
+                f"cannot resume (resume=True / --resume): '{run_dir}' has no checkpoint ({CHECKPOINT}){why}, so there is nothing to continue; start it again (overwrite=True / --overwrite)"
             )
         return
     if exists and not overwrite:
@@ -46,38 +66,102 @@ def check(run_dir: Path, resume: bool, overwrite: bool) -> None:
         )
 
 
-def start(run_dir: Path, resume: bool, overwrite: bool, config, procs) -> None:
-    """Before training: every process checks (so all fail alike), then rank 0 prepares."""
+@contextlib.contextmanager
+def session(
+    target: Path | None, resume: bool, overwrite: bool, config, procs
+) -> Iterator[Path | None]:
+    """Yield the directory to write the run into (None without `target`): `target` itself,
+    or for an --overwrite of an existing run its `.incomplete` sibling, which replaces
+    `target` only when training has finished. On failure that sibling is removed and
+    `target` stays as it was. Every process gets the same directory; only rank 0 writes."""
+    from modelyard.train import distributed
+
+    if target is None:
+        yield None
+        return
+    work = start(target, resume, overwrite, config, procs)
+    try:
+        yield work
+    except BaseException:
+        if work != target and procs.is_main:
+            shutil.rmtree(work, ignore_errors=True)
+            log(f"note: training failed; the previous run in '{target}' is kept as it was")
+        raise
+    if procs.is_main:
+        finish(work, target, config.trainer.keep_checkpoints)
+    distributed.barrier(procs)
+
+
+def start(run_dir: Path, resume: bool, overwrite: bool, config, procs) -> Path:
+    """Before training: every process checks (so all fail alike), then rank 0 prepares.
+    Returns the directory to train into (see `session`)."""
     from modelyard.train import distributed
 
     check(run_dir, resume, overwrite)
     if resume:
         check_resumable(run_dir, config.model_dump(mode="json"))
+    work = staging(run_dir) if overwrite and not resume and _exists(run_dir) else run_dir
     distributed.barrier(procs)
     if procs.is_main:
-        prepare(run_dir, resume, overwrite)
+        prepare(work, resume)
+        if work != run_dir:
+            log(f"training into '{work}'; it replaces '{run_dir}' once training has finished")
     distributed.barrier(procs)
+    return work
 
 
-def prepare(run_dir: Path, resume: bool, overwrite: bool) -> None:
-    """Create the run directory; with `overwrite`, empty an existing run first."""
-    check(run_dir, resume, overwrite)
+def staging(run_dir: Path) -> Path:
+    return run_dir.with_name(run_dir.name + STAGING)
+
+
+def final_dir(work: Path) -> Path:
+    """The run directory that `work` becomes once training has finished."""
+    return work.with_name(work.name.removesuffix(STAGING))
+
+
+def prepare(run_dir: Path, resume: bool, overwrite: bool = False) -> None:
+    """Create the directory to write into; with `overwrite` (and for a stale `.incomplete`
+    one, left by a killed --overwrite), empty it first, but only if it is a modelyard run."""
     if resume:
         return
-    if run_dir.exists() and any(run_dir.iterdir()):
+    check(run_dir, resume, overwrite or run_dir.name.endswith(STAGING))
+    if _exists(run_dir):
         shutil.rmtree(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
 
 
+def finish(work: Path, target: Path, keep_checkpoints: str) -> None:
+    """After a successful run: prune checkpoints/ as `keep_checkpoints` says, then put the
+    run in `work` in place of `target` (renames on one file system: no copy)."""
+    folder = work / CHECKPOINT.parent
+    if keep_checkpoints == "none":
+        shutil.rmtree(folder, ignore_errors=True)
+    else:
+        (work / PREVIOUS_CHECKPOINT).unlink(missing_ok=True)
+    if work == target:
+        return
+    old = target.with_name(f".{target.name}.replaced")
+    if old.exists():
+        shutil.rmtree(old)
+    target.rename(old)
+    work.rename(target)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def _exists(path: Path) -> bool:
+    return path.exists() and any(path.iterdir())
+
+
 def check_resumable(run_dir: Path, resolved: dict) -> None:
-    """A resumed run must use the config it started with (only trainer.epochs may change)."""
+    """A resumed run must use the config it started with (only trainer.epochs may change,
+    and what the run keeps at its end)."""
     import yaml
 
     saved = yaml.safe_load((run_dir / "config.yaml").read_text(encoding="utf-8"))
-    differences = [p for p in _differences(saved, resolved) if p != "trainer.epochs"]
+    differences = [p for p in _differences(saved, resolved) if p not in RESUMABLE_CHANGES]
     if differences:
         raise UserError(
-            f"cannot resume (resume=True / --resume): the config differs from the one '{run_dir}' was started with at {', '.join(differences)}; only trainer.epochs may change (or start again: overwrite=True / --overwrite)"
+            f"cannot resume (resume=True / --resume): the config differs from the one '{run_dir}' was started with at {', '.join(differences)}; only trainer.epochs may change (and trainer.keep, trainer.keep_checkpoints), or start again (overwrite=True / --overwrite)"
         )
 
 
@@ -116,11 +200,30 @@ def model_dir(path: Path) -> Path:
     )
 
 
-def write_json(path: Path, data: Any) -> None:
+def write_json(path: Path, data: Any, indent: int | None = 2) -> None:
+    """Strict JSON (what JavaScript's JSON.parse accepts): NaN and infinities become null."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(data, indent=2, default=float) + "\n", encoding="utf-8")
+    text = json.dumps(_finite(data), indent=indent, default=_plain, allow_nan=False)
+    tmp.write_text(text + "\n", encoding="utf-8")
     tmp.replace(path)
+
+
+def _plain(value: Any) -> Any:
+    """numpy scalars (a NaN one as null); anything else JSON lacks as its text."""
+    if hasattr(value, "item"):
+        return _finite(value.item())
+    return str(value)
+
+
+def _finite(data: Any) -> Any:
+    if isinstance(data, float):
+        return data if math.isfinite(data) else None
+    if isinstance(data, dict):
+        return {k: _finite(v) for k, v in data.items()}
+    if isinstance(data, list | tuple):
+        return [_finite(v) for v in data]
+    return data
 
 
 def read_json(path: Path) -> Any:
@@ -154,6 +257,28 @@ def save_model(
             {k: v.detach().cpu().contiguous() for k, v in weights.items()},
             str(directory / "weights.safetensors"),
         )
+    share_files(directory)
+
+
+def share_files(folder: Path) -> None:
+    """Give the files under `folder` the usual mode (0644 under umask 022): safetensors and
+    Hugging Face's save_pretrained write theirs 0600."""
+    umask = os.umask(0)
+    os.umask(umask)
+    for path in folder.rglob("*"):
+        if path.is_file() and not path.is_symlink():
+            path.chmod(0o666 & ~umask)
+
+
+def write_splits(run_dir: Path, tables: dict, sources: dict[str, str]) -> None:
+    """splits.json: for each split, the table its rows came from and their row labels (the
+    table's index: 0-based data rows of a file, header not counted), to recompute any number."""
+    splits = {
+        name: {"table": sources[name], "rows": table.index.tolist()}
+        for name, table in tables.items()
+        if table is not None
+    }
+    write_json(run_dir / "splits.json", splits, indent=None)
 
 
 def write_config(run_dir: Path, config) -> None:

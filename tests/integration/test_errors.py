@@ -128,7 +128,10 @@ def test_overwrite_replaces_a_previous_run(project):
 
 
 def test_resume_with_a_changed_config_is_refused(project):
-    modelyard("train", "config.yaml", "--output", "run", "--set", "trainer.epochs=1", cwd=project)
+    keep = ("--set", "trainer.keep_checkpoints=last")  # a finished run to continue later
+    modelyard(
+        "train", "config.yaml", "--output", "run", "--set", "trainer.epochs=1", *keep, cwd=project
+    )
     message = user_error(
         modelyard(
             "train",

@@ -159,6 +159,7 @@ def test_resumed_pretraining_matches_an_uninterrupted_one(tmp_path):
     config["trainer"]["schedule"] = {
         "type": "constant"
     }  # a cosine's length would change with epochs
+    config["trainer"]["keep_checkpoints"] = "last"  # to continue the finished run
     (tmp_path / "lm.yaml").write_text(yaml.safe_dump(config))
     Model.from_config(tmp_path / "lm.yaml").fit(output_dir=tmp_path / "resumed")
     three = ["trainer.epochs=3"]

@@ -22,13 +22,14 @@ def test_train_writes_a_complete_run_directory(project):
         "metrics.json",
         "history.csv",
         "report.html",
-        "checkpoints/last.pt",
+        "splits.json",
         "model/modelyard.json",
         "model/preprocessing.json",
         "model/weights.safetensors",
         "model/meta.json",
     ):
         assert (run / name).is_file(), name
+    assert not (run / "checkpoints").exists()  # trainer.keep_checkpoints: none
     metrics = json.loads((run / "metrics.json").read_text())
     assert set(metrics) == {"validation", "test"}
     for split in metrics.values():

@@ -585,7 +585,15 @@ class EarlyStopping(Strict):
 
 class Trainer(Strict):
     """`batch_size: full` trains full-batch gradient descent (one step per epoch).
-    `gradient_accumulation: K` sums gradients of K batches per optimizer step."""
+    `gradient_accumulation: K` sums gradients of K batches per optimizer step.
+
+    `keep`: which weights the finished model gets when there is validation data. `best`
+    (default, as Ludwig does): those of the epoch best in validation loss, or in the
+    early-stopping metric if set; the log names that epoch. `last`: the final epoch's.
+    `keep_checkpoints`: what stays in the run's checkpoints/ once training has finished.
+    `none` (default): nothing, since a checkpoint (weights plus optimizer state) is about three
+    times the model's size; the checkpoint exists throughout training, so a crashed run can
+    still `--resume`. `last`: keep it, to continue a finished run later with more epochs."""
 
     epochs: PositiveInt = 10
     batch_size: PositiveInt | Literal["full"] = 32
@@ -599,6 +607,8 @@ class Trainer(Strict):
     device: Literal["auto", "cpu", "cuda"] = "auto"
     seed: int = 42
     eval_batch_size: PositiveInt = 256
+    keep: Literal["best", "last"] = "best"
+    keep_checkpoints: Literal["none", "last"] = "none"
 
 
 class Config(Strict):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -19,6 +20,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from modelyard.errors import UserError
 from modelyard.train import checkpoint, distributed
 from modelyard.train.optim import build_optimizer, l1_penalty
 from modelyard.train.precision import autocast
@@ -91,7 +93,12 @@ def fit(model: nn.Module, train: Tensors, setup: FitSetup) -> FitState:
     scheduler = build_schedule(
         s.schedule, optimizer, updates_per_epoch, updates_per_epoch * s.epochs, setup.metric_mode
     )
+    total_steps = updates_per_epoch * s.epochs
+    data = checkpoint.fingerprint(train) if setup.checkpoint_path or setup.resume else None
+    if setup.resume:
+        checkpoint.check_resumable(setup.resume, data, total_steps, s.schedule.type)
     state = _restore(setup.resume, model, optimizer, scheduler) if setup.resume else FitState()
+    _check_stopping_metric(setup, model)
     progress = Progress(procs.is_main)
     per_step_schedule = is_per_step(scheduler)
 
@@ -102,6 +109,7 @@ def fit(model: nn.Module, train: Tensors, setup: FitSetup) -> FitState:
             torch.randperm(rows, generator=_epoch_generator(s.seed, epoch)), procs
         ).to(setup.device)
         loss_sum = torch.zeros((), device=setup.device)
+        step_losses = []  # (for the step a divergence started at; no sync per step)
         progress.start_epoch(epoch, s.epochs, steps_per_epoch)
         for step in range(steps_per_epoch):
             index = order[step * per_process : (step + 1) * per_process]
@@ -121,6 +129,7 @@ def fit(model: nn.Module, train: Tensors, setup: FitSetup) -> FitState:
                 if per_step_schedule:
                     scheduler.step()
             loss_sum += loss.detach()
+            step_losses.append(loss.detach())
             progress.step(
                 step + 1, (step + 1) * per_process * procs.world, loss_sum, steps_per_epoch
             )
@@ -130,6 +139,7 @@ def fit(model: nn.Module, train: Tensors, setup: FitSetup) -> FitState:
             "epoch": epoch,
             "train_loss": float(distributed.mean_across(loss_sum, procs)) / steps_per_epoch,
         }
+        _check_finite(row["train_loss"], step_losses, model, epoch)
         if setup.validate is not None:
             row.update({f"validation_{k}": v for k, v in setup.validate(model).items()})
         row.update(_learning_rates(optimizer))
@@ -144,8 +154,9 @@ def fit(model: nn.Module, train: Tensors, setup: FitSetup) -> FitState:
         if procs.is_main:
             log(_epoch_line(row, s.epochs, rows))
             if setup.checkpoint_path:
+                snapshot = _snapshot(state, model, optimizer, scheduler)
                 checkpoint.save_atomic(
-                    _snapshot(state, model, optimizer, scheduler), setup.checkpoint_path
+                    {**snapshot, "data": data, "total_steps": total_steps}, setup.checkpoint_path
                 )
         distributed.barrier(procs)
         if distributed.broadcast_flag(stop, procs) and epoch < s.epochs:
@@ -155,12 +166,15 @@ def fit(model: nn.Module, train: Tensors, setup: FitSetup) -> FitState:
                 )
             break
 
-    if state.best_weights is not None:
+    if state.best_weights is not None and s.keep == "best":
         model.load_state_dict(state.best_weights)
         if procs.is_main:
-            key = f"validation_{s.early_stopping.metric}"
+            metric = _tracked_metric(s)
+            key = f"validation_{metric}"
             best = next(row["epoch"] for row in state.history if row.get(key) == state.best_score)
-            log(f"restored the weights of epoch {best}, the best in {s.early_stopping.metric}")
+            log(
+                f"restored the weights of epoch {best}, the best in validation {metric} (trainer.keep: best)"
+            )
     return state
 
 
@@ -188,18 +202,69 @@ def _sync_unless(skip: bool, wrapped: nn.Module):
 def _early_stopping(
     state: FitState, row: dict[str, float], setup: FitSetup, model: nn.Module
 ) -> bool:
-    """Track the best epoch; True when patience has run out. Best weights kept on the CPU."""
+    """Track the best epoch (by the early-stopping metric, else validation loss) when early
+    stopping or `keep: best` needs it; True when patience has run out. Best weights on the CPU."""
     rule = setup.settings.early_stopping
-    if rule is None or setup.validate is None:
+    if setup.validate is None or (rule is None and setup.settings.keep != "best"):
         return False
-    score = row[f"validation_{rule.metric}"]
+    metric = _tracked_metric(setup.settings)
+    if f"validation_{metric}" not in row:
+        raise _metric_missing(metric, row)
+    score = row[f"validation_{metric}"]
     sign = 1.0 if setup.metric_mode == "max" else -1.0
-    if state.best_score is None or sign * (score - state.best_score) > rule.min_delta:
+    min_delta = rule.min_delta if rule is not None else 0.0
+    if state.best_score is None or sign * (score - state.best_score) > min_delta:
         state.best_score, state.bad_epochs = score, 0
-        state.best_weights = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
+        if setup.settings.keep == "best":
+            state.best_weights = {
+                k: v.detach().cpu().clone() for k, v in model.state_dict().items()
+            }
         return False
     state.bad_epochs += 1
-    return state.bad_epochs >= rule.patience
+    return rule is not None and state.bad_epochs >= rule.patience
+
+
+def _tracked_metric(settings) -> str:
+    """The validation metric that decides the best epoch: early stopping's, else the loss."""
+    return settings.early_stopping.metric if settings.early_stopping else "loss"
+
+
+def _check_stopping_metric(setup: FitSetup, model: nn.Module) -> None:
+    """Before the first epoch, make sure the validation split yields a ROC-AUC early-stopping
+    metric (it needs both classes among the validation rows; the only metric a split may lack,
+    so no other pays for this extra validation; `_early_stopping` guards the rest)."""
+    rule = setup.settings.early_stopping
+    if rule is None or not rule.metric.endswith("roc_auc") or setup.validate is None:
+        return
+    row = {f"validation_{k}": v for k, v in setup.validate(model).items()}
+    if f"validation_{rule.metric}" not in row:
+        raise _metric_missing(rule.metric, row)
+
+
+def _metric_missing(metric: str, row: dict[str, float]) -> UserError:
+    given = ", ".join(k.removeprefix("validation_") for k in row if k.startswith("validation_"))
+    return UserError(
+        f"trainer.early_stopping.metric: '{metric}' cannot be computed on this validation split "
+        f"(roc_auc, for one, needs both classes among the validation rows); it gives: {given}; "
+        "choose one of those, or a larger validation split"
+    )
+
+
+def _check_finite(train_loss: float, step_losses: list[torch.Tensor], model, epoch: int) -> None:
+    """A NaN or infinite loss or weight ends the run before anything is validated or saved."""
+    hint = "lower trainer.optimizer.lr, set trainer.gradient_clip, or check the data for extreme values"
+    if not math.isfinite(train_loss):
+        bad = (~torch.isfinite(torch.stack(step_losses))).nonzero()
+        step = int(bad[0]) + 1 if len(bad) else len(step_losses)
+        value = float(step_losses[step - 1]) if len(bad) else train_loss
+        raise UserError(
+            f"training diverged: the loss is {value} at epoch {epoch}, step {step}; {hint}"
+        )
+    finite = torch.stack([torch.isfinite(p).all() for p in model.parameters()]).all()
+    if not bool(finite):
+        raise UserError(
+            f"training diverged: the weights are no longer finite after epoch {epoch}, step {len(step_losses)}; {hint}"
+        )
 
 
 def _snapshot(state: FitState, model, optimizer, scheduler) -> dict[str, Any]:

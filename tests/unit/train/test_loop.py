@@ -8,6 +8,7 @@ import torch
 from torch import nn
 
 from modelyard.config import schema
+from modelyard.errors import UserError
 from modelyard.models.heads import make_loss
 from modelyard.train import checkpoint
 from modelyard.train.distributed import Processes
@@ -193,9 +194,10 @@ def test_checkpoint_every_epoch_without_tmp(tmp_path) -> None:
     setup.checkpoint_path = tmp_path / "run" / "checkpoint.pt"
     model = _model()
     fit(model, _data(), setup)
-    assert [p.name for p in (tmp_path / "run").iterdir()] == ["checkpoint.pt"]
+    assert sorted(p.name for p in (tmp_path / "run").iterdir()) == ["checkpoint.pt", "previous.pt"]
     snapshot = checkpoint.load(setup.checkpoint_path)
     assert snapshot["state"]["epoch"] == 2
+    assert checkpoint.load(tmp_path / "run" / "previous.pt")["state"]["epoch"] == 1
     for name, value in model.state_dict().items():
         assert torch.equal(snapshot["model"][name], value)
 
@@ -229,3 +231,57 @@ def test_each_param_groups_rate_is_recorded_and_shown_when_they_differ():
     assert "lr 0.001  " in _epoch_line(
         {"epoch": 1, "train_loss": 0.5, **single, "seconds": 1.0}, 3, 64
     )
+
+
+def test_a_diverging_loss_stops_the_run_naming_epoch_and_step(tmp_path) -> None:
+    data = _data()
+    data["x"][37] = float("nan")  # row 37 comes in some batch of epoch 1: the loss is NaN
+    setup = _setup(epochs=3)
+    setup.checkpoint_path = tmp_path / "last.pt"
+    with pytest.raises(UserError, match=r"at epoch 1, step [1-4];.*lr.*gradient_clip"):
+        fit(_model(), data, setup)
+    assert not setup.checkpoint_path.exists()  # NaN weights are never saved
+
+
+def test_a_learning_rate_that_blows_up_never_saves_nan_weights(tmp_path) -> None:
+    setup = _setup(epochs=5, optimizer=schema.Sgd(lr=3e38))
+    setup.checkpoint_path = tmp_path / "last.pt"
+    with pytest.raises(UserError, match="training diverged: .* epoch 1"):
+        fit(_model(), _data(), setup)
+    assert not setup.checkpoint_path.exists()
+
+
+def test_a_stopping_metric_the_split_cannot_give_is_refused_before_training() -> None:
+    model = _model()
+    setup = _setup(
+        lambda m: {"loss": 0.5, "accuracy": 1.0},  # no roc_auc: one class in validation
+        early_stopping=schema.EarlyStopping(metric="roc_auc"),
+    )
+    setup.metric_mode = "max"
+    with pytest.raises(UserError, match="'roc_auc' cannot be computed.*gives: loss, accuracy"):
+        fit(model, _data(), setup)
+    assert model.steps == 0
+
+
+@pytest.mark.parametrize(("keep", "epoch"), [("best", 2), ("last", 4)])
+def test_the_best_validation_epoch_is_kept_by_default(keep, epoch, capsys) -> None:
+    scores = iter([0.9, 0.3, 0.5, 0.7])
+    seen: list[dict[str, torch.Tensor]] = []
+
+    def validate(model: nn.Module) -> dict[str, float]:
+        seen.append(_weights(model))
+        return {"loss": next(scores)}
+
+    model = _model()
+    fit(model, _data(), _setup(validate, epochs=4, keep=keep))
+    for name, value in model.state_dict().items():
+        assert torch.equal(value, seen[epoch - 1][name]), name
+    restored = "restored the weights of epoch 2, the best in validation loss"
+    assert (restored in capsys.readouterr().err) == (keep == "best")
+
+
+def test_a_stopping_metric_missing_after_an_epoch_is_a_user_error_not_a_key_error() -> None:
+    setup = _setup(lambda m: {"loss": 0.5}, early_stopping=schema.EarlyStopping(metric="f1_entity"))
+    setup.metric_mode = "max"
+    with pytest.raises(UserError, match="'f1_entity' cannot be computed.*gives: loss"):
+        fit(_model(), _data(), setup)

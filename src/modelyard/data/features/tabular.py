@@ -82,7 +82,9 @@ class NumberFeature(Feature):
         return {"fill": self.fill, "shift": self.shift, "scale": self.scale}
 
     def load_state(self, state: dict[str, Any]) -> None:
-        self.fill, self.shift, self.scale = state["fill"], state["shift"], state["scale"]
+        """`fill` is null in preprocessing.json (strict JSON) where it is NaN (an output's)."""
+        fill = float("nan") if state["fill"] is None else state["fill"]
+        self.fill, self.shift, self.scale = fill, state["shift"], state["scale"]
 
 
 class CategoryFeature(Feature):
