@@ -79,6 +79,7 @@ def fit(model: nn.Module, train: Tensors, setup: FitSetup) -> FitState:
     rows = len(next(iter(train.values())))
     batch_size = rows if s.batch_size == "full" else min(s.batch_size, rows)
     steps_per_epoch = -(-rows // batch_size)  # global batches; each process takes its share
+    shared = procs.world > 1
     accumulate = min(s.gradient_accumulation, steps_per_epoch)
     updates_per_epoch = -(-steps_per_epoch // accumulate)
     wrapped = _wrap(model, setup)
@@ -99,13 +100,13 @@ def fit(model: nn.Module, train: Tensors, setup: FitSetup) -> FitState:
         progress.start_epoch(epoch, s.epochs, steps_per_epoch)
         for step in range(steps_per_epoch):
             index = order[step * batch_size : (step + 1) * batch_size]
-            if procs.world > 1:
+            if shared:
                 index, share = distributed.share(index, procs)
             batch = {name: t[index] for name, t in train.items()}
             update = (step + 1) % accumulate == 0 or step + 1 == steps_per_epoch
             with _sync_unless(not update, wrapped), autocast(setup.device, setup.bf16):
                 loss = setup.objective(wrapped, batch)
-            if procs.world > 1:
+            if shared:
                 loss = loss * share
             if s.l1:
                 loss = loss + s.l1 * l1_penalty(model)
