@@ -94,7 +94,7 @@ def fit(model: nn.Module, train: Tensors, setup: FitSetup) -> FitState:
     for epoch in range(state.epoch + 1, s.epochs + 1):
         started = time.perf_counter()
         model.train()
-        torch.manual_seed(distributed.stream_seed(s.seed, procs.rank, epoch))
+        _seed_draws(distributed.stream_seed(s.seed, procs.rank, epoch), setup.device)
         order = torch.randperm(rows, generator=_epoch_generator(s.seed, epoch)).to(setup.device)
         loss_sum = torch.zeros((), device=setup.device)
         progress.start_epoch(epoch, s.epochs, steps_per_epoch)
@@ -173,6 +173,14 @@ def _wrap(model: nn.Module, setup: FitSetup) -> nn.Module:
 def _epoch_generator(seed: int, epoch: int) -> torch.Generator:
     """The shuffle of epoch `epoch` depends on (seed, epoch) only: identical on every process and on resume."""
     return torch.Generator().manual_seed(seed * 100_003 + epoch)
+
+
+def _seed_draws(seed: int, device: torch.device) -> None:
+    """Seed what dropout, augmentation and masking draw from: the CPU's generator and the
+    training GPU's (torch.manual_seed also seeds every other GPU, about 100x slower)."""
+    torch.default_generator.manual_seed(seed)
+    if device.type == "cuda":
+        torch.cuda.manual_seed(seed)  # the current device: this process's GPU
 
 
 def _sync_unless(skip: bool, wrapped: nn.Module):
