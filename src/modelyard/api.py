@@ -101,7 +101,7 @@ class Model:
 
         settings = self.config.trainer
         tables = self._read_splits(train, validation, test)
-        self._check_trainable(tables, procs)
+        self._check_trainable(tables)
         self._fit_preprocessing(tables["train"], run_dir if resume else None, procs)
         prepared = {
             name: self.preprocessing.prepare(t, name) for name, t in tables.items() if t is not None
@@ -142,18 +142,18 @@ class Model:
             **_targets(prepared["train"], self.config),
         }
         state = fit(self.module, train_tensors, setup)
-        self.module.to(
-            "cpu"
-        ).eval()  # trained: no dropout or augmentation for whoever calls it next
+        self.module.eval()  # trained: no dropout or augmentation for whoever calls it next
         self.history = state.history
-        details = self._final_metrics(prepared, losses)
+        # once, on the training device; the other processes wait at the barrier
+        details = self._final_metrics(prepared, losses, device) if procs.is_main else {}
+        self.module.to("cpu")
         if run_dir is not None and procs.is_main:
             self._save_end(run_dir, details)
         distributed.barrier(procs)
         return self
 
-    def _check_trainable(self, tables: dict, procs) -> None:
-        """Rules that need the data: validation rows for early stopping, batch vs processes."""
+    def _check_trainable(self, tables: dict) -> None:
+        """Rules that need the data: validation rows for early stopping and plateau schedules."""
         settings = self.config.trainer
         if tables.get("validation") is None:
             if settings.early_stopping is not None:
@@ -164,10 +164,6 @@ class Model:
                 raise UserError(
                     "trainer.schedule plateau needs validation rows, but the data has none; set data.validation or data.split"
                 )
-        if procs.world > 1 and settings.batch_size != "full" and settings.batch_size % procs.world:
-            raise UserError(
-                f"trainer.batch_size {settings.batch_size} is the global batch and must divide evenly among {procs.world} processes"
-            )
 
     def _resolved_config(self, train: DataArg, validation: DataArg, test: DataArg) -> Config:
         """The config with `data.split` as this fit really splits (data/split.resolve_split)."""
@@ -206,13 +202,15 @@ class Model:
             if not procs.is_main:
                 self.preprocessing.load_state(box[0])
 
-    def _final_metrics(self, prepared: dict[str, Table], losses) -> dict[str, Any]:
+    def _final_metrics(
+        self, prepared: dict[str, Table], losses, device: torch.device
+    ) -> dict[str, Any]:
         from modelyard.evaluate import score
 
         details: dict[str, Any] = {}
         for split in ("validation", "test"):
             if split in prepared:
-                outputs = self._infer(prepared[split])
+                outputs = self._infer(prepared[split], device)
                 self.metrics[split], details[split] = score(
                     self.preprocessing, outputs, prepared[split].tensors, losses
                 )
@@ -296,14 +294,15 @@ class Model:
             Path(data), file_columns(self.config), label_columns(self.config), self.config.data
         )
 
-    def _infer(self, table: Table) -> dict[str, torch.Tensor]:
-        """The model's outputs for a prepared table, on the CPU in fp32."""
+    def _infer(self, table: Table, device: torch.device | None = None) -> dict[str, torch.Tensor]:
+        """The model's outputs for a prepared table, computed in fp32 on `device` (where the
+        module is; default the CPU), returned on the CPU."""
         from modelyard.evaluate import infer
 
         return infer(
             self.module,
             self._inputs(table),
-            torch.device("cpu"),
+            device or torch.device("cpu"),
             False,
             self.config.trainer.eval_batch_size,
         )

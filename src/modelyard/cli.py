@@ -293,12 +293,16 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:
         return _closed_pipe()
     except UserError as e:
+        if _torchrun():  # one line for the whole job, and every process ends with 2
+            _job().stop_on_user_error(str(e))
         print(f"error: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted; a training run can be continued with --resume", file=sys.stderr)
         return 130
     except Exception:  # noqa: BLE001 - anything else is our bug
+        if _torchrun():  # unless it is a collective broken by another process's user error
+            _job().stop_if_another_stopped()
         traceback.print_exc()
         print(
             "This is a bug in modelyard; please report it with the traceback above.",
@@ -313,6 +317,17 @@ def _closed_pipe() -> int:
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, sys.stdout.fileno())
     return 0
+
+
+def _torchrun() -> bool:
+    """Whether this is one of several processes under torchrun."""
+    return int(os.environ.get("WORLD_SIZE", "1")) > 1 and "MASTER_ADDR" in os.environ
+
+
+def _job():
+    from modelyard.train import distributed
+
+    return distributed
 
 
 def _train(args) -> int:

@@ -90,18 +90,14 @@ class LanguageModel:
             else None,
         )
         state = fit(net, {"input_ids": train_blocks}, setup)
-        self.module.to("cpu").eval()
+        self.module.eval()
         self.history = state.history
-        self.metrics = {
-            "validation": lm.held_out_loss(
-                net,
-                validation_blocks,
-                loss_fn,
-                torch.device("cpu"),
-                False,
-                settings.eval_batch_size,
+        if procs.is_main:  # once, on the training device; the other processes wait
+            held_out = lm.held_out_loss(
+                net, validation_blocks, loss_fn, device, False, settings.eval_batch_size
             )
-        }
+            self.metrics = {"validation": held_out}
+        self.module.to("cpu")
         if run_dir is not None and procs.is_main:
             self._save_end(run_dir)
         distributed.barrier(procs)

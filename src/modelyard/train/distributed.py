@@ -1,9 +1,20 @@
-"""Multi-process training under `torchrun` (DDP: gloo on CPU, nccl on GPU). One process otherwise."""
+"""Multi-process training under `torchrun` (DDP: gloo on CPU, nccl on GPU). One process otherwise.
+
+A user error in one process ends them all: it says so in torchrun's key-value store (kept by
+torchrun's agent, so it outlives the process), and the others, wherever they wait, see it and
+exit with code 2 too; only the first error of the job is printed.
+"""
 
 from __future__ import annotations
 
+import json
+import math
 import os
+import sys
+import threading
+import time
 from dataclasses import dataclass
+from datetime import timedelta
 
 import torch
 import torch.distributed as dist
@@ -31,6 +42,7 @@ def init(device_name: str) -> Processes:
         if use_nccl:
             torch.cuda.set_device(local_rank)  # before any collective, so each rank has its own GPU
         dist.init_process_group("nccl" if use_nccl else "gloo")
+        threading.Thread(target=_exit_when_another_stops, daemon=True).start()
     return Processes(dist.get_rank(), dist.get_world_size(), local_rank)
 
 
@@ -43,14 +55,27 @@ def _device() -> torch.device:
     )
 
 
-def shard(indices: torch.Tensor, procs: Processes) -> torch.Tensor:
-    """This process's share of an epoch's shuffled indices; padded (repeating) so all shares are equal."""
-    if procs.world == 1:
-        return indices
-    total = -(-len(indices) // procs.world) * procs.world
-    # repeat the whole order, not just a prefix: there may be fewer rows than processes
-    padded = indices.repeat(-(-total // len(indices)))[:total]
-    return padded[procs.rank :: procs.world]
+def share(batch: torch.Tensor, procs: Processes) -> tuple[torch.Tensor, float]:
+    """This process's rows of one global batch `batch` (B,) and the factor for its mean loss.
+
+    Rank r takes rows r, r + world, ...: the processes together take exactly the batch's
+    rows, each once, however uneven the last batch of an epoch. Scaling a process's mean
+    loss by world * its rows / B makes DDP's average of the processes' gradients the
+    gradient of the batch's mean loss, as in one process. A process left without rows
+    runs the batch's first row with factor 0, so that it still joins the all-reduce.
+    """
+    mine = batch[procs.rank :: procs.world]
+    if len(mine) == 0:
+        return batch[:1], 0.0
+    return mine, procs.world * len(mine) / len(batch)
+
+
+def stream_seed(seed: int, rank: int, epoch: int) -> int:
+    """The seed of the random draws (dropout, augmentation, masking) of one process in one
+    epoch: different for each rank, and the same again when a run resumes at `epoch`."""
+    import numpy as np
+
+    return int(np.random.SeedSequence([seed % 2**32, rank, epoch]).generate_state(1)[0])
 
 
 def mean_across(value: torch.Tensor, procs: Processes) -> torch.Tensor:
@@ -73,3 +98,79 @@ def broadcast_flag(flag: bool, procs: Processes) -> bool:
     t = torch.tensor([int(flag)], device=_device())
     dist.broadcast(t, 0)
     return bool(t.item())
+
+
+# ------------------------------------------------------------ one user error ends the job
+
+_stopping = threading.Event()  # set once this process stops on its own user error
+
+
+def _failure_key() -> str:
+    return f"modelyard/user_error/{os.environ.get('TORCHELASTIC_RESTART_COUNT', '0')}"
+
+
+def _store() -> dist.TCPStore:
+    """torchrun's store (MASTER_ADDR:MASTER_PORT), as a client."""
+    address, port = os.environ["MASTER_ADDR"], int(os.environ["MASTER_PORT"])
+    return dist.TCPStore(address, port, is_master=False, timeout=timedelta(seconds=10))
+
+
+def stop_on_user_error(message: str) -> None:
+    """End this process with code 2, telling the others first. The job's first error is
+    printed (once, not by every process) and written to torchrun's error file, so that
+    torchrun's summary names it as the root cause."""
+    _stopping.set()
+    try:
+        first = _store().add(_failure_key(), 1) == 1
+    except RuntimeError:  # no store to tell: print it here
+        first = True
+    if first:
+        print(f"error: {message}", file=sys.stderr)
+        _record(f"error: {message}", math.floor(time.time()))
+    _exit(2)
+
+
+def stop_if_another_stopped() -> None:
+    """End this process with code 2 if another stopped on a user error: this process's
+    failure (a broken collective) is only its consequence."""
+    try:
+        stopped = _store().check([_failure_key()])
+    except RuntimeError:  # the store is gone: torchrun is ending the job anyway
+        return
+    if stopped:
+        _stopped_by_another()
+
+
+def _exit_when_another_stops(every: float = 0.5) -> None:
+    """A watcher thread: ends this process (code 2) once another reports a user error, even
+    while it waits in a collective that would otherwise hang (nccl) until its timeout."""
+    try:
+        store = _store()
+        while not store.check([_failure_key()]):
+            time.sleep(every)
+    except RuntimeError:
+        return
+    if not _stopping.is_set():  # its own report: it exits by itself
+        _stopped_by_another()
+
+
+def _stopped_by_another() -> None:
+    # a later timestamp than the error's, so that torchrun names the error as the root cause
+    _record("stopped: another process stopped on a user error", math.ceil(time.time()) + 1)
+    _exit(2)
+
+
+def _record(message: str, timestamp: int) -> None:
+    """What torchrun's summary shows for this process (its error file, when it has one)."""
+    error_file = os.environ.get("TORCHELASTIC_ERROR_FILE")
+    if error_file:
+        with open(error_file, "w", encoding="utf-8") as f:
+            json.dump({"message": message, "timestamp": timestamp}, f)
+
+
+def _exit(code: int) -> None:
+    """Exit at once, without waiting for the process group's teardown, so that torchrun sees
+    this exit code before it stops the process for the failure of another."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)

@@ -80,12 +80,8 @@ def fit(model: nn.Module, train: Tensors, setup: FitSetup) -> FitState:
     train = {name: t.to(setup.device) for name, t in train.items()}
     rows = len(next(iter(train.values())))
     batch_size = rows if s.batch_size == "full" else min(s.batch_size, rows)
-    per_process = (
-        -(-batch_size // procs.world)
-        if s.batch_size == "full"
-        else max(1, batch_size // procs.world)
-    )
-    steps_per_epoch = -(-distributed.shard(torch.arange(rows), procs).numel() // per_process)
+    steps_per_epoch = -(-rows // batch_size)  # global batches; each process takes its share
+    shared = procs.world > 1
     accumulate = min(s.gradient_accumulation, steps_per_epoch)
     updates_per_epoch = -(-steps_per_epoch // accumulate)
     wrapped = _wrap(model, setup)
@@ -105,18 +101,21 @@ def fit(model: nn.Module, train: Tensors, setup: FitSetup) -> FitState:
     for epoch in range(state.epoch + 1, s.epochs + 1):
         started = time.perf_counter()
         model.train()
-        order = distributed.shard(
-            torch.randperm(rows, generator=_epoch_generator(s.seed, epoch)), procs
-        ).to(setup.device)
+        _seed_draws(distributed.stream_seed(s.seed, procs.rank, epoch), setup.device)
+        order = torch.randperm(rows, generator=_epoch_generator(s.seed, epoch)).to(setup.device)
         loss_sum = torch.zeros((), device=setup.device)
         step_losses = []  # (for the step a divergence started at; no sync per step)
         progress.start_epoch(epoch, s.epochs, steps_per_epoch)
         for step in range(steps_per_epoch):
-            index = order[step * per_process : (step + 1) * per_process]
+            index = order[step * batch_size : (step + 1) * batch_size]
+            if shared:
+                index, share = distributed.share(index, procs)
             batch = {name: t[index] for name, t in train.items()}
             update = (step + 1) % accumulate == 0 or step + 1 == steps_per_epoch
             with _sync_unless(not update, wrapped), autocast(setup.device, setup.bf16):
                 loss = setup.objective(wrapped, batch)
+            if shared:
+                loss = loss * share
             if s.l1:
                 loss = loss + s.l1 * l1_penalty(model)
             with _sync_unless(not update, wrapped):
@@ -130,9 +129,7 @@ def fit(model: nn.Module, train: Tensors, setup: FitSetup) -> FitState:
                     scheduler.step()
             loss_sum += loss.detach()
             step_losses.append(loss.detach())
-            progress.step(
-                step + 1, (step + 1) * per_process * procs.world, loss_sum, steps_per_epoch
-            )
+            progress.step(step + 1, (step + 1) * batch_size, loss_sum, steps_per_epoch)
         progress.end_epoch()
 
         row = {
@@ -190,6 +187,14 @@ def _wrap(model: nn.Module, setup: FitSetup) -> nn.Module:
 def _epoch_generator(seed: int, epoch: int) -> torch.Generator:
     """The shuffle of epoch `epoch` depends on (seed, epoch) only: identical on every process and on resume."""
     return torch.Generator().manual_seed(seed * 100_003 + epoch)
+
+
+def _seed_draws(seed: int, device: torch.device) -> None:
+    """Seed what dropout, augmentation and masking draw from: the CPU's generator and the
+    training GPU's (torch.manual_seed also seeds every other GPU, about 100x slower)."""
+    torch.default_generator.manual_seed(seed)
+    if device.type == "cuda":
+        torch.cuda.manual_seed(seed)  # the current device: this process's GPU
 
 
 def _sync_unless(skip: bool, wrapped: nn.Module):
