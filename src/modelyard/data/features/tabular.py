@@ -13,6 +13,8 @@ from modelyard.data.features.base import Feature, as_text, is_missing, parse_num
 from modelyard.errors import UserError
 
 UNKNOWN = "<unknown>"
+MISSING_LABEL = -100  # a category output's missing label (cross_entropy's ignore_index)
+UNSEEN_BINARY = 2.0  # a binary output's label that is neither of its two values
 TRUE_WORDS = {"true", "1", "yes", "y", "t"}
 
 
@@ -117,17 +119,29 @@ class CategoryFeature(Feature):
             self.note(f"filled {int(missing.sum())} missing values with '{fill}'")
         codes = np.array([index.get(t, -1) for t in texts], dtype=np.int64)
         unknown = codes < 0
-        if unknown.any() and not self.is_output:
+        if self.is_output:
+            return torch.from_numpy(self._label_codes(codes, texts, missing))
+        if unknown.any():
             codes[unknown] = 0
             self.note(
                 f"{int(unknown.sum())} values not seen in training (e.g. '{texts[int(np.flatnonzero(unknown)[0])]}') mapped to unknown"
             )
         return torch.from_numpy(codes)
 
-    def unseen_rows(self, series: pd.Series) -> np.ndarray:
-        """(N,) bool: labels that are not a training class."""
-        known = set(self.vocab)
-        return np.array([as_text(v) not in known for v in series], dtype=bool)
+    def _label_codes(self, codes: np.ndarray, texts: list[str], missing: np.ndarray) -> np.ndarray:
+        """Labels: a missing one is MISSING_LABEL (the loss skips it); a class never seen in
+        training gets an index from len(vocab) on, one per such class (sorted), which no
+        prediction can match: evaluation counts it as an error."""
+        unseen = (codes < 0) & ~missing
+        extra = sorted({t for t, u in zip(texts, unseen, strict=True) if u})
+        if extra:
+            lookup = {t: len(self.vocab) + i for i, t in enumerate(extra)}
+            codes[unseen] = [lookup[t] for t, u in zip(texts, unseen, strict=True) if u]
+            self.note(
+                f"{int(unseen.sum())} rows of classes not in the training data (e.g. '{extra[0]}') count as errors"
+            )
+        codes[missing] = MISSING_LABEL
+        return codes
 
     def state(self) -> dict[str, Any]:
         return {"vocab": self.vocab, "mode": self.mode}
@@ -173,12 +187,26 @@ class BinaryFeature(Feature):
             self.note(f"filled {int(missing.sum())} missing values with '{fill}'")
         lookup = {self.values[0].lower(): 0.0, self.values[1].lower(): 1.0}
         out = np.array([lookup.get(t.lower(), np.nan) for t in texts], dtype=np.float32)
+        if self.is_output:
+            return torch.from_numpy(self._label_values(out, texts, missing))
         bad = np.flatnonzero(np.isnan(out))
         if len(bad):
             raise UserError(
                 f"column '{self.column}' {row_label(series, int(bad[0]))}: '{texts[bad[0]]}' is neither '{self.values[0]}' nor '{self.values[1]}'"
             )
         return torch.from_numpy(out)
+
+    def _label_values(self, out: np.ndarray, texts: list[str], missing: np.ndarray) -> np.ndarray:
+        """Labels: a missing one stays NaN (the loss skips it); any value other than the two
+        is UNSEEN_BINARY, which no prediction can match: evaluation counts it as an error."""
+        unseen = np.isnan(out) & ~missing
+        if unseen.any():
+            out[unseen] = UNSEEN_BINARY
+            example = texts[int(np.flatnonzero(unseen)[0])]
+            self.note(
+                f"{int(unseen.sum())} rows whose label is neither '{self.values[0]}' nor '{self.values[1]}' (e.g. '{example}') count as errors"
+            )
+        return out
 
     def state(self) -> dict[str, Any]:
         return {"values": self.values, "mode": self.mode}
