@@ -4,7 +4,10 @@ The tiny task of shared/PERF.md: 2,000 rows (CSV), 2 numbers, binary label; 80% 
 validation; MLP 2-64-32-1, Adam, batch 32, 60 epochs, fp32. The hand loop reads the same CSV,
 standardises, and after each epoch reports validation loss and accuracy, as modelyard's epoch
 line does. Both end to end (reading, preprocessing, training, per-epoch validation, final
-metrics; epoch lines go to stderr on both sides); A and B alternate, several repeats; medians and the ratio of wall times.
+metrics; epoch lines go to stderr on both sides), one thread each, after a warm-up run of each
+(imports, allocator). A and B alternate, several repeats; medians and the ratio of CPU times
+(the work done: on a shared machine wall times drift with the load, and are shown too).
+`--profile` prints cProfile's top functions of one modelyard fit instead.
 
     python bench/fit_end_to_end.py [--repeats 5] [--epochs 60] [--profile] 2>/dev/null
 """
