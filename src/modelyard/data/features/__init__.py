@@ -105,9 +105,10 @@ class Preprocessing:
         missing some labels is kept (each output skips it where its label is missing)."""
         keep = np.ones(len(frame), dtype=bool)
         left_out: dict[str, int] = {}
-        for feature in self.inputs if labels else []:
-            if feature.drops_missing(training):
-                missing = is_missing(feature.column_of(frame)) & keep
+        for feature in self.inputs:
+            series = feature.column_of(frame)  # a missing column is named here, first
+            if labels and feature.drops_missing(training):
+                missing = is_missing(series) & keep
                 if missing.any():
                     reason = f"missing '{feature.column}'"
                     left_out[reason] = int(missing.sum())

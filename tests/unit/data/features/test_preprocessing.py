@@ -134,3 +134,8 @@ def test_state_round_trips_through_json():
     first, second = prep.prepare(TRAIN, "test"), again.prepare(TRAIN, "test")
     for name, tensor in first.tensors.items():
         assert torch.equal(second.tensors[name], tensor)
+
+
+def test_a_missing_input_column_is_named_before_anything_else():
+    with pytest.raises(UserError, match="input 'c': column 'colour' is not in the data"):
+        Preprocessing(config()).fit(TRAIN.drop(columns=["colour"]))
