@@ -121,7 +121,7 @@ class Model:
         def validate_fn(module) -> dict[str, float]:
             with per_epoch(module):
                 outputs = infer(module, validation_inputs, device, bf16, settings.eval_batch_size)
-            return score(self.preprocessing, outputs, validation_table.tensors, losses)[0]
+            return score(self.preprocessing, outputs, validation_table, losses, details=False)[0]
 
         stopping = settings.early_stopping
         setup = FitSetup(
@@ -205,15 +205,14 @@ class Model:
     def _final_metrics(
         self, prepared: dict[str, Table], losses, device: torch.device
     ) -> dict[str, Any]:
-        from modelyard.evaluate import score
+        from modelyard.evaluate import row_counts, score
 
         details: dict[str, Any] = {}
         for split in ("validation", "test"):
             if split in prepared:
                 outputs = self._infer(prepared[split], device)
-                self.metrics[split], details[split] = score(
-                    self.preprocessing, outputs, prepared[split].tensors, losses
-                )
+                found, details[split] = score(self.preprocessing, outputs, prepared[split], losses)
+                self.metrics[split] = {**found, **row_counts(self.preprocessing, prepared[split])}
         return details
 
     def _log_notes(self, procs: distributed.Processes | None = None) -> None:
@@ -269,16 +268,18 @@ class Model:
         result.index = table.frame.index  # the input's own index: assigning a column back aligns
         return result
 
-    def evaluate(self, data: pd.DataFrame | str | Path) -> dict[str, float]:
-        """Metrics on labelled data (rows missing a label are dropped, as in training, and said so)."""
-        from modelyard.evaluate import score
+    def evaluate(self, data: pd.DataFrame | str | Path) -> dict[str, Any]:
+        """Metrics on labelled data, with `rows` evaluated and `rows_left_out` (rows without a
+        label, per data.missing_labels); classes unseen in training count as errors."""
+        from modelyard.evaluate import row_counts, score
         from modelyard.models.build import build_losses
 
         self._require_trained()
         table = self.preprocessing.prepare(self._as_frame(data), "evaluate")
         self._log_notes()
         outputs = self._infer(table)
-        return score(self.preprocessing, outputs, table.tensors, build_losses(self.config))[0]
+        found = score(self.preprocessing, outputs, table, build_losses(self.config))[0]
+        return {**found, **row_counts(self.preprocessing, table)}
 
     def generate(self, prompt: str, **options) -> str:
         raise UserError(

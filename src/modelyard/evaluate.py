@@ -11,7 +11,8 @@ import pandas as pd
 import torch
 from torch import nn
 
-from modelyard.data.features import Preprocessing
+from modelyard.data.features import Preprocessing, Table
+from modelyard.data.features.tabular import MISSING_LABEL
 from modelyard.data.features.text_target import TOKENS
 from modelyard.train.precision import autocast
 
@@ -106,44 +107,118 @@ def classes(feature) -> list[str]:
     return list(feature.values if feature.type == "binary" else feature.vocab)
 
 
+def labelled(feature, target: torch.Tensor) -> torch.Tensor | None:
+    """(N,) bool: rows that have this output's label (several outputs: a row may lack one),
+    or None for texts and tags (every row kept has them)."""
+    if feature.type in ("text", "tags"):
+        return None
+    if target.is_floating_point():
+        return ~torch.isnan(target)
+    return target != MISSING_LABEL
+
+
+def seen(feature, target: torch.Tensor) -> torch.Tensor | None:
+    """(N,) bool: labelled rows whose class was seen in training (all labelled rows of a
+    number output): the rows a loss and probabilities can be computed on. None: all rows."""
+    present = labelled(feature, target)
+    if present is None or feature.type == "number":
+        return present
+    return present & (target < len(classes(feature)))
+
+
 def score(
-    preprocessing: Preprocessing, outputs: Tensors, targets: Tensors, losses
+    preprocessing: Preprocessing, outputs: Tensors, table: Table, losses, details: bool = True
 ) -> tuple[dict[str, float], dict[str, Any]]:
     """Metrics (flat; `output.metric` when there are several outputs, plus the total `loss`)
-    and per-output details for the report (confusion matrix, ROC, scatter)."""
+    and per-output details for the report (confusion matrix, ROC, scatter).
+
+    Each output is scored on the rows with its label. A class never seen in training counts
+    as an error (see metrics.classification_metrics); texts and tags are scored against the
+    raw references of `table.frame`. The `loss` is the training objective, the weighted sum
+    of each output's loss over its rows of seen classes (number outputs: on the standardised
+    scale the model is trained on). `details=False` (after each epoch) skips the report's
+    details, which cost more than the metrics."""
+    prefix = len(preprocessing.outputs) > 1
+    flat: dict[str, float] = {"loss": _loss(preprocessing, outputs, table.tensors, losses)}
+    found_details: dict[str, Any] = {}
+    for feature in preprocessing.outputs:
+        found, found_details[feature.name] = _score_output(feature, outputs, table, details)
+        flat.update({(f"{feature.name}.{k}" if prefix else k): v for k, v in found.items()})
+    return flat, found_details
+
+
+def _loss(preprocessing: Preprocessing, outputs: Tensors, targets: Tensors, losses) -> float:
+    total = 0.0
+    for feature in preprocessing.outputs:
+        weight, loss = losses[feature.name]
+        values, target = outputs[feature.name], targets[feature.name]
+        rows = seen(feature, target)
+        if rows is not None and not bool(rows.all()):
+            if not bool(rows.any()):
+                continue
+            values, target = values[rows], target[rows]
+        total += weight * float(loss(values, target))
+    return total
+
+
+def _score_output(
+    feature, outputs: Tensors, table: Table, details: bool
+) -> tuple[dict[str, float], Any]:
+    """(metrics, report details or {}) of one output over its labelled rows."""
     from modelyard import metrics as m
 
-    prefix = len(preprocessing.outputs) > 1
-    flat: dict[str, float] = {
-        "loss": float(sum(w * loss(outputs[n], targets[n]) for n, (w, loss) in losses.items()))
-    }
-    details: dict[str, Any] = {}
+    values, target = outputs[feature.name], table.tensors[feature.name]
+    if feature.type == "tags":
+        from modelyard.tasks.tagging import tag_scores
+
+        return tag_scores(feature, values, target, feature.column_of(table.frame), details)
+    if feature.type == "text":  # generated ids: outputs[name + TOKENS], see text_target.py
+        from modelyard.metrics.translation import text_metrics
+        from modelyard.tasks.speech import transcript_metrics
+
+        ids, references = outputs[feature.name + TOKENS], feature.references(table.frame)
+        scorer = transcript_metrics if feature.config.decoder.type == "ctc" else text_metrics
+        return scorer(feature, ids, references), {}
+    rows = labelled(feature, target)
+    if not bool(rows.any()):
+        return {}, {}
+    values, target = values[rows], target[rows]
+    if feature.type == "number":
+        truth, predicted = feature.decode(target), feature.decode(values)
+        found = m.regression_metrics(truth, predicted)
+        return found, m.regression_details(truth, predicted) if details else {}
+    probs, truth = probabilities(feature, values), target.long().numpy()
+    chosen, names = predicted_classes(feature, probs), classes(feature)
+    found = m.classification_metrics(truth, probs, names, chosen)
+    return found, m.classification_details(truth, probs, names, chosen) if details else {}
+
+
+def row_counts(preprocessing: Preprocessing, table: Table) -> dict[str, Any]:
+    """What metrics.json records of a split besides its metrics: `rows` evaluated and, where
+    rows were left out, `rows_left_out` ({reason: rows}); per output of several, the same for
+    the rows with its label (`label.rows`, `label.rows_left_out`); for classifiers,
+    `rows_unseen_class`: rows of classes never seen in training (errors in accuracy and F1,
+    outside log_loss and roc_auc)."""
+    record: dict[str, Any] = {"rows": len(table)}
+    if table.left_out:
+        record["rows_left_out"] = dict(table.left_out)
+    several = len(preprocessing.outputs) > 1
     for feature in preprocessing.outputs:
-        values, target = outputs[feature.name], targets[feature.name]
-        if feature.type == "tags":
-            from modelyard.tasks.tagging import tag_scores
-
-            found, details[feature.name] = tag_scores(feature, values, target)
-        elif feature.type == "text":  # generated ids: outputs[name + TOKENS], see text_target.py
-            from modelyard.metrics.translation import text_metrics
-            from modelyard.tasks.speech import transcript_metrics
-
-            ids = outputs[feature.name + TOKENS]
-            scorer = transcript_metrics if feature.config.decoder.type == "ctc" else text_metrics
-            found, details[feature.name] = scorer(feature, ids, target), {}
-        elif feature.type == "number":
-            truth, predicted = feature.decode(target), feature.decode(values)
-            found, details[feature.name] = (
-                m.regression_metrics(truth, predicted),
-                m.regression_details(truth, predicted),
-            )
-        else:
-            probs, truth = probabilities(feature, values), target.long().numpy()
-            chosen = predicted_classes(feature, probs)
-            found = m.classification_metrics(truth, probs, classes(feature), chosen)
-            details[feature.name] = m.classification_details(truth, probs, classes(feature), chosen)
-        flat.update({(f"{feature.name}.{k}" if prefix else k): v for k, v in found.items()})
-    return flat, details
+        target, name = table.tensors[feature.name], f"{feature.name}." if several else ""
+        present = labelled(feature, target)
+        if present is None:
+            continue
+        count = int(present.sum())
+        if several:
+            record[f"{name}rows"] = count
+            if count < len(table):
+                record[f"{name}rows_left_out"] = {
+                    f"no '{feature.column}' label": len(table) - count
+                }
+        unseen = count - int(seen(feature, target).sum())
+        if unseen:
+            record[f"{name}rows_unseen_class"] = unseen
+    return record
 
 
 def prediction_columns(preprocessing: Preprocessing, outputs: Tensors) -> pd.DataFrame:

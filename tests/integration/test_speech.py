@@ -77,7 +77,7 @@ def test_ctc_trains_evaluates_and_predicts_transcripts(tmp_path):
     (tmp_path / "config.yaml").write_text(yaml.safe_dump(_config(beam_size=3)))
     modelyard("train", "config.yaml", "--output", "run", cwd=tmp_path)
     metrics = json.loads((tmp_path / "run/metrics.json").read_text())
-    assert set(metrics["test"]) == {"loss", "wer", "cer"}
+    assert set(metrics["test"]) == {"loss", "wer", "cer", "rows"}
     assert metrics["test"]["cer"] < 0.3  # tone letters are easy; typically 0.0
     modelyard("predict", "run", "--data", "speech.csv", "--out", "p.csv", cwd=tmp_path)
     predictions = pd.read_csv(tmp_path / "p.csv", keep_default_na=False)

@@ -70,7 +70,7 @@ def test_learns_to_reverse_digits_then_predicts_and_evaluates(tmp_path):
     write(tmp_path, config(), digits(500))
     modelyard("train", "config.yaml", "--output", "run", cwd=tmp_path)
     metrics = json.loads((tmp_path / "run/metrics.json").read_text())
-    assert set(metrics["test"]) == {"loss", "bleu", "chrf"}
+    assert set(metrics["test"]) == {"loss", "bleu", "chrf", "rows"}
     assert metrics["test"]["bleu"] > 80 and metrics["test"]["chrf"] > 80, metrics
     history = pd.read_csv(tmp_path / "run/history.csv")
     assert history["validation_bleu"].iloc[-1] > history["validation_bleu"].iloc[0]

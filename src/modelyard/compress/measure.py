@@ -25,7 +25,7 @@ def measure(model, frame: pd.DataFrame, weights: Path, repeats: int) -> dict[str
     model._log_notes()
     inputs = model._inputs(table)
     metrics, details = score(
-        model.preprocessing, model._infer(table), table.tensors, build_losses(model.config)
+        model.preprocessing, model._infer(table), table, build_losses(model.config)
     )
     parameters, nonzero = count_parameters(model.module)
     return {

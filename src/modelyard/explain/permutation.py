@@ -51,7 +51,7 @@ def permutation(model, feature, frame, rows: int | None, seed: int = 0) -> dict[
         for j, name in enumerate(names):
             tensors[name] = table.tensors[name][torch.from_numpy(indices[:, j])]
         outputs = infer(model.module, model.module.pack(tensors), torch.device("cpu"), False, batch)
-        return sign * score(model.preprocessing, outputs, table.tensors, losses)[0][metric]
+        return sign * score(model.preprocessing, outputs, table, losses)[0][metric]
 
     rows_used = len(table)
     indices = np.repeat(np.arange(rows_used)[:, None], len(names), axis=1)

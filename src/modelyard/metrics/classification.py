@@ -14,31 +14,73 @@ def classification_metrics(
     classes: list[str],
     predicted: np.ndarray | None = None,
 ) -> dict[str, float]:
-    """Accuracy, macro precision/recall/F1, log loss and (when defined) ROC AUC.
+    """Accuracy, macro precision/recall/F1, log loss and (when defined) ROC AUC, in plain numpy
+    (cheap enough for every epoch; equal to scikit-learn's, see tests/unit/metrics).
 
-    y_true: (N,) int class indices in [0, C); probabilities: (N, C), rows sum to 1.
-    Macro averages run over the classes seen in y_true or in the predictions (sklearn's
-    default); `roc_auc` is left out when y_true holds a single class. `predicted`: the (N,)
-    class indices actually predicted (e.g. a binary threshold); default argmax.
+    y_true: (N,) int class indices; [0, C) are the training classes, C and above classes never
+    seen in training (no prediction matches them: they count as errors in accuracy and in the
+    macro averages, which run over the classes in y_true or in the predictions, as
+    scikit-learn's do). probabilities: (N, C), rows sum to 1. `log_loss` and `roc_auc` need a
+    probability for the true class, so they are computed over the rows of training classes
+    only (`rows_unseen_class` in metrics.json says how many were not); `roc_auc` is left out
+    when those rows hold a single class. `predicted`: the (N,) class indices actually
+    predicted (e.g. a binary threshold); default argmax.
     """
-    from sklearn.metrics import accuracy_score, log_loss, precision_recall_fscore_support
-
     y_true, probabilities = _check(y_true, probabilities, classes)
-    predicted = probabilities.argmax(axis=1) if predicted is None else predicted
-    precision, recall, f1, _ = precision_recall_fscore_support(
-        y_true, predicted, average="macro", zero_division=0
-    )
+    predicted = probabilities.argmax(axis=1) if predicted is None else np.asarray(predicted)
+    precision, recall, f1 = _macro_scores(y_true, predicted)
     result = {
-        "accuracy": float(accuracy_score(y_true, predicted)),
-        "precision_macro": float(precision),
-        "recall_macro": float(recall),
-        "f1_macro": float(f1),
-        "log_loss": float(log_loss(y_true, probabilities, labels=list(range(len(classes))))),
+        "accuracy": float(np.mean(y_true == predicted)),
+        "precision_macro": precision,
+        "recall_macro": recall,
+        "f1_macro": f1,
     }
-    aucs = _per_class_auc(y_true, probabilities)
-    if aucs:
-        result["roc_auc"] = float(np.mean(list(aucs.values())))
+    seen = y_true < len(classes)
+    if seen.any():
+        y_seen, p_seen = y_true[seen], probabilities[seen]
+        result["log_loss"] = _log_loss(y_seen, p_seen)
+        aucs = _per_class_auc(y_seen, p_seen)
+        if aucs:
+            result["roc_auc"] = float(np.mean(list(aucs.values())))
     return result
+
+
+def _macro_scores(y_true: np.ndarray, predicted: np.ndarray) -> tuple[float, float, float]:
+    """Macro precision, recall and F1 over the labels in y_true or predicted (each 0 where
+    undefined: scikit-learn's zero_division=0). y_true, predicted: (N,) ints."""
+    labels, codes = np.unique(np.concatenate([y_true, predicted]), return_inverse=True)
+    true, chosen = codes[: len(y_true)], codes[len(y_true) :]
+    hits = np.bincount(true[true == chosen], minlength=len(labels)).astype(np.float64)
+    actual = np.bincount(true, minlength=len(labels))
+    guessed = np.bincount(chosen, minlength=len(labels))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        precision = np.where(guessed > 0, hits / guessed, 0.0)
+        recall = np.where(actual > 0, hits / actual, 0.0)
+        f1 = np.where(hits > 0, 2 * hits / (actual + guessed), 0.0)
+    return float(precision.mean()), float(recall.mean()), float(f1.mean())
+
+
+def _log_loss(y_true: np.ndarray, probabilities: np.ndarray) -> float:
+    """Mean negative log probability of the true class; y_true (N,) in [0, C), probabilities
+    (N, C) clipped as scikit-learn clips them."""
+    eps = np.finfo(probabilities.dtype).eps
+    chosen = np.clip(probabilities[np.arange(len(y_true)), y_true], eps, 1 - eps)
+    return float(-np.log(chosen).mean())
+
+
+def _binary_auc(positive: np.ndarray, scores: np.ndarray) -> float:
+    """ROC AUC of (N,) bool labels and (N,) scores, as the Mann-Whitney U statistic with
+    average ranks for ties (equal to the area under scikit-learn's ROC curve)."""
+    order = np.argsort(scores, kind="mergesort")
+    ordered = scores[order]
+    starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
+    ends = np.r_[starts[1:], len(scores)]
+    average = (starts + ends + 1) / 2.0  # 1-based mean rank of each run of ties
+    ranks = np.empty(len(scores))
+    ranks[order] = np.repeat(average, ends - starts)
+    n_pos = int(positive.sum())
+    n_neg = len(scores) - n_pos
+    return float((ranks[positive].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
 
 
 def classification_details(
@@ -57,7 +99,9 @@ def classification_details(
     y_true, probabilities = _check(y_true, probabilities, classes)
     labels = list(range(len(classes)))
     predicted = probabilities.argmax(axis=1) if predicted is None else predicted
-    matrix = confusion_matrix(y_true, predicted, labels=labels)
+    matrix = confusion_matrix(y_true, predicted, labels=labels)  # rows of unseen classes left out
+    seen = y_true < len(classes)
+    y_true, probabilities = y_true[seen], probabilities[seen]
     roc = {}
     for index, auc in _per_class_auc(y_true, probabilities).items():
         fpr, tpr, _ = roc_curve(y_true == index, probabilities[:, index])
@@ -69,7 +113,8 @@ def classification_details(
 def _check(
     y_true: np.ndarray, probabilities: np.ndarray, classes: list[str]
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Validate shapes; return int64 labels and float64 probabilities, clipped and renormalised."""
+    """Validate shapes; return int64 labels and float64 probabilities, clipped and renormalised.
+    Labels from C on are classes unseen in training."""
     y_true = np.asarray(y_true).astype(np.int64).ravel()
     probabilities = np.asarray(probabilities, dtype=np.float64)
     n_classes = len(classes)
@@ -79,10 +124,8 @@ def _check(
         )
     if len(y_true) == 0:
         raise ValueError("cannot compute metrics on zero examples")
-    if y_true.min() < 0 or y_true.max() >= n_classes:
-        raise ValueError(
-            f"y_true must hold class indices in [0, {n_classes}), got {y_true.min()}..{y_true.max()}"
-        )
+    if y_true.min() < 0:
+        raise ValueError(f"y_true must hold class indices >= 0, got {y_true.min()}")
     probabilities = np.clip(probabilities, _EPS, 1.0)
     return y_true, probabilities / probabilities.sum(axis=1, keepdims=True)
 
@@ -91,14 +134,13 @@ def _per_class_auc(y_true: np.ndarray, probabilities: np.ndarray) -> dict[int, f
     """Binary AUC per class index, for classes with both positives and negatives.
 
     Two classes: only the positive class (index 1), which is the usual binary AUC.
+    y_true: (N,) in [0, C).
     """
-    from sklearn.metrics import roc_auc_score
-
     n_classes = probabilities.shape[1]
     candidates = [1] if n_classes == 2 else range(n_classes)
     present = set(np.unique(y_true).tolist())
     return {
-        index: float(roc_auc_score(y_true == index, probabilities[:, index]))
+        index: _binary_auc(y_true == index, probabilities[:, index])
         for index in candidates
         if index in present and len(present) > 1
     }

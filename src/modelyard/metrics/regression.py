@@ -10,21 +10,22 @@ _MAX_SCATTER_POINTS = 2000
 
 
 def regression_metrics(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, float]:
-    """MSE, RMSE, MAE and R² (R² left out when there are fewer than 2 examples).
+    """MSE, RMSE, MAE and R² (R² left out when there are fewer than 2 examples), in plain numpy
+    (equal to scikit-learn's, see tests/unit/metrics).
 
     y_true, y_pred: (N,) or (N, D); with D > 1 each metric is averaged over the D targets.
+    R² of a constant target is 1 for exact predictions, else 0 (scikit-learn's force_finite).
     """
-    from sklearn.metrics import mean_absolute_error, mean_squared_error, r2_score
-
     y_true, y_pred = _check(y_true, y_pred)
-    mse = float(mean_squared_error(y_true, y_pred))
-    result = {
-        "mse": mse,
-        "rmse": float(np.sqrt(mse)),
-        "mae": float(mean_absolute_error(y_true, y_pred)),
-    }
+    error = y_true - y_pred
+    mse = float(np.mean(error**2))
+    result = {"mse": mse, "rmse": float(np.sqrt(mse)), "mae": float(np.mean(np.abs(error)))}
     if len(y_true) >= 2:
-        result["r2"] = float(r2_score(y_true, y_pred))
+        residual = (error**2).sum(axis=0)
+        spread = ((y_true - y_true.mean(axis=0)) ** 2).sum(axis=0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            r2 = np.where(spread > 0, 1 - residual / spread, np.where(residual > 0, 0.0, 1.0))
+        result["r2"] = float(np.mean(r2))
     return result
 
 

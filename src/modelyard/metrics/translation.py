@@ -22,7 +22,9 @@ def translation_metrics(references: list[str], hypotheses: list[str]) -> dict[st
     }
 
 
-def text_metrics(feature: Any, predicted: torch.Tensor, target: torch.Tensor) -> dict[str, float]:
-    """bleu and chrf of a transformer-decoded text output: predicted ids (N, T) and target ids
-    (N, L), decoded by the output's feature (ctc outputs: tasks.speech.transcript_metrics)."""
-    return translation_metrics(feature.decode(target), feature.decode(predicted))
+def text_metrics(feature: Any, predicted: torch.Tensor, references: list[str]) -> dict[str, float]:
+    """bleu and chrf of a transformer-decoded text output: predicted ids (N, T), decoded by the
+    output's feature, against the N raw reference texts of the data (not rebuilt from token
+    ids: no [UNK], normalisation or cut at max_length; ctc outputs:
+    tasks.speech.transcript_metrics)."""
+    return translation_metrics(references, feature.decode(predicted))

@@ -337,8 +337,14 @@ def build_model(config: Config, preprocessing: Preprocessing) -> YardModel:
 
 
 def build_losses(config: Config) -> dict[str, tuple[float, heads.Loss]]:
-    """{output name: (weight, loss function)}."""
-    return {o.name: (o.weight, _loss(o)) for o in config.outputs}
+    """{output name: (weight, loss function)}. With several outputs, a row may lack some
+    labels: each output's loss skips the rows without its label."""
+    if len(config.outputs) == 1:
+        return {o.name: (o.weight, _loss(o)) for o in config.outputs}
+    return {
+        o.name: (o.weight, _loss(o) if o.type in ("tags", "text") else heads.skip_missing(_loss(o)))
+        for o in config.outputs
+    }
 
 
 def _loss(output) -> heads.Loss:

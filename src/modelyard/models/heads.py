@@ -37,3 +37,19 @@ def make_loss(name: str, label_smoothing: float = 0.0) -> Loss:
     if name == "huber":
         return lambda pred, target: F.huber_loss(pred.float(), target)
     return lambda pred, target: F.mse_loss(pred.float(), target)
+
+
+def skip_missing(loss: Loss) -> Loss:
+    """`loss` over the rows that have a label: with several outputs a row may lack one
+    output's label (NaN for numbers and binary, -100 for categories). A batch without any
+    gives 0, not NaN."""
+
+    def masked(prediction: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        known = ~torch.isnan(target) if target.is_floating_point() else target >= 0
+        if bool(known.all()):
+            return loss(prediction, target)
+        if not bool(known.any()):
+            return prediction.float().sum() * 0.0
+        return loss(prediction[known], target[known])
+
+    return masked

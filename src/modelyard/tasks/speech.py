@@ -135,9 +135,9 @@ def _check_alignments_fit(tokens: torch.Tensor, lengths: torch.Tensor, frames: i
         )
 
 
-def transcript_metrics(feature, predicted: torch.Tensor, target: torch.Tensor) -> dict[str, float]:
-    """`wer` and `cer` of decoded ids (N, T') against target ids (N, L), both decoded to text by
-    the output's feature."""
+def transcript_metrics(feature, predicted: torch.Tensor, references: list[str]) -> dict[str, float]:
+    """`wer` and `cer` of decoded ids (N, T'), decoded to text by the output's feature, against
+    the N raw transcripts of the data (not rebuilt from token ids)."""
     from modelyard.metrics.text import transcription_metrics
 
-    return transcription_metrics(feature.decode(target), feature.decode(predicted))
+    return transcription_metrics(references, feature.decode(predicted))

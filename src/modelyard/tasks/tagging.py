@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pandas as pd
 import torch
 from torch import nn
 from torch.nn import functional as F
@@ -50,9 +51,11 @@ class TaggingModel(nn.Module):
 
 def tagging_loss(label_smoothing: float):
     """(B, L, T) logits, (B, L) targets -> mean cross-entropy over the labelled positions
-    (targets -100 are ignored; a batch without any gives 0, not NaN)."""
+    (targets -100 are ignored, and so are tags unseen in training, index T; a batch without
+    any gives 0, not NaN)."""
 
     def loss(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        target = target.masked_fill(target >= logits.shape[-1], IGNORE)  # tags unseen in training
         total = F.cross_entropy(
             logits.flatten(0, 1).float(),
             target.flatten(),
@@ -65,13 +68,15 @@ def tagging_loss(label_smoothing: float):
     return loss
 
 
-def tag_scores(feature, logits: torch.Tensor, target: torch.Tensor) -> tuple[dict, dict[str, Any]]:
+def tag_scores(
+    feature, logits: torch.Tensor, target: torch.Tensor, raw: pd.Series, details: bool = True
+) -> tuple[dict, dict[str, Any]]:
     """Metrics (`accuracy`, and for BIO tags `f1_entity`, `precision_entity`, `recall_entity`)
-    and report details (word-level confusion matrix) of one tags output."""
+    and report details (word-level confusion matrix) of one tags output, against the raw tags
+    of the data (`raw`: the N values of the tags column): a tag unseen in training, or a word
+    cut off by max_length, counts like any other word. `details=False`: no report details."""
     from modelyard.metrics.tagging import tagging_details, tagging_metrics
 
-    true, predicted = feature.sequences(logits, target)
-    return (
-        tagging_metrics(true, predicted, entities=feature.bio),
-        tagging_details(true, predicted, feature.vocab),
-    )
+    true, predicted = feature.sequences(logits, target, raw)
+    found = tagging_metrics(true, predicted, entities=feature.bio)
+    return found, tagging_details(true, predicted, feature.vocab) if details else {}

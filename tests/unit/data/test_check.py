@@ -37,11 +37,11 @@ def test_summary_on_a_tiny_csv(folder):
     assert check_data(config(), folder) == [
         "train: 4 rows usable of 4",
         "validation: 2 rows usable of 3",
-        "test: 1 rows usable of 2",
+        "test: 2 rows usable of 2",
         "output 'label': 2 classes (a, b)",
         "preprocessing: train: x: filled 1 missing values with 2.33333",
         "preprocessing: validation: dropped 1 rows with no 'label' label",
-        "preprocessing: test: dropped 1 rows whose 'label' class was not in the training data",
+        "preprocessing: test: label: 1 rows of classes not in the training data (e.g. 'c') count as errors",
         "data is valid",
     ]
 

@@ -72,6 +72,56 @@ def test_class_missing_from_y_true(seed):
     assert "class_2" not in classification_details(y_true, probabilities, classes)["roc"]
 
 
+@pytest.mark.parametrize("seed", [0, 1, 2, 3])
+@pytest.mark.parametrize("n_classes", [2, 3, 6])
+def test_tied_scores_and_a_threshold_match_sklearn(seed, n_classes):
+    y_true, probabilities, classes = _random_case(seed, n_classes, n=300)
+    rng = np.random.default_rng(seed)
+    probabilities = probabilities[rng.integers(0, 6, size=len(y_true))]  # 6 distinct rows: ties
+    predicted = rng.integers(0, n_classes, size=len(y_true))  # any rule, not just argmax
+    result = classification_metrics(y_true, probabilities, classes, predicted)
+    expected = {
+        "accuracy": sk.accuracy_score(y_true, predicted),
+        "precision_macro": sk.precision_score(y_true, predicted, average="macro", zero_division=0),
+        "recall_macro": sk.recall_score(y_true, predicted, average="macro", zero_division=0),
+        "f1_macro": sk.f1_score(y_true, predicted, average="macro", zero_division=0),
+        "roc_auc": _expected(y_true, probabilities)["roc_auc"],
+    }
+    for name, value in expected.items():
+        assert result[name] == pytest.approx(value, rel=1e-9, abs=1e-12), name
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+@pytest.mark.parametrize("n_classes", [2, 4])
+def test_unseen_classes_are_errors_and_probabilistic_metrics_use_seen_rows(seed, n_classes):
+    """Labels from C on (classes never seen in training) count as wrong, as scikit-learn counts
+    labels no prediction has; log loss and ROC AUC are those of the seen-class rows."""
+    y_true, probabilities, classes = _random_case(seed, n_classes)
+    rng = np.random.default_rng(seed + 10)
+    unseen = rng.random(len(y_true)) < 0.2
+    y_true = np.where(unseen, n_classes + rng.integers(0, 2, size=len(y_true)), y_true)
+    result = classification_metrics(y_true, probabilities, classes)
+    predicted = probabilities.argmax(axis=1)
+    expected = {
+        "accuracy": sk.accuracy_score(y_true, predicted),
+        "precision_macro": sk.precision_score(y_true, predicted, average="macro", zero_division=0),
+        "recall_macro": sk.recall_score(y_true, predicted, average="macro", zero_division=0),
+        "f1_macro": sk.f1_score(y_true, predicted, average="macro", zero_division=0),
+        **{
+            k: v
+            for k, v in _expected(y_true[~unseen], probabilities[~unseen]).items()
+            if k in ("log_loss", "roc_auc")
+        },
+    }
+    assert set(result) == set(expected)
+    for name, value in expected.items():
+        assert result[name] == pytest.approx(value, rel=1e-9, abs=1e-12), name
+    assert (
+        result["accuracy"]
+        < classification_metrics(y_true[~unseen], probabilities[~unseen], classes)["accuracy"]
+    )
+
+
 def test_roc_auc_omitted_when_one_class_present():
     probabilities = np.array([[0.8, 0.2], [0.4, 0.6], [0.9, 0.1]])
     result = classification_metrics(np.array([0, 0, 0]), probabilities, ["no", "yes"])

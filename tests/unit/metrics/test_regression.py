@@ -27,6 +27,24 @@ def test_matches_sklearn(seed, n):
         assert type(result[name]) is float
 
 
+@pytest.mark.parametrize("seed", [0, 1])
+def test_several_targets_match_sklearn(seed):
+    rng = np.random.default_rng(seed)
+    y_true = rng.normal(size=(50, 3)) * [1.0, 10.0, 0.1]
+    y_pred = y_true + rng.normal(0.0, 0.3, size=(50, 3))
+    result = regression_metrics(y_true, y_pred)
+    assert result["mse"] == pytest.approx(sk.mean_squared_error(y_true, y_pred), rel=1e-12)
+    assert result["mae"] == pytest.approx(sk.mean_absolute_error(y_true, y_pred), rel=1e-12)
+    assert result["r2"] == pytest.approx(sk.r2_score(y_true, y_pred), rel=1e-12)
+
+
+@pytest.mark.parametrize("y_pred", [[2.0, 2.0, 2.0], [2.0, 2.5, 2.0]])
+def test_r2_of_a_constant_target_matches_sklearn(y_pred):
+    y_true = np.array([2.0, 2.0, 2.0])
+    expected = sk.r2_score(y_true, np.array(y_pred))
+    assert regression_metrics(y_true, np.array(y_pred))["r2"] == expected
+
+
 def test_hand_computed_values():
     result = regression_metrics(np.array([1.0, 2.0, 3.0]), np.array([2.0, 2.0, 5.0]))
     assert result["mse"] == pytest.approx(5 / 3)

@@ -244,6 +244,35 @@ def test_build_losses_uses_weights_and_smoothing() -> None:
     assert losses["v"][0] == 1.0
 
 
+def test_with_several_outputs_each_loss_skips_rows_without_its_label() -> None:
+    config = validate(
+        {
+            "inputs": [{"name": "x", "type": "number"}],
+            "outputs": [
+                {"name": "c", "type": "category"},
+                {"name": "v", "type": "number"},
+                {"name": "b", "type": "binary"},
+            ],
+        }
+    )
+    losses = build_losses(config)
+    logits, values = torch.randn(4, 3), torch.randn(4)
+    labels = torch.tensor([0, -100, 2, 1])  # -100: no label
+    torch.testing.assert_close(
+        losses["c"][1](logits, labels), F.cross_entropy(logits[[0, 2, 3]], labels[[0, 2, 3]])
+    )
+    numbers = torch.tensor([1.0, float("nan"), 2.0, float("nan")])
+    torch.testing.assert_close(
+        losses["v"][1](values, numbers), F.mse_loss(values[[0, 2]], numbers[[0, 2]])
+    )
+    flags = torch.tensor([1.0, 0.0, float("nan"), 1.0])
+    expected = F.binary_cross_entropy_with_logits(values[[0, 1, 3]], flags[[0, 1, 3]])
+    torch.testing.assert_close(losses["b"][1](values, flags), expected)
+    nothing = losses["v"][1](values.requires_grad_(), torch.full((4,), float("nan")))
+    assert nothing.item() == 0.0  # a batch without any label: 0, not NaN
+    nothing.backward()
+
+
 def _audio_preprocessing(tmp_path, encoder: dict, outputs: list[dict]) -> tuple:
     import soundfile as sf
 

@@ -131,3 +131,23 @@ def test_a_cnn_reading_frames_only_has_no_unused_weights():
     )
     model.train()({"clip": torch.randn(2, 1, 8, 20)})["text"].sum().backward()
     assert [n for n, p in model.named_parameters() if p.grad is None] == []
+
+
+def test_transcripts_are_scored_against_the_raw_references():
+    import pandas as pd
+
+    from modelyard.config.schema import TextOutput
+    from modelyard.data.features.text_target import TextTargetFeature
+    from modelyard.metrics.text import transcription_metrics
+    from modelyard.tasks.speech import transcript_metrics
+
+    config = TextOutput(
+        name="said", type="text", decoder={"type": "ctc"}, preprocessing={"tokenizer": "characters"}
+    )
+    feature = TextTargetFeature(config, is_output=True)
+    feature.fit(pd.Series(["ab ba", "aab"]))
+    references = ["ab ba", "abc"]  # 'c' was never in training: the ids hold [UNK] for it
+    ids = feature.transform(pd.Series(references))  # a model that says exactly what the ids say
+    found = transcript_metrics(feature, ids, references)
+    assert found == transcription_metrics(references, feature.decode(ids))
+    assert found["cer"] > 0  # scored against 'abc', not against 'ab[UNK]' rebuilt from ids

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -45,10 +45,13 @@ def _output_feature(type_: str) -> type[Feature]:
 
 @dataclass
 class Table:
-    """Tensors for a split: `tensors[name]` has N rows; `frame` holds the N source rows kept."""
+    """Tensors for a split: `tensors[name]` has N rows; `frame` holds the N source rows kept
+    (evaluation reads raw reference texts and tags from it); `left_out`: {reason: rows} of the
+    source rows that were not kept."""
 
     tensors: dict[str, torch.Tensor]
     frame: pd.DataFrame
+    left_out: dict[str, int] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.frame)
@@ -74,70 +77,78 @@ class Preprocessing:
         return self.inputs + self.outputs
 
     def fit(self, train: pd.DataFrame) -> None:
-        train = self._drop_rows(train, "train", labels=True, training=True)
+        train, _ = self._drop_rows(train, "train", labels=True, training=True)
         for feature in self.features:
             feature.fit(train[feature.column])
 
-    def prepare(self, frame: pd.DataFrame, split: str, labels: bool = True) -> Table:
-        """Tensors for `frame`. `labels=False` (predict) needs inputs only and drops no rows."""
-        frame = self._drop_rows(frame, split, labels=labels, training=labels)
+    def prepare(
+        self, frame: pd.DataFrame, split: str, labels: bool = True, training: bool | None = None
+    ) -> Table:
+        """Tensors for `frame`. `labels=False` (predict) needs inputs only and drops no rows.
+        `training` (default: split "train"): inputs with `missing: drop` drop their rows;
+        elsewhere they are filled as in prediction. Rows without any label are left out (or an
+        error, per data.missing_labels); a label of a class never seen in training is kept,
+        and counts as an error (see `evaluate.score`)."""
+        training = split == "train" if training is None else training
+        frame, left_out = self._drop_rows(frame, split, labels=labels, training=training)
         features = self.features if labels else self.inputs
         tensors = {}
         for feature in features:
             feature.notes = []
             tensors[feature.name] = feature.transform(feature.column_of(frame))
             self.notes += [f"{split}: {n}" for n in feature.notes]
-        return Table(tensors, frame)
+        return Table(tensors, frame, left_out)
 
     def _drop_rows(
         self, frame: pd.DataFrame, split: str, labels: bool, training: bool
-    ) -> pd.DataFrame:
+    ) -> tuple[pd.DataFrame, dict[str, int]]:
+        """The rows kept, and {reason: count} of those left out. With several outputs, a row
+        missing some labels is kept (each output skips it where its label is missing)."""
         require_unique_columns(frame)
         keep = np.ones(len(frame), dtype=bool)
-        for feature in self.inputs + (self.outputs if labels else []):
-            series = feature.column_of(frame)
-            if feature.is_output:
-                keep &= ~self._missing_labels(feature, series, split)
-            elif feature.drops_missing(training):
-                missing = is_missing(series)
+        left_out: dict[str, int] = {}
+        for feature in self.inputs:
+            series = feature.column_of(frame)  # a missing column is named here, first
+            if labels and feature.drops_missing(training):
+                missing = is_missing(series) & keep
                 if missing.any():
-                    self.notes.append(
-                        f"{split}: dropped {int(missing.sum())} rows missing '{feature.column}'"
-                    )
+                    reason = f"missing '{feature.column}'"
+                    left_out[reason] = int(missing.sum())
+                    self.notes.append(f"{split}: dropped {left_out[reason]} rows {reason}")
                 keep &= ~missing
+        if labels and self.outputs:
+            unlabelled = np.ones(len(frame), dtype=bool)
+            for feature in self.outputs:
+                unlabelled &= self._missing_labels(feature, feature.column_of(frame), split)
+            unlabelled &= keep
+            if unlabelled.any():
+                reason = (
+                    f"no '{self.outputs[0].column}' label"
+                    if len(self.outputs) == 1
+                    else "no label for any output"
+                )
+                left_out[reason] = int(unlabelled.sum())
+                self.notes.append(f"{split}: dropped {left_out[reason]} rows with {reason}")
+            keep &= ~unlabelled
         if not keep.any():
-            raise UserError(
-                f"{split} data: no rows left after dropping rows with missing values (or with classes not seen in training)"
-            )
-        return frame[keep]
+            raise UserError(f"{split} data: no rows left after dropping rows with missing values")
+        return frame[keep], left_out
 
     def _missing_labels(self, feature: Feature, series: pd.Series, split: str) -> np.ndarray:
-        missing = is_missing(series)
-        if (
-            feature.type == "text"
-        ):  # a pair without its target text is broken: the feature says which row
+        """(N,) bool: rows without this output's label (an error with missing_labels: error)."""
+        if feature.type == "text":  # a pair without its target text is broken: the feature says
             return np.zeros(len(series), dtype=bool)
+        missing = is_missing(series)
         if missing.any() and self.config.data.missing_labels == "error":
             position = int(np.flatnonzero(missing)[0])
             raise UserError(
                 f"{split} data {row_label(series, position)}: label '{feature.column}' is missing ({int(missing.sum())} rows); fill them in or set data.missing_labels: drop"
             )
-        if missing.any():
+        if missing.any() and len(self.outputs) > 1:
             self.notes.append(
-                f"{split}: dropped {int(missing.sum())} rows with no '{feature.column}' label"
+                f"{split}: {int(missing.sum())} rows have no '{feature.column}' label; "
+                f"'{feature.name}' skips them"
             )
-        if isinstance(feature, CategoryFeature | TagsFeature) and hasattr(feature, "vocab"):
-            unseen = feature.unseen_rows(series) & ~missing
-            if unseen.any():
-                what = (
-                    f"with a '{feature.column}' tag that was"
-                    if isinstance(feature, TagsFeature)
-                    else f"whose '{feature.column}' class was"
-                )
-                self.notes.append(
-                    f"{split}: dropped {int(unseen.sum())} rows {what} not in the training data"
-                )
-                missing = missing | unseen
         return missing
 
     def state(self) -> dict[str, Any]:

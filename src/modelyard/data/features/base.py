@@ -92,7 +92,8 @@ class Feature:
     # --- missing values
 
     def drops_missing(self, training: bool) -> bool:
-        """Whether rows missing this feature are dropped (labels always, inputs per policy)."""
+        """Whether rows missing this input are dropped: with `missing: drop`, training rows
+        only; other splits fill them in as prediction does."""
         if self.is_output:
             return True
         policy = getattr(self.config.preprocessing, "missing", None)

@@ -22,7 +22,9 @@ class ImageFeature(Feature):
     type = "image"
 
     def drops_missing(self, training: bool) -> bool:
-        return training and self.config.preprocessing.missing == "drop"
+        """With `missing: drop`, in every labelled split: a missing file cannot be filled in
+        (evaluation records the rows left out; prediction refuses them)."""
+        return self.config.preprocessing.missing == "drop"
 
     def fit(self, series: pd.Series) -> None:
         prep = self.config.preprocessing

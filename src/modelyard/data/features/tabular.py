@@ -19,6 +19,8 @@ from modelyard.data.features.base import (
 from modelyard.errors import UserError
 
 UNKNOWN = "<unknown>"
+MISSING_LABEL = -100  # a category output's missing label (cross_entropy's ignore_index)
+UNSEEN_BINARY = 2.0  # a binary output's label that is neither of its two values
 TRUE_WORDS = {"true", "1", "yes", "y", "t"}
 FALSE_WORDS = {"false", "0", "no", "n", "f"}
 
@@ -126,9 +128,12 @@ class CategoryFeature(Feature):
             self.note(f"filled {int(missing.sum())} missing values with '{fill}'")
         # the vocabulary index of each distinct text, and last of the filled value
         lookup = index.get_indexer(np.append(texts, fill).astype(object))
+        row_texts = np.append(texts, fill)[codes]
         codes = lookup[codes]
         unknown = codes < 0
-        if unknown.any() and not self.is_output:
+        if self.is_output:
+            return torch.from_numpy(self._label_codes(codes.astype(np.int64), row_texts, missing))
+        if unknown.any():
             codes[unknown] = 0
             first = int(np.flatnonzero(unknown)[0])
             example = texts_of(series.iloc[[first]])[0] or fill
@@ -137,11 +142,21 @@ class CategoryFeature(Feature):
             )
         return torch.from_numpy(codes.astype(np.int64))
 
-    def unseen_rows(self, series: pd.Series) -> np.ndarray:
-        """(N,) bool: labels that are not a training class (missing ones included)."""
-        codes, texts = distinct_texts(series)
-        known = pd.Index(self.vocab, dtype=object).get_indexer(texts.astype(object)) >= 0
-        return ~np.append(known, False)[codes]
+    def _label_codes(
+        self, codes: np.ndarray, row_texts: np.ndarray, missing: np.ndarray
+    ) -> np.ndarray:
+        """Labels: a missing one is MISSING_LABEL (the loss skips it); a class never seen in
+        training gets an index from len(vocab) on, one per such class (sorted), which no
+        prediction can match: evaluation counts it as an error."""
+        unseen = (codes < 0) & ~missing
+        if unseen.any():
+            extra, which = np.unique(row_texts[unseen].astype(str), return_inverse=True)
+            codes[unseen] = len(self.vocab) + which
+            self.note(
+                f"{int(unseen.sum())} rows of classes not in the training data (e.g. '{extra[0]}') count as errors"
+            )
+        codes[missing] = MISSING_LABEL
+        return codes
 
     def labels(self, chosen: np.ndarray) -> np.ndarray:
         """(N,) class indices to labels of the training column's type (ints, bools, strings)."""
@@ -198,6 +213,8 @@ class BinaryFeature(Feature):
         lookup = self._lookup()
         texts = np.append(texts, fill)
         out = np.array([lookup.get(t.lower(), np.nan) for t in texts], dtype=np.float32)[codes]
+        if self.is_output:
+            return torch.from_numpy(self._label_values(out, texts[codes], missing))
         bad = np.flatnonzero(np.isnan(out))
         if len(bad):
             accepted = "', '".join(sorted(lookup))
@@ -219,6 +236,20 @@ class BinaryFeature(Feature):
     def labels(self, chosen: np.ndarray) -> np.ndarray:
         """(N,) 0/1 indices to labels of the training column's type (ints, bools, strings)."""
         return typed_values(self.values, self.kind)[chosen]
+
+    def _label_values(
+        self, out: np.ndarray, row_texts: np.ndarray, missing: np.ndarray
+    ) -> np.ndarray:
+        """Labels: a missing one stays NaN (the loss skips it); any value other than the two
+        is UNSEEN_BINARY, which no prediction can match: evaluation counts it as an error."""
+        unseen = np.isnan(out) & ~missing
+        if unseen.any():
+            out[unseen] = UNSEEN_BINARY
+            example = row_texts[int(np.flatnonzero(unseen)[0])]
+            self.note(
+                f"{int(unseen.sum())} rows whose label is neither '{self.values[0]}' nor '{self.values[1]}' (e.g. '{example}') count as errors"
+            )
+        return out
 
     def state(self) -> dict[str, Any]:
         kind = {"kind": self.kind} if self.is_output else {}

@@ -50,18 +50,18 @@ class TagsFeature(Feature):
         self.vocab = sorted(tags, key=lambda t: (t != OUTSIDE, t))  # O first, when present
         self.bio = all(is_bio(t) for t in self.vocab)
 
-    def unseen_rows(self, series: pd.Series) -> np.ndarray:
-        """(N,) bool: rows holding a tag that was not in the training data (they are dropped)."""
-        known = set(self.vocab)
-        return np.array([not set(split_words(v)[0]) <= known for v in series], dtype=bool)
-
     def transform(self, series: pd.Series) -> torch.Tensor:
+        """A tag not seen in training gets index len(vocab), which the loss skips and no
+        prediction matches; a row without tags (several outputs) is all -100."""
         alignment = self._alignment(series.index)
         index = {tag: i for i, tag in enumerate(self.vocab)}
         targets = np.full((len(series), alignment.length), IGNORE, dtype=np.int64)
         missing = is_missing(series)
+        unseen = 0
         for row, value in enumerate(series):
-            tags = [] if missing[row] else split_words(value)[0]
+            if missing[row]:
+                continue
+            tags = split_words(value)[0]
             words = alignment.word_counts[row]
             if len(tags) != words:
                 raise UserError(
@@ -69,7 +69,10 @@ class TagsFeature(Feature):
                     f"in '{self.text.column}'; give exactly one tag per token"
                 )
             for word, position in alignment.first_pieces(row).items():
-                targets[row, position] = index[tags[word]]
+                targets[row, position] = index.get(tags[word], len(self.vocab))
+            unseen += sum(tag not in index for tag in tags)
+        if unseen:
+            self.note(f"{unseen} tags not in the training data count as errors")
         return torch.from_numpy(targets)
 
     def _alignment(self, rows: pd.Index | int) -> Alignment:
@@ -87,17 +90,23 @@ class TagsFeature(Feature):
         return alignment
 
     def sequences(
-        self, logits: torch.Tensor, target: torch.Tensor
+        self, logits: torch.Tensor, target: torch.Tensor, raw: pd.Series
     ) -> tuple[list[list[str]], list[list[str]]]:
-        """(N, L, T) logits and (N, L) targets -> (true, predicted) tags per row, over the
-        labelled positions (each word's first token)."""
+        """(N, L, T) logits, (N, L) targets and the N raw tag values -> (true, predicted) tags
+        per row. True tags are the data's own (tags unseen in training and words cut off by
+        max_length included); predicted ones are read at each word's first token (the
+        labelled positions, in word order), and words cut off get O (or the first tag), as in
+        `predictions`. Rows without tags are skipped."""
         chosen = logits.argmax(dim=-1)  # (N, L)
         labelled = target != IGNORE
         true, predicted = [], []
-        for row in range(len(target)):
-            keep = labelled[row]
-            true.append([self.vocab[i] for i in target[row][keep].tolist()])
-            predicted.append([self.vocab[i] for i in chosen[row][keep].tolist()])
+        for row, value in enumerate(raw):
+            tags = split_words(value)[0]
+            if not tags:
+                continue
+            found = [self.vocab[i] for i in chosen[row][labelled[row]].tolist()]
+            true.append(tags)
+            predicted.append(found + [self.vocab[0]] * (len(tags) - len(found)))
         return true, predicted
 
     def predictions(self, logits: torch.Tensor) -> list[str]:

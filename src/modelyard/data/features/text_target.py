@@ -64,6 +64,11 @@ class TextTargetFeature(Feature):
             )
         return [str(v) for v in series]
 
+    def references(self, frame: pd.DataFrame) -> list[str]:
+        """The raw target texts of `frame`'s rows, which metrics score against (not texts
+        rebuilt from ids: no [UNK], normalisation or cut at max_length)."""
+        return self._texts(self.column_of(frame))
+
     def transform(self, series: pd.Series) -> torch.Tensor:
         """(N, L) int64: [BOS] ids [EOS], then 0s; L = longest, capped at max_length."""
         encodings = self.tokenizer.encode_batch(self._texts(series))

@@ -77,7 +77,15 @@ def output(series) -> CategoryFeature:
 def test_output_classes_are_sorted_without_unknown():
     f = output(TRAIN)
     assert f.vocab == ["a", "b", "c"]
-    assert f.unseen_rows(pd.Series(["a", "d"])).tolist() == [False, True]
+
+
+def test_output_labels_of_unseen_classes_get_indices_no_prediction_matches():
+    f = output(TRAIN)
+    codes = f.transform(pd.Series(["a", "e", None, "d", "e", "c"]))
+    assert codes.tolist() == [0, 4, -100, 3, 4, 2]  # unseen d, e: 3 + 0, 3 + 1; missing: -100
+    assert f.notes == [
+        "label: 3 rows of classes not in the training data (e.g. 'd') count as errors"
+    ]
 
 
 def test_output_with_one_class_is_an_error():

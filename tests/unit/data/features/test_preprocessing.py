@@ -79,16 +79,25 @@ def test_input_drop_policy_drops_training_rows_but_fills_at_predict_time():
     assert set(predicted.tensors) == {"x", "c"}
 
 
-def test_validation_rows_with_unseen_classes_are_dropped():
+def test_validation_rows_with_unseen_classes_are_kept_to_count_as_errors():
     prep = fitted()
     validation = pd.DataFrame(
         {"x": [1.0, 2.0, 3.0], "colour": ["red", "green", "blue"], "label": ["a", "zzz", "b"]}
     )
     table = prep.prepare(validation, "validation")
-    assert list(table.frame.index) == [0, 2]
-    assert (
-        "validation: dropped 1 rows whose 'label' class was not in the training data" in prep.notes
-    )
+    assert list(table.frame.index) == [0, 1, 2]
+    assert table.tensors["label"].tolist() == [0, 2, 1]  # 2: no class the model can predict
+    assert table.left_out == {}
+
+
+def test_input_drop_policy_applies_to_training_rows_only():
+    prep = fitted(x_missing="drop")
+    table = prep.prepare(TRAIN, "validation")
+    assert list(table.frame.index) == [0, 1, 3, 4]  # row 3, missing x, is kept (2: no label)
+    predicted = prep.prepare(TRAIN, "predict", labels=False).tensors["x"]
+    assert table.tensors["x"].tolist() == predicted[[0, 1, 3, 4]].tolist()  # filled as predict does
+    assert table.left_out == {"no 'label' label": 1}
+    assert prep.prepare(TRAIN, "train").left_out == {"missing 'x'": 1, "no 'label' label": 1}
 
 
 def test_unseen_input_category_is_kept_as_unknown():
@@ -125,3 +134,8 @@ def test_state_round_trips_through_json():
     first, second = prep.prepare(TRAIN, "test"), again.prepare(TRAIN, "test")
     for name, tensor in first.tensors.items():
         assert torch.equal(second.tensors[name], tensor)
+
+
+def test_a_missing_input_column_is_named_before_anything_else():
+    with pytest.raises(UserError, match="input 'c': column 'colour' is not in the data"):
+        Preprocessing(config()).fit(TRAIN.drop(columns=["colour"]))

@@ -123,8 +123,20 @@ def test_sequences_read_the_labelled_positions():
     text.transform(TOKENS[:1])
     target = tags.transform(TAGS[:1])
     logits = torch.nn.functional.one_hot(target.clamp(min=0), 4).float()
-    true, predicted = tags.sequences(logits, target)
+    true, predicted = tags.sequences(logits, target, TAGS[:1])
     assert true == predicted == [["O", "B-ANI", "O"]]
+
+
+def test_sequences_score_the_raw_tags_of_cut_words_and_unseen_tags():
+    text, tags = fitted(tokenizer="whitespace", max_length=2)
+    raw = pd.Series(["O B-NEW O"])
+    text.transform(pd.Series(["the cat sat"]))
+    target = tags.transform(raw)
+    assert target.tolist() == [[0, 4]]  # B-NEW: index 4, no tag the model has; "sat" cut off
+    logits = torch.zeros(1, 2, 4)
+    logits[0, 1, 1] = 5.0
+    true, predicted = tags.sequences(logits, target, raw)
+    assert true == [["O", "B-NEW", "O"]] and predicted == [["O", "B-ANI", "O"]]
 
 
 def test_tag_count_that_differs_from_token_count_names_the_row():
@@ -132,11 +144,6 @@ def test_tag_count_that_differs_from_token_count_names_the_row():
     text.transform(pd.Series(["the cat sat", "a dog"]))
     with pytest.raises(UserError, match=r"column 'ner' row 2: 3 tags for 2 tokens in 'tokens'"):
         tags.transform(pd.Series(["O B-ANI O", "O B-ANI O"]))
-
-
-def test_rows_with_unseen_tags_are_found():
-    _, tags = fitted(tokenizer="whitespace")
-    assert tags.unseen_rows(pd.Series(["O B-ANI", "O B-NEW"])).tolist() == [False, True]
 
 
 def test_training_data_without_tags_is_an_error():
