@@ -401,18 +401,8 @@ def _validate(args) -> int:
 
 def _generate(args) -> int:
     from modelyard.api import Model
-    from modelyard.errors import UserError
 
-    if (
-        args.max_new_tokens < 1
-        or args.temperature <= 0
-        or args.top_k < 0
-        or not 0 < args.top_p <= 1
-    ):
-        raise UserError(
-            "generate: --max-new-tokens >= 1, --temperature > 0, --top-k >= 0 and 0 < --top-p <= 1"
-        )
-    model = Model.load(args.run)
+    model = Model.load(args.run)  # generate() checks the sampling settings
     model.generate(
         args.prompt,
         max_new_tokens=args.max_new_tokens,

@@ -195,6 +195,7 @@ class LanguageModel:
             )
         if not prompt:
             raise UserError("--prompt is empty; give some text to continue")
+        _check_sampling(max_new_tokens, temperature, top_k, top_p)
         if seed is not None:
             torch.manual_seed(seed)
         generation = GenerationConfig(
@@ -262,3 +263,15 @@ class LanguageModel:
         metrics = folder.parent / "metrics.json"
         model.metrics = run.read_json(metrics) if metrics.is_file() else {}
         return model
+
+
+def _check_sampling(max_new_tokens: int, temperature: float, top_k: int, top_p: float) -> None:
+    """Generation settings a user can get wrong, each named with what is allowed (NaN too)."""
+    if max_new_tokens < 1:
+        raise UserError(f"max_new_tokens {max_new_tokens}: generate at least 1 token")
+    if not 0 < temperature < float("inf"):
+        raise UserError(f"temperature {temperature}: give a number above 0 (1 = unchanged)")
+    if top_k < 0:
+        raise UserError(f"top_k {top_k}: give 0 (off) or more tokens")
+    if not 0 < top_p <= 1:
+        raise UserError(f"top_p {top_p}: give a probability mass above 0, at most 1 (1 = off)")

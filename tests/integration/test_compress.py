@@ -156,3 +156,122 @@ def test_structured_pruning_of_an_unsupported_architecture_is_a_user_error(proje
     modelyard("train", "config.yaml", "--output", "run", cwd=tmp_path)
     result = _compress(tmp_path, "--method", "prune", "--structured", "--output", "p", check=None)
     assert "review (TextCnn)" in user_error(result) and not (tmp_path / "p").exists()
+
+
+def _cli(capsys, *args: str):
+    """`modelyard ARGS` in this process (no subprocess start-up), as a CompletedProcess."""
+    from subprocess import CompletedProcess
+
+    from modelyard.cli import main
+
+    code = main(list(args))
+    captured = capsys.readouterr()
+    return CompletedProcess(args, code, captured.out, captured.err)
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["--method", "prune", "--amount", "1.5"], "--amount 1.5"),
+        (["--method", "prune", "--amount", "nan"], "--amount nan"),
+        (["--method", "prune", "--epochs", "-1"], "--epochs -1"),
+        (["--method", "prune", "--epochs", "2"], "needs --train"),
+        (["--method", "prune", "--repeats", "0"], "--repeats must be at least 1"),
+        (["--method", "quantize", "--amount", "0.3"], "--amount applies to --method prune"),
+        (["--method", "prune", "--student", "s.yaml"], "--student applies to --method distill"),
+        (["--method", "distill", "--student", "s.yaml"], "--train PATH"),
+        (
+            ["--method", "distill", "--student", "s.yaml", "--train", "t.csv", "--epochs", "0"],
+            "--epochs 0",
+        ),
+        (
+            [
+                "--method",
+                "distill",
+                "--student",
+                "s.yaml",
+                "--train",
+                "t.csv",
+                "--temperature",
+                "0",
+            ],
+            "--temperature 0",
+        ),
+        (
+            ["--method", "distill", "--student", "s.yaml", "--train", "t.csv", "--alpha", "1.5"],
+            "--alpha 1.5",
+        ),
+    ],
+)
+def test_bad_compress_options_are_user_errors(capsys, args, expected):
+    result = _cli(capsys, "compress", "nowhere", "--output", "out", "--data", "d.csv", *args)
+    assert expected in user_error(result)
+
+
+def test_a_student_that_does_not_match_the_teacher_is_refused(project, capsys, monkeypatch):
+    monkeypatch.chdir(project)
+    base = yaml.safe_load((project / "student.yaml").read_text())
+    changes = {
+        "outputs": lambda c: c["outputs"][0].update(type="binary"),
+        "inputs must be the teacher's": lambda c: c["inputs"].pop(1),
+        "must read the teacher's column 'colour'": lambda c: c["inputs"][2].update(column="x1"),
+        "x1 (category)": lambda c: c["inputs"][0].update(type="category"),
+    }
+    for expected, change in changes.items():
+        config = yaml.safe_load(yaml.safe_dump(base))
+        change(config)
+        (project / "bad.yaml").write_text(yaml.safe_dump(config), encoding="utf-8")
+        args = ["--method", "distill", "--student", "bad.yaml", "--train", "data.csv"]
+        result = _cli(capsys, "compress", "run", "--data", "test.csv", "--output", "bad", *args)
+        assert expected in user_error(result), expected
+        assert not (project / "bad").exists()
+    args = ["--method", "distill", "--student", "none.yaml", "--train", "data.csv"]
+    result = _cli(capsys, "compress", "run", "--data", "test.csv", "--output", "bad", *args)
+    assert "none.yaml" in user_error(result)
+
+
+@pytest.fixture(scope="module")
+def pretrained_teacher(tmp_path_factory):
+    """A run whose text input is a tiny pretrained BERT, and a student config with a small cnn."""
+    from tests.pretrained_fixtures import save_tiny_checkpoint
+
+    folder = tmp_path_factory.mktemp("teacher")
+    checkpoint = save_tiny_checkpoint(folder / "bert", "bert")
+    save_tiny_checkpoint(folder / "distilbert", "distilbert")
+    make_table(120).to_csv(folder / "data.csv", index=False)
+    make_table(40, seed=5).to_csv(folder / "test.csv", index=False)
+    config = tiny_config(epochs=1)
+    config["inputs"][4]["encoder"] = {"type": "pretrained", "model": str(checkpoint)}
+    config["inputs"][4]["preprocessing"] = {"max_length": 16}
+    (folder / "config.yaml").write_text(yaml.safe_dump(config), encoding="utf-8")
+    modelyard("train", "config.yaml", "--output", "run", cwd=folder)
+    student = tiny_config(epochs=2)  # text cnn, its own tokenizer
+    student.pop("data")
+    student["combiner"] = {"type": "concat"}
+    (folder / "student.yaml").write_text(yaml.safe_dump(student), encoding="utf-8")
+    return folder
+
+
+def test_a_pretrained_teacher_distils_into_a_small_cnn_student(pretrained_teacher):
+    folder = pretrained_teacher
+    args = ["--method", "distill", "--student", "student.yaml", "--train", "data.csv"]
+    _compress(folder, *args, "--output", "small")
+    rows = _table(folder / "small")
+    assert rows["parameters"]["after"] < rows["parameters"]["before"] / 2
+    saved = yaml.safe_load((folder / "small/config.yaml").read_text())
+    assert saved["inputs"][4]["encoder"]["type"] == "cnn"
+    assert not (folder / "small/model/backbones").exists()  # no teacher backbone under its name
+    predictions = Model.load(folder / "small").predict(make_table(5, seed=9))
+    assert set(predictions["label_prediction"]) <= {"yes", "no"}
+
+
+def test_a_pretrained_student_gets_its_own_checkpoint(pretrained_teacher):
+    folder = pretrained_teacher
+    student = yaml.safe_load((folder / "config.yaml").read_text())
+    student.pop("data")
+    student["inputs"][4]["encoder"]["model"] = "distilbert"  # relative to the student config
+    (folder / "distil.yaml").write_text(yaml.safe_dump(student), encoding="utf-8")
+    args = ["--method", "distill", "--student", "distil.yaml", "--train", "data.csv"]
+    _compress(folder, *args, "--epochs", "1", "--output", "distil")
+    backbone = json.loads((folder / "distil/model/backbones/review/config.json").read_text())
+    assert backbone["model_type"] == "distilbert"

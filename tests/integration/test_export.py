@@ -17,11 +17,13 @@ from tests.integration.cli_helpers import modelyard, user_error
 pytestmark = pytest.mark.integration
 
 
-def _train(tmp_path, encoder: dict | None = None):
+def _train(tmp_path, encoder: dict | None = None, preprocessing: dict | None = None):
     make_table().to_csv(tmp_path / "data.csv", index=False)
     config = tiny_config(epochs=1)
     if encoder is not None:
         config["inputs"][4]["encoder"] = encoder
+    if preprocessing is not None:
+        config["inputs"][4]["preprocessing"] = preprocessing
     (tmp_path / "config.yaml").write_text(yaml.safe_dump(config), encoding="utf-8")
     modelyard("train", "config.yaml", "--output", "run", cwd=tmp_path)
     return tmp_path / "run"
@@ -105,3 +107,52 @@ def test_export_errors_are_plain(tmp_path):
         )
     )
     assert "nowhere" in missing
+
+
+def _pretrained_run(tmp_path):
+    from tests.pretrained_fixtures import save_tiny_checkpoint
+
+    checkpoint = save_tiny_checkpoint(tmp_path / "bert", "bert")
+    return _train(tmp_path, {"type": "pretrained", "model": str(checkpoint)}, {"max_length": 32})
+
+
+def _long_texts(rows: int = 3):
+    frame = make_table(rows=rows, seed=5)
+    frame["review"] = [" ".join([text] * 4) for text in frame["review"]]  # 16 words, not 4
+    return frame
+
+
+def test_text_length_is_dynamic_so_longer_texts_give_the_models_predictions(tmp_path):
+    import onnxruntime
+
+    run = _pretrained_run(tmp_path)
+    head = make_table(rows=4)  # 4-word texts: the graph is traced on short ones
+    head.to_csv(tmp_path / "head.csv", index=False)
+    result = modelyard(
+        "export", "run", "--format", "onnx", "--out", "m.onnx", "--data", "head.csv", cwd=tmp_path
+    )
+    check = json.loads(result.stdout)
+    assert check["onnxruntime_max_abs_difference"] < 1e-4
+    assert len(set(check["lengths"])) == 2  # checked at two lengths
+    described = json.loads((tmp_path / "m.onnx.json").read_text())
+    review = next(i for i in described["inputs"] if i["name"] == "review")
+    assert review["shape"] == ["batch", 2, "length"]
+    assert review["tokenizer"] == "model/backbones/review/"
+    assert (run / review["tokenizer"] / "tokenizer.json").is_file()
+
+    model = Model.load(run)
+    frame = _long_texts()
+    inputs = model._inputs(model.preprocessing.prepare(frame, "check", labels=False))
+    assert inputs["review"].shape[2] > 12  # longer than any text the graph was traced on
+    session = onnxruntime.InferenceSession(str(tmp_path / "m.onnx"))
+    logits = session.run(None, {k: v.numpy() for k, v in inputs.items()})[0]
+    probabilities = torch.softmax(torch.from_numpy(logits), dim=1).numpy()
+    expected = model.predict(frame)[["label_probability_no", "label_probability_yes"]]
+    np.testing.assert_allclose(probabilities, expected.to_numpy(), atol=1e-5)
+
+
+def test_pretrained_text_exports_without_data(tmp_path):
+    _pretrained_run(tmp_path)
+    result = modelyard("export", "run", "--format", "onnx", "--out", "m.onnx", cwd=tmp_path)
+    check = json.loads(result.stdout)
+    assert check["onnxruntime_max_abs_difference"] < 1e-4 and len(set(check["lengths"])) == 2

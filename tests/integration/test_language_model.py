@@ -132,6 +132,40 @@ def test_generate_errors(pretrained):
     )
 
 
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["--max-new-tokens", "0"], "max_new_tokens 0"),
+        (["--temperature", "0"], "temperature 0"),
+        (["--temperature", "nan"], "temperature nan"),
+        (["--top-k", "-1"], "top_k -1"),
+        (["--top-p", "1.5"], "top_p 1.5"),
+    ],
+)
+def test_bad_generate_arguments_are_user_errors(pretrained, capsys, args, expected):
+    from modelyard.cli import main
+
+    assert main(["generate", str(pretrained["gpt2"]), "--prompt", "the cat", *args]) == 2
+    stderr = capsys.readouterr().err
+    assert stderr.startswith("error: ") and expected in stderr and "Traceback" not in stderr
+
+
+def test_generate_on_a_supervised_run_is_a_user_error(tmp_path, capsys):
+    from modelyard.cli import main
+
+    model = Model.from_config(
+        {
+            "name": "rows",
+            "inputs": [{"name": "x1", "type": "number"}],
+            "outputs": [{"name": "label", "type": "category"}],
+            "trainer": {"epochs": 1},
+        }
+    ).fit(make_table(40), make_table(20, seed=1))
+    model.save(tmp_path / "rows")
+    assert main(["generate", str(tmp_path / "rows"), "--prompt", "the cat"]) == 2
+    assert "generate needs a causal language model" in capsys.readouterr().err
+
+
 def test_pretrained_bert_fine_tunes_as_an_encoder(pretrained):
     config = {
         "data": {"split": {"validation": 0.2, "test": 0.0}},

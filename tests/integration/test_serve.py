@@ -60,3 +60,31 @@ def test_serve_answers_on_loopback_and_says_so(tmp_path):
 
 def test_serve_refuses_a_missing_run(tmp_path):
     assert "nowhere" in user_error(modelyard("serve", "nowhere", cwd=tmp_path, check=None))
+
+
+def test_a_port_in_use_is_a_user_error_before_anything_is_announced(tmp_path):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        busy = user_error(modelyard("serve", "run", "--port", str(port), cwd=tmp_path, check=None))
+    assert f"port {port} is in use; choose another with --port" in busy
+    assert "serving" not in busy
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["--port", "70000"], "--port 70000"),
+        (["--max-batch-size", "0"], "--max-batch-size 0"),
+        (["--max-wait-ms", "-1"], "--max-wait-ms -1"),
+        (["--max-request-mb", "0"], "--max-request-mb 0"),
+        (["--host", "no-such-host.invalid"], "--host 'no-such-host.invalid'"),
+    ],
+)
+def test_bad_serve_arguments_are_user_errors(tmp_path, capsys, args, expected):
+    from modelyard.cli import main
+
+    assert main(["serve", str(tmp_path / "run"), *args]) == 2
+    stderr = capsys.readouterr().err
+    assert stderr.startswith("error: ") and expected in stderr and "Traceback" not in stderr

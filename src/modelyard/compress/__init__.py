@@ -2,7 +2,8 @@
 
 Methods (one registry): `quantize` (dynamic int8 Linear layers, quantize.py), `prune` (magnitude,
 unstructured or `structured`, then optional fine-tuning, prune.py), `distill` (a smaller
-student config trained on the teacher's outputs, distill.py). The new run is an ordinary run
+student config, with its own encoders and preprocessing, trained on the teacher's outputs,
+distill.py). The new run is an ordinary run
 directory (config.yaml, metrics.json with the test metrics on --data, history.csv, report.html,
 model/) that evaluate, predict and serve load like any other, plus compression.json and
 compression.md: the table, measured on --data for both runs.
@@ -159,8 +160,12 @@ def _check(method: str, options: Options, data: Any) -> None:
         raise UserError(
             f"--amount {options.amount}: give the fraction of weights to remove, between 0 and 1 (e.g. 0.5)"
         )
-    if options.temperature <= 0 or not 0 <= options.alpha <= 1:
-        raise UserError("--temperature must be > 0 and --alpha between 0 and 1")
+    if not 0 < options.temperature < float("inf"):  # NaN too
+        raise UserError(f"--temperature {options.temperature}: give a temperature above 0 (e.g. 2)")
+    if not 0 <= options.alpha <= 1:
+        raise UserError(
+            f"--alpha {options.alpha}: give the weight of the teacher's term, between 0 and 1"
+        )
     if options.repeats < 1:
         raise UserError("--repeats must be at least 1")
 

@@ -3,10 +3,16 @@
 Per output: loss = alpha * KL(softmax(teacher / T) || softmax(student / T)) * T^2
                  + (1 - alpha) * the output's own task loss against the labels.
 A binary output's single logit z is treated as the two classes (0, z); a number output has no
-temperature, its soft term is the mean squared difference from the teacher's prediction. The
-teacher's outputs are computed once (eval mode) and ride along in the training tensors, so the
-student trains with the ordinary `train.loop.fit` through this objective. Hand-written: the
-loss is a few lines of torch, and no installed library offers it for our batch dicts.
+temperature, its soft term is the mean squared difference from the teacher's prediction.
+
+Distillation works on the teacher's outputs, not its tensors: the teacher's outputs are computed
+once per training row (eval mode, the teacher's own preprocessing), and the student reads the
+same rows through its own preprocessing (an input whose settings or encoder kind differ from the
+teacher's gets its own fitted tokenizer / vocabulary; a pretrained input its own checkpoint), so
+MiniLM distils into a small cnn or transformer. The teacher's outputs ride along in the
+student's training tensors, matched by row, and the student trains with the ordinary
+`train.loop.fit` through this objective. Hand-written: the loss is a few lines of torch, and no
+installed library offers it for our batch dicts.
 """
 
 from __future__ import annotations
@@ -73,28 +79,23 @@ def distill(
     Returns (student api.Model, history, {what was done})."""
     from modelyard.compress import training
     from modelyard.config import load_config
-    from modelyard.evaluate import infer
     from modelyard.models.build import build_model
 
-    config, _ = load_config(student_config)
+    config, base = load_config(student_config)
     _check_student(teacher.config, config, str(student_config))
-    student = training.with_config(teacher, config)
+    rows, outputs = _teacher_outputs(teacher, train.reset_index(drop=True))
+    student = _student(teacher, config, base, rows)
     torch.manual_seed(config.trainer.seed)
     student.module = build_model(config, student.preprocessing)
 
-    def teacher_outputs(tensors: Tensors) -> Tensors:
-        out = infer(
-            teacher.module,
-            teacher.module.pack(tensors),
-            torch.device("cpu"),
-            False,
-            teacher.config.trainer.eval_batch_size,
-        )
-        return {TEACHER + name: value for name, value in out.items()}
+    def teacher_outputs(table) -> Tensors:
+        """The teacher's outputs for the rows the student's table kept, in its order."""
+        at = torch.as_tensor(rows.index.get_indexer(table.frame.index))
+        return {TEACHER + name: value[at] for name, value in outputs.items()}
 
     rounds = epochs if epochs is not None else config.trainer.epochs
     objective = distillation_objective(config, temperature, alpha)
-    history = training.train(student, train, rounds, objective, teacher_outputs)
+    history = training.train(student, rows, rounds, objective, teacher_outputs)
     return (
         student,
         history,
@@ -107,9 +108,58 @@ def distill(
     )
 
 
+def _teacher_outputs(teacher, frame: pd.DataFrame) -> tuple[pd.DataFrame, Tensors]:
+    """(the rows the teacher's preprocessing keeps, {output: (N, ...) teacher scores})."""
+    from modelyard.evaluate import infer
+
+    table = teacher.preprocessing.prepare(frame, "train")
+    teacher._log_notes()
+    outputs = infer(
+        teacher.module,
+        teacher._inputs(table),
+        torch.device("cpu"),
+        False,
+        teacher.config.trainer.eval_batch_size,
+    )
+    return table.frame, outputs
+
+
+def _student(teacher, config, base: Path, rows: pd.DataFrame):
+    """An api.Model for the student's config: the teacher's fitted outputs (the same classes, in
+    the same order); each input the teacher's fitted state where the student reads it the same
+    way, else fitted on `rows`; pretrained inputs from the student's own checkpoints."""
+    from modelyard.api import Model
+    from modelyard.data.features import Preprocessing
+    from modelyard.models.encoders.pretrained import checkpoint_sources
+
+    student = Model(config, base)
+    student.preprocessing = Preprocessing(config, checkpoint_sources(config, base))
+    state = teacher.preprocessing.state()
+    for old, new in zip(teacher.preprocessing.inputs, student.preprocessing.inputs, strict=True):
+        if _reads_alike(old.config, new.config):
+            new.load_state(state[new.name])
+        else:
+            new.fit(rows[new.column])
+    for output in student.preprocessing.outputs:
+        output.load_state(state[output.name])
+    return student
+
+
+def _reads_alike(teacher, student) -> bool:
+    """Same settings, and neither uses a pretrained checkpoint's tokenizer (whose state is the
+    checkpoint itself: the student loads its own)."""
+    if "pretrained" in (teacher.encoder.type, student.encoder.type):
+        return False
+    dump = [
+        {k: v for k, v in f.model_dump(mode="json").items() if k != "encoder"}
+        for f in (teacher, student)
+    ]
+    return dump[0] == dump[1]
+
+
 def _check_student(teacher, student, source: str) -> None:
-    """Same task, outputs and inputs (and their preprocessing); only encoders, combiner and
-    trainer settings may differ, so the student reads the teacher's prepared tensors."""
+    """Same task, outputs and inputs (names, types, columns); encoders, input preprocessing,
+    combiner and trainer settings may differ."""
     if student.task != "supervised" or teacher.task != "supervised":
         raise UserError(
             f"--student '{source}': distillation works between supervised models (task: supervised)"
@@ -129,14 +179,9 @@ def _check_student(teacher, student, source: str) -> None:
             f"--student '{source}': inputs must be the teacher's ({_names(teacher.inputs)}), in the same order; got {_names(student.inputs)}"
         )
     for t, s in zip(teacher.inputs, student.inputs, strict=True):
-        same = {k: v for k, v in t.model_dump(mode="json").items() if k != "encoder"}
-        if same != {k: v for k, v in s.model_dump(mode="json").items() if k != "encoder"}:
+        if (t.column or t.name) != (s.column or s.name):
             raise UserError(
-                f"--student '{source}': input '{s.name}' must have the teacher's type, column and preprocessing (only its encoder may differ)"
-            )
-        if "pretrained" in (t.encoder.type, s.encoder.type) and t.encoder.type != s.encoder.type:
-            raise UserError(
-                f"--student '{source}': input '{s.name}': a pretrained encoder has its own tokenizer, so teacher and student must both use it or both not"
+                f"--student '{source}': input '{s.name}' must read the teacher's column '{t.column or t.name}'"
             )
 
 

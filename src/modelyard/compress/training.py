@@ -4,6 +4,7 @@ preprocessing, and a short training through the one training loop (`train.loop.f
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import pandas as pd
 import torch
@@ -11,7 +12,7 @@ import torch
 from modelyard.errors import UserError
 from modelyard.train.loop import Objective, Tensors
 
-Extra = Callable[[Tensors], Tensors]  # prepared table tensors -> extra training tensors (N, ...)
+Extra = Callable[[Any], Tensors]  # the prepared Table -> extra training tensors (N, ...)
 
 
 def with_config(model, config, module: torch.nn.Module | None = None):
@@ -31,14 +32,14 @@ def with_config(model, config, module: torch.nn.Module | None = None):
 
 
 def train_tensors(model, frame: pd.DataFrame, extra: Extra | None = None) -> Tensors:
-    """The model's inputs and targets for `frame` (plus `extra(table tensors)`), as `fit` takes them."""
+    """The model's inputs and targets for `frame` (plus `extra(table)`), as `fit` takes them."""
     table = model.preprocessing.prepare(frame, "train")
     model._log_notes()
     tensors = {
         **model.module.pack(table.tensors),
         **{o.name: table.tensors[o.name] for o in model.config.outputs},
     }
-    return {**tensors, **(extra(table.tensors) if extra else {})}
+    return {**tensors, **(extra(table) if extra else {})}
 
 
 def train(

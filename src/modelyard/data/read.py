@@ -39,7 +39,7 @@ def read_table(path: Path, data: Data = DEFAULTS) -> pd.DataFrame:
         frame = reader(path, data)
     except pd.errors.EmptyDataError:
         frame = pd.DataFrame()
-    except Exception as e:  # noqa: BLE001 - every parser error is the user's file
+    except (ValueError, OSError) as e:  # ParserError, UnicodeDecodeError, ArrowInvalid; I/O
         raise UserError(f"data file '{path}' could not be read: {e}") from None
     if len(frame) == 0:
         raise UserError(f"data file '{path}' has no rows")

@@ -82,7 +82,9 @@ def _made_up(feature) -> torch.Tensor:
     if feature.type == "image":
         shape = (rows, feature.channels, feature.height, feature.width)
         return torch.randint(0, 256, shape, generator=generator, dtype=torch.uint8)
-    if feature.type == "text" and feature.config.encoder.type != "pretrained":
+    if feature.type == "text" and feature.pretrained:
+        return _made_up_pretrained_text(feature, generator)
+    if feature.type == "text":
         length = feature.config.preprocessing.max_length
         ids = torch.randint(3, feature.vocab_size, (rows, length), generator=generator)
         ids[:, length // 2 :] = 0  # padding, as short texts have
@@ -92,16 +94,42 @@ def _made_up(feature) -> torch.Tensor:
     )
 
 
+def _made_up_pretrained_text(feature, generator: torch.Generator) -> torch.Tensor:
+    """(SAMPLE_ROWS, 2, L) ids from the checkpoint tokenizer's vocabulary and an attention mask
+    covering a different number of tokens per row, padded with the tokenizer's padding id."""
+    tokenizer = feature.tokenizer
+    length = min(feature.config.preprocessing.max_length, tokenizer.model_max_length, 16)
+    ids = torch.randint(0, len(tokenizer), (SAMPLE_ROWS, length), generator=generator)
+    real = torch.linspace(2, length, SAMPLE_ROWS).long().view(-1, 1)  # (rows, 1) tokens per row
+    mask = (torch.arange(length).view(1, -1) < real).long()  # (rows, L)
+    ids = torch.where(mask.bool(), ids, tokenizer.pad_token_id)
+    return torch.stack([ids, mask], dim=1)
+
+
+def length_axes(model, inputs: dict[str, torch.Tensor]) -> dict[str, tuple[int, int]]:
+    """{input name: (axis, longest allowed)} for the inputs whose length varies: token axes of
+    text inputs (1, or 2 for a pretrained (batch, 2, length) input). Audio spectrograms always
+    have the frames of `max_seconds`, so their axes stay fixed."""
+    axes = {}
+    for feature in model.preprocessing.inputs:
+        if feature.type == "text" and feature.name in inputs:
+            limit = feature.config.preprocessing.max_length
+            if feature.pretrained:
+                limit = min(limit, feature.tokenizer.model_max_length)
+            axes[feature.name] = (2 if feature.pretrained else 1, limit)
+    return axes
+
+
 def describe_inputs(inputs: dict[str, torch.Tensor], model) -> list[dict[str, Any]]:
     """What each ONNX input is and where its values come from."""
     stacked = getattr(model.module, "stacked", [])
+    axes = length_axes(model, inputs)
     described = []
     for name, tensor in inputs.items():
-        entry = {
-            "name": name,
-            "dtype": str(tensor.dtype).removeprefix("torch."),
-            "shape": ["batch", *tensor.shape[1:]],
-        }
+        shape: list[Any] = ["batch", *tensor.shape[1:]]
+        if name in axes:
+            shape[axes[name][0]] = "length"
+        entry = {"name": name, "dtype": str(tensor.dtype).removeprefix("torch."), "shape": shape}
         if stacked and name == "__numbers__":
             entry["columns"] = stacked
             entry["preprocessing"] = (
@@ -111,13 +139,26 @@ def describe_inputs(inputs: dict[str, torch.Tensor], model) -> list[dict[str, An
             feature = next(f for f in model.preprocessing.inputs if f.name == name)
             entry["columns"] = [feature.column]
             entry["preprocessing"] = _HOW.get(feature.type, "see preprocessing.json")
+            if feature.type == "text":
+                entry.update(_tokenizer(feature, axes[name][1]))
         described.append(entry)
     return described
 
 
+def _tokenizer(feature, longest: int) -> dict[str, Any]:
+    """Where the text input's tokenizer is, relative to the run directory."""
+    if feature.pretrained:
+        where = f"model/backbones/{feature.name}/"
+        how = f"transformers.AutoTokenizer.from_pretrained('{where}'), right padding"
+    else:
+        where = f"model/preprocessing.json, key {feature.name}.tokenizer"
+        how = "tokenizers.Tokenizer.from_str(that string); pad with 0"
+    return {"tokenizer": where, "tokenize": how, "max_length": longest}
+
+
 _HOW = {
     "category": "index into the vocabulary in preprocessing.json (0 = unknown)",
-    "text": "token ids from the tokenizer in preprocessing.json (0 = padding); pretrained: (batch, 2, length) ids and attention mask",
+    "text": "token ids of the tokenizer named here, truncated to max_length (0 = padding); pretrained: (batch, 2, length) ids and attention mask",
     "image": "uint8 pixels (batch, channels, height, width) after resizing; normalisation is inside the graph",
     "audio": "log-mel spectrogram (batch, 1, mels, frames) computed as preprocessing.json says",
 }

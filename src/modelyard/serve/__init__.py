@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import errno
 import os
+import socket
 import sys
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
@@ -24,11 +26,11 @@ def serve(
     from modelyard.errors import UserError
     from modelyard.serve.app import create_app
 
+    _check_limits(max_batch_size, max_wait_ms, max_request_mb)
+    listening = _listen(host, port)
     model = Model.load(run)
     if not hasattr(model, "preprocessing"):
         raise UserError("serve needs a supervised run; a language model has no /predict")
-    if max_batch_size < 1 or max_wait_ms < 0 or max_request_mb <= 0:
-        raise UserError("serve: --max-batch-size >= 1, --max-wait-ms >= 0, --max-request-mb > 0")
     api_key = os.environ.get(api_key_env) or None
     app = create_app(
         model,
@@ -44,4 +46,43 @@ def serve(
     )
     key = f"requests need X-API-Key (from ${api_key_env})" if api_key else "no API key"
     print(f"serving {run} on http://{host}:{port} ({where}; {key}); docs at /docs", file=sys.stderr)
-    uvicorn.run(app, host=host, port=port, log_level="warning")
+    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning"))
+    server.run(sockets=[listening])
+
+
+def _check_limits(max_batch_size: int, max_wait_ms: float, max_request_mb: float) -> None:
+    from modelyard.errors import UserError
+
+    if max_batch_size < 1:
+        raise UserError(f"--max-batch-size {max_batch_size}: use 1 or more")
+    if not 0 <= max_wait_ms < float("inf"):  # NaN too
+        raise UserError(f"--max-wait-ms {max_wait_ms}: use 0 or more milliseconds")
+    if not 0 < max_request_mb < float("inf"):
+        raise UserError(f"--max-request-mb {max_request_mb}: use a size above 0")
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """A socket bound to (host, port), before anything is announced: a port in use or a host
+    that is not this machine's is the user's to change. uvicorn serves on this very socket."""
+    from modelyard.errors import UserError
+
+    if not 1 <= port <= 65535:
+        raise UserError(f"--port {port}: use a port number from 1 to 65535")
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )[0]
+    except socket.gaierror as e:
+        raise UserError(f"--host '{host}' is not a known address ({e.strerror})") from None
+    listening = socket.socket(family, kind, proto)
+    listening.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn does
+    try:
+        listening.bind(address)
+    except OSError as e:
+        listening.close()
+        if e.errno == errno.EADDRINUSE:
+            raise UserError(f"port {port} is in use; choose another with --port") from None
+        if e.errno in (errno.EACCES, errno.EADDRNOTAVAIL):
+            raise UserError(f"cannot listen on {host}:{port} ({e.strerror})") from None
+        raise
+    return listening

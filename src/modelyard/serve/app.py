@@ -4,10 +4,13 @@ POST /predict         {"records": [{<input name>: value, ...}, ...]} -> {"predic
 POST /predict/files   one record as multipart form fields, image/audio inputs as file parts
 GET  /health          liveness, no key needed
 GET  /metadata        inputs, outputs, classes, metrics, versions
-GET  /docs            OpenAPI docs (FastAPI's)
+GET  /docs            OpenAPI docs (Swagger UI, served from the installed fastapi-offline package)
 
 Image and audio inputs arrive as base64 strings (JSON) or files (multipart); they are written
 to a temporary folder for the length of the request, because the run's preprocessing reads files.
+Every value is checked against its input before the model runs (`check_value`): a 422 names the
+field of an ill-typed value; `null` (or an empty form field) is a missing value, accepted only
+where the input's `missing` setting fills missing values.
 """
 
 # No `from __future__ import annotations`: FastAPI reads the endpoints' annotations at run time.
@@ -15,29 +18,36 @@ to a temporary folder for the length of the request, because the run's preproces
 import base64
 import binascii
 import json
+import math
 import secrets
 import sys
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import pandas as pd
 from fastapi import Depends, FastAPI, HTTPException, Request
-from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field, create_model
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, create_model
 
 from modelyard.errors import UserError
 from modelyard.serve.batching import Batcher
 
 FILE_TYPES = ("image", "audio")
 VALUE_TYPES: dict[str, Any] = {
-    "number": float | None,
-    "category": str | int | float | bool | None,
-    "binary": str | int | float | bool | None,
-    "text": str | list[str] | None,
+    "number": float,
+    "category": str | int | float | bool,
+    "binary": str | int | float | bool,
+    "text": str | list[str],
     "image": str,
     "audio": str,
 }
+FILLING = {"fill_mean", "fill_median", "fill_value", "unknown", "fill_mode", "fill_empty"}
+ASSETS = "/docs-assets"  # Swagger UI's script and styles, from the installed package
 
 
 def create_app(
@@ -51,14 +61,19 @@ def create_app(
     """The app for a loaded `api.Model`. `api_key`: when set, /predict and /metadata need the
     header `X-API-Key: <key>`."""
     config = model.config
-    request_model = _request_model(config)
+    fitted = {f.name: f for f in model.preprocessing.inputs}
+    request_model = _request_model(config, fitted)
     batcher = Batcher(lambda frame: model.predict(frame, ids=False), max_batch_size, max_wait_ms)
     app = FastAPI(
         title=f"modelyard: {config.name}",
         description="Predictions of a modelyard run. Inputs: "
         + ", ".join(f"{f.name} ({f.type})" for f in config.inputs),
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.batcher = batcher
+    _offline_docs(app)
+    app.add_exception_handler(RequestValidationError, _validation_error)
     guard = _key_guard(api_key)
 
     @app.middleware("http")
@@ -108,16 +123,11 @@ def create_app(
                     path.write_bytes(await value.read())
                     record[f.column or f.name] = str(path)
                 else:
-                    record[f.column or f.name] = value
+                    record[f.column or f.name] = _form_value(f, fitted[f.name], value)
             extra = sorted(set(form) - {f.name for f in config.inputs})
             if extra:
                 _invalid(["body", extra[0]], "not an input of this model")
             frame = pd.DataFrame([record])
-            for f in config.inputs:
-                if f.type == "number":
-                    frame[f.column or f.name] = pd.to_numeric(
-                        frame[f.column or f.name], errors="coerce"
-                    )
             return {"predictions": await _predictions(batcher, frame)}
 
     return app
@@ -138,11 +148,113 @@ def _invalid(location: list[Any], message: str):
     )
 
 
-def _request_model(config) -> type[BaseModel]:
+async def _validation_error(request: Request, error: RequestValidationError) -> JSONResponse:
+    """FastAPI's 422, with a NaN or infinite input echoed as a string (JSON has no NaN)."""
+    return JSONResponse({"detail": _finite(jsonable_encoder(error.errors()))}, status_code=422)
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_finite(v) for v in value]
+    return value
+
+
+def _offline_docs(app: FastAPI) -> None:
+    """/docs with Swagger UI's files served from the installed `fastapi_offline` package: no
+    CDN, so the page works behind a firewall."""
+    import fastapi_offline
+
+    assets = Path(fastapi_offline.__file__).parent / "static"
+    app.mount(ASSETS, StaticFiles(directory=assets), name="docs-assets")
+
+    @app.get("/docs", include_in_schema=False)
+    async def docs(request: Request) -> HTMLResponse:
+        root = request.scope.get("root_path", "")
+        return get_swagger_ui_html(
+            openapi_url=f"{root}{app.openapi_url}",
+            title=f"{app.title} - docs",
+            swagger_js_url=f"{root}{ASSETS}/swagger-ui-bundle.js",
+            swagger_css_url=f"{root}{ASSETS}/swagger-ui.css",
+            swagger_favicon_url=f"{root}{ASSETS}/favicon.png",
+        )
+
+
+def check_value(config, fitted, value: Any) -> Any:
+    """`value` for input `config` (its fitted preprocessor `fitted`), or ValueError saying why
+    not. None or a blank string is a missing value."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        policy = getattr(config.preprocessing, "missing", "error")
+        if policy not in FILLING:
+            raise ValueError(
+                f"a value is required: input '{config.name}' has missing: {policy}, so a missing value cannot be filled"
+            )
+        return value
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError(f"{value} is not a value; send a number, or null for a missing value")
+    if config.type == "category" and not isinstance(value, str):
+        _check_category(config.name, fitted.vocab, value)
+    return value
+
+
+def _check_category(name: str, vocab: list[str], value: Any) -> None:
+    """A number or boolean is a category only where the training values were numbers (or
+    true/false): `6` for a category of words is a mistake, not an unseen category."""
+    from modelyard.data.features.base import as_text
+    from modelyard.data.features.tabular import UNKNOWN
+
+    known = [v for v in vocab if v != UNKNOWN]
+    if as_text(value) in known:
+        return
+    if not isinstance(value, bool) and all(_is_number(v) for v in known):
+        return  # an unseen number of a numeric category: mapped to unknown, as documented
+    examples = ", ".join(f"'{v}'" for v in known[:3])
+    raise ValueError(
+        f"{json.dumps(value)} is not one of the categories of '{name}' ({examples}, ...); send one of them as a string"
+    )
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _form_value(config, fitted, value: Any) -> Any:
+    """A multipart field's string as the input's value (a float for a number), checked."""
+    location = ["body", config.name]
+    if not isinstance(value, str):
+        _invalid(location, f"send '{config.name}' as a form field, not a file")
+    try:
+        if config.type == "number" and value.strip():
+            try:
+                value = float(value)
+            except ValueError:
+                raise ValueError(f"'{value}' is not a number") from None
+        return check_value(config, fitted, value)
+    except ValueError as e:
+        _invalid(location, str(e))
+
+
+def _record_value(config, fitted) -> Any:
+    """The pydantic type of one input's value: its JSON types (null only where `missing` fills
+    missing values), checked by `check_value`."""
+    kind = VALUE_TYPES[config.type]
+    if getattr(config.preprocessing, "missing", "error") in FILLING:
+        kind = kind | None
+    return Annotated[kind, AfterValidator(lambda value: check_value(config, fitted, value))]
+
+
+def _request_model(config, fitted: dict[str, Any]) -> type[BaseModel]:
     """{"records": [Record, ...]}; a Record has exactly the model's inputs, by name."""
     fields: dict[str, Any] = {
         f"input_{i}": (
-            VALUE_TYPES[f.type],
+            _record_value(f, fitted[f.name]),
             Field(
                 ...,
                 alias=f.name,

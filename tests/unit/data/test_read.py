@@ -190,3 +190,22 @@ def test_a_comma_separated_tsv_is_detected(tmp_path):
     path.write_text("city,x\nLyon,1\n", encoding="utf-8")
     with pytest.raises(UserError, match=r'comma-separated; set data.separator: ","'):
         read_table(path)
+
+
+def test_a_damaged_file_is_a_user_error(tmp_path):
+    path = tmp_path / "table.parquet"
+    path.write_bytes(b"PAR1 this is not parquet PAR1")
+    with pytest.raises(UserError, match="could not be read"):
+        read_table(path)
+
+
+@pytest.mark.parametrize("error", [MemoryError, RuntimeError])
+def test_out_of_memory_or_a_bug_while_reading_is_not_the_users_file(tmp_path, monkeypatch, error):
+    def fail(*args, **kwargs):
+        raise error("not the file's fault")
+
+    monkeypatch.setattr(pd, "read_csv", fail)
+    path = tmp_path / "table.csv"
+    FRAME.to_csv(path, index=False)
+    with pytest.raises(error):
+        read_table(path)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import json
 from pathlib import Path
 
 import httpx
@@ -134,3 +135,76 @@ def test_images_as_base64_and_files_and_a_bad_one_fails_alone(images, tmp_path):
     not_base64 = client.post("/predict", json={"records": [{"image": "%%%"}]})
     assert not_base64.status_code == 422
     assert not_base64.json()["detail"][0]["loc"] == ["body", "records", 0, "image"]
+
+
+def _missing_config(policy: str) -> dict:
+    config = tiny_config(epochs=1)
+    config["inputs"][0]["preprocessing"] = {"missing": policy}
+    return config
+
+
+@pytest.fixture(scope="module")
+def strict() -> Model:
+    """x1 with missing: drop (no value to fill a missing one with); x2 fills with the mean."""
+    table = make_table()
+    return Model.from_config(_missing_config("drop")).fit(table.iloc[:120], table.iloc[120:])
+
+
+def test_ill_typed_json_values_are_422s_naming_the_field(strict):
+    client = TestClient(create_app(strict))
+    record = _records(make_table(rows=1))[0]
+
+    def loc_and_msg(**changes):
+        body = json.dumps(
+            {"records": [{**record, **changes}]}
+        )  # NaN, Infinity as Python writes them
+        response = client.post(
+            "/predict", content=body, headers={"content-type": "application/json"}
+        )
+        assert response.status_code == 422, response.text
+        return response.json()["detail"][0]["loc"], response.json()["detail"][0]["msg"]
+
+    for bad in (float("nan"), float("inf")):
+        loc, msg = loc_and_msg(x2=bad)
+        assert loc == ["body", "records", 0, "x2"] and "null for a missing value" in msg
+    loc, msg = loc_and_msg(colour=6)
+    assert loc == ["body", "records", 0, "colour"] and "'blue'" in msg
+    loc, msg = loc_and_msg(x1=None)
+    assert loc[-1] == "x1"
+    assert client.post("/predict", json={"records": [{**record, "x2": None}]}).status_code == 200
+
+
+def test_null_is_filled_where_the_input_fills_missing_values(tabular):
+    client = TestClient(create_app(tabular))
+    record = _records(make_table(rows=1))[0]
+    for field in ("x1", "colour", "review"):
+        response = client.post("/predict", json={"records": [{**record, field: None}]})
+        assert response.status_code == 200, (field, response.text)
+
+
+def test_multipart_numbers_must_be_numbers(strict):
+    client = TestClient(create_app(strict))
+    record = {k: str(v) for k, v in _records(make_table(rows=1))[0].items()}
+    assert client.post("/predict/files", data=record).status_code == 200
+    response = client.post("/predict/files", data={**record, "x2": "tall"})
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"] == ["body", "x2"]
+    assert "'tall' is not a number" in response.json()["detail"][0]["msg"]
+    assert client.post("/predict/files", data={**record, "x2": "nan"}).status_code == 422
+    assert client.post("/predict/files", data={**record, "x1": ""}).status_code == 422
+    assert client.post("/predict/files", data={**record, "x2": ""}).status_code == 200
+
+
+def test_docs_work_offline(tabular):
+    import re
+
+    client = TestClient(create_app(tabular))
+    page = client.get("/docs")
+    assert page.status_code == 200
+    assert not re.findall(r"https?://", page.text)  # no CDN, no external favicon
+    assets = re.findall(r"""(?:src|href)=['"]([^'"]+)['"]""", page.text)
+    assert {a.rsplit("/", 1)[-1] for a in assets} >= {"swagger-ui-bundle.js", "swagger-ui.css"}
+    for asset in assets:
+        response = client.get(asset)
+        assert response.status_code == 200 and len(response.content) > 1000, asset
+    assert client.get("/redoc").status_code == 404  # its script would come from a CDN

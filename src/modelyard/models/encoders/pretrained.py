@@ -87,7 +87,7 @@ def load_tokenizer(path: Path):
     quiet_transformers()
     try:
         tokenizer = AutoTokenizer.from_pretrained(str(path), local_files_only=True)
-    except Exception as e:  # noqa: BLE001 - any failure here means an unusable checkpoint
+    except (OSError, ValueError) as e:  # missing or unreadable files, an unknown tokenizer
         raise UserError(
             f"pretrained model '{path}': its tokenizer cannot be loaded ({e})"
         ) from None
@@ -121,6 +121,7 @@ def load_backbone(path: Path, random_init: bool = False) -> nn.Module:
     initialised), without a pooler (see `_without_pooler`)."""
     import inspect
 
+    from safetensors import SafetensorError
     from transformers import AutoConfig, AutoModel
 
     quiet_transformers()
@@ -137,7 +138,7 @@ def load_backbone(path: Path, random_init: bool = False) -> nn.Module:
         return _without_pooler(
             AutoModel.from_pretrained(str(path), local_files_only=True, **options)
         )
-    except Exception as e:  # noqa: BLE001
+    except (OSError, ValueError, KeyError, SafetensorError) as e:  # incomplete or foreign
         raise UserError(
             f"pretrained model '{path}' cannot be loaded by transformers.AutoModel ({e})"
         ) from None

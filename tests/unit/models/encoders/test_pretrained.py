@@ -210,3 +210,34 @@ def test_the_transformers_load_report_shows_only_when_verbose(tmp_path, _levels)
         assert any("LOAD REPORT" in m for m in caught.messages)
     finally:
         logging.getLogger("transformers").removeHandler(caught)
+
+
+def test_an_unloadable_checkpoint_is_a_user_error_but_a_failure_inside_is_not(
+    checkpoints, tmp_path, monkeypatch
+):
+    import shutil
+
+    import transformers
+
+    from modelyard.models.encoders.pretrained import load_backbone, load_tokenizer
+
+    bare = tmp_path / "config-only"
+    bare.mkdir()
+    shutil.copy(checkpoints["bert"] / "config.json", bare)  # no weights
+    with pytest.raises(UserError, match="cannot be loaded by transformers.AutoModel"):
+        load_backbone(bare)
+    foreign = tmp_path / "foreign"
+    foreign.mkdir()
+    (foreign / "config.json").write_text('{"model_type": "no-such-model"}', encoding="utf-8")
+    with pytest.raises(UserError, match="its tokenizer cannot be loaded"):
+        load_tokenizer(foreign)
+
+    def fail(*args, **kwargs):
+        raise MemoryError("out of memory")
+
+    monkeypatch.setattr(transformers.AutoModel, "from_pretrained", fail)
+    monkeypatch.setattr(transformers.AutoTokenizer, "from_pretrained", fail)
+    with pytest.raises(MemoryError):
+        load_backbone(checkpoints["bert"])
+    with pytest.raises(MemoryError):
+        load_tokenizer(checkpoints["bert"])
