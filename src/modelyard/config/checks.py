@@ -21,6 +21,11 @@ METRICS_BY_OUTPUT = {
 
 TEXT_METRICS_BY_DECODER = {"transformer": ["bleu", "chrf"], "ctc": ["wer", "cer"]}
 
+LM_METRICS = ["loss", "perplexity"]
+
+# Which metrics a model produces lives here; which way each is better, in
+# modelyard.metrics.DIRECTIONS (tests/unit/config/test_checks.py keeps the two in step).
+
 
 def loss_matches_output(config: Config) -> list[str]:
     problems = []
@@ -301,7 +306,7 @@ def lm_shapes_fit(config) -> list[str]:
 
 def lm_early_stopping_metric(config) -> list[str]:
     stopping = config.trainer.early_stopping
-    if stopping is not None and stopping.metric not in ("loss", "perplexity"):
+    if stopping is not None and stopping.metric not in LM_METRICS:
         return [
             f"trainer.early_stopping.metric: '{stopping.metric}' is not a language-model metric; use loss or perplexity"
         ]

@@ -310,3 +310,12 @@ def test_freeze_from_set_names_the_set_argument(tmp_path):
         ConfigError, match=r"--set inputs\.0\.encoder\.freeze=9: 9 layers asked for"
     ):
         load_config(_pretrained_config(tmp_path, 2, n_layer=6), ["inputs.0.encoder.freeze=9"])
+
+
+def test_every_metric_early_stopping_accepts_declares_its_direction():
+    from modelyard.metrics import DIRECTIONS
+
+    produced = {"loss", *checks.LM_METRICS}
+    for names in [*checks.METRICS_BY_OUTPUT.values(), *checks.TEXT_METRICS_BY_DECODER.values()]:
+        produced.update(names)
+    assert produced - set(DIRECTIONS) == set()
