@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import glob
 import math
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -56,36 +57,30 @@ def read_lines(patterns: list[str], base: Path, key: str) -> list[str]:
     return lines
 
 
-def train_tokenizer(lines: list[str], settings: Any, architecture: str, block_size: int):
+def train_tokenizer(lines: Iterable[str], settings: Any, architecture: str, block_size: int):
     """A transformers fast tokenizer trained on `lines`: WordPiece ([CLS] ... [SEP]) or byte-level BPE."""
-    from tokenizers import (
-        Tokenizer,
-        decoders,
-        models,
-        normalizers,
-        pre_tokenizers,
-        processors,
-        trainers,
-    )
+    from tokenizers import processors
     from transformers import PreTrainedTokenizerFast
+
+    from modelyard.data.tokenizers import train_tokenizer as train
 
     kind = (
         settings.type
         if settings.type != "auto"
         else ("wordpiece" if architecture == "bert" else "bpe")
     )
+    sizes = {"vocab_size": settings.vocab_size, "min_frequency": settings.min_frequency}
     if kind == "wordpiece":
-        tok = Tokenizer(models.WordPiece(unk_token="[UNK]"))
-        tok.normalizer = normalizers.BertNormalizer(lowercase=True)
-        tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
-        tok.decoder = decoders.WordPiece()
-        trainer = trainers.WordPieceTrainer(
-            vocab_size=settings.vocab_size,
-            min_frequency=settings.min_frequency,
-            special_tokens=BERT_SPECIALS,
-            show_progress=False,
+        tok = train(
+            lines,
+            "wordpiece",
+            split="bert",
+            normalizer="bert",
+            lowercase=True,
+            specials=BERT_SPECIALS,
+            unk="[UNK]",
+            **sizes,
         )
-        tok.train_from_iterator(lines, trainer)
         cls, sep = tok.token_to_id("[CLS]"), tok.token_to_id("[SEP]")
         tok.post_processor = processors.TemplateProcessing(
             single="[CLS] $A [SEP]",
@@ -100,17 +95,9 @@ def train_tokenizer(lines: list[str], settings: Any, architecture: str, block_si
             "mask_token": "[MASK]",
         }
     else:
-        tok = Tokenizer(models.BPE())
-        tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-        tok.decoder = decoders.ByteLevel()
-        trainer = trainers.BpeTrainer(
-            vocab_size=settings.vocab_size,
-            min_frequency=settings.min_frequency,
-            special_tokens=[EOS],
-            initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
-            show_progress=False,
+        tok = train(
+            lines, "bpe", split="bytes", normalizer="none", specials=[EOS], unk=None, **sizes
         )
-        tok.train_from_iterator(lines, trainer)
         names = {"unk_token": EOS, "bos_token": EOS, "eos_token": EOS, "pad_token": EOS}
     return PreTrainedTokenizerFast(tokenizer_object=tok, model_max_length=block_size, **names)
 

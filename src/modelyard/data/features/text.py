@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -190,39 +191,19 @@ class TextFeature(Feature):
         self.tokenizer = Tokenizer.from_str(state["tokenizer"])
 
 
-def _train_tokenizer(texts: list[str], prep: Any):
-    """A BPE, WordPiece or whitespace word-level tokenizer trained on `texts`."""
-    from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, trainers
+def _train_tokenizer(texts: Iterable[str], prep: Any):
+    """A BPE, WordPiece (both over words and punctuation) or whitespace word-level tokenizer
+    trained on `texts`, NFKC-normalised."""
+    from modelyard.data.tokenizers import train_tokenizer
 
-    kind = prep.tokenizer
-    if kind == "bpe":
-        tokenizer = Tokenizer(models.BPE(unk_token=UNK))
-        trainer: Any = trainers.BpeTrainer(
-            vocab_size=prep.vocab_size,
-            min_frequency=prep.min_frequency,
-            special_tokens=SPECIALS,
-            show_progress=False,
-        )
-    elif kind == "wordpiece":
-        tokenizer = Tokenizer(models.WordPiece(unk_token=UNK))
-        trainer = trainers.WordPieceTrainer(
-            vocab_size=prep.vocab_size,
-            min_frequency=prep.min_frequency,
-            special_tokens=SPECIALS,
-            show_progress=False,
-        )
-    else:
-        tokenizer = Tokenizer(models.WordLevel(unk_token=UNK))
-        trainer = trainers.WordLevelTrainer(
-            vocab_size=prep.vocab_size,
-            min_frequency=prep.min_frequency,
-            special_tokens=SPECIALS,
-            show_progress=False,
-        )
-    steps = [normalizers.NFKC()] + ([normalizers.Lowercase()] if prep.lowercase else [])
-    tokenizer.normalizer = normalizers.Sequence(steps)
-    tokenizer.pre_tokenizer = (
-        pre_tokenizers.Whitespace() if kind != "whitespace" else pre_tokenizers.WhitespaceSplit()
+    word = prep.tokenizer == "whitespace"
+    return train_tokenizer(
+        texts,
+        "word" if word else prep.tokenizer,
+        split="whitespace" if word else "punctuation",
+        vocab_size=prep.vocab_size,
+        min_frequency=prep.min_frequency,
+        specials=SPECIALS,
+        unk=UNK,
+        lowercase=prep.lowercase,
     )
-    tokenizer.train_from_iterator(texts, trainer=trainer)
-    return tokenizer

@@ -12,6 +12,7 @@ Model outputs of a text output, in evaluation mode (what `evaluate.score` reads)
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
@@ -124,39 +125,24 @@ class TextTargetFeature(Feature):
 
 def _shared_tokenizer(input_tokenizer):
     """A copy of the input's tokenizer with [BOS] and [EOS] added (appended to its vocabulary)."""
-    from tokenizers import Tokenizer, decoders
+    from tokenizers import Tokenizer
 
     tokenizer = Tokenizer.from_str(input_tokenizer.to_str())
     tokenizer.add_special_tokens([BOS, EOS])
-    if tokenizer.decoder is None and type(tokenizer.model).__name__ == "WordPiece":
-        tokenizer.decoder = decoders.WordPiece()
     return tokenizer
 
 
-def _train_tokenizer(texts: list[str], prep: Any):
+def _train_tokenizer(texts: Iterable[str], prep: Any):
     """bpe: SentencePiece-style pieces (spaces kept as '▁', so decoding restores them);
     wordpiece: BERT-style pieces (decoding puts a space around punctuation); characters: one id
     per character, spaces included (for ctc)."""
-    from tokenizers import Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
+    from modelyard.data.tokenizers import train_tokenizer
 
-    options = {"special_tokens": SPECIALS, "show_progress": False}
-    sized = {"vocab_size": prep.vocab_size, "min_frequency": prep.min_frequency, **options}
-    if prep.tokenizer == "bpe":
-        tokenizer = Tokenizer(models.BPE(unk_token=UNK))
-        tokenizer.pre_tokenizer = pre_tokenizers.Metaspace()
-        tokenizer.decoder = decoders.Metaspace()
-        trainer: Any = trainers.BpeTrainer(**sized)
-    elif prep.tokenizer == "wordpiece":
-        tokenizer = Tokenizer(models.WordPiece(unk_token=UNK))
-        tokenizer.pre_tokenizer = pre_tokenizers.Whitespace()
-        tokenizer.decoder = decoders.WordPiece()
-        trainer = trainers.WordPieceTrainer(**sized)
-    else:  # characters: every character seen in training is kept, however rare
-        tokenizer = Tokenizer(models.WordLevel(unk_token=UNK))
-        tokenizer.pre_tokenizer = pre_tokenizers.Split(Regex("."), behavior="isolated")
-        tokenizer.decoder = decoders.Fuse()
-        trainer = trainers.WordLevelTrainer(vocab_size=1_000_000, min_frequency=1, **options)
-    steps = [normalizers.NFKC()] + ([normalizers.Lowercase()] if prep.lowercase else [])
-    tokenizer.normalizer = normalizers.Sequence(steps)
-    tokenizer.train_from_iterator(texts, trainer=trainer)
-    return tokenizer
+    settings = {"vocab_size": prep.vocab_size, "min_frequency": prep.min_frequency}
+    if prep.tokenizer == "characters":  # every character seen in training is kept, however rare
+        kind, split, settings = "word", "characters", {"vocab_size": 1_000_000, "min_frequency": 1}
+    else:
+        kind, split = prep.tokenizer, "metaspace" if prep.tokenizer == "bpe" else "punctuation"
+    return train_tokenizer(
+        texts, kind, split=split, specials=SPECIALS, unk=UNK, lowercase=prep.lowercase, **settings
+    )
