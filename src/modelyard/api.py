@@ -131,7 +131,9 @@ class Model:
             bf16=bf16,
             procs=procs,
             validate=validate_fn if validation_table is not None else None,
-            metric_mode=metric_mode(stopping.metric) if stopping else "min",
+            metric_mode=metric_mode(stopping.metric, "trainer.early_stopping.metric")
+            if stopping
+            else "min",
             checkpoint_path=run_dir / run.CHECKPOINT if run_dir is not None else None,
             resume=checkpoint.load(run_dir / run.CHECKPOINT)
             if resume and run_dir is not None

@@ -133,3 +133,12 @@ def test_text_metrics_score_the_raw_references():
     found = model.evaluate(frame)
     assert found["chrf"] == pytest.approx(expected["chrf"])
     assert found["bleu"] == pytest.approx(expected["bleu"])
+
+
+def test_evaluate_on_rows_of_unseen_classes_only_scores_them_as_errors():
+    """No row of a class seen in training: every row is an error, and the report's confusion
+    matrix (seen classes only) is empty rather than a crash inside scikit-learn."""
+    model = Model.from_config(_config()).fit(train=make_table(120))
+    frame = make_table(20, seed=7).assign(label="maybe")
+    metrics = model.evaluate(frame)
+    assert metrics["accuracy"] == 0.0 and metrics["rows_unseen_class"] == 20

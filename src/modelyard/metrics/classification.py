@@ -94,13 +94,13 @@ def classification_details(
     ROC curves: for two classes only the positive one (classes[1]); otherwise each class
     that has both positives and negatives in y_true. At most 200 points per curve.
     """
-    from sklearn.metrics import confusion_matrix, roc_curve
+    from sklearn.metrics import roc_curve
 
     y_true, probabilities = _check(y_true, probabilities, classes)
-    labels = list(range(len(classes)))
     predicted = probabilities.argmax(axis=1) if predicted is None else predicted
-    matrix = confusion_matrix(y_true, predicted, labels=labels)  # rows of unseen classes left out
-    seen = y_true < len(classes)
+    seen = (y_true >= 0) & (y_true < len(classes))  # rows of unseen classes left out here
+    k = len(classes)
+    matrix = np.bincount(y_true[seen] * k + predicted[seen], minlength=k * k).reshape(k, k)
     y_true, probabilities = y_true[seen], probabilities[seen]
     roc = {}
     for index, auc in _per_class_auc(y_true, probabilities).items():
