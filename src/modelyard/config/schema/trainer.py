@@ -1,0 +1,89 @@
+"""The training loop's settings: optimizer, schedule, early stopping, precision."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field, PositiveInt
+
+from modelyard.config.schema.common import PositiveFloat, Probability, Strict, tagged_union
+
+
+class Sgd(Strict):
+    type: Literal["sgd"] = "sgd"
+    lr: PositiveFloat = 0.01
+    momentum: Annotated[float, Field(ge=0)] = 0.0
+    nesterov: bool = False
+    weight_decay: Annotated[float, Field(ge=0)] = 0.0
+
+
+class Adam(Strict):
+    type: Literal["adam"] = "adam"
+    lr: PositiveFloat = 0.001
+    betas: tuple[Probability, Probability] = (0.9, 0.999)
+    eps: PositiveFloat = 1e-8
+    weight_decay: Annotated[float, Field(ge=0)] = 0.0
+
+
+class AdamW(Strict):
+    type: Literal["adamw"] = "adamw"
+    lr: PositiveFloat = 0.001
+    betas: tuple[Probability, Probability] = (0.9, 0.999)
+    eps: PositiveFloat = 1e-8
+    weight_decay: Annotated[float, Field(ge=0)] = 0.01
+
+
+Optimizer = tagged_union(Adam, AdamW, Sgd)
+
+
+class Schedule(Strict):
+    """Learning-rate schedule, stepped per batch (`plateau`: per epoch, on the early-stopping metric).
+
+    warmup_steps ramps linearly from 0 to lr first. step: multiply by gamma every step_epochs.
+    cosine/linear: decay to min_lr by the last step. plateau: multiply by gamma after
+    `patience` epochs without improvement.
+    """
+
+    type: Literal["constant", "step", "cosine", "linear", "plateau"] = "constant"
+    warmup_steps: Annotated[int, Field(ge=0)] = 0
+    step_epochs: PositiveInt = 10
+    gamma: Annotated[float, Field(gt=0, le=1)] = 0.1
+    patience: PositiveInt = 2
+    min_lr: Annotated[float, Field(ge=0)] = 0.0
+
+
+class EarlyStopping(Strict):
+    """Stops after `patience` epochs without improvement of `metric` on validation and
+    restores the best weights. `metric`: `loss` or any validation metric name."""
+
+    metric: str = "loss"
+    patience: PositiveInt = 5
+    min_delta: Annotated[float, Field(ge=0)] = 0.0
+
+
+class Trainer(Strict):
+    """`batch_size: full` trains full-batch gradient descent (one step per epoch).
+    `gradient_accumulation: K` sums gradients of K batches per optimizer step.
+
+    `keep`: which weights the finished model gets when there is validation data. `best`
+    (default, as Ludwig does): those of the epoch best in validation loss, or in the
+    early-stopping metric if set; the log names that epoch. `last`: the final epoch's.
+    `keep_checkpoints`: what stays in the run's checkpoints/ once training has finished.
+    `none` (default): nothing, since a checkpoint (weights plus optimizer state) is about three
+    times the model's size; the checkpoint exists throughout training, so a crashed run can
+    still `--resume`. `last`: keep it, to continue a finished run later with more epochs."""
+
+    epochs: PositiveInt = 10
+    batch_size: PositiveInt | Literal["full"] = 32
+    optimizer: Optimizer = Adam()
+    l1: Annotated[float, Field(ge=0)] = 0.0
+    schedule: Schedule = Schedule()
+    gradient_accumulation: PositiveInt = 1
+    gradient_clip: PositiveFloat | None = None
+    early_stopping: EarlyStopping | None = None
+    precision: Literal["fp32", "bf16", "auto"] = "fp32"
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    seed: int = 42
+    eval_batch_size: PositiveInt = 256
+    keep: Literal["best", "last"] = "best"
+    keep_checkpoints: Literal["none", "last"] = "none"
