@@ -194,3 +194,28 @@ def test_import_is_cheap():
     code = "import sys, modelyard.metrics; print(any(m.split('.')[0] in ('sklearn', 'torch') for m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_roc_curve_equals_sklearns(seed):
+    from modelyard.metrics.classification import roc_curve
+
+    rng = np.random.default_rng(seed)
+    positive = rng.random(300) < 0.3
+    scores = rng.integers(0, 40, size=300) / 40  # many ties
+    fpr, tpr = roc_curve(positive, scores)
+    expected_fpr, expected_tpr, _ = sk.roc_curve(positive, scores)
+    np.testing.assert_array_equal(fpr, expected_fpr)
+    np.testing.assert_array_equal(tpr, expected_tpr)
+
+
+def test_report_details_do_not_import_scikit_learn():
+    """Importing scikit-learn costs seconds at the end of every classifier run."""
+    code = (
+        "import sys, numpy as np\n"
+        "from modelyard.metrics.classification import classification_details, classification_metrics\n"
+        "y = np.array([0, 1, 2, 1, 0]); p = np.random.default_rng(0).dirichlet([1, 1, 1], 5)\n"
+        "classification_metrics(y, p, ['a', 'b', 'c']); classification_details(y, p, ['a', 'b', 'c'])\n"
+        "assert 'sklearn' not in sys.modules, 'scikit-learn was imported'\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
