@@ -7,9 +7,11 @@ exit with code 2 too; only the first error of the job is printed.
 
 from __future__ import annotations
 
+import atexit
 import json
 import math
 import os
+import signal
 import sys
 import threading
 import time
@@ -42,8 +44,26 @@ def init(device_name: str) -> Processes:
         if use_nccl:
             torch.cuda.set_device(local_rank)  # before any collective, so each rank has its own GPU
         dist.init_process_group("nccl" if use_nccl else "gloo")
-        threading.Thread(target=_exit_when_another_stops, daemon=True).start()
+        global _watcher
+        _finished.clear()
+        _watcher = threading.Thread(target=_exit_when_another_stops, daemon=True)
+        _watcher.start()
+        atexit.register(finish)
+        if threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGTERM, _on_sigterm)
     return Processes(dist.get_rank(), dist.get_world_size(), local_rank)
+
+
+def finish() -> None:
+    """Leave the job cleanly (at exit): stop the watcher thread, then tear the process group
+    down. Left to the interpreter's finalisation, the group's teardown races the still-running
+    watcher and can abort a process ("terminate called without an active exception") after
+    the run was saved."""
+    _finished.set()
+    if _watcher is not None:
+        _watcher.join(timeout=5)
+    if dist.is_initialized():
+        dist.destroy_process_group()
 
 
 def _device() -> torch.device:
@@ -102,11 +122,14 @@ def broadcast_flag(flag: bool, procs: Processes) -> bool:
 
 # ------------------------------------------------------------ one user error ends the job
 
-_stopping = threading.Event()  # set once this process stops on its own user error
+_stopping = threading.Event()  # set once this process stops on a user error, its own or another's
+_finished = threading.Event()  # set once this process's command has ended
+_leaving = threading.Lock()  # held by the thread that ends the process
+_watcher: threading.Thread | None = None  # runs _exit_when_another_stops
 
 
-def _failure_key() -> str:
-    return f"modelyard/user_error/{os.environ.get('TORCHELASTIC_RESTART_COUNT', '0')}"
+def _key(what: str) -> str:
+    return f"modelyard/{what}/{os.environ.get('TORCHELASTIC_RESTART_COUNT', '0')}"
 
 
 def _store() -> dist.TCPStore:
@@ -121,43 +144,72 @@ def stop_on_user_error(message: str) -> None:
     torchrun's summary names it as the root cause."""
     _stopping.set()
     try:
-        first = _store().add(_failure_key(), 1) == 1
+        first = _store().add(_key("user_error"), 1) == 1
     except RuntimeError:  # no store to tell: print it here
         first = True
     if first:
         print(f"error: {message}", file=sys.stderr)
         _record(f"error: {message}", math.floor(time.time()))
-    _exit(2)
+    _leave()
 
 
 def stop_if_another_stopped() -> None:
     """End this process with code 2 if another stopped on a user error: this process's
     failure (a broken collective) is only its consequence."""
     try:
-        stopped = _store().check([_failure_key()])
+        stopped = _store().check([_key("user_error")])
     except RuntimeError:  # the store is gone: torchrun is ending the job anyway
         return
     if stopped:
         _stopped_by_another()
 
 
-def _exit_when_another_stops(every: float = 0.5) -> None:
+def _exit_when_another_stops(every: float = 0.05) -> None:
     """A watcher thread: ends this process (code 2) once another reports a user error, even
     while it waits in a collective that would otherwise hang (nccl) until its timeout."""
     try:
         store = _store()
-        while not store.check([_failure_key()]):
-            time.sleep(every)
+        while not store.check([_key("user_error")]):
+            if _finished.wait(every):
+                return
     except RuntimeError:
         return
-    if not _stopping.is_set():  # its own report: it exits by itself
+    if not _stopping.is_set() and not _finished.is_set():  # its own report: it exits by itself
         _stopped_by_another()
 
 
 def _stopped_by_another() -> None:
     # a later timestamp than the error's, so that torchrun names the error as the root cause
     _record("stopped: another process stopped on a user error", math.ceil(time.time()) + 1)
+    _leave()
+
+
+def _leave(wait: float = 3.0) -> None:
+    """Exit with 2 once every process has decided to stop (or after `wait` seconds). Leaving
+    together, no process is still running when torchrun, seeing the first exit, stops the
+    rest; one it stops meanwhile exits with 2 too (`_on_sigterm`), not -15."""
+    if not _leaving.acquire(blocking=False):  # the other thread of this process is leaving
+        while True:
+            time.sleep(1)
+    _stopping.set()
+    try:
+        store, world = _store(), int(os.environ.get("WORLD_SIZE", "1"))
+        store.add(_key("stopping"), 1)
+        deadline = time.monotonic() + wait
+        while store.add(_key("stopping"), 0) < world and time.monotonic() < deadline:
+            time.sleep(0.01)
+    except RuntimeError:  # the store is gone: torchrun is ending the job
+        pass
     _exit(2)
+
+
+def _on_sigterm(signum: int, frame) -> None:
+    """torchrun stopping this process: with 2 if it is ending on a user error anyway,
+    otherwise as SIGTERM always does."""
+    if _stopping.is_set():
+        _exit(2)
+    signal.signal(signum, signal.SIG_DFL)
+    os.kill(os.getpid(), signum)
 
 
 def _record(message: str, timestamp: int) -> None:
