@@ -134,6 +134,7 @@ class Model:
             metric_mode=metric_mode(stopping.metric, "trainer.early_stopping.metric")
             if stopping
             else "min",
+            shown=self._epoch_metrics(),
             checkpoint_path=run_dir / run.CHECKPOINT if run_dir is not None else None,
             resume=checkpoint.load(run_dir / run.CHECKPOINT)
             if resume and run_dir is not None
@@ -153,6 +154,13 @@ class Model:
             self._save_end(run_dir, details)
         distributed.barrier(procs)
         return self
+
+    def _epoch_metrics(self) -> tuple[str, ...]:
+        """The validation metrics the epoch line shows: those the outputs' tasks name."""
+        from modelyard.tasks import task_of
+
+        names = (m for o in self.config.outputs for m in task_of(o).epoch_metrics(o))
+        return tuple(dict.fromkeys(names))
 
     def _check_trainable(self, tables: dict) -> None:
         """Rules that need the data: validation rows for early stopping and plateau schedules."""
@@ -282,6 +290,27 @@ class Model:
         outputs = self._infer(table)
         found = score(self.preprocessing, outputs, table, build_losses(self.config))[0]
         return {**found, **row_counts(self.preprocessing, table)}
+
+    def supports(self, capability: str) -> bool:
+        """Whether every output's task supports `capability` (`modelyard.tasks.CAPABILITIES`:
+        explain, export, compress, distill, serve)."""
+        from modelyard.tasks import task_of
+
+        return all(task_of(o).supports(capability) for o in self.config.outputs)
+
+    def require(self, capability: str, tool: str) -> None:
+        """A UserError naming the outputs whose tasks do not support `capability`, for `tool`
+        (what the user ran, e.g. "explain" or "--method distill")."""
+        from modelyard.tasks import registered, task_of
+
+        lacking = [o for o in self.config.outputs if not task_of(o).supports(capability)]
+        if lacking:
+            able = [t.type for t in registered() if t.supports(capability)]
+            names = ", ".join(f"'{o.name}' ({o.type})" for o in lacking)
+            raise UserError(
+                f"{tool} does not support this model's output {names} yet; it supports "
+                f"{', '.join(able)} outputs"
+            )
 
     def generate(self, prompt: str, **options) -> str:
         raise UserError(

@@ -6,14 +6,12 @@ import contextlib
 from collections.abc import Iterator
 from typing import Any
 
-import numpy as np
 import pandas as pd
 import torch
 from torch import nn
 
 from modelyard.data.features import Preprocessing, Table
-from modelyard.data.features.tabular import MISSING_LABEL
-from modelyard.data.features.text_target import TOKENS
+from modelyard.tasks import task_of
 from modelyard.train.precision import autocast
 
 Tensors = dict[str, torch.Tensor]
@@ -88,44 +86,6 @@ def per_epoch(model: nn.Module) -> Iterator[None]:
         model.beam_size = beam_size
 
 
-def probabilities(feature, values: torch.Tensor) -> np.ndarray:
-    """(N, C) class probabilities of a category or binary output."""
-    if feature.type == "binary":
-        p = torch.sigmoid(values).numpy().astype(np.float64)
-        return np.stack([1 - p, p], axis=1)
-    return torch.softmax(values, dim=1).numpy().astype(np.float64)
-
-
-def predicted_classes(feature, probs: np.ndarray) -> np.ndarray:
-    """(N,) class indices: the binary output's threshold, or the most probable class."""
-    if feature.type == "binary":
-        return (probs[:, 1] >= feature.config.threshold).astype(np.int64)
-    return probs.argmax(axis=1)
-
-
-def classes(feature) -> list[str]:
-    return list(feature.values if feature.type == "binary" else feature.vocab)
-
-
-def labelled(feature, target: torch.Tensor) -> torch.Tensor | None:
-    """(N,) bool: rows that have this output's label (several outputs: a row may lack one),
-    or None for texts and tags (every row kept has them)."""
-    if feature.type in ("text", "tags"):
-        return None
-    if target.is_floating_point():
-        return ~torch.isnan(target)
-    return target != MISSING_LABEL
-
-
-def seen(feature, target: torch.Tensor) -> torch.Tensor | None:
-    """(N,) bool: labelled rows whose class was seen in training (all labelled rows of a
-    number output): the rows a loss and probabilities can be computed on. None: all rows."""
-    present = labelled(feature, target)
-    if present is None or feature.type == "number":
-        return present
-    return present & (target < len(classes(feature)))
-
-
 def score(
     preprocessing: Preprocessing, outputs: Tensors, table: Table, losses, details: bool = True
 ) -> tuple[dict[str, float], dict[str, Any]]:
@@ -142,7 +102,9 @@ def score(
     flat: dict[str, float] = {"loss": _loss(preprocessing, outputs, table.tensors, losses)}
     found_details: dict[str, Any] = {}
     for feature in preprocessing.outputs:
-        found, found_details[feature.name] = _score_output(feature, outputs, table, details)
+        found, found_details[feature.name] = task_of(feature).score(
+            feature, outputs, table, details
+        )
         flat.update({(f"{feature.name}.{k}" if prefix else k): v for k, v in found.items()})
     return flat, found_details
 
@@ -152,45 +114,13 @@ def _loss(preprocessing: Preprocessing, outputs: Tensors, targets: Tensors, loss
     for feature in preprocessing.outputs:
         weight, loss = losses[feature.name]
         values, target = outputs[feature.name], targets[feature.name]
-        rows = seen(feature, target)
+        rows = task_of(feature).seen(feature, target)
         if rows is not None and not bool(rows.all()):
             if not bool(rows.any()):
                 continue
             values, target = values[rows], target[rows]
         total += weight * float(loss(values, target))
     return total
-
-
-def _score_output(
-    feature, outputs: Tensors, table: Table, details: bool
-) -> tuple[dict[str, float], Any]:
-    """(metrics, report details or {}) of one output over its labelled rows."""
-    from modelyard import metrics as m
-
-    values, target = outputs[feature.name], table.tensors[feature.name]
-    if feature.type == "tags":
-        from modelyard.tasks.tagging import tag_scores
-
-        return tag_scores(feature, values, target, feature.column_of(table.frame), details)
-    if feature.type == "text":  # generated ids: outputs[name + TOKENS], see text_target.py
-        from modelyard.metrics.translation import text_metrics
-        from modelyard.tasks.speech import transcript_metrics
-
-        ids, references = outputs[feature.name + TOKENS], feature.references(table.frame)
-        scorer = transcript_metrics if feature.config.decoder.type == "ctc" else text_metrics
-        return scorer(feature, ids, references), {}
-    rows = labelled(feature, target)
-    if not bool(rows.any()):
-        return {}, {}
-    values, target = values[rows], target[rows]
-    if feature.type == "number":
-        truth, predicted = feature.decode(target), feature.decode(values)
-        found = m.regression_metrics(truth, predicted)
-        return found, m.regression_details(truth, predicted) if details else {}
-    probs, truth = probabilities(feature, values), target.long().numpy()
-    chosen, names = predicted_classes(feature, probs), classes(feature)
-    found = m.classification_metrics(truth, probs, names, chosen)
-    return found, m.classification_details(truth, probs, names, chosen) if details else {}
 
 
 def row_counts(preprocessing: Preprocessing, table: Table) -> dict[str, Any]:
@@ -205,7 +135,8 @@ def row_counts(preprocessing: Preprocessing, table: Table) -> dict[str, Any]:
     several = len(preprocessing.outputs) > 1
     for feature in preprocessing.outputs:
         target, name = table.tensors[feature.name], f"{feature.name}." if several else ""
-        present = labelled(feature, target)
+        task = task_of(feature)
+        present = task.labelled(feature, target)
         if present is None:
             continue
         count = int(present.sum())
@@ -215,31 +146,16 @@ def row_counts(preprocessing: Preprocessing, table: Table) -> dict[str, Any]:
                 record[f"{name}rows_left_out"] = {
                     f"no '{feature.column}' label": len(table) - count
                 }
-        unseen = count - int(seen(feature, target).sum())
+        unseen = count - int(task.seen(feature, target).sum())
         if unseen:
             record[f"{name}rows_unseen_class"] = unseen
     return record
 
 
 def prediction_columns(preprocessing: Preprocessing, outputs: Tensors) -> pd.DataFrame:
-    """`<output>_prediction`, and for classifiers `<output>_probability` (of the predicted class)
-    and `<output>_probability_<class>` for every class."""
+    """Each output's prediction columns (`<output>_prediction`, and for classifiers the
+    probabilities), as its task gives them."""
     columns: dict[str, Any] = {}
     for feature in preprocessing.outputs:
-        if feature.type == "text":  # the generated texts
-            columns[f"{feature.name}_prediction"] = feature.decode(outputs[feature.name + TOKENS])
-            continue
-        values = outputs[feature.name]
-        if feature.type == "tags":  # a tag per word, in the form the words came in
-            columns[f"{feature.name}_prediction"] = feature.predictions(values)
-            continue
-        if feature.type == "number":
-            columns[f"{feature.name}_prediction"] = feature.decode(values)
-            continue
-        probs, names = probabilities(feature, values), classes(feature)
-        chosen = predicted_classes(feature, probs)
-        columns[f"{feature.name}_prediction"] = feature.labels(chosen)  # the label's own type
-        columns[f"{feature.name}_probability"] = probs[np.arange(len(chosen)), chosen]
-        for i, name in enumerate(names):
-            columns[f"{feature.name}_probability_{name}"] = probs[:, i]
+        columns.update(task_of(feature).predictions(feature, outputs))
     return pd.DataFrame(columns)

@@ -84,6 +84,7 @@ class LanguageModel:
                 m, validation_blocks, loss_fn, device, bf16, settings.eval_batch_size
             ),
             metric_mode="min",
+            shown=("perplexity",),
             checkpoint_path=run_dir / run.CHECKPOINT if run_dir is not None else None,
             resume=checkpoint.load(run_dir / run.CHECKPOINT)
             if resume and run_dir is not None
@@ -152,6 +153,16 @@ class LanguageModel:
         )
 
     # ------------------------------------------------------------ applying
+
+    def supports(self, capability: str) -> bool:
+        """No tool of `modelyard.tasks.CAPABILITIES` applies: see `require`."""
+        return False
+
+    def require(self, capability: str, tool: str) -> None:
+        """The UserError saying what to do instead of `tool` with a language model."""
+        raise UserError(
+            _INSTEAD.get(capability, f"{tool} works on supervised runs; this is a language model")
+        )
 
     def evaluate(self, data: str | Path | list[str]) -> dict[str, float]:
         """Loss and perplexity on a text file (or a list of lines)."""
@@ -263,6 +274,12 @@ class LanguageModel:
         metrics = folder.parent / "metrics.json"
         model.metrics = run.read_json(metrics) if metrics.is_file() else {}
         return model
+
+
+_INSTEAD = {
+    "export": "a language model's model/ folder already is a Hugging Face checkpoint; export it with transformers or optimum",
+    "serve": "serve needs a supervised run; a language model has no /predict (use `modelyard generate`)",
+}
 
 
 def _check_sampling(max_new_tokens: int, temperature: float, top_k: int, top_p: float) -> None:

@@ -98,6 +98,9 @@ def main(argv: list[str] | None = None) -> int:
 
     _, run_verb = VERBS[args.verb]
     try:
+        from modelyard.plugins import load_plugins
+
+        load_plugins()  # tasks of plugins join the schema before any config is read
         code = run_verb(args) or 0
         sys.stdout.flush()  # a closed pipe shows here, not in the flush at exit
         return code

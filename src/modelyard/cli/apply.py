@@ -135,10 +135,7 @@ def run_export(args) -> int:
     if out.exists() and not args.overwrite:
         raise UserError(f"--out '{out}' already exists; pass --overwrite to replace it")
     model = Model.load(args.run)
-    if not hasattr(model, "preprocessing"):
-        raise UserError(
-            "a language model's model/ folder already is a Hugging Face checkpoint; export it with transformers or optimum"
-        )
+    model.require("export", "export")
     result = export(model, args.format, out, args.data)
     print(json.dumps(result, indent=2))
     return 0

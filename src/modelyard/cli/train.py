@@ -150,9 +150,9 @@ def run_schema(args) -> int:
 
     from pydantic import TypeAdapter
 
-    from modelyard.config.schema import TASKS
+    from modelyard.config.schema import root_models
 
-    schema = TypeAdapter(Union[tuple(TASKS.values())]).json_schema()  # noqa: UP007
+    schema = TypeAdapter(Union[tuple(root_models().values())]).json_schema()  # noqa: UP007
     schema["title"] = "modelyard config"
     print(json.dumps(schema, indent=2))
     return 0

@@ -111,8 +111,7 @@ def compress(
     source, output = Path(run_dir), Path(output)
     _check_output(source, output, overwrite)
     original = Model.load(source)
-    if not hasattr(original, "preprocessing"):
-        raise UserError(f"'{source}' is a language-model run; compress works on supervised runs")
+    original.require("distill" if method == "distill" else "compress", f"--method {method}")
     frame = original._as_frame(data)
     train = original._as_frame(options.train) if options.train is not None else None
     before = measure.measure(original, frame, _weights(source), options.repeats)

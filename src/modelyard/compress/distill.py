@@ -159,14 +159,11 @@ def _reads_alike(teacher, student) -> bool:
 
 def _check_student(teacher, student, source: str) -> None:
     """Same task, outputs and inputs (names, types, columns); encoders, input preprocessing,
-    combiner and trainer settings may differ."""
+    combiner and trainer settings may differ. (That the teacher's tasks can be distilled,
+    `compress` checks first: Model.require.)"""
     if student.task != "supervised" or teacher.task != "supervised":
         raise UserError(
             f"--student '{source}': distillation works between supervised models (task: supervised)"
-        )
-    if any(o.type not in ("category", "binary", "number") for o in teacher.outputs):
-        raise UserError(
-            "--method distill supports category, binary and number outputs; this run has tags or text outputs"
         )
     t_out = [o.model_dump(mode="json") for o in teacher.outputs]
     s_out = [o.model_dump(mode="json") for o in student.outputs]

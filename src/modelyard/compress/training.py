@@ -69,6 +69,7 @@ def train(
         device=device,
         bf16=use_bf16(settings.precision, device),
         procs=Processes(),
+        shown=model._epoch_metrics(),
     )
     state = fit(model.module, tensors, setup)
     model.module.to("cpu").eval()

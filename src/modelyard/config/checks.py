@@ -6,40 +6,22 @@ from collections.abc import Callable
 
 from modelyard.config.schema import Config
 
-LOSSES_BY_OUTPUT = {
-    "category": ["cross_entropy"],
-    "binary": ["binary_cross_entropy"],
-    "number": ["mse", "mae", "huber"],
-}
-
-METRICS_BY_OUTPUT = {
-    "category": ["accuracy", "precision_macro", "recall_macro", "f1_macro", "roc_auc", "log_loss"],
-    "binary": ["accuracy", "precision_macro", "recall_macro", "f1_macro", "roc_auc", "log_loss"],
-    "number": ["mse", "rmse", "mae", "r2"],
-    "tags": ["f1_entity", "precision_entity", "recall_entity", "accuracy"],
-}
-
-TEXT_METRICS_BY_DECODER = {"transformer": ["bleu", "chrf"], "ctc": ["wer", "cer"]}
-
 LM_METRICS = ["loss", "perplexity"]
 
-# Which metrics a model produces lives here; which way each is better, in
-# modelyard.metrics.DIRECTIONS (tests/unit/config/test_checks.py keeps the two in step).
+# Which metrics a model produces, which losses an output accepts and what else its outputs
+# need are its tasks' (modelyard.tasks: `metric_names`, `check`); which way each metric is
+# better, `Task.metrics` (modelyard.metrics.directions).
 
 
-def loss_matches_output(config: Config) -> list[str]:
-    problems = []
-    for i, out in enumerate(config.outputs):
-        if not hasattr(out, "loss"):  # tags and text outputs bring their own loss
-            continue
-        allowed = LOSSES_BY_OUTPUT[out.type]
-        if out.loss not in allowed:
-            other = [t for t, losses in LOSSES_BY_OUTPUT.items() if out.loss in losses]
-            problems.append(
-                f"outputs[{i}].loss: output '{out.name}' is {out.type} but loss is {out.loss}: "
-                f"use {' or '.join(allowed)}, or make the output {' or '.join(other)}"
-            )
-    return problems
+def outputs_fit_their_tasks(config: Config) -> list[str]:
+    """Each output's own rules, as its task states them (losses, the inputs it needs)."""
+    from modelyard.tasks import task_of
+
+    return [
+        problem
+        for i, output in enumerate(config.outputs)
+        for problem in task_of(output).check(config, i)
+    ]
 
 
 def names_are_unique(config: Config) -> list[str]:
@@ -169,99 +151,18 @@ def pretrained_text_uses_its_tokenizer(config: Config) -> list[str]:
 
 def metric_names(config: Config) -> list[str]:
     """Validation metric names as they appear in metrics.json and history.csv."""
+    from modelyard.tasks import task_of
+
     prefix = len(config.outputs) > 1
     return [
-        f"{out.name}.{m}" if prefix else m for out in config.outputs for m in _output_metrics(out)
+        f"{out.name}.{m}" if prefix else m
+        for out in config.outputs
+        for m in task_of(out).metric_names(out)
     ]
 
 
-def _output_metrics(out) -> list[str]:
-    if out.type == "text":
-        return TEXT_METRICS_BY_DECODER[out.decoder.type]
-    return METRICS_BY_OUTPUT[out.type]
-
-
-def text_decoder_fits(config: Config) -> list[str]:
-    """A transformer decoder reads one text input's token states and is the model's only output."""
-    problems = []
-    for i, out in enumerate(config.outputs):
-        if out.type != "text" or out.decoder.type != "transformer":
-            continue
-        decoder = out.decoder
-        if decoder.dim % decoder.heads:
-            problems.append(
-                f"outputs[{i}].decoder: dim {decoder.dim} is not divisible by heads {decoder.heads}; change one of them"
-            )
-        texts = [f for f in config.inputs if f.type == "text"]
-        if len(config.inputs) != 1 or len(texts) != 1 or len(config.outputs) != 1:
-            problems.append(
-                f"outputs[{i}]: a text output with a transformer decoder translates one text input into one output; "
-                "give the model exactly one text input and this one output"
-            )
-        elif texts[0].encoder.type == "mlp":
-            problems.append(
-                "inputs[0].encoder: mlp pools the text away, but the transformer decoder attends to every token; "
-                "use transformer, rnn, cnn or pretrained"
-            )
-        elif out.preprocessing.tokenizer == "shared" and (
-            texts[0].encoder.type == "pretrained" or texts[0].preprocessing.tokenizer == "bpe"
-        ):
-            problems.append(
-                f"outputs[{i}].preprocessing.tokenizer: shared needs the text input's own wordpiece or whitespace "
-                "tokenizer (a pretrained or bpe input tokenizer cannot give back the spaces of the text); "
-                "use tokenizer: bpe for the output"
-            )
-    return problems
-
-
-def tags_output_fits(config: Config) -> list[str]:
-    """Tags label the tokens of one text input, so that input is the model's only one, its
-    encoder keeps a state per token, and every output is a tags output."""
-    if not any(out.type == "tags" for out in config.outputs):
-        return []
-    problems = []
-    if len(config.inputs) != 1 or config.inputs[0].type != "text":
-        kinds = ", ".join(f"{f.name} ({f.type})" for f in config.inputs)
-        problems.append(
-            f"inputs: a tags output tags the tokens of exactly one text input, but the inputs are {kinds}; "
-            "keep only the text input that holds the tokens"
-        )
-    elif config.inputs[0].encoder.type == "mlp":
-        problems.append(
-            "inputs[0].encoder: mlp pools the text away, but a tags output needs a state per token; "
-            "use rnn, transformer, cnn or pretrained"
-        )
-    others = [f"{out.name} ({out.type})" for out in config.outputs if out.type != "tags"]
-    if others:
-        problems.append(
-            f"outputs: a model with a tags output can have only tags outputs, but {', '.join(others)} "
-            "is not; train it as a separate model"
-        )
-    return problems
-
-
-def ctc_decoder_fits(config: Config) -> list[str]:
-    """A ctc decoder transcribes the frames of one audio input into the model's one output."""
-    problems = []
-    for i, out in enumerate(config.outputs):
-        if out.type != "text" or out.decoder.type != "ctc":
-            continue
-        kinds = ", ".join(f"{f.name} ({f.type})" for f in config.inputs)
-        if len(config.inputs) != 1 or config.inputs[0].type != "audio" or len(config.outputs) != 1:
-            problems.append(
-                f"outputs[{i}]: a text output with a ctc decoder transcribes one audio input; give the model "
-                f"exactly one audio input (inputs are {kinds}) and this one output"
-            )
-        if out.preprocessing.tokenizer == "shared":
-            problems.append(
-                f"outputs[{i}].preprocessing.tokenizer: shared needs a text input, but a ctc decoder reads audio; "
-                "use characters"
-            )
-    return problems
-
-
 CHECKS: list[Callable[[Config], list[str]]] = [
-    loss_matches_output,
+    outputs_fit_their_tasks,
     names_are_unique,
     split_leaves_training_data,
     early_stopping_metric_exists,
@@ -270,9 +171,6 @@ CHECKS: list[Callable[[Config], list[str]]] = [
     encoder_shapes_fit,
     image_crop_fits,
     pretrained_text_uses_its_tokenizer,
-    text_decoder_fits,
-    tags_output_fits,
-    ctc_decoder_fits,
 ]
 
 

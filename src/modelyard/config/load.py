@@ -78,12 +78,13 @@ def validate(raw: dict[str, Any], source: str = "config"):
     from pydantic import ValidationError
 
     from modelyard.config import checks
-    from modelyard.config.schema import TASKS
+    from modelyard.config.schema import root_models
 
+    roots = root_models()
     task = raw.get("task", "supervised")
-    if task not in TASKS:
-        raise ConfigError([f"task: unknown task '{task}'; known: {', '.join(TASKS)}"], source)
-    root = TASKS[task]
+    if task not in roots:
+        raise ConfigError([f"task: unknown task '{task}'; known: {', '.join(roots)}"], source)
+    root = roots[task]
     try:
         config = root.model_validate(raw)
     except ValidationError as e:
@@ -172,6 +173,11 @@ def _describe(err: dict[str, Any], raw: dict[str, Any], root: Any) -> str:
         return f"{path}: required key is missing"
     if kind == "union_tag_invalid":
         ctx = err.get("ctx", {})
+        if len(loc) == 2 and loc[0] == "outputs":  # output types are tasks; plugins add some
+            return (
+                f"{path}.type: unknown output type '{ctx.get('tag')}'; known: {ctx.get('expected_tags')}; "
+                "a task from a plugin needs its module named in MODELYARD_PLUGINS"
+            )
         return f"{path}: unknown type '{ctx.get('tag')}'; known: {ctx.get('expected_tags')}"
     if kind == "union_tag_not_found":
         value = err.get("input")

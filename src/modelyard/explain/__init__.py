@@ -23,9 +23,9 @@ import torch
 
 from modelyard.errors import UserError
 from modelyard.registry import Registry
+from modelyard.tasks import task_of
 
 DEFAULT_ROWS = 10
-EXPLAINABLE = ("category", "binary", "number")
 METHODS: Registry[str] = Registry("explain method")
 for _name in ("integrated_gradients", "shap", "lime", "ablation", "permutation"):
     METHODS.register(_name)(_name)
@@ -88,42 +88,29 @@ def _require_captum(method: str) -> None:
 
 
 def output_feature(model, name: str | None):
-    """The output to explain (default: the first); only category/binary/number outputs."""
-    if getattr(model.config, "task", None) == "language_model" or not hasattr(
-        model, "preprocessing"
-    ):
-        raise UserError(
-            "explain supports category, binary and number outputs for now; this is a language model"
-        )
+    """The output to explain (default: the first), of a model whose tasks all support it."""
+    model.require("explain", "explain")
     outputs = {f.name: f for f in model.preprocessing.outputs}
     if name is not None and name not in outputs:
         raise UserError(f"--output '{name}': the model's outputs are {', '.join(outputs)}")
-    feature = outputs[name] if name is not None else model.preprocessing.outputs[0]
-    if any(f.type not in EXPLAINABLE for f in outputs.values()):
-        kind = next(f.type for f in outputs.values() if f.type not in EXPLAINABLE)
-        raise UserError(
-            f"explain supports category, binary and number outputs for now; this model has a "
-            f"{kind} output (sequence outputs such as tags and text are not supported yet)"
-        )
-    return feature
+    return outputs[name] if name is not None else model.preprocessing.outputs[0]
 
 
 def _target_index(feature, target: str | None) -> int | None:
     """--target CLASS -> its index among the output's classes (None: each row's prediction)."""
     if target is None:
         return None
-    if feature.type == "number":
-        raise UserError(f"--target is for classification outputs; '{feature.name}' is a number")
-    from modelyard.evaluate import classes
-
-    names = classes(feature)
+    names = task_of(feature).classes(feature)
+    if names is None:
+        raise UserError(
+            f"--target is for classification outputs; '{feature.name}' is a {feature.type}"
+        )
     if target not in names:
         raise UserError(f"--target '{target}': the classes of '{feature.name}' are {names}")
     return names.index(target)
 
 
 def _explain_rows(model, feature, frame, method: str, target: int | None) -> dict[str, Any]:
-    from modelyard.evaluate import classes
     from modelyard.explain import inputs
     from modelyard.explain.attributions import ATTRIBUTE, explained_function
 
@@ -135,8 +122,9 @@ def _explain_rows(model, feature, frame, method: str, target: int | None) -> dic
     forward = explained_function(model.module, [p.input for p in parts], feature)
     with torch.no_grad():
         values = forward(*tensors)  # (N, C) or (N,)
-    chosen = _chosen(feature, values, target)
-    names = classes(feature) if feature.type != "number" else None
+    names = task_of(feature).classes(feature)
+    predicted = _predicted(feature, values) if names else None
+    chosen = _chosen(predicted, len(values), target)
     rows = []
     for i in range(len(table)):
         row = tuple(t[i : i + 1] for t in tensors)
@@ -147,7 +135,7 @@ def _explain_rows(model, feature, frame, method: str, target: int | None) -> dic
         rows.append(
             {
                 **_row_id(model, table.frame, i),
-                "prediction": names[_predicted(feature, values[i])] if names else float(values[i]),
+                "prediction": names[predicted[i]] if names else float(values[i]),
                 "target": names[chosen[i]] if names else feature.name,
                 "value": float(values[i] if names is None else values[i, chosen[i]]),
                 "baseline_value": base_value,
@@ -157,20 +145,19 @@ def _explain_rows(model, feature, frame, method: str, target: int | None) -> dic
     return {"rows": rows, "global": _global(rows)}
 
 
-def _chosen(feature, values: torch.Tensor, target: int | None) -> list[int | None]:
-    """Per row, the class whose probability is explained (None for numbers)."""
-    if feature.type == "number":
-        return [None] * len(values)
+def _predicted(feature, probabilities: torch.Tensor) -> list[int]:
+    """(N, C) class probabilities -> each row's predicted class, as `predict` chooses it."""
+    task = task_of(feature)
+    return task.predicted_classes(feature, probabilities.double().numpy()).tolist()
+
+
+def _chosen(predicted: list[int] | None, rows: int, target: int | None) -> list[int | None]:
+    """Per row, the class whose probability is explained (None when there are no classes)."""
+    if predicted is None:
+        return [None] * rows
     if target is not None:
-        return [target] * len(values)
-    return [_predicted(feature, v) for v in values]
-
-
-def _predicted(feature, probabilities: torch.Tensor) -> int:
-    """The predicted class of one row: the binary output's threshold, or the most probable."""
-    if feature.type == "binary":
-        return int(float(probabilities[1]) >= feature.config.threshold)
-    return int(probabilities.argmax())
+        return [target] * rows
+    return predicted
 
 
 def _row_id(model, frame, i: int) -> dict[str, Any]:

@@ -31,16 +31,15 @@ Attribute = Callable[[Forward, list[Part], Rows, int | None], tuple[list[torch.T
 
 def explained_function(module: torch.nn.Module, names: list[str], feature) -> Forward:
     """(*network inputs in `names` order) -> what is explained: (B, C) class probabilities
-    (binary: (B, 2), [1 - p, p]) or (B,) values in the number output's own units."""
+    (binary: (B, 2), [1 - p, p]) or (B,) values in the number output's own units, as the
+    output's task gives them (`Task.explained`)."""
+    from modelyard.tasks import task_of
+
+    task = task_of(feature)
 
     def forward(*tensors: torch.Tensor) -> torch.Tensor:
-        raw = module(dict(zip(names, tensors, strict=True)))[feature.name].float()
-        if feature.type == "category":
-            return torch.softmax(raw, dim=1)
-        if feature.type == "binary":
-            p = torch.sigmoid(raw)
-            return torch.stack([1 - p, p], dim=1)
-        return raw * feature.scale + feature.shift
+        raw = module(dict(zip(names, tensors, strict=True)))[feature.name]
+        return task.explained(feature, raw)
 
     return forward
 

@@ -24,9 +24,12 @@ class _Network:
 
 
 def metric_for(model, feature) -> str:
-    """The metric whose drop is measured: accuracy for classes, r2 for numbers (prefixed with
+    """The metric whose drop is measured, as the output's task names it: accuracy for
+    classes, r2 for numbers (prefixed with
     the output name when the model has several outputs, as in metrics.json)."""
-    name = "r2" if feature.type == "number" else "accuracy"
+    from modelyard.tasks import task_of
+
+    name = task_of(feature).importance_metric
     return f"{feature.name}.{name}" if len(model.preprocessing.outputs) > 1 else name
 
 

@@ -179,11 +179,7 @@ def check(
 
 
 def _meaning(model, name: str) -> str:
+    from modelyard.tasks import task_of
+
     feature = next(f for f in model.preprocessing.outputs if f.name == name)
-    if feature.type == "category":
-        return f"logits over the classes {list(feature.vocab)} (softmax gives probabilities)"
-    if feature.type == "binary":
-        return f"logit of '{feature.values[1]}' (sigmoid gives its probability)"
-    if feature.type == "number":
-        return f"standardised value: multiply by {feature.scale:g} and add {feature.shift:g}"
-    return "raw scores; see the run's config"
+    return task_of(feature).output_meaning(feature)

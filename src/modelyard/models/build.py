@@ -233,92 +233,15 @@ def _mlp_combiner(cfg, input_size: int) -> nn.Module:
     )
 
 
-def head_size(feature) -> int:
-    return len(feature.vocab) if feature.type == "category" else 1
+def build_model(config: Config, preprocessing: Preprocessing) -> nn.Module:
+    """Modules for `config`, sized by the fitted `preprocessing` (vocabularies, image shapes):
+    the model of the output's task when it builds its own (tags, text), else the shared model
+    with a head per output (`YardModel`)."""
+    from modelyard.tasks import task_of
 
-
-def _tagging_model(config: Config, preprocessing: Preprocessing) -> nn.Module:
-    """The text input's encoder, per token, into a tag classifier per tags output."""
-    from modelyard.tasks.tagging import TaggingModel
-
-    (text,) = preprocessing.inputs  # config check tags_output_fits
-    stopping = config.trainer.early_stopping
-    for f in preprocessing.outputs:
-        if stopping and stopping.metric.endswith("_entity") and not f.bio:
-            raise UserError(
-                f"trainer.early_stopping.metric: {stopping.metric} needs BIO tags (O, B-X, I-X), but output "
-                f"'{f.name}' has tags like '{f.vocab[-1]}' (part of speech?); early-stop on accuracy or loss"
-            )
-    encoder = ENCODERS.get(f"text.{text.config.encoder.type}")(text.config.encoder, text)
-    outputs = preprocessing.outputs
-    return TaggingModel(
-        text.name,
-        encoder,
-        [f.name for f in outputs],
-        [len(f.vocab) for f in outputs],
-        [f.config.dropout for f in outputs],
-    )
-
-
-def _is_seq2seq(output) -> bool:
-    return output.type == "text" and output.decoder.type == "transformer"
-
-
-def _seq2seq(config: Config, preprocessing: Preprocessing) -> nn.Module:
-    """Text input -> its encoder's token states -> Transformer decoder (tasks/seq2seq.py)."""
-    from modelyard.tasks import seq2seq
-
-    source, target = preprocessing.inputs[0], preprocessing.outputs[0]
-    cfg = target.config.decoder
-    encoder = ENCODERS.get(f"text.{source.config.encoder.type}")(source.config.encoder, source)
-    positions = max(cfg.max_length, target.config.preprocessing.max_length)
-    decoder = seq2seq.TransformerDecoder(
-        target.vocab_size,
-        positions,
-        cfg.dim,
-        cfg.layers,
-        cfg.heads,
-        cfg.ff_multiplier,
-        cfg.dropout,
-        cfg.tie_embeddings,
-    )
-    return seq2seq.Seq2Seq(
-        source.name,
-        encoder,
-        encoder.output_size,
-        target.name,
-        decoder,
-        target.bos_id,
-        target.eos_id,
-        target.config.label_smoothing,
-        cfg.max_length,
-        cfg.beam_size,
-        cfg.length_penalty,
-    )
-
-
-def _speech_to_text(config: Config, preprocessing: Preprocessing) -> nn.Module:
-    """Audio input -> its encoder's frames -> a token (or CTC blank) per frame (tasks/speech.py)."""
-    from modelyard.tasks.speech import SpeechToText
-
-    (audio_input,), (text,) = preprocessing.inputs, preprocessing.outputs  # check ctc_decoder_fits
-    cfg = audio_input.config.encoder
-    encoder = ENCODERS.get(f"audio.{cfg.type}")(cfg, audio_input)
-    if hasattr(encoder.body, "drop_head"):  # CTC reads frames; a pooling head would sit unused
-        encoder.body.drop_head()
-    return SpeechToText(
-        audio_input.name, encoder, text.name, text.vocab_size, text.config.decoder.beam_size
-    )
-
-
-def build_model(config: Config, preprocessing: Preprocessing) -> YardModel:
-    """Modules for `config`, sized by the fitted `preprocessing` (vocabularies, image shapes)."""
-    if any(o.type == "tags" for o in config.outputs):
-        return _tagging_model(config, preprocessing)
-    if any(o.type == "text" and o.decoder.type == "ctc" for o in config.outputs):
-        return _speech_to_text(config, preprocessing)
-    if any(_is_seq2seq(o) for o in config.outputs):
-        return _seq2seq(config, preprocessing)
+    own = [task_of(o) for o in config.outputs if task_of(o).own_model]
+    if own:  # config checks: then it is the model's only kind of output
+        return own[0].build(config, preprocessing)
     stacked = [f.name for f in preprocessing.inputs if f.config.encoder.type == "passthrough"]
     names = ([STACKED] if stacked else []) + [
         f.name for f in preprocessing.inputs if f.name not in stacked
@@ -330,7 +253,9 @@ def build_model(config: Config, preprocessing: Preprocessing) -> YardModel:
     combiner = COMBINERS.get(config.combiner.type)(
         config.combiner, sum(e.output_size for e in encoders)
     )
-    output_heads = [heads.Head(combiner.output_size, head_size(f)) for f in preprocessing.outputs]
+    output_heads = [
+        heads.Head(combiner.output_size, task_of(f).head_size(f)) for f in preprocessing.outputs
+    ]
     return YardModel(
         names, encoders, combiner, [f.name for f in preprocessing.outputs], output_heads, stacked
     )
@@ -339,25 +264,13 @@ def build_model(config: Config, preprocessing: Preprocessing) -> YardModel:
 def build_losses(config: Config) -> dict[str, tuple[float, heads.Loss]]:
     """{output name: (weight, loss function)}. With several outputs, a row may lack some
     labels: each output's loss skips the rows without its label."""
-    if len(config.outputs) == 1:
-        return {o.name: (o.weight, _loss(o)) for o in config.outputs}
-    return {
-        o.name: (o.weight, _loss(o) if o.type in ("tags", "text") else heads.skip_missing(_loss(o)))
-        for o in config.outputs
-    }
+    from modelyard.tasks import task_of
 
-
-def _loss(output) -> heads.Loss:
-    if output.type == "tags":
-        from modelyard.tasks.tagging import tagging_loss
-
-        return tagging_loss(output.label_smoothing)
-    if output.type == "text" and output.decoder.type == "ctc":
-        from modelyard.tasks.speech import CtcLoss
-
-        return CtcLoss()
-    if _is_seq2seq(output):
-        from modelyard.tasks.seq2seq import SequenceLoss
-
-        return SequenceLoss(output.label_smoothing)
-    return heads.make_loss(output.loss, getattr(output, "label_smoothing", 0.0))
+    losses = {}
+    for output in config.outputs:
+        task = task_of(output)
+        loss = task.loss(output)
+        if len(config.outputs) > 1 and task.masks_missing_labels(output):
+            loss = heads.skip_missing(loss)
+        losses[output.name] = (output.weight, loss)
+    return losses

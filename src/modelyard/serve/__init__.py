@@ -23,14 +23,12 @@ def serve(
     import uvicorn
 
     from modelyard.api import Model
-    from modelyard.errors import UserError
     from modelyard.serve.app import create_app
 
     _check_limits(max_batch_size, max_wait_ms, max_request_mb)
     listening = _listen(host, port)
     model = Model.load(run)
-    if not hasattr(model, "preprocessing"):
-        raise UserError("serve needs a supervised run; a language model has no /predict")
+    model.require("serve", "serve")
     api_key = os.environ.get(api_key_env) or None
     app = create_app(
         model,

@@ -310,14 +310,14 @@ def describe(model, batcher: Batcher) -> dict[str, Any]:
     import torch
 
     import modelyard
+    from modelyard.tasks import task_of
 
     outputs = []
     for feature in model.preprocessing.outputs:
         entry: dict[str, Any] = {"name": feature.name, "type": feature.type}
-        if feature.type == "category":
-            entry["classes"] = list(feature.vocab)
-        elif feature.type == "binary":
-            entry["classes"] = list(feature.values)
+        classes = task_of(feature).classes(feature)
+        if classes is not None:
+            entry["classes"] = classes
         outputs.append(entry)
     return {
         "name": model.config.name,

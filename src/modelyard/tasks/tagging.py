@@ -9,7 +9,10 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from modelyard.data.features.tags import IGNORE
+from modelyard.config.schema.outputs import TagsOutput
+from modelyard.data.features.tags import IGNORE, TagsFeature
+from modelyard.errors import UserError
+from modelyard.tasks.base import HIGHER, Task
 
 
 class TaggingModel(nn.Module):
@@ -80,3 +83,84 @@ def tag_scores(
     true, predicted = feature.sequences(logits, target, raw)
     found = tagging_metrics(true, predicted, entities=feature.bio)
     return found, tagging_details(true, predicted, feature.vocab) if details else {}
+
+
+class TaggingTask(Task):
+    """A tag per word of the one text input; the model is that input's encoder, per token,
+    into a tag layer per tags output (`TaggingModel`)."""
+
+    type = "tags"
+    schema = TagsOutput
+    feature = TagsFeature
+    metrics = {
+        "f1_entity": HIGHER,
+        "precision_entity": HIGHER,
+        "recall_entity": HIGHER,
+        "accuracy": HIGHER,
+    }
+    capabilities = frozenset({"serve"})
+    own_model = True
+
+    def build(self, config, preprocessing) -> nn.Module:
+        from modelyard.models.build import ENCODERS
+
+        (text,) = preprocessing.inputs  # config check tags_output_fits
+        stopping = config.trainer.early_stopping
+        for f in preprocessing.outputs:
+            if stopping and stopping.metric.endswith("_entity") and not f.bio:
+                raise UserError(
+                    f"trainer.early_stopping.metric: {stopping.metric} needs BIO tags (O, B-X, I-X), but output "
+                    f"'{f.name}' has tags like '{f.vocab[-1]}' (part of speech?); early-stop on accuracy or loss"
+                )
+        encoder = ENCODERS.get(f"text.{text.config.encoder.type}")(text.config.encoder, text)
+        outputs = preprocessing.outputs
+        return TaggingModel(
+            text.name,
+            encoder,
+            [f.name for f in outputs],
+            [len(f.vocab) for f in outputs],
+            [f.config.dropout for f in outputs],
+        )
+
+    def loss(self, output):
+        return tagging_loss(output.label_smoothing)
+
+    def epoch_metrics(self, output) -> list[str]:
+        return ["f1_entity"]
+
+    def masks_missing_labels(self, output) -> bool:
+        return False  # positions without a tag are -100, which tagging_loss ignores
+
+    def score(self, feature, outputs, table, details: bool):
+        values, target = outputs[feature.name], table.tensors[feature.name]
+        return tag_scores(feature, values, target, feature.column_of(table.frame), details)
+
+    def predictions(self, feature, outputs):
+        """A tag per word, in the form the words came in (a string or a JSON list)."""
+        return {f"{feature.name}_prediction": feature.predictions(outputs[feature.name])}
+
+    def check(self, config, index: int) -> list[str]:
+        """Tags label the tokens of one text input, so that input is the model's only one, its
+        encoder keeps a state per token, and every output is a tags output. Reported once,
+        for the first tags output."""
+        if index != next(i for i, o in enumerate(config.outputs) if o.type == self.type):
+            return []
+        problems = []
+        if len(config.inputs) != 1 or config.inputs[0].type != "text":
+            kinds = ", ".join(f"{f.name} ({f.type})" for f in config.inputs)
+            problems.append(
+                f"inputs: a tags output tags the tokens of exactly one text input, but the inputs are {kinds}; "
+                "keep only the text input that holds the tokens"
+            )
+        elif config.inputs[0].encoder.type == "mlp":
+            problems.append(
+                "inputs[0].encoder: mlp pools the text away, but a tags output needs a state per token; "
+                "use rnn, transformer, cnn or pretrained"
+            )
+        others = [f"{out.name} ({out.type})" for out in config.outputs if out.type != self.type]
+        if others:
+            problems.append(
+                f"outputs: a model with a tags output can have only tags outputs, but {', '.join(others)} "
+                "is not; train it as a separate model"
+            )
+        return problems

@@ -69,6 +69,7 @@ class FitSetup:
         None  # validation metrics incl. "loss"
     )
     metric_mode: str = "min"  # of settings.early_stopping.metric
+    shown: tuple[str, ...] = ()  # validation metrics the epoch line shows (tasks' epoch_metrics)
     checkpoint_path: Path | None = None
     resume: dict[str, Any] | None = None
 
@@ -149,7 +150,7 @@ def fit(model: nn.Module, train: Tensors, setup: FitSetup) -> FitState:
             )
         state.epoch = epoch
         if procs.is_main:
-            log(_epoch_line(row, s.epochs, rows))
+            log(_epoch_line(row, s.epochs, rows, setup.shown))
             if setup.checkpoint_path:
                 snapshot = _snapshot(state, model, optimizer, scheduler)
                 checkpoint.save_atomic(
@@ -304,25 +305,16 @@ def _learning_rates(optimizer) -> dict[str, float]:
     return rates
 
 
-def _epoch_line(row: dict[str, float], epochs: int, rows: int) -> str:
-    shown = (
-        "train_loss",
-        "validation_loss",
-        "accuracy",
-        "f1_macro",
-        "rmse",
-        "r2",
-        "perplexity",
-        "f1_entity",
-        "wer",
-        "bleu",
-        "chrf",
-    )
+def _epoch_line(row: dict[str, float], epochs: int, rows: int, metrics: tuple[str, ...]) -> str:
+    """`epoch 3/10  train_loss ..  val_loss ..  val_<metric> ..  lr ..  1.2s  5,000 samples/s`:
+    the losses, then the validation `metrics` (output prefixes allowed: `label.accuracy`)."""
+    shown = ("train_loss", "validation_loss")
+    ends = tuple(f"_{m}" for m in metrics) + tuple(f".{m}" for m in metrics)
     parts = [f"epoch {int(row['epoch'])}/{epochs}"]
     parts += [
         f"{k.replace('validation_', 'val_')} {v:.4f}"
         for k, v in row.items()
-        if k in shown or k.endswith(shown[2:])
+        if k in shown or (k.startswith("validation_") and k.endswith(ends))
     ]
     rates = {k.removeprefix("lr_"): v for k, v in row.items() if k.startswith("lr_")}
     shown_lr = (

@@ -23,7 +23,7 @@ def test_a_valid_config_passes_every_check():
 
 
 def test_loss_that_does_not_fit_the_output_type():
-    found = checks.loss_matches_output(
+    found = checks.outputs_fit_their_tasks(
         config(outputs=[{"name": "label", "type": "category", "loss": "mse"}])
     )
     assert found == [
@@ -32,7 +32,7 @@ def test_loss_that_does_not_fit_the_output_type():
 
 
 def test_number_output_with_a_classification_loss():
-    found = checks.loss_matches_output(
+    found = checks.outputs_fit_their_tasks(
         config(outputs=[{"name": "price", "type": "number", "loss": "cross_entropy"}])
     )
     assert found == [
@@ -47,7 +47,7 @@ def test_number_output_with_a_classification_loss():
 )
 def test_matching_losses_pass(kind, loss):
     assert (
-        checks.loss_matches_output(config(outputs=[{"name": "y", "type": kind, "loss": loss}]))
+        checks.outputs_fit_their_tasks(config(outputs=[{"name": "y", "type": kind, "loss": loss}]))
         == []
     )
 
@@ -197,7 +197,9 @@ def test_a_tags_output_over_one_text_input_passes():
 
 def test_tags_output_needs_exactly_one_text_input():
     text = {"name": "tokens", "type": "text"}
-    found = checks.tags_output_fits(_tags_config(inputs=[text, {"name": "x", "type": "number"}]))
+    found = checks.outputs_fit_their_tasks(
+        _tags_config(inputs=[text, {"name": "x", "type": "number"}])
+    )
     assert found == [
         "inputs: a tags output tags the tokens of exactly one text input, but the inputs are "
         "tokens (text), x (number); keep only the text input that holds the tokens"
@@ -205,7 +207,7 @@ def test_tags_output_needs_exactly_one_text_input():
 
 
 def test_tags_output_needs_a_per_token_encoder_and_only_tags_outputs():
-    found = checks.tags_output_fits(
+    found = checks.outputs_fit_their_tasks(
         _tags_config(
             inputs=[{"name": "tokens", "type": "text", "encoder": {"type": "mlp"}}],
             outputs=[{"name": "ner", "type": "tags"}, {"name": "label", "type": "category"}],
@@ -228,7 +230,7 @@ def test_early_stopping_on_entity_f1_of_a_tags_output_is_known():
 
 @pytest.mark.parametrize("input_tokenizer", ["bpe", "wordpiece"])
 def test_shared_target_tokenizer_needs_one_that_gives_back_spaces(input_tokenizer):
-    found = checks.text_decoder_fits(
+    found = checks.outputs_fit_their_tasks(
         config(
             inputs=[
                 {"name": "en", "type": "text", "preprocessing": {"tokenizer": input_tokenizer}}
@@ -313,9 +315,16 @@ def test_freeze_from_set_names_the_set_argument(tmp_path):
 
 
 def test_every_metric_early_stopping_accepts_declares_its_direction():
-    from modelyard.metrics import DIRECTIONS
+    from modelyard.config.schema import CtcDecoder
+    from modelyard.metrics import directions
+    from modelyard.tasks import registered
 
-    produced = {"loss", *checks.LM_METRICS}
-    for names in [*checks.METRICS_BY_OUTPUT.values(), *checks.TEXT_METRICS_BY_DECODER.values()]:
-        produced.update(names)
-    assert produced - set(DIRECTIONS) == set()
+    produced = set(checks.LM_METRICS)
+    for task in registered():
+        output = task.schema(name="y", type=task.type)
+        produced.update(task.metric_names(output))
+    produced.update(
+        registered()[-1].metric_names(output.model_copy(update={"decoder": CtcDecoder()}))
+    )
+    assert {"f1_entity", "bleu", "wer", "r2", "roc_auc"} <= produced
+    assert produced - set(directions()) == set()

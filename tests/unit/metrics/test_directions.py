@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from modelyard import Model, UserError
-from modelyard.metrics import DIRECTIONS, ROW_COUNTS, metric_mode
+from modelyard.metrics import ROW_COUNTS, directions, metric_mode
 from tests.conftest import make_table, tiny_config
 
 
@@ -67,4 +67,4 @@ def test_every_tagging_text_and_language_model_metric_is_declared():
     loss_fn = objective("gpt2", None, 0.15)
     net = LanguageModelLoss(gpt, "gpt2")
     _assert_declared(held_out_loss(net, blocks, loss_fn, torch.device("cpu"), False, 2))
-    assert set(DIRECTIONS.values()) == {"min", "max"}
+    assert set(directions().values()) == {"min", "max"}

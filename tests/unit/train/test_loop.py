@@ -224,7 +224,7 @@ def test_each_param_groups_rate_is_recorded_and_shown_when_they_differ():
     optimizer = build_optimizer(schema.Adam(lr=1e-3), model)
     rates = _learning_rates(optimizer)
     assert rates == {"lr": 1e-3, "lr_head": 1e-3, "lr_backbone": 2e-5}
-    line = _epoch_line({"epoch": 1, "train_loss": 0.5, **rates, "seconds": 1.0}, 3, 64)
+    line = _epoch_line({"epoch": 1, "train_loss": 0.5, **rates, "seconds": 1.0}, 3, 64, ())
     assert "lr head 0.001 / backbone 2e-05" in line
     single = _learning_rates(build_optimizer(schema.Adam(lr=1e-3), _model()))
     assert single == {"lr": 1e-3}

@@ -83,6 +83,7 @@ from modelyard.config.schema.supervised import (
     ConcatCombiner,
     Config,
     MlpCombiner,
+    config_model,
 )
 from modelyard.config.schema.trainer import (
     Adam,
@@ -94,7 +95,11 @@ from modelyard.config.schema.trainer import (
     Trainer,
 )
 
-TASKS: dict[str, type[Strict]] = {"supervised": Config, "language_model": LanguageModelConfig}
+
+def root_models() -> dict[str, type[Strict]]:
+    """The schema of each kind of config, by its `task:` value."""
+    return {"supervised": config_model(), "language_model": LanguageModelConfig}
+
 
 __all__ = [
     "Adam",
@@ -151,7 +156,6 @@ __all__ = [
     "SpecAugment",
     "Split",
     "Strict",
-    "TASKS",
     "TagsOutput",
     "TextCnn",
     "TextDecoder",
@@ -165,5 +169,7 @@ __all__ = [
     "TextRnn",
     "TextTransformer",
     "Trainer",
+    "config_model",
+    "root_models",
     "TransformerDecoder",
 ]

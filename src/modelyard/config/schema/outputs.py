@@ -118,6 +118,10 @@ class TextOutput(Strict):
     weight: PositiveFloat = 1.0
 
 
+BUILTIN_OUTPUTS = (CategoryOutput, BinaryOutput, NumberOutput, TagsOutput, TextOutput)
+
+# The built-in output types; a task registered by a plugin adds its own (see
+# supervised.config_model).
 Output = Annotated[
     CategoryOutput | BinaryOutput | NumberOutput | TagsOutput | TextOutput,
     Field(discriminator="type"),

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Literal, Union
 
-from pydantic import Field, PositiveInt
+from pydantic import Field, PositiveInt, create_model
 
 from modelyard.config.schema.common import Probability, Strict, tagged_union
 from modelyard.config.schema.data import Data
 from modelyard.config.schema.inputs import Input
-from modelyard.config.schema.outputs import Output
+from modelyard.config.schema.outputs import BUILTIN_OUTPUTS, Output
 from modelyard.config.schema.trainer import Trainer
 
 
@@ -42,3 +42,39 @@ class Config(Strict):
     outputs: Annotated[list[Output], Field(min_length=1)]
     combiner: Combiner = MlpCombiner()
     trainer: Trainer = Trainer()
+
+
+# Output type -> its config section: the built-in ones, then those of tasks registered by
+# plugins (modelyard.tasks.register keeps this in step with its tasks).
+_OUTPUT_SCHEMAS: dict[str, type[Strict]] = {}
+
+
+def add_output_schema(output_type: str, schema: type[Strict]) -> None:
+    _OUTPUT_SCHEMAS[output_type] = schema
+
+
+def remove_output_schema(output_type: str) -> None:
+    del _OUTPUT_SCHEMAS[output_type]
+
+
+def config_model() -> type[Config]:
+    """The supervised config's schema, its `outputs` open to every registered output type:
+    `Config` itself while only the built-in ones are registered."""
+    from modelyard.tasks import registered
+
+    registered()  # the built-in tasks register their schemas on first use
+    schemas = tuple(_OUTPUT_SCHEMAS.values())
+    if set(schemas) == set(BUILTIN_OUTPUTS):
+        return Config
+    if schemas not in _EXTENDED:
+        output = Annotated[Union[schemas], Field(discriminator="type")]  # noqa: UP007
+        _EXTENDED[schemas] = create_model(
+            "Config",
+            __base__=Config,
+            __doc__=Config.__doc__,
+            outputs=(Annotated[list[output], Field(min_length=1)], ...),
+        )
+    return _EXTENDED[schemas]
+
+
+_EXTENDED: dict[tuple, type[Config]] = {}

@@ -16,9 +16,7 @@ from modelyard.data.features.audio import AudioFeature
 from modelyard.data.features.base import Feature, is_missing, row_label
 from modelyard.data.features.image import ImageFeature
 from modelyard.data.features.tabular import BinaryFeature, CategoryFeature, NumberFeature
-from modelyard.data.features.tags import TagsFeature
 from modelyard.data.features.text import TextFeature
-from modelyard.data.features.text_target import TextTargetFeature
 from modelyard.errors import UserError
 from modelyard.registry import Registry
 
@@ -32,15 +30,7 @@ for _cls in (
     AudioFeature,
 ):
     FEATURES.register(_cls.type)(_cls)
-
-# Outputs whose preprocessing differs from the input of the same type; consulted first for outputs.
-OUTPUT_FEATURES: Registry[type[Feature]] = Registry("output feature type")
-OUTPUT_FEATURES.register(TextTargetFeature.type)(TextTargetFeature)
-OUTPUT_FEATURES.register(TagsFeature.type)(TagsFeature)
-
-
-def _output_feature(type_: str) -> type[Feature]:
-    return OUTPUT_FEATURES.get(type_) if type_ in OUTPUT_FEATURES else FEATURES.get(type_)
+# An output's preprocessor is its task's (modelyard.tasks): `task_of(output).feature`.
 
 
 @dataclass
@@ -64,7 +54,9 @@ class Preprocessing:
         """`sources`: pretrained checkpoint (or saved tokenizer) directory per text input name."""
         self.config = config
         self.inputs = [FEATURES.get(f.type)(f, is_output=False) for f in config.inputs]
-        self.outputs = [_output_feature(f.type)(f, is_output=True) for f in config.outputs]
+        from modelyard.tasks import task_of
+
+        self.outputs = [task_of(f).feature(f, is_output=True) for f in config.outputs]
         for feature in self.inputs:
             if sources and feature.name in sources:
                 feature.source = sources[feature.name]
@@ -136,7 +128,9 @@ class Preprocessing:
 
     def _missing_labels(self, feature: Feature, series: pd.Series, split: str) -> np.ndarray:
         """(N,) bool: rows without this output's label (an error with missing_labels: error)."""
-        if feature.type == "text":  # a pair without its target text is broken: the feature says
+        from modelyard.tasks import task_of
+
+        if not task_of(feature).labels_may_be_missing:  # its feature refuses such rows itself
             return np.zeros(len(series), dtype=bool)
         missing = is_missing(series)
         if missing.any() and self.config.data.missing_labels == "error":

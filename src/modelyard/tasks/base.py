@@ -1,0 +1,130 @@
+"""The `Task` interface: one type of output (`outputs[].type` in a config) and everything the
+toolkit does with it, so that the rest of the code never asks which type an output is.
+
+A task declares its config section (`schema`, one entry of `outputs:`), the preprocessor of
+its labels (`feature`), its model (a head on the shared encoders -> combiner model, or a
+whole model of its own), its loss, its evaluation (per-output metrics with their directions,
+set-level ones included: `score` sees all the rows at once), its prediction columns and the
+tools that apply to it (`capabilities`, which explain, compress, export and serve ask instead
+of probing the model). Tasks are registered in one place, `modelyard.tasks`; a plugin adds
+one with `modelyard.tasks.register(task)` before the config is read.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # importing this module stays cheap (modelyard.metrics reads HIGHER, LOWER)
+    from collections.abc import Callable
+
+    import torch
+    from torch import nn
+
+    from modelyard.data.features import Preprocessing, Table
+    from modelyard.data.features.base import Feature
+
+    Loss = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+    Tensors = dict[str, torch.Tensor]
+
+HIGHER, LOWER = "max", "min"
+
+# What a tool may ask of a model's tasks: `modelyard explain` (feature attributions),
+# `export` (ONNX), `compress` (quantize, prune), `distill` (a student learning the outputs),
+# `serve` (a REST endpoint returning the prediction columns).
+CAPABILITIES = frozenset({"explain", "export", "compress", "distill", "serve"})
+
+
+class Task:
+    """One output type. Subclasses set the class attributes and override what they need.
+
+    Row tasks (`own_model = False`) put a head of `head_size(feature)` units on the shared
+    model (encoders -> combiner, `models/model.YardModel`): the model's output for them is
+    the head's (N,) or (N, C) values. A task with `own_model = True` builds the whole model
+    (`build`); a config has at most one output of such a task.
+    """
+
+    type: str = ""
+    schema: type = object  # the pydantic model of one `outputs:` entry of this type
+    feature: type[Feature] | None = None  # its labels' preprocessor
+    metrics: dict[str, str] = {}  # every metric name `score` reports -> HIGHER or LOWER
+    capabilities: frozenset[str] = frozenset()
+    own_model: bool = False
+    labels_may_be_missing: bool = True  # False: the feature refuses a row without its label
+
+    # ------------------------------------------------------------ model and training
+
+    def head_size(self, feature: Feature) -> int:
+        """Units of its head on the shared model (row tasks)."""
+        raise NotImplementedError(f"task '{self.type}' builds its own model")
+
+    def build(self, config: Any, preprocessing: Preprocessing) -> nn.Module:
+        """The whole model, for tasks with `own_model`."""
+        raise NotImplementedError(f"task '{self.type}' is a head on the shared model")
+
+    def loss(self, output: Any) -> Loss:
+        """(model output (B, ...), target (B, ...)) -> mean loss, for the output `output` (config)."""
+        raise NotImplementedError
+
+    def masks_missing_labels(self, output: Any) -> bool:
+        """Whether, with several outputs, rows without this output's label must be skipped by
+        wrapping the loss (`heads.skip_missing`); False where the loss skips them itself."""
+        return True
+
+    # ------------------------------------------------------------ evaluation and prediction
+
+    def metric_names(self, output: Any) -> list[str]:
+        """The metrics `score` reports for the output `output` (config), best known first."""
+        return list(self.metrics)
+
+    def epoch_metrics(self, output: Any) -> list[str]:
+        """The validation metrics the epoch line shows (default: the first two)."""
+        return self.metric_names(output)[:2]
+
+    def labelled(self, feature: Feature, target: torch.Tensor) -> torch.Tensor | None:
+        """(N,) bool: rows with this output's label; None: every row kept has one."""
+        return None
+
+    def seen(self, feature: Feature, target: torch.Tensor) -> torch.Tensor | None:
+        """(N,) bool: labelled rows a loss can be computed on (classes seen in training)."""
+        return self.labelled(feature, target)
+
+    def score(
+        self, feature: Feature, outputs: Tensors, table: Table, details: bool
+    ) -> tuple[dict[str, float], Any]:
+        """(metrics, report details or {}) of this output over all the rows of `table`.
+        `outputs`: the model's outputs for them; `table.frame` holds the raw labels."""
+        raise NotImplementedError
+
+    def predictions(self, feature: Feature, outputs: Tensors) -> dict[str, Any]:
+        """Prediction columns {`<output>_prediction`: (N,) values, ...} for `predict`."""
+        raise NotImplementedError
+
+    def classes(self, feature: Feature) -> list[str] | None:
+        """The class names of a classifier's output, in the order of its scores; None when
+        the task predicts something else (a number, a sequence)."""
+        return None
+
+    # ------------------------------------------------------------ explain and export
+
+    importance_metric: str = ""  # the metric whose drop permutation importance measures
+
+    def explained(self, feature: Feature, values: torch.Tensor) -> torch.Tensor:
+        """What `modelyard explain` attributes, differentiable in the model's output `values`:
+        (B, C) class probabilities, or (B,) values in the data's own units."""
+        raise NotImplementedError(f"task '{self.type}' cannot be explained")
+
+    def output_meaning(self, feature: Feature) -> str:
+        """What the model's raw output for it is, for those who run an exported graph."""
+        return "raw scores; see the run's config"
+
+    # ------------------------------------------------------------ config
+
+    def check(self, config: Any, index: int) -> list[str]:
+        """Messages for what is wrong with `config.outputs[index]` given the whole config
+        (inputs it needs, losses it accepts); empty when nothing is."""
+        return []
+
+    def supports(self, capability: str) -> bool:
+        if capability not in CAPABILITIES:
+            raise ValueError(f"unknown capability '{capability}'; known: {sorted(CAPABILITIES)}")
+        return capability in self.capabilities
