@@ -5,11 +5,10 @@ The CLI calls exactly these; every step of ARCHITECTURE.md's path appears here o
 
 from __future__ import annotations
 
-import random
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 import torch
 
@@ -28,16 +27,27 @@ from modelyard.data.split import (
     with_resolved_split,
 )
 from modelyard.errors import UserError
+from modelyard.fitting import Fitting
 from modelyard.models.encoders.pretrained import checkpoint_sources
 from modelyard.train import distributed
-from modelyard.train.precision import pick_device, use_bf16
 from modelyard.train.progress import log
 
 DataArg = pd.DataFrame | str | Path | None
 BACKBONES = "backbones"  # model/backbones/<input name>/: Hugging Face checkpoint + tokenizer
 
 
-class Model:
+@dataclass
+class _Prepared:
+    """What fitting a Model prepares: the splits as read (`read`: DataFrames, None where a
+    split is absent) and as tensors (`tables`), splits.json's sources, the losses."""
+
+    read: dict[str, pd.DataFrame | None]
+    tables: dict[str, Table]
+    sources: dict[str, str]
+    losses: dict
+
+
+class Model(Fitting):
     """A model described by a config; trained by `fit`, applied by `evaluate` and `predict`."""
 
     def __init__(self, config: Config, base_dir: Path | None = None):
@@ -78,82 +88,53 @@ class Model:
         `self.config` then shows null for ratios not used. With `output_dir`, writes the run
         directory there.
         `overwrite` replaces an existing run there only once the new one has finished."""
-        procs = distributed.init(self.config.trainer.device)
-        self.config = self._resolved_config(train, validation, test)
-        target = _run_target(output_dir, resume)
-        with run.session(target, resume, overwrite, self.config, procs) as run_dir:
-            return self._fit(train, validation, test, run_dir, resume, procs)
+        return self._fit_run(output_dir, resume, overwrite, data=(train, validation, test))
 
-    def _fit(
-        self,
-        train: DataArg,
-        validation: DataArg,
-        test: DataArg,
-        run_dir: Path | None,
-        resume,
-        procs,
-    ) -> Model:
-        from modelyard.evaluate import infer, per_epoch, score
-        from modelyard.metrics import metric_mode
-        from modelyard.models.build import build_losses, build_model
-        from modelyard.train import checkpoint
-        from modelyard.train.loop import FitSetup, fit, supervised_objective
+    # The steps of fitting.Fitting's skeleton, for a model of inputs and outputs.
 
-        settings = self.config.trainer
-        tables = self._read_splits(train, validation, test)
+    def _resolve(self, data: tuple[DataArg, DataArg, DataArg]) -> None:
+        self.config = self._resolved_config(*data)
+
+    def _prepare(self, data: tuple[DataArg, DataArg, DataArg], saved_run, procs) -> _Prepared:
+        from modelyard.models.build import build_losses
+
+        tables = self._read_splits(*data)
         self._check_trainable(tables)
-        self._fit_preprocessing(tables["train"], run_dir if resume else None, procs)
+        self._fit_preprocessing(tables["train"], saved_run, procs)
         prepared = {
             name: self.preprocessing.prepare(t, name) for name, t in tables.items() if t is not None
         }
         self._log_notes(procs)
-        _seed_everything(settings.seed)
-        self.module = build_model(self.config, self.preprocessing)
-        if run_dir is not None and procs.is_main and not resume:
-            self._save_start(run_dir)
-            run.write_splits(run_dir, tables, self._split_sources(train, validation, test))
-        device = pick_device(settings.device, procs.local_rank)
-        bf16 = use_bf16(settings.precision, device)
-        losses = build_losses(self.config)
-        validation_table = prepared.get("validation")
-        validation_inputs = self._inputs(validation_table) if validation_table is not None else None
+        return _Prepared(tables, prepared, self._split_sources(*data), build_losses(self.config))
 
-        def validate_fn(module) -> dict[str, float]:
+    def _build(self, prepared: _Prepared) -> torch.nn.Module:
+        from modelyard.models.build import build_model
+
+        return build_model(self.config, self.preprocessing)
+
+    def _objective(self, prepared: _Prepared):
+        from modelyard.train.loop import supervised_objective
+
+        return supervised_objective(prepared.losses)
+
+    def _validation(self, prepared: _Prepared, device: torch.device, bf16: bool):
+        from modelyard.evaluate import infer, per_epoch, score
+
+        table = prepared.tables.get("validation")
+        if table is None:
+            return None
+        inputs, eval_batch_size = self._inputs(table), self.config.trainer.eval_batch_size
+
+        def validate(module) -> dict[str, float]:
             with per_epoch(module):
-                outputs = infer(module, validation_inputs, device, bf16, settings.eval_batch_size)
-            return score(self.preprocessing, outputs, validation_table, losses, details=False)[0]
+                outputs = infer(module, inputs, device, bf16, eval_batch_size)
+            return score(self.preprocessing, outputs, table, prepared.losses, details=False)[0]
 
-        stopping = settings.early_stopping
-        setup = FitSetup(
-            settings=settings,
-            objective=supervised_objective(losses),
-            device=device,
-            bf16=bf16,
-            procs=procs,
-            validate=validate_fn if validation_table is not None else None,
-            metric_mode=metric_mode(stopping.metric, "trainer.early_stopping.metric")
-            if stopping
-            else "min",
-            shown=self._epoch_metrics(),
-            checkpoint_path=run_dir / run.CHECKPOINT if run_dir is not None else None,
-            resume=checkpoint.load(run_dir / run.CHECKPOINT)
-            if resume and run_dir is not None
-            else None,
-        )
-        train_tensors = {
-            **self.module.pack(prepared["train"].tensors),
-            **_targets(prepared["train"], self.config),
-        }
-        state = fit(self.module, train_tensors, setup)
-        self.module.eval()  # trained: no dropout or augmentation for whoever calls it next
-        self.history = state.history
-        # once, on the training device; the other processes wait at the barrier
-        details = self._final_metrics(prepared, losses, device) if procs.is_main else {}
-        self.module.to("cpu")
-        if run_dir is not None and procs.is_main:
-            self._save_end(run_dir, details)
-        distributed.barrier(procs)
-        return self
+        return validate
+
+    def _train_tensors(self, prepared: _Prepared) -> dict[str, torch.Tensor]:
+        train = prepared.tables["train"]
+        return {**self.module.pack(train.tensors), **_targets(train, self.config)}
 
     def _epoch_metrics(self) -> tuple[str, ...]:
         """The validation metrics the epoch line shows: those the outputs' tasks name."""
@@ -212,17 +193,16 @@ class Model:
             if not procs.is_main:
                 self.preprocessing.load_state(box[0])
 
-    def _final_metrics(
-        self, prepared: dict[str, Table], losses, device: torch.device
-    ) -> dict[str, Any]:
+    def _final_metrics(self, prepared: _Prepared, device: torch.device) -> dict[str, Any]:
         from modelyard.evaluate import row_counts, score
 
         details: dict[str, Any] = {}
         for split in ("validation", "test"):
-            if split in prepared:
-                outputs = self._infer(prepared[split], device)
-                found, details[split] = score(self.preprocessing, outputs, prepared[split], losses)
-                self.metrics[split] = {**found, **row_counts(self.preprocessing, prepared[split])}
+            table = prepared.tables.get(split)
+            if table is not None:
+                outputs = self._infer(table, device)
+                found, details[split] = score(self.preprocessing, outputs, table, prepared.losses)
+                self.metrics[split] = {**found, **row_counts(self.preprocessing, table)}
         return details
 
     def _log_notes(self, procs: distributed.Processes | None = None) -> None:
@@ -231,9 +211,10 @@ class Model:
                 log(f"preprocessing: {note}")
         self.preprocessing.notes = []
 
-    def _save_start(self, run_dir: Path) -> None:
+    def _save_start(self, run_dir: Path, prepared: _Prepared) -> None:
         run.write_config(run_dir, self.config)
         self.save(run_dir / run.MODEL_DIR, weights=False)
+        run.write_splits(run_dir, prepared.read, prepared.sources)
 
     def _save_end(self, run_dir: Path, details: dict[str, Any]) -> None:
         self.save(run_dir / run.MODEL_DIR)
@@ -463,14 +444,6 @@ class Model:
         return model
 
 
-def _run_target(output_dir: str | Path | None, resume: bool) -> Path | None:
-    if resume and output_dir is None:
-        raise UserError(
-            "fit(resume=True) needs output_dir: the run directory whose checkpoint to continue"
-        )
-    return Path(output_dir) if output_dir is not None else None
-
-
 def _load_weights(module: torch.nn.Module, weights: dict, from_backbones: tuple[str, ...]) -> None:
     """weights.safetensors into `module`; tensors under `from_backbones` may be absent (the
     backbones were built from backbones/; runs before this saved them twice)."""
@@ -485,9 +458,3 @@ def _pretrained_inputs(config: Config) -> list:
 
 def _targets(table: Table, config: Config) -> dict[str, torch.Tensor]:
     return {f.name: table.tensors[f.name] for f in config.outputs}
-
-
-def _seed_everything(seed: int) -> None:
-    random.seed(seed)
-    np.random.seed(seed % 2**32)
-    torch.manual_seed(seed)

@@ -7,6 +7,7 @@ and users treat both alike. The run's model/ folder is a Hugging Face checkpoint
 from __future__ import annotations
 
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -15,13 +16,23 @@ import torch
 from modelyard import run
 from modelyard.config import validate
 from modelyard.errors import UserError
+from modelyard.fitting import Fitting
 from modelyard.models.encoders.pretrained import quiet_transformers
-from modelyard.train import distributed
-from modelyard.train.precision import pick_device, use_bf16
 from modelyard.train.progress import log
 
 
-class LanguageModel:
+@dataclass
+class _Corpus:
+    """What fitting a language model prepares: (N, block) token ids of the training and
+    validation blocks, the objective, and (once built) the network the loop trains."""
+
+    train: torch.Tensor
+    validation: torch.Tensor
+    loss: Any
+    network: torch.nn.Module | None = None
+
+
+class LanguageModel(Fitting):
     """A BERT- or GPT-style model pretrained from scratch on plain text."""
 
     def __init__(self, config, base_dir: Path | None = None):
@@ -42,67 +53,70 @@ class LanguageModel:
     ) -> LanguageModel:
         """Train the tokenizer (rank 0; reloaded on resume), pack blocks, train with the spine's
         loop. Runs are kept safe as in `Model.fit` (overwrite replaces only once finished)."""
-        from modelyard.api import _run_target
+        return self._fit_run(output_dir, resume, overwrite)
 
-        procs = distributed.init(self.config.trainer.device)
-        target = _run_target(output_dir, resume)
-        with run.session(target, resume, overwrite, self.config, procs) as run_dir:
-            return self._fit(run_dir, resume, procs)
+    # The steps of fitting.Fitting's skeleton, for a language model.
 
-    def _fit(self, run_dir: Path | None, resume: bool, procs) -> LanguageModel:
+    def _prepare(self, data, saved_run: Path | None, procs) -> _Corpus:
+        """Train the tokenizer (rank 0; reloaded on resume) and pack the corpus into blocks."""
         from modelyard.tasks import language_model as lm
-        from modelyard.train import checkpoint
-        from modelyard.train.loop import FitSetup, fit
 
-        settings = self.config.trainer
         train_lines, validation_lines = lm.read_corpus(self.config.corpus, self.base_dir)
-        self.tokenizer = self._tokenizer(train_lines, run_dir if resume else None, procs)
+        self.tokenizer = self._tokenizer(train_lines, saved_run, procs)
         block = self.config.block_size
-        train_blocks = lm.pack_blocks(train_lines, self.tokenizer, block, self.architecture)
-        validation_blocks = lm.pack_blocks(
-            validation_lines, self.tokenizer, block, self.architecture
+        corpus = _Corpus(
+            lm.pack_blocks(train_lines, self.tokenizer, block, self.architecture),
+            lm.pack_blocks(validation_lines, self.tokenizer, block, self.architecture),
+            lm.objective(self.architecture, self.tokenizer, self.config.mlm_probability),
         )
         if procs.is_main:
             log(
-                f"corpus: {len(train_blocks)} training and {len(validation_blocks)} validation blocks of {block} tokens; vocabulary {len(self.tokenizer)}"
+                f"corpus: {len(corpus.train)} training and {len(corpus.validation)} validation blocks of {block} tokens; vocabulary {len(self.tokenizer)}"
             )
-        torch.manual_seed(settings.seed)
-        self.module = lm.build_model(self.config.model, self.tokenizer, block)
-        if run_dir is not None and procs.is_main and not resume:
-            self._save_start(run_dir)
-        device = pick_device(settings.device, procs.local_rank)
-        bf16 = use_bf16(settings.precision, device)
-        loss_fn = lm.objective(self.architecture, self.tokenizer, self.config.mlm_probability)
-        net = lm.LanguageModelLoss(self.module, self.architecture)
-        setup = FitSetup(
-            settings=settings,
-            objective=loss_fn,
-            device=device,
-            bf16=bf16,
-            procs=procs,
-            validate=lambda m: lm.held_out_loss(
-                m, validation_blocks, loss_fn, device, bf16, settings.eval_batch_size
-            ),
-            metric_mode="min",
-            shown=("perplexity",),
-            checkpoint_path=run_dir / run.CHECKPOINT if run_dir is not None else None,
-            resume=checkpoint.load(run_dir / run.CHECKPOINT)
-            if resume and run_dir is not None
-            else None,
+        return corpus
+
+    def _build(self, corpus: _Corpus) -> torch.nn.Module:
+        from modelyard.tasks import language_model as lm
+
+        return lm.build_model(self.config.model, self.tokenizer, self.config.block_size)
+
+    def _objective(self, corpus: _Corpus):
+        return corpus.loss
+
+    def _network(self, corpus: _Corpus) -> torch.nn.Module:
+        """The model with its loss (tasks/language_model.LanguageModelLoss), trained by the loop."""
+        from modelyard.tasks import language_model as lm
+
+        corpus.network = lm.LanguageModelLoss(self.module, self.architecture)
+        return corpus.network
+
+    def _validation(self, corpus: _Corpus, device: torch.device, bf16: bool):
+        from modelyard.tasks import language_model as lm
+
+        batch_size = self.config.trainer.eval_batch_size
+        return lambda m: lm.held_out_loss(
+            m, corpus.validation, corpus.loss, device, bf16, batch_size
         )
-        state = fit(net, {"input_ids": train_blocks}, setup)
-        self.module.eval()
-        self.history = state.history
-        if procs.is_main:  # once, on the training device; the other processes wait
-            held_out = lm.held_out_loss(
-                net, validation_blocks, loss_fn, device, False, settings.eval_batch_size
-            )
-            self.metrics = {"validation": held_out}
-        self.module.to("cpu")
-        if run_dir is not None and procs.is_main:
-            self._save_end(run_dir)
-        distributed.barrier(procs)
-        return self
+
+    def _epoch_metrics(self) -> tuple[str, ...]:
+        return ("perplexity",)
+
+    def _train_tensors(self, corpus: _Corpus) -> dict[str, torch.Tensor]:
+        return {"input_ids": corpus.train}
+
+    def _final_metrics(self, corpus: _Corpus, device: torch.device) -> dict[str, Any]:
+        from modelyard.tasks import language_model as lm
+
+        held_out = lm.held_out_loss(
+            corpus.network,
+            corpus.validation,
+            corpus.loss,
+            device,
+            False,
+            self.config.trainer.eval_batch_size,
+        )
+        self.metrics = {"validation": held_out}
+        return {}
 
     def _tokenizer(self, lines: list[str], saved_run: Path | None, procs):
         from transformers import AutoTokenizer
@@ -137,16 +151,16 @@ class LanguageModel:
                 )
         return tokenizer
 
-    def _save_start(self, run_dir: Path) -> None:
+    def _save_start(self, run_dir: Path, corpus: _Corpus) -> None:
         run.write_config(run_dir, self.config)
         folder = run_dir / run.MODEL_DIR
         folder.mkdir(parents=True, exist_ok=True)
         self.tokenizer.save_pretrained(str(folder))
         run.write_json(folder / run.CONFIG_FILE, self.config.model_dump(mode="json"))
 
-    def _save_end(self, run_dir: Path) -> None:
+    def _save_end(self, run_dir: Path, details: dict[str, Any]) -> None:
         self.save(run_dir / run.MODEL_DIR)
-        report = run.write_results(run_dir, self.config, self.metrics, self.history, details={})
+        report = run.write_results(run_dir, self.config, self.metrics, self.history, details)
         final = run.final_dir(run_dir)
         log(
             f"run saved to {final} (report: {final / report.relative_to(run_dir)}); load it with transformers from {final / run.MODEL_DIR}"

@@ -1,0 +1,135 @@
+"""The one skeleton of `fit`, shared by every kind of model (`api.Model`, `LanguageModel`).
+
+    join the processes -> open the run directory safely -> prepare the data -> seed -> build
+    -> save the run's start -> train (train/loop.py) -> final metrics -> save the run's end
+
+Each kind of model fills in the steps that differ (the `_` methods below); the order, the run
+directory's safety (run.session), seeding, devices and precision are the same for all.
+"""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from modelyard import run
+from modelyard.errors import UserError
+from modelyard.train import distributed
+
+
+class Fitting:
+    """Mixin: `config` (with a `trainer` section), `module`, `history`, `metrics`."""
+
+    config: Any
+    module: torch.nn.Module | None
+    history: list[dict[str, float]]
+
+    def _fit_run(
+        self, output_dir: str | Path | None, resume: bool, overwrite: bool, data: Any = None
+    ):
+        """Train; with `output_dir`, write the run directory there (`resume`: continue its
+        checkpoint; `overwrite`: replace an existing run once the new one has finished)."""
+        procs = distributed.init(self.config.trainer.device)
+        self._resolve(data)
+        target = _run_target(output_dir, resume)
+        with run.session(target, resume, overwrite, self.config, procs) as run_dir:
+            return self._train(data, run_dir, resume, procs)
+
+    def _train(self, data: Any, run_dir: Path | None, resume: bool, procs) -> Any:
+        from modelyard.metrics import metric_mode
+        from modelyard.train import checkpoint
+        from modelyard.train.loop import FitSetup, fit
+        from modelyard.train.precision import pick_device, use_bf16
+
+        settings = self.config.trainer
+        prepared = self._prepare(data, run_dir if resume else None, procs)
+        seed_everything(settings.seed)
+        self.module = self._build(prepared)
+        if run_dir is not None and procs.is_main and not resume:
+            self._save_start(run_dir, prepared)
+        device = pick_device(settings.device, procs.local_rank)
+        bf16 = use_bf16(settings.precision, device)
+        stopping = settings.early_stopping
+        setup = FitSetup(
+            settings=settings,
+            objective=self._objective(prepared),
+            device=device,
+            bf16=bf16,
+            procs=procs,
+            validate=self._validation(prepared, device, bf16),
+            metric_mode=metric_mode(stopping.metric, "trainer.early_stopping.metric")
+            if stopping
+            else "min",
+            shown=self._epoch_metrics(),
+            checkpoint_path=run_dir / run.CHECKPOINT if run_dir is not None else None,
+            resume=checkpoint.load(run_dir / run.CHECKPOINT) if resume and run_dir else None,
+        )
+        state = fit(self._network(prepared), self._train_tensors(prepared), setup)
+        self.module.eval()  # trained: no dropout or augmentation for whoever calls it next
+        self.history = state.history
+        # once, on the training device; the other processes wait at the barrier
+        details = self._final_metrics(prepared, device) if procs.is_main else {}
+        self.module.to("cpu")
+        if run_dir is not None and procs.is_main:
+            self._save_end(run_dir, details)
+        distributed.barrier(procs)
+        return self
+
+    # ------------------------------------------------------------ the steps that differ
+
+    def _resolve(self, data: Any) -> None:
+        """Settle the config for this fit before the run directory records it."""
+
+    def _prepare(self, data: Any, saved_run: Path | None, procs) -> Any:
+        """Read and preprocess the data (fitting preprocessing on the training rows, or
+        reloading the saved run's own when resuming); returns what the later steps need."""
+        raise NotImplementedError
+
+    def _build(self, prepared: Any) -> torch.nn.Module:
+        raise NotImplementedError
+
+    def _objective(self, prepared: Any):
+        """(network, batch) -> scalar loss (train/loop.Objective)."""
+        raise NotImplementedError
+
+    def _validation(self, prepared: Any, device: torch.device, bf16: bool):
+        """network -> {metric: value} on the validation rows after each epoch, or None."""
+        raise NotImplementedError
+
+    def _epoch_metrics(self) -> tuple[str, ...]:
+        return ()
+
+    def _network(self, prepared: Any) -> torch.nn.Module:
+        """What the loop trains: the module, or a wrapper computing its loss."""
+        return self.module
+
+    def _train_tensors(self, prepared: Any) -> dict[str, torch.Tensor]:
+        raise NotImplementedError
+
+    def _final_metrics(self, prepared: Any, device: torch.device) -> dict[str, Any]:
+        """Set self.metrics; returns the report's details."""
+        raise NotImplementedError
+
+    def _save_start(self, run_dir: Path, prepared: Any) -> None:
+        raise NotImplementedError
+
+    def _save_end(self, run_dir: Path, details: dict[str, Any]) -> None:
+        raise NotImplementedError
+
+
+def _run_target(output_dir: str | Path | None, resume: bool) -> Path | None:
+    if resume and output_dir is None:
+        raise UserError(
+            "fit(resume=True) needs output_dir: the run directory whose checkpoint to continue"
+        )
+    return Path(output_dir) if output_dir is not None else None
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
