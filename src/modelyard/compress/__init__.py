@@ -21,6 +21,7 @@ import torch
 
 from modelyard import run
 from modelyard.errors import UserError
+from modelyard.models.encoders.pretrained import pretrained_inputs
 from modelyard.registry import Registry
 
 TABLE = "compression"  # <new run>/compression.json and compression.md
@@ -240,4 +241,4 @@ def options_from(**values: Any) -> Options:
 
 
 def _pretrained(config) -> bool:
-    return any(f.type == "text" and f.encoder.type == "pretrained" for f in config.inputs)
+    return bool(pretrained_inputs(config))

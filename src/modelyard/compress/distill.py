@@ -23,6 +23,7 @@ import pandas as pd
 import torch
 from torch.nn import functional as F
 
+from modelyard.config.schema import Config
 from modelyard.errors import UserError
 from modelyard.train.loop import Objective, Tensors
 
@@ -161,7 +162,7 @@ def _check_student(teacher, student, source: str) -> None:
     """Same task, outputs and inputs (names, types, columns); encoders, input preprocessing,
     combiner and trainer settings may differ. (That the teacher's tasks can be distilled,
     `compress` checks first: Model.require.)"""
-    if student.task != "supervised" or teacher.task != "supervised":
+    if not isinstance(student, Config) or not isinstance(teacher, Config):
         raise UserError(
             f"--student '{source}': distillation works between supervised models (task: supervised)"
         )

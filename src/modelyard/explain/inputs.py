@@ -11,6 +11,10 @@ audio clip. Attributions are first brought to a canonical per-part shape:
     text     (N, L)     one value per token position
     image    (N, H, W)  one value per pixel (channels summed)
     other    (N,)       one value (audio: the whole clip)
+
+Which of these kinds an input is, where its gradients are taken and its baseline are its
+preprocessor's to say (`Feature.explain_kind`, `attribution_layer`, `explain_baseline` in
+modelyard.data.features), so nothing here asks for an input's type.
 """
 
 from __future__ import annotations
@@ -36,7 +40,7 @@ class Part:
     kind: str  # numbers | category | text | image | other
     names: list[str]  # feature names (STACKED: one per column, in column order)
     layer: nn.Module  # integrated gradients attributes to this module's output
-    feature: Any = None  # the input's preprocessor (None for STACKED)
+    feature: Any = None  # the input's preprocessor (None for STACKED): its kind, layer, baseline
 
 
 @dataclass
@@ -56,39 +60,19 @@ def parts(module: nn.Module, preprocessing) -> list[Part]:
             found.append(Part(name, "numbers", list(module.stacked), encoder))
             continue
         feature = features[name]
-        kind, layer = _kind_and_layer(feature, encoder)
-        found.append(Part(name, kind, [name], layer, feature))
+        layer = feature.attribution_layer(encoder)
+        found.append(Part(name, feature.explain_kind, [name], layer, feature))
     return found
 
 
-def _kind_and_layer(feature, encoder: nn.Module) -> tuple[str, nn.Module]:
-    """Text: the token embedding; image: the normalising `Pixels` module, whose output is an
-    affine map of the float pixels (so IG there equals IG on a float copy of the uint8 pixels);
-    anything else: the encoder's output."""
-    if feature.type == "text":
-        if feature.pretrained:
-            return "text", encoder.backbone.get_input_embeddings()
-        return "text", encoder.embedding if hasattr(encoder, "embedding") else encoder.tokens
-    if feature.type == "image":
-        return "image", encoder[0]
-    if feature.type == "category":
-        return "category", encoder
-    return "other", encoder
-
-
 def baseline(part: Part, x: torch.Tensor) -> torch.Tensor:
-    """What "absent" means for `x` (N, ...): the training mean for numbers (0 once
-    standardised; the negative value for binaries), the unknown category, padding for text
-    (pretrained: the pad token, mask kept), the training mean colour for images, zeros else."""
-    if part.kind == "image":
-        mean = torch.tensor(part.feature.mean).view(1, -1, 1, 1)
-        return (mean * 255).round().to(torch.uint8).expand_as(x).contiguous()
-    if part.kind == "text" and x.ndim == 3:  # pretrained: (N, 2, L) ids and attention mask
-        pad = part.feature.tokenizer.pad_token_id or 0
-        base = x.clone()
-        base[:, 0] = torch.where(x[:, 1].bool(), torch.full_like(x[:, 0], pad), x[:, 0])
-        return base
-    return torch.zeros_like(x)
+    """What "absent" means for `x` (N, ...), as its input's preprocessor says
+    (`Feature.explain_baseline`): the training mean for numbers (0 once standardised; the
+    negative value for binaries), the unknown category, padding for text (pretrained: the pad
+    token, mask kept), the training mean colour for images, zeros else."""
+    if part.feature is None:  # the stacked numbers
+        return torch.zeros_like(x)
+    return part.feature.explain_baseline(x)
 
 
 def feature_mask(part: Part, x: torch.Tensor, start: int) -> tuple[torch.Tensor, int]:
@@ -148,7 +132,7 @@ def named_values(part: Part, values: torch.Tensor, x: torch.Tensor) -> dict[str,
         ids = (x[0] if x.ndim == 2 else x)[real].tolist()
         return {
             part.input: {
-                "tokens": _token_strings(part.feature, ids),
+                "tokens": part.feature.token_strings(ids),
                 "scores": [float(s) for s in scores[:length][real]],
             }
         }
@@ -156,12 +140,6 @@ def named_values(part: Part, values: torch.Tensor, x: torch.Tensor) -> dict[str,
         pixels = x.numpy().astype(np.uint8)
         return {part.input: Heatmap(values.numpy().astype(np.float32), pixels)}
     return {part.input: float(values)}
-
-
-def _token_strings(feature, ids: list[int]) -> list[str]:
-    if feature.pretrained:
-        return list(feature.tokenizer.convert_ids_to_tokens(ids))
-    return [feature.tokenizer.id_to_token(i) or "?" for i in ids]
 
 
 def magnitude(value: Any) -> float:

@@ -63,65 +63,32 @@ def _safetensors(model, out: Path) -> dict[str, Any]:
 
 def sample_inputs(model, data: Any) -> dict[str, torch.Tensor]:
     """Network inputs {name: (SAMPLE_ROWS, ...)}: the first rows of `data`, or made up from the
-    fitted preprocessing when no data are given."""
+    fitted preprocessing when no data are given (`Feature.example_tensor`; an input whose
+    tensors cannot be made up asks for --data)."""
     if data is not None:
         frame = model._as_frame(data).head(SAMPLE_ROWS)
         return model._inputs(model.preprocessing.prepare(frame, "export", labels=False))
-    made = {f.name: _made_up(f) for f in model.preprocessing.inputs}
+    made = {
+        f.name: f.example_tensor(SAMPLE_ROWS, torch.Generator().manual_seed(0))
+        for f in model.preprocessing.inputs
+    }
     return model.module.pack(made)
 
 
-def _made_up(feature) -> torch.Tensor:
-    """Random tensors of the form a feature's `transform` gives, for the export check."""
-    generator = torch.Generator().manual_seed(0)
-    rows = SAMPLE_ROWS
-    if feature.type in ("number", "binary"):
-        return torch.randn(rows, generator=generator)
-    if feature.type == "category":
-        return torch.randint(0, len(feature.vocab), (rows,), generator=generator)
-    if feature.type == "image":
-        shape = (rows, feature.channels, feature.height, feature.width)
-        return torch.randint(0, 256, shape, generator=generator, dtype=torch.uint8)
-    if feature.type == "text" and feature.pretrained:
-        return _made_up_pretrained_text(feature, generator)
-    if feature.type == "text":
-        length = feature.config.preprocessing.max_length
-        ids = torch.randint(3, feature.vocab_size, (rows, length), generator=generator)
-        ids[:, length // 2 :] = 0  # padding, as short texts have
-        return ids
-    raise UserError(
-        f"input '{feature.name}' ({feature.type}): give --data (a few rows of real inputs) to export this model"
-    )
-
-
-def _made_up_pretrained_text(feature, generator: torch.Generator) -> torch.Tensor:
-    """(SAMPLE_ROWS, 2, L) ids from the checkpoint tokenizer's vocabulary and an attention mask
-    covering a different number of tokens per row, padded with the tokenizer's padding id."""
-    tokenizer = feature.tokenizer
-    length = min(feature.config.preprocessing.max_length, tokenizer.model_max_length, 16)
-    ids = torch.randint(0, len(tokenizer), (SAMPLE_ROWS, length), generator=generator)
-    real = torch.linspace(2, length, SAMPLE_ROWS).long().view(-1, 1)  # (rows, 1) tokens per row
-    mask = (torch.arange(length).view(1, -1) < real).long()  # (rows, L)
-    ids = torch.where(mask.bool(), ids, tokenizer.pad_token_id)
-    return torch.stack([ids, mask], dim=1)
-
-
 def length_axes(model, inputs: dict[str, torch.Tensor]) -> dict[str, tuple[int, int]]:
-    """{input name: (axis, longest allowed)} for the inputs whose length varies: token axes of
-    text inputs (1, or 2 for a pretrained (batch, 2, length) input). Audio spectrograms always
-    have the frames of `max_seconds`, so their axes stay fixed."""
+    """{input name: (axis, longest allowed)} for the inputs whose length varies
+    (`Feature.length_axis`: the token axes of text inputs). Audio spectrograms always have the
+    frames of `max_seconds`, so their axes stay fixed."""
     axes = {}
     for feature in model.preprocessing.inputs:
-        if feature.type == "text" and feature.name in inputs:
-            limit = feature.config.preprocessing.max_length
-            if feature.pretrained:
-                limit = min(limit, feature.tokenizer.model_max_length)
-            axes[feature.name] = (2 if feature.pretrained else 1, limit)
+        axis = feature.length_axis() if feature.name in inputs else None
+        if axis is not None:
+            axes[feature.name] = axis
     return axes
 
 
 def describe_inputs(inputs: dict[str, torch.Tensor], model) -> list[dict[str, Any]]:
-    """What each ONNX input is and where its values come from."""
+    """What each ONNX input is and where its values come from (`Feature.export_description`)."""
     stacked = getattr(model.module, "stacked", [])
     axes = length_axes(model, inputs)
     described = []
@@ -138,27 +105,6 @@ def describe_inputs(inputs: dict[str, torch.Tensor], model) -> list[dict[str, An
         else:
             feature = next(f for f in model.preprocessing.inputs if f.name == name)
             entry["columns"] = [feature.column]
-            entry["preprocessing"] = _HOW.get(feature.type, "see preprocessing.json")
-            if feature.type == "text":
-                entry.update(_tokenizer(feature, axes[name][1]))
+            entry.update(feature.export_description())
         described.append(entry)
     return described
-
-
-def _tokenizer(feature, longest: int) -> dict[str, Any]:
-    """Where the text input's tokenizer is, relative to the run directory."""
-    if feature.pretrained:
-        where = f"model/backbones/{feature.name}/"
-        how = f"transformers.AutoTokenizer.from_pretrained('{where}'), right padding"
-    else:
-        where = f"model/preprocessing.json, key {feature.name}.tokenizer"
-        how = "tokenizers.Tokenizer.from_str(that string); pad with 0"
-    return {"tokenizer": where, "tokenize": how, "max_length": longest}
-
-
-_HOW = {
-    "category": "index into the vocabulary in preprocessing.json (0 = unknown)",
-    "text": "token ids of the tokenizer named here, truncated to max_length (0 = padding); pretrained: (batch, 2, length) ids and attention mask",
-    "image": "uint8 pixels (batch, channels, height, width) after resizing; normalisation is inside the graph",
-    "audio": "log-mel spectrogram (batch, 1, mels, frames) computed as preprocessing.json says",
-}

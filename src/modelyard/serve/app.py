@@ -11,6 +11,10 @@ to a temporary folder for the length of the request, because the run's preproces
 Every value is checked against its input before the model runs (`check_value`): a 422 names the
 field of an ill-typed value; `null` (or an empty form field) is a missing value, accepted only
 where the input's `missing` setting fills missing values.
+
+What an input accepts is its fitted preprocessor's to say (modelyard.data.features): the JSON
+types (`request_type`), whether the value is a file (`from_file`), a check of a present value
+(`check_request_value`) and how a form field's text becomes a value (`parse_form_field`).
 """
 
 # No `from __future__ import annotations`: FastAPI reads the endpoints' annotations at run time.
@@ -37,15 +41,6 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, create_model
 from modelyard.errors import UserError
 from modelyard.serve.batching import Batcher
 
-FILE_TYPES = ("image", "audio")
-VALUE_TYPES: dict[str, Any] = {
-    "number": float,
-    "category": str | int | float | bool,
-    "binary": str | int | float | bool,
-    "text": str | list[str],
-    "image": str,
-    "audio": str,
-}
 FILLING = {"fill_mean", "fill_median", "fill_value", "unknown", "fill_mode", "fill_empty"}
 ASSETS = "/docs-assets"  # Swagger UI's script and styles, from the installed package
 
@@ -103,7 +98,7 @@ def create_app(
     async def predict(payload: request_model) -> dict[str, list[dict[str, Any]]]:  # type: ignore[valid-type]
         records = [r.model_dump(by_alias=True) for r in payload.records]
         with tempfile.TemporaryDirectory(prefix="modelyard-serve-") as folder:
-            frame = _frame(config, records, Path(folder))
+            frame = _frame(config, fitted, records, Path(folder))
             return {"predictions": await _predictions(batcher, frame)}
 
     @app.post("/predict/files", dependencies=[Depends(guard)])
@@ -116,7 +111,7 @@ def create_app(
                 value = form.get(f.name)
                 if value is None:
                     _invalid(["body", f.name], "Field required")
-                if f.type in FILE_TYPES:
+                if fitted[f.name].from_file:
                     if isinstance(value, str):
                         _invalid(["body", f.name], f"send {f.type} input '{f.name}' as a file")
                     path = Path(folder) / f"{f.name}{Path(value.filename or '').suffix}"
@@ -195,34 +190,8 @@ def check_value(config, fitted, value: Any) -> Any:
         return value
     if isinstance(value, float) and not math.isfinite(value):
         raise ValueError(f"{value} is not a value; send a number, or null for a missing value")
-    if config.type == "category" and not isinstance(value, str):
-        _check_category(config.name, fitted.vocab, value)
+    fitted.check_request_value(value)
     return value
-
-
-def _check_category(name: str, vocab: list[str], value: Any) -> None:
-    """A number or boolean is a category only where the training values were numbers (or
-    true/false): `6` for a category of words is a mistake, not an unseen category."""
-    from modelyard.data.features.base import as_text
-    from modelyard.data.features.tabular import UNKNOWN
-
-    known = [v for v in vocab if v != UNKNOWN]
-    if as_text(value) in known:
-        return
-    if not isinstance(value, bool) and all(_is_number(v) for v in known):
-        return  # an unseen number of a numeric category: mapped to unknown, as documented
-    examples = ", ".join(f"'{v}'" for v in known[:3])
-    raise ValueError(
-        f"{json.dumps(value)} is not one of the categories of '{name}' ({examples}, ...); send one of them as a string"
-    )
-
-
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
 
 
 def _form_value(config, fitted, value: Any) -> Any:
@@ -231,12 +200,7 @@ def _form_value(config, fitted, value: Any) -> Any:
     if not isinstance(value, str):
         _invalid(location, f"send '{config.name}' as a form field, not a file")
     try:
-        if config.type == "number" and value.strip():
-            try:
-                value = float(value)
-            except ValueError:
-                raise ValueError(f"'{value}' is not a number") from None
-        return check_value(config, fitted, value)
+        return check_value(config, fitted, fitted.parse_form_field(value))
     except ValueError as e:
         _invalid(location, str(e))
 
@@ -244,7 +208,7 @@ def _form_value(config, fitted, value: Any) -> Any:
 def _record_value(config, fitted) -> Any:
     """The pydantic type of one input's value: its JSON types (null only where `missing` fills
     missing values), checked by `check_value`."""
-    kind = VALUE_TYPES[config.type]
+    kind = fitted.request_type
     if getattr(config.preprocessing, "missing", "error") in FILLING:
         kind = kind | None
     return Annotated[kind, AfterValidator(lambda value: check_value(config, fitted, value))]
@@ -259,7 +223,7 @@ def _request_model(config, fitted: dict[str, Any]) -> type[BaseModel]:
                 ...,
                 alias=f.name,
                 description=f"{f.type} input"
-                + (" as a base64 string" if f.type in FILE_TYPES else ""),
+                + (" as a base64 string" if fitted[f.name].from_file else ""),
             ),
         )
         for i, f in enumerate(config.inputs)
@@ -268,14 +232,16 @@ def _request_model(config, fitted: dict[str, Any]) -> type[BaseModel]:
     return create_model("PredictRequest", records=(list[record], Field(min_length=1)))
 
 
-def _frame(config, records: list[dict[str, Any]], folder: Path) -> pd.DataFrame:
+def _frame(
+    config, fitted: dict[str, Any], records: list[dict[str, Any]], folder: Path
+) -> pd.DataFrame:
     """Records -> a table with the run's column names; base64 files written to `folder`."""
     rows = []
     for i, record in enumerate(records):
         row = {}
         for f in config.inputs:
             value = record[f.name]
-            if f.type in FILE_TYPES:
+            if fitted[f.name].from_file:
                 value = _write_file(value, folder / f"{i}-{f.name}", ["body", "records", i, f.name])
             row[f.column or f.name] = value
         rows.append(row)

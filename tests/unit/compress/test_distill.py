@@ -26,3 +26,27 @@ def test_a_binary_logit_is_two_classes_and_a_number_is_matched_by_mse():
     two = soft_loss("category", torch.stack([0 * z, z], 1), torch.stack([0 * y, y], 1), 2.0)
     assert soft_loss("binary", z, y, 2.0) == pytest.approx(float(two))
     assert soft_loss("number", z, y, 2.0) == pytest.approx(float(F.mse_loss(z, y)))
+
+
+def test_a_student_or_teacher_that_is_not_a_supervised_model_is_refused():
+    from modelyard.compress.distill import _check_student
+    from modelyard.config.schema import Config, LanguageModelConfig
+    from modelyard.errors import UserError
+
+    rows = Config.model_validate(
+        {
+            "inputs": [{"name": "x", "type": "number"}],
+            "outputs": [{"name": "y", "type": "category"}],
+        }
+    )
+    pretraining = LanguageModelConfig.model_validate(
+        {"task": "language_model", "corpus": {"train": ["corpus.txt"]}}
+    )
+    _check_student(rows, rows, "student.yaml")
+    message = (
+        "--student 'student.yaml': distillation works between supervised models (task: supervised)"
+    )
+    for teacher, student in ((rows, pretraining), (pretraining, rows)):
+        with pytest.raises(UserError) as error:
+            _check_student(teacher, student, "student.yaml")
+        assert str(error.value) == message

@@ -28,6 +28,10 @@ class AudioFeature(Feature):
     """
 
     type = "audio"
+    from_file = True
+    export_preprocessing = (
+        "log-mel spectrogram (batch, 1, mels, frames) computed as preprocessing.json says"
+    )
 
     def drops_missing(self, training: bool) -> bool:
         """With `missing: drop`, in every labelled split: a missing file cannot be filled in

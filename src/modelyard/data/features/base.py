@@ -6,7 +6,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import torch
 from pandas.api.types import is_bool_dtype, is_numeric_dtype, is_object_dtype
+from torch import nn
 
 from modelyard.data.columns import column_hint
 from modelyard.errors import UserError
@@ -78,9 +80,22 @@ class Feature:
     `fit(series)` learns state from training values (missing ones already removed when the
     policy is `drop`); `transform(series) -> Tensor` maps any split with that state;
     `state()`/`load_state()` round-trip through JSON.
+
+    An input also answers the tools (serve, export, explain), so that none of them asks for its
+    type: the class attributes and the methods under "what tools ask an input" below, each
+    with a default that fits tabular values and overridden where a type differs.
     """
 
     type: str = ""
+    # serve: the column holds paths of files this preprocessor reads (images, audio); a request
+    # sends such a value as a base64 string or a multipart file part, written to a folder first
+    from_file: bool = False
+    # serve: the JSON types a request may send as a value of this input (besides null)
+    request_type: Any = str
+    # explain: how attributions are shaped (explain/inputs.py): category | text | image | other
+    explain_kind: str = "other"
+    # export: how the column becomes the exported graph's input tensor (`<out>.json`)
+    export_preprocessing: str = "see preprocessing.json"
 
     def __init__(self, config: Any, is_output: bool = False):
         self.config = config
@@ -113,6 +128,46 @@ class Feature:
     def attach(self, inputs: list[Feature]) -> None:
         """Called on outputs with the input features, for outputs built on an input's tokens
         (tags, a shared tokenizer). Nothing by default."""
+
+    # --- what tools ask an input
+
+    def check_request_value(self, value: Any) -> None:
+        """serve: raises ValueError saying why `value` (present: not null, not blank) cannot be
+        a value of this input. Any value of `request_type` is accepted by default."""
+
+    def parse_form_field(self, text: str) -> Any:
+        """serve: a multipart form field's text as a value of this input (ValueError saying why
+        it is none). The text itself by default."""
+        return text
+
+    def example_tensor(self, rows: int, generator: torch.Generator) -> torch.Tensor:
+        """export: a random (rows, ...) tensor of the dtype and shape `transform` gives, to
+        check an export without data. Types whose tensors cannot be made up raise UserError
+        asking for --data (the default)."""
+        raise UserError(
+            f"input '{self.name}' ({self.type}): give --data (a few rows of real inputs) to export this model"
+        )
+
+    def length_axis(self) -> tuple[int, int] | None:
+        """export: (axis, longest allowed) of the axis of `transform`'s tensor whose length
+        varies from batch to batch (text tokens), or None where every axis but the batch is
+        fixed (the default)."""
+        return None
+
+    def export_description(self) -> dict[str, Any]:
+        """export: what `<out>.json` says of this input's tensor besides its name, dtype, shape
+        and columns: how its values are made from the column."""
+        return {"preprocessing": self.export_preprocessing}
+
+    def attribution_layer(self, encoder: Any) -> nn.Module:
+        """explain: the module of this input's `encoder` (the nn.Module built for it) to whose
+        output integrated gradients attributes: the encoder's own output by default."""
+        return encoder
+
+    def explain_baseline(self, x: torch.Tensor) -> torch.Tensor:
+        """explain: what "absent" means for `x` (N, ...), rows of `transform`'s tensor: zeros
+        by default (the unknown category; the training mean of a standardised number)."""
+        return torch.zeros_like(x)
 
     # --- to be provided by each feature type
 

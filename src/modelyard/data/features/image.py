@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import torch
+from torch import nn
 
 from modelyard.config.checks import crop_problem
 from modelyard.data.features.base import Feature, is_missing, row_label
@@ -20,6 +21,9 @@ class ImageFeature(Feature):
     """(N, C, H, W) uint8 pixels; per-channel mean/std fitted on training images for the model."""
 
     type = "image"
+    from_file = True
+    explain_kind = "image"
+    export_preprocessing = "uint8 pixels (batch, channels, height, width) after resizing; normalisation is inside the graph"
 
     def drops_missing(self, training: bool) -> bool:
         """With `missing: drop`, in every labelled split: a missing file cannot be filled in
@@ -76,6 +80,22 @@ class ImageFeature(Feature):
             image = image.resize((self.width, self.height), Image.Resampling.BILINEAR)
         array = np.asarray(image, dtype=np.uint8)
         return array[None] if self.channels == 1 else array.transpose(2, 0, 1)
+
+    def example_tensor(self, rows: int, generator: torch.Generator) -> torch.Tensor:
+        """(rows, C, H, W) uint8 random pixels."""
+        shape = (rows, self.channels, self.height, self.width)
+        return torch.randint(0, 256, shape, generator=generator, dtype=torch.uint8)
+
+    def attribution_layer(self, encoder: Any) -> nn.Module:
+        """The normalising `Pixels` module that starts every image encoder (models/build.py),
+        whose output is an affine map of the float pixels: integrated gradients there equals
+        integrated gradients on a float copy of the uint8 pixels."""
+        return encoder[0]
+
+    def explain_baseline(self, x: torch.Tensor) -> torch.Tensor:
+        """The training mean colour, (N, C, H, W) uint8 like `x`."""
+        mean = torch.tensor(self.mean).view(1, -1, 1, 1)
+        return (mean * 255).round().to(torch.uint8).expand_as(x).contiguous()
 
     def state(self) -> dict[str, Any]:
         return {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import numpy as np
@@ -10,6 +11,7 @@ import torch
 
 from modelyard.data.features.base import (
     Feature,
+    as_text,
     distinct_texts,
     parse_numbers,
     row_label,
@@ -29,6 +31,20 @@ class NumberFeature(Feature):
     """Inputs: fill/drop missing, then standard / min-max / no scaling. Outputs: optional standardising."""
 
     type = "number"
+    request_type = float
+
+    def parse_form_field(self, text: str) -> Any:
+        """A number; a blank field stays as it is (a missing value)."""
+        if not text.strip():
+            return text
+        try:
+            return float(text)
+        except ValueError:
+            raise ValueError(f"'{text}' is not a number") from None
+
+    def example_tensor(self, rows: int, generator: torch.Generator) -> torch.Tensor:
+        """(rows,) float32 from a standard normal: scaled values."""
+        return torch.randn(rows, generator=generator)
 
     def fit(self, series: pd.Series) -> None:
         values = parse_numbers(series, self.column)
@@ -93,6 +109,28 @@ class CategoryFeature(Feature):
     """A vocabulary fitted on training values; index 0 is the unknown category for inputs."""
 
     type = "category"
+    request_type = str | int | float | bool
+    explain_kind = "category"
+    export_preprocessing = "index into the vocabulary in preprocessing.json (0 = unknown)"
+
+    def check_request_value(self, value: Any) -> None:
+        """A number or boolean is a category only where the training values were numbers (or
+        true/false): `6` for a category of words is a mistake, not an unseen category."""
+        if isinstance(value, str):
+            return
+        known = [v for v in self.vocab if v != UNKNOWN]
+        if as_text(value) in known:
+            return
+        if not isinstance(value, bool) and all(_is_number(v) for v in known):
+            return  # an unseen number of a numeric category: mapped to unknown, as documented
+        examples = ", ".join(f"'{v}'" for v in known[:3])
+        raise ValueError(
+            f"{json.dumps(value)} is not one of the categories of '{self.name}' ({examples}, ...); send one of them as a string"
+        )
+
+    def example_tensor(self, rows: int, generator: torch.Generator) -> torch.Tensor:
+        """(rows,) int64 indices into the vocabulary."""
+        return torch.randint(0, len(self.vocab), (rows,), generator=generator)
 
     def fit(self, series: pd.Series) -> None:
         counts = text_counts(series)
@@ -177,6 +215,11 @@ class BinaryFeature(Feature):
     any of those forms is accepted at transform time (a model trained on 1/0 takes True/False)."""
 
     type = "binary"
+    request_type = str | int | float | bool
+
+    def example_tensor(self, rows: int, generator: torch.Generator) -> torch.Tensor:
+        """(rows,) float32 from a standard normal (the model takes any float)."""
+        return torch.randn(rows, generator=generator)
 
     def fit(self, series: pd.Series) -> None:
         counts = text_counts(series)
@@ -258,6 +301,14 @@ class BinaryFeature(Feature):
     def load_state(self, state: dict[str, Any]) -> None:
         self.values, self.mode = state["values"], state["mode"]
         self.kind = state.get("kind", "str")  # saved before kinds were recorded: strings
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _opposite(value: str) -> str:

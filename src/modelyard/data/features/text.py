@@ -11,9 +11,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import torch
+from torch import nn
 
 from modelyard.data.features.base import Feature, is_missing
 from modelyard.errors import UserError
+from modelyard.models.encoders.common import TokenEmbedder
 from modelyard.models.encoders.pretrained import load_tokenizer
 
 PAD, UNK, CLS = "[PAD]", "[UNK]", "[CLS]"
@@ -79,6 +81,9 @@ class TextFeature(Feature):
     saved = False  # True when `source` is a saved fine-tuned model's own backbone folder
     words = False
     alignment: Alignment | None = None
+    request_type = str | list[str]
+    explain_kind = "text"
+    export_preprocessing = "token ids of the tokenizer named here, truncated to max_length (0 = padding); pretrained: (batch, 2, length) ids and attention mask"
 
     @property
     def pretrained(self) -> bool:
@@ -176,6 +181,71 @@ class TextFeature(Feature):
     @property
     def vocab_size(self) -> int:
         return self.tokenizer.get_vocab_size()
+
+    # --- what tools ask a text input
+
+    def example_tensor(self, rows: int, generator: torch.Generator) -> torch.Tensor:
+        """(rows, max_length) int64 ids, the second half of each row padding; pretrained: see
+        `_example_pretrained`."""
+        if self.pretrained:
+            return self._example_pretrained(rows, generator)
+        length = self.config.preprocessing.max_length
+        ids = torch.randint(3, self.vocab_size, (rows, length), generator=generator)
+        ids[:, length // 2 :] = 0  # padding, as short texts have
+        return ids
+
+    def _example_pretrained(self, rows: int, generator: torch.Generator) -> torch.Tensor:
+        """(rows, 2, L) ids from the checkpoint tokenizer's vocabulary and an attention mask
+        covering a different number of tokens per row, padded with the tokenizer's padding id."""
+        tokenizer = self.tokenizer
+        length = min(self.config.preprocessing.max_length, tokenizer.model_max_length, 16)
+        ids = torch.randint(0, len(tokenizer), (rows, length), generator=generator)
+        real = torch.linspace(2, length, rows).long().view(-1, 1)  # (rows, 1) tokens per row
+        mask = (torch.arange(length).view(1, -1) < real).long()  # (rows, L)
+        ids = torch.where(mask.bool(), ids, tokenizer.pad_token_id)
+        return torch.stack([ids, mask], dim=1)
+
+    def length_axis(self) -> tuple[int, int]:
+        """The token axis (1 of (N, L); 2 of pretrained (N, 2, L)) and the most tokens a text
+        keeps (max_length, or the checkpoint's limit if smaller)."""
+        limit = self.config.preprocessing.max_length
+        if self.pretrained:
+            limit = min(limit, self.tokenizer.model_max_length)
+        return (2 if self.pretrained else 1), limit
+
+    def export_description(self) -> dict[str, Any]:
+        """How the tensor is made, and where the tokenizer is, relative to the run directory."""
+        if self.pretrained:
+            where = f"model/backbones/{self.name}/"
+            how = f"transformers.AutoTokenizer.from_pretrained('{where}'), right padding"
+        else:
+            where = f"model/preprocessing.json, key {self.name}.tokenizer"
+            how = "tokenizers.Tokenizer.from_str(that string); pad with 0"
+        return {
+            **super().export_description(),
+            "tokenizer": where,
+            "tokenize": how,
+            "max_length": self.length_axis()[1],
+        }
+
+    def attribution_layer(self, encoder: TokenEmbedder) -> nn.Module:
+        """The token embedding: attributions per token position."""
+        return encoder.token_embedding()
+
+    def explain_baseline(self, x: torch.Tensor) -> torch.Tensor:
+        """Padding; pretrained (N, 2, L) ids and mask: the pad token at real tokens, mask kept."""
+        if x.ndim != 3:
+            return torch.zeros_like(x)
+        pad = self.tokenizer.pad_token_id or 0
+        base = x.clone()
+        base[:, 0] = torch.where(x[:, 1].bool(), torch.full_like(x[:, 0], pad), x[:, 0])
+        return base
+
+    def token_strings(self, ids: list[int]) -> list[str]:
+        """Each token id as its tokenizer's string ("?" for an id it does not know)."""
+        if self.pretrained:
+            return list(self.tokenizer.convert_ids_to_tokens(ids))
+        return [self.tokenizer.id_to_token(i) or "?" for i in ids]
 
     def state(self) -> dict[str, Any]:
         if self.pretrained:

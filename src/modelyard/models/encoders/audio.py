@@ -2,7 +2,7 @@
 
 Every encoder has a pooled `forward(x) -> (B, output_size)` (for classification, e.g. keyword
 spotting) and `frames(x) -> (B, T', frame_size)`, one state per (subsampled) time step (for CTC
-speech to text).
+speech to text): each is a `PooledEncoder` and a `FrameStatesEncoder` (common.py).
 """
 
 from __future__ import annotations
@@ -99,7 +99,7 @@ class AudioCnn(nn.Module):
         self.cnn.head = nn.Identity()
 
     def frames(self, x: torch.Tensor) -> torch.Tensor:
-        features = self.cnn.blocks(x.float())  # (B, C, M', T')
+        features = self.cnn.feature_maps(x.float())  # (B, C, M', T')
         return features.flatten(1, 2).transpose(1, 2)  # (B, T', C * M')
 
 
@@ -116,7 +116,7 @@ class AudioResnet(nn.Module):
         return self.resnet(x.float())
 
     def frames(self, x: torch.Tensor) -> torch.Tensor:
-        features = self.resnet.body(x.float()).mean(dim=2)  # (B, C, T')
+        features = self.resnet.feature_maps(x.float()).mean(dim=2)  # (B, C, T')
         return self.resnet.dropout(features.transpose(1, 2))
 
 

@@ -26,6 +26,10 @@ class TextCnn(nn.Module):
         self.dropout = nn.Dropout(dropout)
         self.output_size = filters * len(kernel_sizes)
 
+    def token_embedding(self) -> nn.Module:
+        """(B, L) token ids -> (B, L, embedding_dim)."""
+        return self.embedding
+
     def sequence(self, tokens: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(B, L) token ids -> ((B, L, filters * len(kernel_sizes)) states, (B, L) bool mask)."""
         x = self.embedding(tokens).transpose(1, 2)  # (B, E, L)
@@ -77,6 +81,11 @@ class ImageCnn(nn.Module):
             nn.ReLU(inplace=True),
         )
         self.output_size = output_size
+        self.map_channels = in_channels
+
+    def feature_maps(self, images: torch.Tensor) -> torch.Tensor:
+        """(B, C, H, W) -> (B, channels[-1], H / 2^len(channels), W / 2^len(channels))."""
+        return self.blocks(images)
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
-        return self.head(self.blocks(images))
+        return self.head(self.feature_maps(images))

@@ -17,6 +17,10 @@ class TextMlp(nn.Module):
         self.layers = mlp(embedding_dim, hidden, dropout)
         self.output_size = hidden[-1] if hidden else embedding_dim
 
+    def token_embedding(self) -> nn.Module:
+        """(B, L) token ids -> (B, L, embedding_dim)."""
+        return self.embedding
+
     def forward(self, tokens: torch.Tensor) -> torch.Tensor:
         return self.layers(masked_pool(self.embedding(tokens), tokens != 0, "mean"))
 

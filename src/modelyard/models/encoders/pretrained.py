@@ -71,13 +71,14 @@ def layer_count(path: Path) -> int | None:
     return None
 
 
+def pretrained_inputs(config: Any) -> list:
+    """The input configs of a supervised `config` whose encoder is a pretrained checkpoint."""
+    return [f for f in config.inputs if f.type == "text" and f.encoder.type == "pretrained"]
+
+
 def checkpoint_sources(config: Any, base: Path) -> dict[str, Path]:
     """{text input name: its pretrained checkpoint directory} for inputs with a pretrained encoder."""
-    return {
-        f.name: resolve_checkpoint(f.encoder.model, base)
-        for f in config.inputs
-        if f.type == "text" and f.encoder.type == "pretrained"
-    }
+    return {f.name: resolve_checkpoint(f.encoder.model, base) for f in pretrained_inputs(config)}
 
 
 def load_tokenizer(path: Path):
@@ -165,6 +166,10 @@ class PretrainedText(nn.Module):
         self.dropout = nn.Dropout(dropout)
         self.backbone_lr = backbone_lr
         self.output_size = config.hidden_size
+
+    def token_embedding(self) -> nn.Module:
+        """The backbone's input embedding: (B, L) ids -> (B, L, hidden)."""
+        return self.backbone.get_input_embeddings()
 
     def sequence(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(B, 2, L) ids and attention mask -> ((B, L, hidden) states, (B, L) bool mask). Runs on

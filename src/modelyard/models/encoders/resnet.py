@@ -47,7 +47,11 @@ class ImageResnet(nn.Module):
                 previous = width
         self.body = nn.Sequential(*layers)
         self.dropout = nn.Dropout(dropout)
-        self.output_size = previous
+        self.output_size = self.map_channels = previous
+
+    def feature_maps(self, images: torch.Tensor) -> torch.Tensor:
+        """(B, C, H, W) -> (B, channels[-1], H / 2^(stages - 1), W / 2^(stages - 1))."""
+        return self.body(images)
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
-        return self.dropout(self.body(images).mean(dim=(2, 3)))
+        return self.dropout(self.feature_maps(images).mean(dim=(2, 3)))

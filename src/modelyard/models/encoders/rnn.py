@@ -38,6 +38,10 @@ class TextRnn(nn.Module):
         self.dropout = nn.Dropout(dropout)
         self.output_size = hidden * (2 if bidirectional else 1)
 
+    def token_embedding(self) -> nn.Module:
+        """(B, L) token ids -> (B, L, embedding_dim)."""
+        return self.embedding
+
     def sequence(self, tokens: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(B, L) token ids -> ((B, L, hidden * directions) states, (B, L) bool mask)."""
         mask = tokens != 0  # (B, L)

@@ -76,6 +76,10 @@ class TextTransformer(nn.Module):
         self.pooling = pooling
         self.output_size = dim
 
+    def token_embedding(self) -> nn.Module:
+        """(B, L) token ids -> (B, L, dim), before positions are added."""
+        return self.tokens
+
     def sequence(self, tokens: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(B, L) token ids -> ((B, L, dim) states, (B, L) bool mask, True at real tokens)."""
         mask = tokens != 0  # (B, L)

@@ -16,6 +16,13 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 
 from modelyard.models.encoders import audio, cnn, mlp, resnet, rnn, tabular, transformer
+from modelyard.models.encoders.common import (
+    FeatureMapEncoder,
+    FrameStatesEncoder,
+    PooledEncoder,
+    TokenEmbedder,
+    TokenStatesEncoder,
+)
 from modelyard.models.encoders.pixels import Pixels
 
 B, L, VOCAB, C, H, W = 4, 7, 20, 3, 8, 8
@@ -215,7 +222,55 @@ def test_rows_are_independent(case: Case) -> None:
     torch.testing.assert_close(alone, together, rtol=0, atol=1e-5)
 
 
-SEQUENCE_CASES = [c for c in TEXT_CASES if hasattr(c.make(), "sequence")]
+SEQUENCE_CASES = [c for c in TEXT_CASES if isinstance(c.make(), TokenStatesEncoder)]
+
+
+# ---------------------------------------------------------------- what encoders give (protocols)
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
+def test_every_encoder_is_pooled(case: Case) -> None:
+    assert isinstance(case.make(), PooledEncoder)
+
+
+def test_every_text_encoder_but_mlp_keeps_token_states() -> None:
+    pooled_only = [c.id for c in TEXT_CASES if not isinstance(c.make(), TokenStatesEncoder)]
+    assert pooled_only == ["text-mlp", "text-mlp-no-hidden"]
+
+
+@pytest.mark.parametrize("case", TEXT_CASES, ids=lambda c: c.id)
+def test_token_embedding_is_the_first_step_of_forward(case: Case) -> None:
+    """explain attributes at `token_embedding()`: it must map (B, L) ids to (B, L, E) and be
+    the module `forward` embeds the ids with."""
+    module, tokens = _build(case)
+    assert isinstance(module, TokenEmbedder)
+    embedding = module.token_embedding()
+    seen = []
+    embedding.register_forward_hook(lambda _, args, out: seen.append((args[0], out)))
+    module(tokens)
+    assert seen and torch.equal(seen[0][0][:, -L:], tokens)  # cls pooling puts one in front
+    assert seen[0][1].shape[-1] == embedding(tokens).shape[-1] and embedding(tokens).ndim == 3
+
+
+@pytest.mark.parametrize("case", AUDIO_CASES, ids=lambda c: c.id)
+def test_every_audio_encoder_keeps_frame_states(case: Case) -> None:
+    assert isinstance(case.make(), FrameStatesEncoder)
+
+
+@pytest.mark.parametrize(
+    "make, size",
+    [
+        (lambda: cnn.ImageCnn(C, H, W, [4, 6], 3, True, 5, 0.0), H // 4),
+        (lambda: resnet.ImageResnet(C, [4, 6], [1, 2], 0.0), H // 2),
+    ],
+    ids=["cnn", "resnet"],
+)
+def test_convolutional_image_encoders_give_feature_maps(make, size) -> None:
+    module = make()
+    assert isinstance(module, FeatureMapEncoder)
+    maps = module.feature_maps(_images(torch.Generator().manual_seed(0)))
+    assert maps.shape == (B, module.map_channels, size, size)
+    assert not isinstance(mlp.ImageMlp(C, H, W, [6], 0.0), FeatureMapEncoder)
 
 
 @pytest.mark.parametrize("case", SEQUENCE_CASES, ids=lambda c: c.id)

@@ -73,6 +73,16 @@ def test_every_weight_gets_a_gradient(checkpoints, architecture):
     assert [n for n, p in encoder.named_parameters() if p.grad is None] == []
 
 
+def test_a_pretrained_encoder_embeds_tokens_with_its_backbone_and_keeps_their_states(checkpoints):
+    from modelyard.models.encoders import pretrained
+    from modelyard.models.encoders.common import TokenEmbedder, TokenStatesEncoder
+
+    backbone = pretrained.load_backbone(checkpoints["bert"])
+    encoder = pretrained.PretrainedText(backbone, "auto", 0.0, None)
+    assert isinstance(encoder, TokenEmbedder) and isinstance(encoder, TokenStatesEncoder)
+    assert encoder.token_embedding() is backbone.get_input_embeddings()
+
+
 def test_backbone_trains_at_its_own_learning_rate(checkpoints):
     model = Model.from_config(_config(checkpoints["bert"], epochs=1, lr=0.0003))
     model.fit(train=make_table(40))
