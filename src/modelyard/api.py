@@ -28,7 +28,7 @@ from modelyard.data.split import (
 )
 from modelyard.errors import UserError
 from modelyard.fitting import Fitting
-from modelyard.models.encoders.pretrained import checkpoint_sources
+from modelyard.models.encoders.pretrained import checkpoint_sources, pretrained_inputs
 from modelyard.train import distributed
 from modelyard.train.progress import log
 
@@ -376,7 +376,7 @@ class Model(Fitting):
             return self.module.state_dict()
         from modelyard.compress import quantize
 
-        if _pretrained_inputs(self.config):
+        if pretrained_inputs(self.config):
             raise UserError(
                 "a quantized model with a pretrained text encoder is saved only by `modelyard compress`; "
                 "use the run directory it wrote"
@@ -393,7 +393,7 @@ class Model(Fitting):
         those with LoRA adapters: their files are merged). weights.safetensors leaves them out;
         `load` builds them from backbones/."""
         prefixes = []
-        for f in _pretrained_inputs(self.config):
+        for f in pretrained_inputs(self.config):
             index = self.module.input_names.index(f.name)
             if not hasattr(self.module.encoders[index].backbone, "merge_and_unload"):
                 prefixes.append(f"encoders.{index}.backbone.")
@@ -401,7 +401,7 @@ class Model(Fitting):
 
     def _export_backbones(self, folder: Path) -> None:
         """Each fine-tuned pretrained backbone and its tokenizer, loadable by transformers itself."""
-        for f in _pretrained_inputs(self.config):
+        for f in pretrained_inputs(self.config):
             encoder = self.module.encoders[self.module.input_names.index(f.name)]
             encoder.export(folder / f.name)
             feature = next(p for p in self.preprocessing.inputs if p.name == f.name)
@@ -421,7 +421,7 @@ class Model(Fitting):
 
             return LanguageModel.load(folder)
         model = cls(config)
-        sources = {f.name: folder / BACKBONES / f.name for f in _pretrained_inputs(model.config)}
+        sources = {f.name: folder / BACKBONES / f.name for f in pretrained_inputs(model.config)}
         model.preprocessing = Preprocessing(model.config, sources)
         for feature in model.preprocessing.inputs:
             feature.saved = True
@@ -450,10 +450,6 @@ def _load_weights(module: torch.nn.Module, weights: dict, from_backbones: tuple[
     missing, unexpected = module.load_state_dict(weights, strict=False)
     if unexpected or any(not k.startswith(from_backbones) for k in missing):
         module.load_state_dict(weights)  # raises, naming the keys
-
-
-def _pretrained_inputs(config: Config) -> list:
-    return [f for f in config.inputs if f.type == "text" and f.encoder.type == "pretrained"]
 
 
 def _targets(table: Table, config: Config) -> dict[str, torch.Tensor]:

@@ -18,10 +18,10 @@ installed library offers it for our batch dicts.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import torch
-from torch.nn import functional as F
 
 from modelyard.config.schema import Config
 from modelyard.errors import UserError
@@ -31,22 +31,13 @@ TEACHER = "__teacher__."  # prefix of the teacher's outputs among the training t
 
 
 def soft_loss(
-    kind: str, student: torch.Tensor, teacher: torch.Tensor, temperature: float
+    output: Any, student: torch.Tensor, teacher: torch.Tensor, temperature: float
 ) -> torch.Tensor:
-    """Distillation term for one output: (B, C) or (B,) student and teacher scores -> scalar."""
-    student, teacher = student.float(), teacher.float()
-    if kind == "number":
-        return F.mse_loss(student, teacher)
-    if kind == "binary":  # logit z of the positive class == logits (0, z) over both classes
-        student = torch.stack([torch.zeros_like(student), student], dim=-1)
-        teacher = torch.stack([torch.zeros_like(teacher), teacher], dim=-1)
-    t = temperature
-    return F.kl_div(
-        F.log_softmax(student / t, dim=-1),
-        F.log_softmax(teacher / t, dim=-1),
-        log_target=True,
-        reduction="batchmean",
-    ) * (t * t)
+    """Distillation term for one output (its config): (B, C) or (B,) student and teacher
+    scores -> scalar, as the output's task defines it (`Task.distillation_loss`)."""
+    from modelyard.tasks import task_of
+
+    return task_of(output).distillation_loss(student, teacher, temperature)
 
 
 def distillation_objective(config, temperature: float, alpha: float) -> Objective:
@@ -54,13 +45,13 @@ def distillation_objective(config, temperature: float, alpha: float) -> Objectiv
     from modelyard.models.build import build_losses
 
     losses = build_losses(config)
-    kinds = {o.name: o.type for o in config.outputs}
+    outputs = {o.name: o for o in config.outputs}
 
     def objective(student, batch: Tensors) -> torch.Tensor:
         predictions = student(batch)
         total = []
         for name, (weight, task_loss) in losses.items():
-            soft = soft_loss(kinds[name], predictions[name], batch[TEACHER + name], temperature)
+            soft = soft_loss(outputs[name], predictions[name], batch[TEACHER + name], temperature)
             hard = task_loss(predictions[name], batch[name])
             total.append(weight * (alpha * soft + (1 - alpha) * hard))
         return torch.stack(total).sum()

@@ -113,6 +113,13 @@ class Task:
         (B, C) class probabilities, or (B,) values in the data's own units."""
         raise NotImplementedError(f"task '{self.type}' cannot be explained")
 
+    def distillation_loss(
+        self, student: torch.Tensor, teacher: torch.Tensor, temperature: float
+    ) -> torch.Tensor:
+        """How far a student's output is from its teacher's: (B, ...) scores each -> scalar
+        (tasks with the "distill" capability)."""
+        raise NotImplementedError(f"task '{self.type}' cannot be distilled")
+
     def output_meaning(self, feature: Feature) -> str:
         """What the model's raw output for it is, for those who run an exported graph."""
         return "raw scores; see the run's config"

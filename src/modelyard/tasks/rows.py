@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from torch.nn import functional as F
 
 from modelyard.config.schema.outputs import BinaryOutput, CategoryOutput, NumberOutput
 from modelyard.data.features.tabular import (
@@ -84,6 +85,17 @@ class ClassificationTask(_RowTask):
     def seen(self, feature, target: torch.Tensor) -> torch.Tensor:
         return self.labelled(feature, target) & (target < len(self.classes(feature)))
 
+    def distillation_loss(self, student, teacher, temperature: float) -> torch.Tensor:
+        """KL divergence of the teacher's class distribution softened by `temperature` from
+        the student's, times temperature^2 (Hinton et al. 2015): (B, C) logits each."""
+        t = temperature
+        return F.kl_div(
+            F.log_softmax(student.float() / t, dim=-1),
+            F.log_softmax(teacher.float() / t, dim=-1),
+            log_target=True,
+            reduction="batchmean",
+        ) * (t * t)
+
     def score(self, feature, outputs, table, details: bool):
         from modelyard import metrics as m
 
@@ -141,6 +153,11 @@ class BinaryTask(ClassificationTask):
     def output_meaning(self, feature) -> str:
         return f"logit of '{feature.values[1]}' (sigmoid gives its probability)"
 
+    def distillation_loss(self, student, teacher, temperature: float) -> torch.Tensor:
+        """As for classes: the logit z of the positive class is the logits (0, z) of both."""
+        both = [torch.stack([torch.zeros_like(x), x], dim=-1) for x in (student, teacher)]
+        return super().distillation_loss(*both, temperature)
+
     def predicted_classes(self, feature, probs: np.ndarray) -> np.ndarray:
         """(N,) class indices by the output's `threshold` on the positive class."""
         return (probs[:, 1] >= feature.config.threshold).astype(np.int64)
@@ -177,6 +194,10 @@ class NumberTask(_RowTask):
     def explained(self, feature, values: torch.Tensor) -> torch.Tensor:
         """(B,) values in the data's own units."""
         return values.float() * feature.scale + feature.shift
+
+    def distillation_loss(self, student, teacher, temperature: float) -> torch.Tensor:
+        """Mean squared difference of the (B,) standardised values."""
+        return F.mse_loss(student.float(), teacher.float())
 
     def output_meaning(self, feature) -> str:
         return f"standardised value: multiply by {feature.scale:g} and add {feature.shift:g}"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import pytest
 import torch
 from torch.nn import functional as F
@@ -9,23 +11,33 @@ from torch.nn import functional as F
 from modelyard.compress.distill import soft_loss
 
 
+def _output(kind: str):
+    from modelyard.tasks import task_of
+
+    return task_of(SimpleNamespace(type=kind)).schema(name="y", type=kind)
+
+
 def test_soft_loss_is_zero_when_the_student_matches_the_teacher():
     logits = torch.randn(5, 3)
-    assert soft_loss("category", logits, logits, 2.0) == pytest.approx(0.0, abs=1e-6)
+    assert soft_loss(_output("category"), logits, logits, 2.0) == pytest.approx(0.0, abs=1e-6)
 
 
 def test_soft_loss_is_kl_of_the_softened_distributions_times_t_squared():
     student, teacher, t = torch.randn(4, 3), torch.randn(4, 3), 3.0
     p = F.softmax(teacher / t, dim=1)
     kl = (p * (p.log() - F.log_softmax(student / t, dim=1))).sum(dim=1).mean()
-    assert soft_loss("category", student, teacher, t) == pytest.approx(float(kl * t * t), rel=1e-5)
+    assert soft_loss(_output("category"), student, teacher, t) == pytest.approx(
+        float(kl * t * t), rel=1e-5
+    )
 
 
 def test_a_binary_logit_is_two_classes_and_a_number_is_matched_by_mse():
     z, y = torch.randn(6), torch.randn(6)
-    two = soft_loss("category", torch.stack([0 * z, z], 1), torch.stack([0 * y, y], 1), 2.0)
-    assert soft_loss("binary", z, y, 2.0) == pytest.approx(float(two))
-    assert soft_loss("number", z, y, 2.0) == pytest.approx(float(F.mse_loss(z, y)))
+    two = soft_loss(
+        _output("category"), torch.stack([0 * z, z], 1), torch.stack([0 * y, y], 1), 2.0
+    )
+    assert soft_loss(_output("binary"), z, y, 2.0) == pytest.approx(float(two))
+    assert soft_loss(_output("number"), z, y, 2.0) == pytest.approx(float(F.mse_loss(z, y)))
 
 
 def test_a_student_or_teacher_that_is_not_a_supervised_model_is_refused():
