@@ -93,6 +93,8 @@ class Model:
         resume,
         procs,
     ) -> Model:
+        from modelyard.data.augment import build_augmenters
+        from modelyard.data.source import InMemorySource
         from modelyard.evaluate import infer, per_epoch, score
         from modelyard.metrics import metric_mode
         from modelyard.models.build import build_losses, build_model
@@ -144,7 +146,9 @@ class Model:
             **self.module.pack(prepared["train"].tensors),
             **_targets(prepared["train"], self.config),
         }
-        state = fit(self.module, train_tensors, setup)
+        augmenters = build_augmenters(self.preprocessing)
+        source = InMemorySource(train_tensors, settings.batch_size, settings.seed, augmenters)
+        state = fit(self.module, source, setup)
         self.module.eval()  # trained: no dropout or augmentation for whoever calls it next
         self.history = state.history
         # once, on the training device; the other processes wait at the barrier

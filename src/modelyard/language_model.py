@@ -50,6 +50,7 @@ class LanguageModel:
             return self._fit(run_dir, resume, procs)
 
     def _fit(self, run_dir: Path | None, resume: bool, procs) -> LanguageModel:
+        from modelyard.data.source import InMemorySource
         from modelyard.tasks import language_model as lm
         from modelyard.train import checkpoint
         from modelyard.train.loop import FitSetup, fit
@@ -90,7 +91,8 @@ class LanguageModel:
             if resume and run_dir is not None
             else None,
         )
-        state = fit(net, {"input_ids": train_blocks}, setup)
+        source = InMemorySource({"input_ids": train_blocks}, settings.batch_size, settings.seed)
+        state = fit(net, source, setup)
         self.module.eval()
         self.history = state.history
         if procs.is_main:  # once, on the training device; the other processes wait
