@@ -18,6 +18,7 @@ from modelyard.config.schema import Config
 from modelyard.data.columns import column_hint
 from modelyard.data.features import Preprocessing, Table
 from modelyard.data.read import read_data
+from modelyard.data.source import InMemorySource
 from modelyard.data.split import (
     file_columns,
     given_splits,
@@ -132,9 +133,14 @@ class Model(Fitting):
 
         return validate
 
-    def _train_tensors(self, prepared: _Prepared) -> dict[str, torch.Tensor]:
-        train = prepared.tables["train"]
-        return {**self.module.pack(train.tensors), **_targets(train, self.config)}
+    def _train_source(self, prepared: _Prepared) -> InMemorySource:
+        """The training table's inputs (packed) and targets, with the inputs' augmentation."""
+        from modelyard.data.augment import build_augmenters
+
+        train, settings = prepared.tables["train"], self.config.trainer
+        tensors = {**self.module.pack(train.tensors), **_targets(train, self.config)}
+        augmenters = build_augmenters(self.preprocessing)
+        return InMemorySource(tensors, settings.batch_size, settings.seed, augmenters)
 
     def _epoch_metrics(self) -> tuple[str, ...]:
         """The validation metrics the epoch line shows: those the outputs' tasks name."""

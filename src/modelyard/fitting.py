@@ -17,6 +17,7 @@ import numpy as np
 import torch
 
 from modelyard import run
+from modelyard.data.source import BatchSource
 from modelyard.errors import UserError
 from modelyard.train import distributed
 
@@ -68,8 +69,8 @@ class Fitting:
             checkpoint_path=run_dir / run.CHECKPOINT if run_dir is not None else None,
             resume=checkpoint.load(run_dir / run.CHECKPOINT) if resume and run_dir else None,
         )
-        state = fit(self._network(prepared), self._train_tensors(prepared), setup)
-        self.module.eval()  # trained: no dropout or augmentation for whoever calls it next
+        state = fit(self._network(prepared), self._train_source(prepared), setup)
+        self.module.eval()  # trained: no dropout for whoever calls it next
         self.history = state.history
         # once, on the training device; the other processes wait at the barrier
         details = self._final_metrics(prepared, device) if procs.is_main else {}
@@ -107,7 +108,8 @@ class Fitting:
         """What the loop trains: the module, or a wrapper computing its loss."""
         return self.module
 
-    def _train_tensors(self, prepared: Any) -> dict[str, torch.Tensor]:
+    def _train_source(self, prepared: Any) -> BatchSource:
+        """The training batches (data/source.py), augmented where the config says so."""
         raise NotImplementedError
 
     def _final_metrics(self, prepared: Any, device: torch.device) -> dict[str, Any]:

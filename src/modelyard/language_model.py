@@ -15,6 +15,7 @@ import torch
 
 from modelyard import run
 from modelyard.config import validate
+from modelyard.data.source import InMemorySource
 from modelyard.errors import UserError
 from modelyard.fitting import Fitting
 from modelyard.models.encoders.pretrained import quiet_transformers
@@ -101,8 +102,9 @@ class LanguageModel(Fitting):
     def _epoch_metrics(self) -> tuple[str, ...]:
         return ("perplexity",)
 
-    def _train_tensors(self, corpus: _Corpus) -> dict[str, torch.Tensor]:
-        return {"input_ids": corpus.train}
+    def _train_source(self, corpus: _Corpus) -> InMemorySource:
+        settings = self.config.trainer
+        return InMemorySource({"input_ids": corpus.train}, settings.batch_size, settings.seed)
 
     def _final_metrics(self, corpus: _Corpus, device: torch.device) -> dict[str, Any]:
         from modelyard.tasks import language_model as lm

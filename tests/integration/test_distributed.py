@@ -90,6 +90,7 @@ def _draws_of(rank: int, world: int, port: int, out: str) -> None:
     from torch import nn
 
     from modelyard.config import schema
+    from modelyard.data.source import InMemorySource
     from modelyard.models.heads import make_loss
     from modelyard.train import distributed
     from modelyard.train.loop import FitSetup, fit, supervised_objective
@@ -115,7 +116,7 @@ def _draws_of(rank: int, world: int, port: int, out: str) -> None:
     losses = {"y": (1.0, make_loss("binary_cross_entropy"))}
     procs = distributed.init("cpu")
     setup = FitSetup(settings, supervised_objective(losses), torch.device("cpu"), False, procs)
-    fit(model, {"x": x, "y": (x[:, 0] > 0).float()}, setup)
+    fit(model, InMemorySource({"x": x, "y": (x[:, 0] > 0).float()}, 8, 0), setup)
     torch.save(torch.stack(model.draws), f"{out}/draws{rank}.pt")
 
 

@@ -47,6 +47,8 @@ def train(
 ) -> list[dict[str, float]]:
     """Train `model.module` in place for `epochs` with the config's trainer settings (no early
     stopping or plateau schedule: there is no validation split here). Returns the history."""
+    from modelyard.data.augment import build_augmenters
+    from modelyard.data.source import InMemorySource
     from modelyard.models.build import build_losses
     from modelyard.train.distributed import Processes
     from modelyard.train.loop import FitSetup, fit, supervised_objective
@@ -71,6 +73,8 @@ def train(
         procs=Processes(),
         shown=model._epoch_metrics(),
     )
-    state = fit(model.module, tensors, setup)
+    augmenters = build_augmenters(model.preprocessing)
+    source = InMemorySource(tensors, settings.batch_size, settings.seed, augmenters)
+    state = fit(model.module, source, setup)
     model.module.to("cpu").eval()
     return state.history

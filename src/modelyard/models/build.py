@@ -144,11 +144,9 @@ def _image_mlp(cfg, feature) -> nn.Module:
 
 
 def _with_pixels(feature, body: nn.Module) -> nn.Module:
-    """uint8 images -> normalised (and, in training, augmented) floats -> `body`."""
-    augment = feature.config.preprocessing.augment
-    model = nn.Sequential(
-        Pixels(feature.mean, feature.std, augment.random_crop, augment.horizontal_flip), body
-    )
+    """uint8 images -> normalised floats -> `body` (augmentation: `data.augment`, in training
+    batches only)."""
+    model = nn.Sequential(Pixels(feature.mean, feature.std), body)
     model.output_size = body.output_size
     return model
 
@@ -175,13 +173,13 @@ def _audio_cnn(cfg, feature) -> nn.Module:
         cfg.output_size,
         cfg.dropout,
     )
-    return _with_spec_augment(feature, body)
+    return _with_spectrogram(feature, body)
 
 
 @ENCODERS.register("audio.resnet")
 def _audio_resnet(cfg, feature) -> nn.Module:
     _check_spectrogram_size(feature, len(cfg.channels) - 1, "resnet")
-    return _with_spec_augment(feature, audio.AudioResnet(cfg.channels, cfg.blocks, cfg.dropout))
+    return _with_spectrogram(feature, audio.AudioResnet(cfg.channels, cfg.blocks, cfg.dropout))
 
 
 @ENCODERS.register("audio.rnn")
@@ -196,7 +194,7 @@ def _audio_rnn(cfg, feature) -> nn.Module:
         cfg.pooling,
         cfg.dropout,
     )
-    return _with_spec_augment(feature, body)
+    return _with_spectrogram(feature, body)
 
 
 @ENCODERS.register("audio.transformer")
@@ -211,14 +209,13 @@ def _audio_transformer(cfg, feature) -> nn.Module:
         cfg.pooling,
         cfg.dropout,
     )
-    return _with_spec_augment(feature, body)
+    return _with_spectrogram(feature, body)
 
 
-def _with_spec_augment(feature, body: nn.Module) -> nn.Module:
-    """float16 spectrograms -> float32 (in training, SpecAugment-masked) -> `body`."""
-    a = feature.config.preprocessing.augment
-    masking = audio.SpecAugment(a.time_masks, a.time_width, a.freq_masks, a.freq_width)
-    return audio.Spectrogram(masking, body)
+def _with_spectrogram(feature, body: nn.Module) -> nn.Module:
+    """float16 spectrograms -> float32 -> `body` (SpecAugment: `data.augment`, in training
+    batches only)."""
+    return audio.Spectrogram(body)
 
 
 @COMBINERS.register("concat")

@@ -1,9 +1,9 @@
 """The training loop: one `fit`, readable top to bottom.
 
-Data are tensors already in memory; a batch is an index into them (no DataLoader, no
-per-sample Python), which keeps the loop's own overhead near that of a hand-written one.
-The same code runs as one process or under torchrun (each process takes a shard of every
-epoch's shuffled order; DDP averages the gradients).
+Batches come from a `data.source.BatchSource` (in memory: an index into tensors, no
+per-sample Python, augmentation included), which keeps the loop's own overhead near that of
+a hand-written one. The same code runs as one process or under torchrun (the source gives
+each process its share of every global batch; DDP averages the gradients).
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from modelyard.data.source import BatchSource
 from modelyard.errors import UserError
 from modelyard.train import checkpoint, distributed
 from modelyard.train.optim import build_optimizer, l1_penalty
@@ -74,14 +75,12 @@ class FitSetup:
     resume: dict[str, Any] | None = None
 
 
-def fit(model: nn.Module, train: Tensors, setup: FitSetup) -> FitState:
-    """Train `model` in place on `train` ({name: (N, ...)} inputs and targets); returns the history."""
+def fit(model: nn.Module, source: BatchSource, setup: FitSetup) -> FitState:
+    """Train `model` in place on the batches of `source` (inputs and targets); returns the history."""
     s, procs = setup.settings, setup.procs
     model.to(setup.device)
-    train = {name: t.to(setup.device) for name, t in train.items()}
-    rows = len(next(iter(train.values())))
-    batch_size = rows if s.batch_size == "full" else min(s.batch_size, rows)
-    steps_per_epoch = -(-rows // batch_size)  # global batches; each process takes its share
+    source = source.to(setup.device)
+    steps_per_epoch = source.steps_per_epoch  # global batches; each process takes its share
     shared = procs.world > 1
     accumulate = min(s.gradient_accumulation, steps_per_epoch)
     updates_per_epoch = -(-steps_per_epoch // accumulate)
@@ -91,27 +90,23 @@ def fit(model: nn.Module, train: Tensors, setup: FitSetup) -> FitState:
         s.schedule, optimizer, updates_per_epoch, updates_per_epoch * s.epochs, setup.metric_mode
     )
     total_steps = updates_per_epoch * s.epochs
-    data = checkpoint.fingerprint(train) if setup.checkpoint_path or setup.resume else None
+    data = source.fingerprint() if setup.checkpoint_path or setup.resume else None
     if setup.resume:
         checkpoint.check_resumable(setup.resume, data, total_steps, s.schedule.type)
     state = _restore(setup.resume, model, optimizer, scheduler) if setup.resume else FitState()
     _check_stopping_metric(setup, model)
     progress = Progress(procs.is_main)
     per_step_schedule = is_per_step(scheduler)
+    rows = source.rows if source.rows is not None else steps_per_epoch * source.batch_size
 
     for epoch in range(state.epoch + 1, s.epochs + 1):
         started = time.perf_counter()
         model.train()
         _seed_draws(distributed.stream_seed(s.seed, procs.rank, epoch), setup.device)
-        order = torch.randperm(rows, generator=_epoch_generator(s.seed, epoch)).to(setup.device)
         loss_sum = torch.zeros((), device=setup.device)
         step_losses = []  # (for the step a divergence started at; no sync per step)
         progress.start_epoch(epoch, s.epochs, steps_per_epoch)
-        for step in range(steps_per_epoch):
-            index = order[step * batch_size : (step + 1) * batch_size]
-            if shared:
-                index, share = distributed.share(index, procs)
-            batch = {name: t[index] for name, t in train.items()}
+        for step, (batch, share) in enumerate(source.batches(epoch, procs)):
             update = (step + 1) % accumulate == 0 or step + 1 == steps_per_epoch
             with _sync_unless(not update, wrapped), autocast(setup.device, setup.bf16):
                 loss = setup.objective(wrapped, batch)
@@ -130,7 +125,7 @@ def fit(model: nn.Module, train: Tensors, setup: FitSetup) -> FitState:
                     scheduler.step()
             loss_sum += loss.detach()
             step_losses.append(loss.detach())
-            progress.step(step + 1, (step + 1) * batch_size, loss_sum, steps_per_epoch)
+            progress.step(step + 1, (step + 1) * source.batch_size, loss_sum, steps_per_epoch)
         progress.end_epoch()
 
         row = {
@@ -185,14 +180,9 @@ def _wrap(model: nn.Module, setup: FitSetup) -> nn.Module:
     return DistributedDataParallel(model, device_ids=ids)
 
 
-def _epoch_generator(seed: int, epoch: int) -> torch.Generator:
-    """The shuffle of epoch `epoch` depends on (seed, epoch) only: identical on every process and on resume."""
-    return torch.Generator().manual_seed(seed * 100_003 + epoch)
-
-
 def _seed_draws(seed: int, device: torch.device) -> None:
-    """Seed what dropout, augmentation and masking draw from: the CPU's generator and the
-    training GPU's (torch.manual_seed also seeds every other GPU, about 100x slower)."""
+    """Seed what dropout and masking draw from (augmentation has the source's own stream): the
+    CPU's generator and the training GPU's (torch.manual_seed also seeds every other GPU, about 100x slower)."""
     torch.default_generator.manual_seed(seed)
     if device.type == "cuda":
         torch.cuda.manual_seed(seed)  # the current device: this process's GPU
@@ -305,7 +295,9 @@ def _learning_rates(optimizer) -> dict[str, float]:
     return rates
 
 
-def _epoch_line(row: dict[str, float], epochs: int, rows: int, metrics: tuple[str, ...]) -> str:
+def _epoch_line(
+    row: dict[str, float], epochs: int, rows: int, metrics: tuple[str, ...] = ()
+) -> str:
     """`epoch 3/10  train_loss ..  val_loss ..  val_<metric> ..  lr ..  1.2s  5,000 samples/s`:
     the losses, then the validation `metrics` (output prefixes allowed: `label.accuracy`)."""
     shown = ("train_loss", "validation_loss")

@@ -97,7 +97,7 @@ def test_a_transcript_that_cannot_fit_the_frames_is_a_user_error():
 def _model(beam_size=1) -> SpeechToText:
     torch.manual_seed(0)
     body = audio.AudioRnn(8, "gru", 6, 1, True, 2, "mean", 0.0)
-    encoder = audio.Spectrogram(audio.SpecAugment(0, 1, 0, 1), body)
+    encoder = audio.Spectrogram(body)
     return SpeechToText("clip", encoder, "text", 7, beam_size)
 
 
@@ -126,9 +126,7 @@ def test_a_cnn_reading_frames_only_has_no_unused_weights():
     """DDP (torchrun) fails on weights outside the loss: CTC drops the cnn's pooling head."""
     body = audio.AudioCnn(8, 20, [4, 6], 3, True, 5, 0.0)
     body.drop_head()
-    model = SpeechToText(
-        "clip", audio.Spectrogram(audio.SpecAugment(0, 1, 0, 1), body), "text", 7, 1
-    )
+    model = SpeechToText("clip", audio.Spectrogram(body), "text", 7, 1)
     model.train()({"clip": torch.randn(2, 1, 8, 20)})["text"].sum().backward()
     assert [n for n, p in model.named_parameters() if p.grad is None] == []
 

@@ -8,6 +8,7 @@ import torch
 from torch import nn
 
 from modelyard.config import schema
+from modelyard.data.source import InMemorySource
 from modelyard.errors import UserError
 from modelyard.models.heads import make_loss
 from modelyard.train import checkpoint
@@ -57,13 +58,19 @@ def _setup(validate=None, **trainer) -> FitSetup:
     )
 
 
+def _fit(model: nn.Module, data: dict[str, torch.Tensor], setup: FitSetup):
+    """`fit` on the in-memory source of `data`, batched as the trainer settings say."""
+    source = InMemorySource(data, setup.settings.batch_size, setup.settings.seed)
+    return fit(model, source, setup)
+
+
 def _weights(model: nn.Module) -> dict[str, torch.Tensor]:
     return {k: v.detach().clone() for k, v in model.state_dict().items()}
 
 
 def test_loss_decreases() -> None:
     model = _model()
-    state = fit(model, _data(), _setup(epochs=15))
+    state = _fit(model, _data(), _setup(epochs=15))
     losses = [row["train_loss"] for row in state.history]
     assert [row["epoch"] for row in state.history] == list(range(1, 16))
     assert losses[-1] < 0.5 * losses[0]
@@ -77,7 +84,7 @@ def test_loss_decreases() -> None:
 )
 def test_optimizer_steps_per_epoch(batch_size, steps) -> None:
     model = _model()
-    fit(model, _data(), _setup(epochs=3, batch_size=batch_size))
+    _fit(model, _data(), _setup(epochs=3, batch_size=batch_size))
     assert model.steps == 3 * steps
 
 
@@ -91,7 +98,7 @@ def test_early_stopping_stops_after_patience_and_restores_best() -> None:
 
     model = _model()
     setup = _setup(validate, epochs=10, early_stopping=schema.EarlyStopping(patience=3))
-    state = fit(model, _data(), setup)
+    state = _fit(model, _data(), setup)
     assert [row["epoch"] for row in state.history] == [1, 2, 3, 4, 5]
     assert [row["validation_loss"] for row in state.history] == [1.0, 0.5, 0.7, 0.5, 0.9]
     assert state.best_score == 0.5 and state.bad_epochs == 3
@@ -108,7 +115,7 @@ def test_early_stopping_on_a_metric_to_maximise() -> None:
         early_stopping=schema.EarlyStopping(metric="accuracy", patience=2),
     )
     setup.metric_mode = "max"
-    state = fit(_model(), _data(), setup)
+    state = _fit(_model(), _data(), setup)
     assert len(state.history) == 4 and state.best_score == 0.8
 
 
@@ -121,7 +128,7 @@ def test_plateau_follows_the_metric_mode() -> None:
         early_stopping=schema.EarlyStopping(metric="accuracy", patience=5),
     )
     setup.metric_mode = "max"
-    state = fit(_model(), _data(), setup)
+    state = _fit(_model(), _data(), setup)
     assert [row["lr"] for row in state.history] == pytest.approx([0.05] * 5)
 
 
@@ -129,20 +136,20 @@ def test_gradient_clip_limits_the_update() -> None:
     model = _model()
     before = _weights(model)
     sgd = schema.Sgd(lr=1.0)
-    fit(model, _data(), _setup(epochs=1, batch_size="full", optimizer=sgd, gradient_clip=1e-3))
+    _fit(model, _data(), _setup(epochs=1, batch_size="full", optimizer=sgd, gradient_clip=1e-3))
     step = torch.cat([(model.state_dict()[k] - before[k]).flatten() for k in before])
     assert step.norm().item() == pytest.approx(1e-3, rel=1e-4)  # lr 1 * clipped norm
 
     unclipped = _model()
-    fit(unclipped, _data(), _setup(epochs=1, batch_size="full", optimizer=sgd))
+    _fit(unclipped, _data(), _setup(epochs=1, batch_size="full", optimizer=sgd))
     step = torch.cat([(unclipped.state_dict()[k] - before[k]).flatten() for k in before])
     assert step.norm().item() > 1e-2
 
 
 def test_l1_shrinks_weights() -> None:
     plain, sparse = _model(), _model()
-    fit(plain, _data(), _setup(epochs=5))
-    fit(sparse, _data(), _setup(epochs=5, l1=0.05))
+    _fit(plain, _data(), _setup(epochs=5))
+    _fit(sparse, _data(), _setup(epochs=5, l1=0.05))
     assert sparse.hidden.weight.abs().sum() < plain.hidden.weight.abs().sum()
 
 
@@ -161,7 +168,7 @@ def test_resume_gives_the_same_weights_as_an_uninterrupted_run(tmp_path) -> None
             return {"loss": LOSSES["y"][1](model.eval()(_data())["y"], _data()["y"]).item()}
 
     whole = _model(dropout=0.3)
-    whole_state = fit(whole, _data(), _setup(validate, **trainer))
+    whole_state = _fit(whole, _data(), _setup(validate, **trainer))
 
     calls = iter(range(100))
 
@@ -174,14 +181,14 @@ def test_resume_gives_the_same_weights_as_an_uninterrupted_run(tmp_path) -> None
     crashed = _setup(crash_in_epoch_3, **trainer)
     crashed.checkpoint_path = path
     with pytest.raises(KeyboardInterrupt):
-        fit(_model(dropout=0.3), _data(), crashed)
+        _fit(_model(dropout=0.3), _data(), crashed)
     assert checkpoint.load(path)["state"]["epoch"] == 2
 
     torch.manual_seed(999)  # the resumed process starts from other random state and weights
     resumed = _model(seed=7, dropout=0.3)
     setup = _setup(validate, **trainer)
     setup.resume = checkpoint.load(path)
-    resumed_state = fit(resumed, _data(), setup)
+    resumed_state = _fit(resumed, _data(), setup)
 
     for name, value in whole.state_dict().items():
         assert torch.equal(resumed.state_dict()[name], value), name
@@ -193,7 +200,7 @@ def test_checkpoint_every_epoch_without_tmp(tmp_path) -> None:
     setup = _setup(epochs=2)
     setup.checkpoint_path = tmp_path / "run" / "checkpoint.pt"
     model = _model()
-    fit(model, _data(), setup)
+    _fit(model, _data(), setup)
     assert sorted(p.name for p in (tmp_path / "run").iterdir()) == ["checkpoint.pt", "previous.pt"]
     snapshot = checkpoint.load(setup.checkpoint_path)
     assert snapshot["state"]["epoch"] == 2
@@ -206,10 +213,10 @@ def test_gradient_accumulation_equals_the_larger_batch() -> None:
     """Two micro-batches of 8 accumulated give the same update as one batch of 16 (plain SGD)."""
     sgd = schema.Sgd(lr=0.5)
     accumulated, direct = _model(), _model()
-    fit(
+    _fit(
         accumulated, _data(), _setup(epochs=2, batch_size=8, gradient_accumulation=2, optimizer=sgd)
     )
-    fit(direct, _data(), _setup(epochs=2, batch_size=16, optimizer=sgd))
+    _fit(direct, _data(), _setup(epochs=2, batch_size=16, optimizer=sgd))
     for key, value in direct.state_dict().items():
         torch.testing.assert_close(accumulated.state_dict()[key], value, rtol=0, atol=1e-6)
 
@@ -239,7 +246,7 @@ def test_a_diverging_loss_stops_the_run_naming_epoch_and_step(tmp_path) -> None:
     setup = _setup(epochs=3)
     setup.checkpoint_path = tmp_path / "last.pt"
     with pytest.raises(UserError, match=r"at epoch 1, step [1-4];.*lr.*gradient_clip"):
-        fit(_model(), data, setup)
+        _fit(_model(), data, setup)
     assert not setup.checkpoint_path.exists()  # NaN weights are never saved
 
 
@@ -247,7 +254,7 @@ def test_a_learning_rate_that_blows_up_never_saves_nan_weights(tmp_path) -> None
     setup = _setup(epochs=5, optimizer=schema.Sgd(lr=3e38))
     setup.checkpoint_path = tmp_path / "last.pt"
     with pytest.raises(UserError, match="training diverged: .* epoch 1"):
-        fit(_model(), _data(), setup)
+        _fit(_model(), _data(), setup)
     assert not setup.checkpoint_path.exists()
 
 
@@ -259,7 +266,7 @@ def test_a_stopping_metric_the_split_cannot_give_is_refused_before_training() ->
     )
     setup.metric_mode = "max"
     with pytest.raises(UserError, match="'roc_auc' cannot be computed.*gives: loss, accuracy"):
-        fit(model, _data(), setup)
+        _fit(model, _data(), setup)
     assert model.steps == 0
 
 
@@ -273,7 +280,7 @@ def test_the_best_validation_epoch_is_kept_by_default(keep, epoch, capsys) -> No
         return {"loss": next(scores)}
 
     model = _model()
-    fit(model, _data(), _setup(validate, epochs=4, keep=keep))
+    _fit(model, _data(), _setup(validate, epochs=4, keep=keep))
     for name, value in model.state_dict().items():
         assert torch.equal(value, seen[epoch - 1][name]), name
     restored = "restored the weights of epoch 2, the best in validation loss"
@@ -284,4 +291,4 @@ def test_a_stopping_metric_missing_after_an_epoch_is_a_user_error_not_a_key_erro
     setup = _setup(lambda m: {"loss": 0.5}, early_stopping=schema.EarlyStopping(metric="f1_entity"))
     setup.metric_mode = "max"
     with pytest.raises(UserError, match="'f1_entity' cannot be computed.*gives: loss"):
-        fit(_model(), _data(), setup)
+        _fit(_model(), _data(), setup)

@@ -1,4 +1,5 @@
-"""Encoders over (B, 1, n_mels, frames) log-mel spectrograms, and SpecAugment.
+"""Encoders over (B, 1, n_mels, frames) log-mel spectrograms (SpecAugment is the batch
+source's: `data/augment.py`, training batches only).
 
 Every encoder has a pooled `forward(x) -> (B, output_size)` (for classification, e.g. keyword
 spotting) and `frames(x) -> (B, T', frame_size)`, one state per (subsampled) time step (for CTC
@@ -17,56 +18,23 @@ from modelyard.models.encoders.resnet import ImageResnet
 from modelyard.models.encoders.transformer import Block
 
 
-class SpecAugment(nn.Module):
-    """(B, 1, M, T) float16/float32 spectrogram -> the same as float32, with random time and
-    frequency spans set to 0 (the normalised mean) in training mode (Park et al. 2019).
-    Each example gets its own spans; in eval mode only the dtype changes."""
-
-    def __init__(self, time_masks: int, time_width: int, freq_masks: int, freq_width: int):
-        super().__init__()
-        self.time_masks, self.time_width = time_masks, time_width
-        self.freq_masks, self.freq_width = freq_masks, freq_width
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = x.float()
-        if not self.training:
-            return x
-        if self.time_masks:
-            keep = _keep(x.shape[0], x.shape[3], self.time_masks, self.time_width, x.device)
-            x = x * keep.view(x.shape[0], 1, 1, -1)
-        if self.freq_masks:
-            keep = _keep(x.shape[0], x.shape[2], self.freq_masks, self.freq_width, x.device)
-            x = x * keep.view(x.shape[0], 1, -1, 1)
-        return x
-
-
-def _keep(batch: int, size: int, count: int, width: int, device) -> torch.Tensor:
-    """(batch, size) float: 0 inside `count` random spans of 0..width positions per row, else 1.
-    Hand-written: torchaudio's masking is not a dependency here."""
-    widths = torch.randint(0, min(width, size) + 1, (batch, count, 1), device=device)
-    starts = (torch.rand(batch, count, 1, device=device) * (size - widths + 1)).long()
-    position = torch.arange(size, device=device).view(1, 1, -1)
-    masked = ((position >= starts) & (position < starts + widths)).any(dim=1)
-    return (~masked).float()
-
-
 class Spectrogram(nn.Module):
-    """SpecAugment in front of an audio encoder: `forward` and `frames` pass through it."""
+    """The float16 spectrograms stored -> float32 in front of an audio encoder: `forward` and
+    `frames` pass through it (an exported model casts as well)."""
 
-    def __init__(self, augment: SpecAugment, body: nn.Module):
+    def __init__(self, body: nn.Module):
         super().__init__()
-        self.augment = augment
         self.body = body
         self.output_size = body.output_size
         self.frame_size = body.frame_size
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """(B, 1, M, T) -> (B, output_size)."""
-        return self.body(self.augment(x))
+        return self.body(x.float())
 
     def frames(self, x: torch.Tensor) -> torch.Tensor:
         """(B, 1, M, T) -> (B, T', frame_size)."""
-        return self.body.frames(self.augment(x))
+        return self.body.frames(x.float())
 
 
 class AudioCnn(nn.Module):

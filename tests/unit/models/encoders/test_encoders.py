@@ -90,7 +90,7 @@ def _audio_cases() -> list[Case]:
     return [
         Case(
             f"audio-{name}",
-            lambda body=body: audio.Spectrogram(audio.SpecAugment(1, 3, 1, 2), body()),
+            lambda body=body: audio.Spectrogram(body()),
             _spectrograms,
             audio=True,
         )
@@ -294,52 +294,22 @@ def _uint8_images(seed: int = 0) -> torch.Tensor:
     )
 
 
-def test_pixels_eval_is_deterministic_normalisation() -> None:
+def test_pixels_normalise_alike_in_training_and_eval_mode() -> None:
+    """Augmentation is the batch source's (data/augment.py): the module only normalises."""
     mean, std = [0.1, 0.5, 0.9], [0.2, 0.3, 0.4]
-    pixels = Pixels(mean, std, crop_padding=2, flip=True).eval()
+    pixels = Pixels(mean, std)
     images = _uint8_images()
     expected = (images.float() / 255 - torch.tensor(mean).view(1, C, 1, 1)) / torch.tensor(
         std
     ).view(1, C, 1, 1)
-    torch.testing.assert_close(pixels(images), expected)
-    assert torch.equal(pixels(images), pixels(images))
+    torch.testing.assert_close(pixels.eval()(images), expected)
+    assert torch.equal(pixels.train()(images), pixels.eval()(images))
     assert (
         pixels.state_dict() == {}
     )  # fitted statistics come from preprocessing, not the weights file
 
 
-def test_pixels_random_crop_keeps_shape_and_shifts_within_padding() -> None:
-    pixels = Pixels([0.0] * C, [1.0] * C, crop_padding=2).train()
-    images = _uint8_images()
-    torch.manual_seed(0)
-    out = pixels(images)
-    assert out.shape == images.shape
-    x = images.float() / 255
-    padded = nn.functional.pad(x, (2, 2, 2, 2))
-    for i in range(B):  # every crop is some window of the zero-padded image
-        windows = [padded[i, :, dy : dy + H, dx : dx + W] for dy in range(5) for dx in range(5)]
-        assert any(torch.equal(out[i], w) for w in windows)
-
-
-def test_pixels_crop_with_zero_padding_is_identity() -> None:
-    images = _uint8_images()
-    pixels = Pixels([0.0] * C, [1.0] * C, crop_padding=0).train()
-    torch.testing.assert_close(pixels(images), images.float() / 255)
-
-
-def test_pixels_flip_flips_some_images_horizontally() -> None:
-    pixels = Pixels([0.0] * C, [1.0] * C, flip=True).train()
-    images = _uint8_images().repeat(8, 1, 1, 1)  # 32 images: both outcomes all but surely occur
-    torch.manual_seed(0)
-    out = pixels(images)
-    x = images.float() / 255
-    flipped = [torch.equal(out[i], x[i].flip(-1)) for i in range(len(x))]
-    kept = [torch.equal(out[i], x[i]) for i in range(len(x))]
-    assert all(f or k for f, k in zip(flipped, kept, strict=True))
-    assert any(flipped) and any(kept)
-
-
-# ---------------------------------------------------------------- audio frames and SpecAugment
+# ---------------------------------------------------------------- audio frames
 
 
 @pytest.mark.parametrize("case", AUDIO_CASES, ids=lambda c: c.id)
@@ -352,22 +322,3 @@ def test_audio_frames_give_a_state_per_subsampled_frame(case: Case) -> None:
     assert FRAMES // 4 <= states.shape[1] <= FRAMES
     alone = torch.cat([module.frames(x[i : i + 1]) for i in range(B)])
     torch.testing.assert_close(alone, states, rtol=0, atol=1e-5)
-
-
-def test_spec_augment_is_identity_in_eval_and_masks_spans_in_training() -> None:
-    x = torch.randn(64, 1, MELS, FRAMES).abs() + 1  # no zeros of its own
-    augment = audio.SpecAugment(time_masks=2, time_width=3, freq_masks=1, freq_width=2)
-    assert torch.equal(augment.eval()(x.half()), x.half().float())
-    torch.manual_seed(0)
-    out = augment.train()(x)
-    zero_frames = (out == 0).all(dim=2).squeeze(1)  # (64, FRAMES): whole frames masked
-    zero_bands = (out == 0).all(dim=3).squeeze(1)  # (64, MELS): whole bands masked
-    assert zero_frames.sum(dim=1).max() <= 2 * 3 and zero_bands.sum(dim=1).max() <= 2
-    assert zero_frames.any() and zero_bands.any()
-    unmasked = ~(zero_frames.unsqueeze(1) | zero_bands.unsqueeze(2)).unsqueeze(1)
-    assert torch.equal(out[unmasked], x[unmasked])
-
-
-def test_spec_augment_without_masks_changes_nothing() -> None:
-    x = torch.randn(B, 1, MELS, FRAMES)
-    assert torch.equal(audio.SpecAugment(0, 20, 0, 8).train()(x), x)
