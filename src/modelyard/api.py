@@ -149,6 +149,13 @@ class Model(Fitting):
         names = (m for o in self.config.outputs for m in task_of(o).epoch_metrics(o))
         return tuple(dict.fromkeys(names))
 
+    def _train_step(self):
+        """The training step of the first output whose task has one of its own (else None)."""
+        from modelyard.tasks import task_of
+
+        steps = [task_of(o).train_step(o) for o in self.config.outputs]
+        return next((step for step in steps if step is not None), None)
+
     def _check_trainable(self, tables: dict) -> None:
         """Rules that need the data: validation rows for early stopping and plateau schedules."""
         settings = self.config.trainer

@@ -66,6 +66,7 @@ class Fitting:
             if stopping
             else "min",
             shown=self._epoch_metrics(),
+            step=self._train_step(),
             checkpoint_path=run_dir / run.CHECKPOINT if run_dir is not None else None,
             resume=checkpoint.load(run_dir / run.CHECKPOINT) if resume and run_dir else None,
         )
@@ -103,6 +104,10 @@ class Fitting:
 
     def _epoch_metrics(self) -> tuple[str, ...]:
         return ()
+
+    def _train_step(self):
+        """A training step of the model's own (train/loop.Step), or None for the default."""
+        return None
 
     def _network(self, prepared: Any) -> torch.nn.Module:
         """What the loop trains: the module, or a wrapper computing its loss."""

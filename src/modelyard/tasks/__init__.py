@@ -19,7 +19,13 @@ _BUILTINS_REGISTERED = False
 
 
 def register(task: Task) -> Task:
-    """Add `task` under its output type; a type registered twice is an error."""
+    """Add `task` under its output type; a type registered twice, or a metric whose
+    direction contradicts another task's, is an error."""
+    _register_builtins()
+    return _add(task)
+
+
+def _add(task: Task) -> Task:
     from modelyard.config.schema.supervised import add_output_schema
 
     if not task.type:
@@ -67,4 +73,4 @@ def _register_builtins() -> None:
     from modelyard.tasks.text import TextTask
 
     for task in (CategoryTask(), BinaryTask(), NumberTask(), TaggingTask(), TextTask()):
-        register(task)
+        _add(task)

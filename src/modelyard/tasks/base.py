@@ -65,6 +65,12 @@ class Task:
         """(model output (B, ...), target (B, ...)) -> mean loss, for the output `output` (config)."""
         raise NotImplementedError
 
+    def train_step(self, output: Any):
+        """The task's own training step (train/loop.Step: (Training, batch, share, update) ->
+        detached loss), for two optimizers or averaged weights; None: the default
+        `train.loop.gradient_step` on the loss above."""
+        return None
+
     def masks_missing_labels(self, output: Any) -> bool:
         """Whether, with several outputs, rows without this output's label must be skipped by
         wrapping the loss (`heads.skip_missing`); False where the loss skips them itself."""

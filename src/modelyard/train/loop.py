@@ -73,6 +73,48 @@ class FitSetup:
     shown: tuple[str, ...] = ()  # validation metrics the epoch line shows (tasks' epoch_metrics)
     checkpoint_path: Path | None = None
     resume: dict[str, Any] | None = None
+    step: Step | None = None  # a task's own training step; default `gradient_step`
+
+
+@dataclass
+class Training:
+    """The objects of one `fit`, as a training step sees them."""
+
+    model: nn.Module  # the module trained (its parameters, its state dict)
+    wrapped: nn.Module  # what a step calls: the model, or its DDP wrapper under torchrun
+    optimizer: torch.optim.Optimizer
+    scheduler: Any  # torch LR scheduler, or None
+    setup: FitSetup
+    accumulate: int  # micro-steps per optimizer update (trainer.gradient_accumulation)
+    state: FitState
+
+
+Step = Callable[[Training, Tensors, float, bool], torch.Tensor]
+
+
+def gradient_step(run: Training, batch: Tensors, share: float, update: bool) -> torch.Tensor:
+    """The default training step on one batch: the objective's loss (times this process's
+    `share` of the global batch under torchrun, plus trainer.l1), backward, and when `update`
+    (the last micro-step of an accumulation) clipping, the optimizer's step and a per-step
+    schedule's. Returns the loss, detached. A task's own step (FitSetup.step) has the same
+    signature: a second optimizer or averaged (EMA) weights go there."""
+    setup, s = run.setup, run.setup.settings
+    with _sync_unless(not update, run.wrapped), autocast(setup.device, setup.bf16):
+        loss = setup.objective(run.wrapped, batch)
+    if setup.procs.world > 1:
+        loss = loss * share
+    if s.l1:
+        loss = loss + s.l1 * l1_penalty(run.model)
+    with _sync_unless(not update, run.wrapped):
+        (loss / run.accumulate if run.accumulate > 1 else loss).backward()
+    if update:
+        if s.gradient_clip:
+            nn.utils.clip_grad_norm_(run.model.parameters(), s.gradient_clip)
+        run.optimizer.step()
+        run.optimizer.zero_grad(set_to_none=True)
+        if is_per_step(run.scheduler):
+            run.scheduler.step()
+    return loss.detach()
 
 
 def fit(model: nn.Module, source: BatchSource, setup: FitSetup) -> FitState:
@@ -80,74 +122,19 @@ def fit(model: nn.Module, source: BatchSource, setup: FitSetup) -> FitState:
     s, procs = setup.settings, setup.procs
     model.to(setup.device)
     source = source.to(setup.device)
-    steps_per_epoch = source.steps_per_epoch  # global batches; each process takes its share
-    shared = procs.world > 1
-    accumulate = min(s.gradient_accumulation, steps_per_epoch)
-    updates_per_epoch = -(-steps_per_epoch // accumulate)
-    wrapped = _wrap(model, setup)
-    optimizer = build_optimizer(s.optimizer, model)
-    scheduler = build_schedule(
-        s.schedule, optimizer, updates_per_epoch, updates_per_epoch * s.epochs, setup.metric_mode
-    )
-    total_steps = updates_per_epoch * s.epochs
-    data = source.fingerprint() if setup.checkpoint_path or setup.resume else None
-    if setup.resume:
-        checkpoint.check_resumable(setup.resume, data, total_steps, s.schedule.type)
-    state = _restore(setup.resume, model, optimizer, scheduler) if setup.resume else FitState()
-    _check_stopping_metric(setup, model)
-    progress = Progress(procs.is_main)
-    per_step_schedule = is_per_step(scheduler)
-    rows = source.rows if source.rows is not None else steps_per_epoch * source.batch_size
-
-    for epoch in range(state.epoch + 1, s.epochs + 1):
-        started = time.perf_counter()
-        model.train()
-        _seed_draws(distributed.stream_seed(s.seed, procs.rank, epoch), setup.device)
-        loss_sum = torch.zeros((), device=setup.device)
-        step_losses = []  # (for the step a divergence started at; no sync per step)
-        progress.start_epoch(epoch, s.epochs, steps_per_epoch)
-        for step, (batch, share) in enumerate(source.batches(epoch, procs)):
-            update = (step + 1) % accumulate == 0 or step + 1 == steps_per_epoch
-            with _sync_unless(not update, wrapped), autocast(setup.device, setup.bf16):
-                loss = setup.objective(wrapped, batch)
-            if shared:
-                loss = loss * share
-            if s.l1:
-                loss = loss + s.l1 * l1_penalty(model)
-            with _sync_unless(not update, wrapped):
-                (loss / accumulate if accumulate > 1 else loss).backward()
-            if update:
-                if s.gradient_clip:
-                    nn.utils.clip_grad_norm_(model.parameters(), s.gradient_clip)
-                optimizer.step()
-                optimizer.zero_grad(set_to_none=True)
-                if per_step_schedule:
-                    scheduler.step()
-            loss_sum += loss.detach()
-            step_losses.append(loss.detach())
-            progress.step(step + 1, (step + 1) * source.batch_size, loss_sum, steps_per_epoch)
-        progress.end_epoch()
-
-        row = {
-            "epoch": epoch,
-            "train_loss": float(distributed.mean_across(loss_sum, procs)) / steps_per_epoch,
-        }
-        _check_finite(row["train_loss"], step_losses, model, epoch)
-        if setup.validate is not None:
-            row.update({f"validation_{k}": v for k, v in setup.validate(model).items()})
-        row.update(_learning_rates(optimizer))
-        row["seconds"] = time.perf_counter() - started
-        state.history.append(row)
-        stop = _early_stopping(state, row, setup, model)
-        if is_per_epoch(scheduler):
-            scheduler.step(
-                row[f"validation_{s.early_stopping.metric if s.early_stopping else 'loss'}"]
-            )
-        state.epoch = epoch
+    run, data, total_steps = _start(model, source, setup)
+    for epoch in range(run.state.epoch + 1, s.epochs + 1):
+        row = _train_epoch(run, source, epoch)
+        stop = _end_epoch(run, row)
         if procs.is_main:
+            rows = (
+                source.rows
+                if source.rows is not None
+                else source.steps_per_epoch * source.batch_size
+            )
             log(_epoch_line(row, s.epochs, rows, setup.shown))
             if setup.checkpoint_path:
-                snapshot = _snapshot(state, model, optimizer, scheduler)
+                snapshot = _snapshot(run.state, model, run.optimizer, run.scheduler)
                 checkpoint.save_atomic(
                     {**snapshot, "data": data, "total_steps": total_steps}, setup.checkpoint_path
                 )
@@ -155,20 +142,89 @@ def fit(model: nn.Module, source: BatchSource, setup: FitSetup) -> FitState:
         if distributed.broadcast_flag(stop, procs) and epoch < s.epochs:
             if procs.is_main:
                 log(
-                    f"early stopping after epoch {epoch}: no improvement in {s.early_stopping.metric} for {state.bad_epochs} epochs"
+                    f"early stopping after epoch {epoch}: no improvement in {s.early_stopping.metric} for {run.state.bad_epochs} epochs"
                 )
             break
+    _keep_best(run)
+    return run.state
 
-    if state.best_weights is not None and s.keep == "best":
-        model.load_state_dict(state.best_weights)
-        if procs.is_main:
-            metric = _tracked_metric(s)
-            key = f"validation_{metric}"
-            best = next(row["epoch"] for row in state.history if row.get(key) == state.best_score)
-            log(
-                f"restored the weights of epoch {best}, the best in validation {metric} (trainer.keep: best)"
-            )
-    return state
+
+def _start(model: nn.Module, source: BatchSource, setup: FitSetup) -> tuple[Training, Any, int]:
+    """The optimizer and schedule, restored from `setup.resume` when continuing a run (whose
+    data and schedule must be this run's); returns them with the data's fingerprint and the
+    total number of optimizer updates."""
+    s = setup.settings
+    accumulate = min(s.gradient_accumulation, source.steps_per_epoch)
+    updates_per_epoch = -(-source.steps_per_epoch // accumulate)
+    total_steps = updates_per_epoch * s.epochs
+    optimizer = build_optimizer(s.optimizer, model)
+    scheduler = build_schedule(
+        s.schedule, optimizer, updates_per_epoch, total_steps, setup.metric_mode
+    )
+    data = source.fingerprint() if setup.checkpoint_path or setup.resume else None
+    if setup.resume:
+        checkpoint.check_resumable(setup.resume, data, total_steps, s.schedule.type)
+    state = _restore(setup.resume, model, optimizer, scheduler) if setup.resume else FitState()
+    _check_stopping_metric(setup, model)
+    run = Training(model, _wrap(model, setup), optimizer, scheduler, setup, accumulate, state)
+    return run, data, total_steps
+
+
+def _train_epoch(run: Training, source: BatchSource, epoch: int) -> dict[str, float]:
+    """One pass over the source: {epoch, train_loss, lr..., seconds}, the mean loss of the
+    global batches. A NaN or infinite loss or weight stops the run here."""
+    setup, s, procs = run.setup, run.setup.settings, run.setup.procs
+    step_fn = setup.step or gradient_step
+    started = time.perf_counter()
+    run.model.train()
+    _seed_draws(distributed.stream_seed(s.seed, procs.rank, epoch), setup.device)
+    steps = source.steps_per_epoch
+    loss_sum = torch.zeros((), device=setup.device)
+    step_losses = []  # (for the step a divergence started at; no sync per step)
+    progress = Progress(procs.is_main)
+    progress.start_epoch(epoch, s.epochs, steps)
+    for step, (batch, share) in enumerate(source.batches(epoch, procs)):
+        update = (step + 1) % run.accumulate == 0 or step + 1 == steps
+        loss = step_fn(run, batch, share, update)
+        loss_sum += loss
+        step_losses.append(loss)
+        progress.step(step + 1, (step + 1) * source.batch_size, loss_sum, steps)
+    progress.end_epoch()
+    train_loss = float(distributed.mean_across(loss_sum, procs)) / steps
+    _check_finite(train_loss, step_losses, run.model, epoch)
+    return {"epoch": epoch, "train_loss": train_loss, "started": started}
+
+
+def _end_epoch(run: Training, row: dict[str, float]) -> bool:
+    """Validate, record the epoch's row in the history, track the best epoch, step a
+    per-epoch schedule; True when early stopping says to stop."""
+    setup, s = run.setup, run.setup.settings
+    started = row.pop("started")
+    if setup.validate is not None:
+        row.update({f"validation_{k}": v for k, v in setup.validate(run.model).items()})
+    row.update(_learning_rates(run.optimizer))
+    row["seconds"] = time.perf_counter() - started
+    run.state.history.append(row)
+    stop = _early_stopping(run.state, row, setup, run.model)
+    if is_per_epoch(run.scheduler):
+        run.scheduler.step(row[f"validation_{_tracked_metric(s)}"])
+    run.state.epoch = int(row["epoch"])
+    return stop
+
+
+def _keep_best(run: Training) -> None:
+    """trainer.keep: best puts back the weights of the best validation epoch."""
+    state, s = run.state, run.setup.settings
+    if state.best_weights is None or s.keep != "best":
+        return
+    run.model.load_state_dict(state.best_weights)
+    if run.setup.procs.is_main:
+        metric = _tracked_metric(s)
+        key = f"validation_{metric}"
+        best = next(row["epoch"] for row in state.history if row.get(key) == state.best_score)
+        log(
+            f"restored the weights of epoch {best}, the best in validation {metric} (trainer.keep: best)"
+        )
 
 
 def _wrap(model: nn.Module, setup: FitSetup) -> nn.Module:
