@@ -103,22 +103,7 @@ def _keep(
 
 def build_augmenters(preprocessing) -> list[Augmenter]:
     """The augmenters the inputs' configs ask for (`preprocessing.augment` of image and audio
-    inputs), sized by the fitted features (an image's channel means); none for the others."""
-    augmenters: list[Augmenter] = []
-    for feature in preprocessing.inputs:
-        if feature.type == "image":
-            a = feature.config.preprocessing.augment
-            if a.random_crop or a.horizontal_flip:
-                fill = tuple(m * 255.0 for m in feature.mean)
-                augmenters.append(
-                    ImageAugment(feature.name, fill, a.random_crop, a.horizontal_flip)
-                )
-        elif feature.type == "audio":
-            a = feature.config.preprocessing.augment
-            if a.time_masks or a.freq_masks:
-                augmenters.append(
-                    SpecAugment(
-                        feature.name, a.time_masks, a.time_width, a.freq_masks, a.freq_width
-                    )
-                )
-    return augmenters
+    inputs, each feature's `augmenter()`), sized by the fitted features (an image's channel
+    means); none for the others."""
+    found = (feature.augmenter() for feature in preprocessing.inputs)
+    return [augmenter for augmenter in found if augmenter is not None]

@@ -84,15 +84,25 @@ def test_spec_augment_masks_spans_and_keeps_the_dtype() -> None:
     assert torch.equal(masked[unmasked], x[unmasked])
 
 
-def _feature(kind: str, augment, mean=MEAN):
-    prep = SimpleNamespace(augment=augment)
-    return SimpleNamespace(
-        type=kind, name=kind, mean=mean, config=SimpleNamespace(preprocessing=prep)
-    )
+def _feature(kind: str, augment):
+    """A real image or audio input's preprocessor with `augment` settings (and, for images,
+    the channel means fitting would have found)."""
+    from modelyard.data.features.audio import AudioFeature
+    from modelyard.data.features.image import ImageFeature
+
+    if kind == "image":
+        config = schema.ImageInput(name=kind, type=kind, preprocessing={"augment": augment})
+        feature = ImageFeature(config)
+        feature.mean = MEAN
+        return feature
+    config = schema.AudioInput(name=kind, type=kind, preprocessing={"augment": augment})
+    return AudioFeature(config)
 
 
 def test_augmenters_are_built_only_where_the_config_asks_for_them() -> None:
-    number = SimpleNamespace(type="number", name="n")
+    from modelyard.data.features.tabular import NumberFeature
+
+    number = NumberFeature(schema.NumberInput(name="n", type="number"))
     quiet = [_feature("image", schema.Augment()), _feature("audio", schema.SpecAugment())]
     assert build_augmenters(SimpleNamespace(inputs=[number, *quiet])) == []
     asked = [

@@ -29,6 +29,16 @@ class AudioFeature(Feature):
 
     type = "audio"
     from_file = True
+
+    def augmenter(self):
+        """SpecAugment's time and frequency masks, as configured."""
+        from modelyard.data.augment import SpecAugment
+
+        a = self.config.preprocessing.augment
+        if not (a.time_masks or a.freq_masks):
+            return None
+        return SpecAugment(self.name, a.time_masks, a.time_width, a.freq_masks, a.freq_width)
+
     export_preprocessing = (
         "log-mel spectrogram (batch, 1, mels, frames) computed as preprocessing.json says"
     )

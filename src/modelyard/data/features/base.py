@@ -169,6 +169,10 @@ class Feature:
         by default (the unknown category; the training mean of a standardised number)."""
         return torch.zeros_like(x)
 
+    def augmenter(self):
+        """The training-time augmentation of this input (data/augment.py), or None."""
+        return None
+
     # --- to be provided by each feature type
 
     def fit(self, series: pd.Series) -> None:

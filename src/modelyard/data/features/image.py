@@ -22,6 +22,17 @@ class ImageFeature(Feature):
 
     type = "image"
     from_file = True
+
+    def augmenter(self):
+        """Random crop and horizontal flip of the stored uint8 images, as configured."""
+        from modelyard.data.augment import ImageAugment
+
+        a = self.config.preprocessing.augment
+        if not (a.random_crop or a.horizontal_flip):
+            return None
+        fill = tuple(m * 255.0 for m in self.mean)  # the training mean: 0 once normalised
+        return ImageAugment(self.name, fill, a.random_crop, a.horizontal_flip)
+
     explain_kind = "image"
     export_preprocessing = "uint8 pixels (batch, channels, height, width) after resizing; normalisation is inside the graph"
 
