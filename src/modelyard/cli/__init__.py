@@ -26,6 +26,10 @@ EPILOG = """examples:
   modelyard serve runs/penguins --port 8000
   modelyard explain runs/penguins --data test.csv --method shap --out explain.json
   modelyard compress runs/penguins --method quantize --output runs/penguins-int8 --data test.csv
+
+plugins: before any command, the modules named in MODELYARD_PLUGINS (comma-separated) and
+those of installed packages' modelyard.plugins entry points are imported; they may register
+their own tasks (modelyard.tasks.register; see README, "Your own task").
 """
 
 # verb -> (adds its subparser, runs it); `modelyard --help` lists them in this order
