@@ -67,6 +67,7 @@ class Fitting:
             else "min",
             shown=self._epoch_metrics(),
             step=self._train_step(),
+            after_epoch=_live_history(run_dir),
             checkpoint_path=run_dir / run.CHECKPOINT if run_dir is not None else None,
             resume=checkpoint.load(run_dir / run.CHECKPOINT) if resume and run_dir else None,
         )
@@ -126,6 +127,14 @@ class Fitting:
 
     def _save_end(self, run_dir: Path, details: dict[str, Any]) -> None:
         raise NotImplementedError
+
+
+def _live_history(run_dir: Path | None):
+    """Rewrites the run's history.csv after every epoch, so a killed run keeps its record and
+    a long one can be watched; None without a run directory."""
+    if run_dir is None:
+        return None
+    return lambda history: run.write_history(run_dir / run.HISTORY_FILE, history)
 
 
 def _run_target(output_dir: str | Path | None, resume: bool) -> Path | None:

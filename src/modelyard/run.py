@@ -2,7 +2,7 @@
 
 <run>/config.yaml         resolved config, defaults filled in
 <run>/metrics.json        {"validation": {...}, "test": {...}}
-<run>/history.csv         one row per epoch
+<run>/history.csv         one row per epoch, rewritten after each (a killed run keeps it)
 <run>/report.html
 <run>/splits.json        which rows of which table went to train, validation and test
 <run>/checkpoints/last.pt for --resume (and previous.pt, the one before, in case last.pt is
@@ -29,6 +29,7 @@ from modelyard.errors import UserError
 from modelyard.train.progress import log
 
 MODEL_DIR = "model"
+HISTORY_FILE = "history.csv"
 CHECKPOINT = Path("checkpoints") / "last.pt"
 PREVIOUS_CHECKPOINT = Path("checkpoints") / "previous.pt"
 STAGING = ".incomplete"  # suffix of the sibling folder an --overwrite trains into
@@ -236,11 +237,14 @@ def read_json(path: Path) -> Any:
 
 
 def write_history(path: Path, history: list[dict[str, float]]) -> None:
+    """One row per epoch; replaced whole (never seen half-written), after every epoch."""
     columns = list(dict.fromkeys(k for row in history for k in row))
-    with path.open("w", newline="", encoding="utf-8") as f:
+    tmp = path.with_name(path.name + ".tmp")
+    with tmp.open("w", newline="", encoding="utf-8") as f:
         writer = csv.DictWriter(f, fieldnames=columns)
         writer.writeheader()
         writer.writerows(history)
+    os.replace(tmp, path)
 
 
 def save_model(
@@ -298,7 +302,7 @@ def write_results(run_dir: Path, config, metrics: dict, history: list[dict], det
 
     write_config(run_dir, config)
     write_json(run_dir / "metrics.json", metrics)
-    write_history(run_dir / "history.csv", history)
+    write_history(run_dir / HISTORY_FILE, history)
     config_yaml = (run_dir / "config.yaml").read_text(encoding="utf-8")
     return write_report(
         run_dir,

@@ -54,6 +54,9 @@ def test_killed_run_resumes_to_the_same_weights(project):
     killed_at = _kill_after_first_checkpoint(project)
     assert 1 <= killed_at < EPOCHS
     assert not (project / "killed/model/weights.safetensors").exists()
+    kept = pd.read_csv(project / "killed/history.csv")  # written after every epoch
+    assert killed_at <= len(kept) <= killed_at + 1  # the checkpoint follows the history
+    assert list(kept["epoch"]) == list(range(1, len(kept) + 1))
 
     modelyard(
         "train",

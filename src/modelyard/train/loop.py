@@ -74,6 +74,9 @@ class FitSetup:
     checkpoint_path: Path | None = None
     resume: dict[str, Any] | None = None
     step: Step | None = None  # a task's own training step; default `gradient_step`
+    after_epoch: Callable[[list[dict[str, float]]], None] | None = (
+        None  # (history so far), main process
+    )
 
 
 @dataclass
@@ -133,6 +136,8 @@ def fit(model: nn.Module, source: BatchSource, setup: FitSetup) -> FitState:
                 else source.steps_per_epoch * source.batch_size
             )
             log(_epoch_line(row, s.epochs, rows, setup.shown))
+            if setup.after_epoch is not None:  # before the checkpoint: it never runs ahead
+                setup.after_epoch(run.state.history)
             if setup.checkpoint_path:
                 snapshot = _snapshot(run.state, model, run.optimizer, run.scheduler)
                 checkpoint.save_atomic(
