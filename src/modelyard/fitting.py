@@ -45,6 +45,7 @@ class Fitting:
         from modelyard.train import checkpoint
         from modelyard.train.loop import FitSetup, fit
         from modelyard.train.precision import pick_device, use_bf16
+        from modelyard.train.tracking import open_tracker
 
         settings = self.config.trainer
         prepared = self._prepare(data, run_dir if resume else None, procs)
@@ -68,10 +69,15 @@ class Fitting:
             shown=self._epoch_metrics(),
             step=self._train_step(),
             after_epoch=_live_history(run_dir),
+            tracker=open_tracker(run_dir, self.config.tracking) if procs.is_main else None,
             checkpoint_path=run_dir / run.CHECKPOINT if run_dir is not None else None,
             resume=checkpoint.load(run_dir / run.CHECKPOINT) if resume and run_dir else None,
         )
-        state = fit(self._network(prepared), self._train_source(prepared), setup)
+        try:
+            state = fit(self._network(prepared), self._train_source(prepared), setup)
+        finally:
+            if setup.tracker is not None:
+                setup.tracker.close()
         self.module.eval()  # trained: no dropout for whoever calls it next
         self.history = state.history
         # once, on the training device; the other processes wait at the barrier

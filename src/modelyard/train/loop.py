@@ -74,9 +74,9 @@ class FitSetup:
     checkpoint_path: Path | None = None
     resume: dict[str, Any] | None = None
     step: Step | None = None  # a task's own training step; default `gradient_step`
-    after_epoch: Callable[[list[dict[str, float]]], None] | None = (
-        None  # (history so far), main process
-    )
+    # after each epoch, on the main process: (the history so far) -> None, and a tracker
+    after_epoch: Callable[[list[dict[str, float]]], None] | None = None
+    tracker: Any = None  # train/tracking.TensorBoard, or None
 
 
 @dataclass
@@ -136,6 +136,8 @@ def fit(model: nn.Module, source: BatchSource, setup: FitSetup) -> FitState:
                 else source.steps_per_epoch * source.batch_size
             )
             log(_epoch_line(row, s.epochs, rows, setup.shown))
+            if setup.tracker is not None:
+                setup.tracker.epoch(row, rows)
             if setup.after_epoch is not None:  # before the checkpoint: it never runs ahead
                 setup.after_epoch(run.state.history)
             if setup.checkpoint_path:
@@ -191,6 +193,8 @@ def _train_epoch(run: Training, source: BatchSource, epoch: int) -> dict[str, fl
     for step, (batch, share) in enumerate(source.batches(epoch, procs)):
         update = (step + 1) % run.accumulate == 0 or step + 1 == steps
         loss = step_fn(run, batch, share, update)
+        if setup.tracker is not None:
+            setup.tracker.step((epoch - 1) * steps + step + 1, loss)
         loss_sum += loss
         step_losses.append(loss)
         progress.step(step + 1, (step + 1) * source.batch_size, loss_sum, steps)

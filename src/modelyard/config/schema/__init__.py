@@ -92,6 +92,7 @@ from modelyard.config.schema.trainer import (
     Optimizer,
     Schedule,
     Sgd,
+    Tracking,
     Trainer,
 )
 
@@ -168,6 +169,7 @@ __all__ = [
     "TextPretrained",
     "TextRnn",
     "TextTransformer",
+    "Tracking",
     "Trainer",
     "config_model",
     "root_models",

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from pydantic import Field, PositiveInt
 
 from modelyard.config.schema.common import Probability, Strict
-from modelyard.config.schema.trainer import Trainer
+from modelyard.config.schema.trainer import Tracking, Trainer
 
 
 class Corpus(Strict):
@@ -51,3 +51,4 @@ class LanguageModelConfig(Strict):
     block_size: Annotated[int, Field(ge=8, le=4096)] = 128
     mlm_probability: Annotated[float, Field(gt=0, lt=1)] = 0.15
     trainer: Trainer = Trainer()
+    tracking: Tracking = Tracking()

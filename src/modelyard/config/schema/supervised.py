@@ -10,7 +10,7 @@ from modelyard.config.schema.common import Probability, Strict, tagged_union
 from modelyard.config.schema.data import Data
 from modelyard.config.schema.inputs import Input
 from modelyard.config.schema.outputs import BUILTIN_OUTPUTS, Output
-from modelyard.config.schema.trainer import Trainer
+from modelyard.config.schema.trainer import Tracking, Trainer
 
 
 class ConcatCombiner(Strict):
@@ -42,6 +42,7 @@ class Config(Strict):
     outputs: Annotated[list[Output], Field(min_length=1)]
     combiner: Combiner = MlpCombiner()
     trainer: Trainer = Trainer()
+    tracking: Tracking = Tracking()
 
 
 # Output type -> its config section: the built-in ones, then those of tasks registered by

@@ -87,3 +87,13 @@ class Trainer(Strict):
     eval_batch_size: PositiveInt = 256
     keep: Literal["best", "last"] = "best"
     keep_checkpoints: Literal["none", "last"] = "none"
+
+
+class Tracking(Strict):
+    """Live records of a run in its directory, besides history.csv (rewritten every epoch):
+    TensorBoard event files in `<run>/events` (`tensorboard --logdir <run>/events`): the
+    training loss every `every_steps` optimizer steps, and per epoch the learning rates,
+    validation metrics and throughput."""
+
+    tensorboard: bool = True
+    every_steps: PositiveInt = 50
