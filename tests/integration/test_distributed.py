@@ -79,6 +79,38 @@ def test_two_processes_train_the_weights_of_one(tmp_path):
     assert one["test"] == pytest.approx(two["test"], abs=1e-5)
 
 
+def _two_agents(
+    *args: str, cwd, program: str = "-m modelyard"
+) -> list[subprocess.CompletedProcess]:
+    """Two torchrun agents on localhost, one process each, meeting through c10d rendezvous:
+    what two machines do (`--nnodes 2`), each launched with the same command."""
+    endpoint = f"127.0.0.1:{_free_port()}"
+    command = [sys.executable, "-m", "torch.distributed.run", "--nnodes", "2"]
+    command += ["--nproc-per-node", "1", "--rdzv-backend", "c10d", "--rdzv-endpoint", endpoint]
+    command += ["--rdzv-id", "modelyard-test", *program.split(), *args]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    agents = [
+        subprocess.Popen(
+            command, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
+        )
+        for _ in range(2)
+    ]
+    results = []
+    for agent in agents:
+        out, err = agent.communicate(timeout=240)
+        results.append(subprocess.CompletedProcess(command, agent.returncode, out, err))
+    return results
+
+
+def test_two_agents_as_two_machines_train_the_weights_of_one_process(tmp_path):
+    _numbers_project(tmp_path, rows=61, batch_size=4)
+    modelyard("train", "config.yaml", "--output", "one", cwd=tmp_path)
+    agents = _two_agents("train", "config.yaml", "--output", "two", cwd=tmp_path)
+    assert [a.returncode for a in agents] == [0, 0], [a.stderr for a in agents]
+    assert sum(a.stderr.count("run saved to two") for a in agents) == 1  # global rank 0 alone
+    assert _largest_difference(tmp_path / "one", tmp_path / "two") < 1e-5
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -186,3 +218,18 @@ def test_a_pretrained_encoder_trains_under_torchrun(tmp_path):
     result = _torchrun("train", "config.yaml", "--output", "run", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "run/model/backbones/review/config.json").is_file()
+
+
+def test_a_user_error_on_one_machine_ends_both_with_code_2(tmp_path):
+    """Across two agents (two machines), as within one: the error is printed once, and each
+    agent's summary shows its process ended with 2; no agent hangs."""
+    _numbers_project(tmp_path, rows=61, batch_size=4)
+    (tmp_path / "rank_1_fails.py").write_text(RANK_1_FAILS, encoding="utf-8")
+    agents = _two_agents("train", "config.yaml", cwd=tmp_path, program="rank_1_fails.py")
+    stderr = "".join(a.stderr for a in agents)
+    errors = [line for line in stderr.splitlines() if line.startswith("error:")]
+    assert errors == ["error: rank 1 cannot go on"], stderr
+    for agent in agents:
+        summary = agent.stderr.split("Failures:")[-1]
+        assert re.findall(r"exitcode +: (-?\d+)", summary) == ["2"], agent.stderr
+        assert agent.returncode == 1
