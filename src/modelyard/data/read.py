@@ -1,7 +1,9 @@
-"""Reading tables (CSV, TSV, Parquet, JSON lines) and class-per-subfolder folders."""
+"""Reading tables (CSV, TSV, Parquet, JSON lines), Parquet datasets (a folder of Parquet
+files, hive-partitioned or not, or a glob pattern) and class-per-subfolder folders."""
 
 from __future__ import annotations
 
+import glob
 import json
 from pathlib import Path
 
@@ -22,6 +24,7 @@ TABLE_READERS = {  # (path, the config's data section: separator, encoding, deci
     ".jsonl": lambda p, d: pd.read_json(p, lines=True, encoding=d.encoding),
     ".json": lambda p, d: pd.read_json(p, lines=True, encoding=d.encoding),
 }
+PARQUET_SUFFIXES = {".parquet", ".pq"}
 
 
 def read_table(path: Path, data: Data = DEFAULTS) -> pd.DataFrame:
@@ -91,6 +94,14 @@ def read_data(
 ) -> pd.DataFrame:
     """Read a table or a class folder; file-path columns become absolute, relative to the table.
     `data`: the config's data section (how CSV/TSV files are read)."""
+    files = parquet_files(path)
+    if files is not None:  # a Parquet dataset: paths inside are relative to its folder
+        frame = read_parquet_files(files, path)
+        base = path if path.is_dir() else path.parent
+        for column in path_columns:
+            if column in frame.columns:
+                frame[column] = [_resolve(base, v) for v in frame[column]]
+        return frame
     if path.is_dir():
         if len(path_columns) != 1 or len(label_columns) != 1:
             raise UserError(
@@ -103,6 +114,88 @@ def read_data(
         if column in frame.columns:
             frame[column] = [_resolve(path.parent, v) for v in frame[column]]
     return frame
+
+
+def parquet_files(path: Path) -> list[Path] | None:
+    """The Parquet files `path` stands for when it is a glob pattern (`data/*.parquet`,
+    `data/**/*.parquet`) or a folder holding Parquet files (searched recursively, as
+    hive-partitioned datasets are laid out); None when it is neither."""
+    if glob.has_magic(str(path)):
+        found = sorted(Path(p) for p in glob.glob(str(path), recursive=True) if Path(p).is_file())
+        if not found:
+            raise UserError(f"data '{path}': the pattern matches no files")
+        others = [f for f in found if f.suffix.lower() not in PARQUET_SUFFIXES]
+        if others:
+            raise UserError(
+                f"data '{path}': '{others[0]}' is not a Parquet file; a pattern reads Parquet files "
+                "(.parquet, .pq) only: narrow it, e.g. to *.parquet"
+            )
+        return found
+    if path.is_dir():
+        found = sorted(
+            p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in PARQUET_SUFFIXES
+        )
+        return found or None
+    return None
+
+
+def read_parquet_files(files: list[Path], source: Path) -> pd.DataFrame:
+    """One table from several Parquet files (pyarrow datasets; a folder's hive partition
+    columns, `year=2024/`, included). Each file's schema is read first (its footer only), so
+    a damaged file or files whose columns differ are named."""
+    import pyarrow as pa
+    import pyarrow.dataset as ds
+
+    schemas = [_parquet_schema(f) for f in files]
+    for f, schema in zip(files[1:], schemas[1:], strict=True):
+        problem = _schema_difference(schemas[0], schema)
+        if problem:
+            raise UserError(
+                f"data files '{files[0]}' and '{f}' do not have the same columns: {problem}; "
+                "every file of a dataset needs the same columns"
+            )
+    try:
+        schema = pa.unify_schemas(schemas, promote_options="permissive")
+    except (pa.ArrowInvalid, pa.ArrowTypeError) as e:
+        raise UserError(
+            f"data '{source}': the files' column types cannot be combined ({e}); give each column one type in every file"
+        ) from None
+    try:
+        if source.is_dir():  # its own files, and the partition columns of its folder names
+            dataset = ds.dataset(str(source), format="parquet", partitioning="hive")
+        else:
+            dataset = ds.dataset([str(f) for f in files], schema=schema, format="parquet")
+        table = dataset.to_table()
+    except (pa.ArrowException, OSError) as e:
+        raise UserError(f"data '{source}' could not be read: {e}") from None
+    if table.num_rows == 0:
+        raise UserError(f"data '{source}' has no rows")
+    frame = table.to_pandas()
+    frame.columns = [str(c) for c in frame.columns]
+    return frame
+
+
+def _parquet_schema(path: Path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        return pq.read_schema(path)
+    except (pa.ArrowException, OSError) as e:
+        raise UserError(
+            f"data file '{path}' is not a readable Parquet file ({e}); replace or remove it"
+        ) from None
+
+
+def _schema_difference(first, other) -> str | None:
+    """How `other`'s columns differ from `first`'s (pyarrow schemas), or None."""
+    missing = [n for n in first.names if n not in other.names]
+    if missing:
+        return f"the second lacks column '{missing[0]}'"
+    extra = [n for n in other.names if n not in first.names]
+    if extra:
+        return f"the second has column '{extra[0]}', which the first lacks"
+    return None
 
 
 def _resolve(base: Path, value: object) -> object:
