@@ -37,7 +37,9 @@ def _known_encoding(name: Any) -> Any:
 
 
 class Data(Strict):
-    """Paths are relative to the config file. A folder means one subfolder per class.
+    """Paths are relative to the config file: a table file (csv, tsv, parquet, jsonl); a glob
+    of Parquet files (`data/*.parquet`) or a folder of them (hive partitions too), read as one
+    table; otherwise a folder means one subfolder per class (images, audio).
 
     `separator`, `encoding` and `decimal` say how CSV/TSV files are read (every file of the
     config, and the data given to evaluate and predict): `separator` defaults to ',' for .csv
