@@ -37,6 +37,17 @@ def names_are_unique(config: Config) -> list[str]:
     return problems
 
 
+def split_hash_settings_fit(config: Config) -> list[str]:
+    split = config.data.split
+    if split.id_column is not None and split.by != "hash":
+        return ["data.split.id_column: applies to by: hash; add by: hash, or remove id_column"]
+    if split.column is not None and split.by == "hash":
+        return [
+            "data.split: column gives each row its split, by: hash computes one; keep one of them"
+        ]
+    return []
+
+
 def split_leaves_training_data(config: Config) -> list[str]:
     split = config.data.split
     held_out = (0 if config.data.validation else split.validation or 0) + (
@@ -165,6 +176,7 @@ CHECKS: list[Callable[[Config], list[str]]] = [
     outputs_fit_their_tasks,
     names_are_unique,
     split_leaves_training_data,
+    split_hash_settings_fit,
     early_stopping_metric_exists,
     plateau_needs_validation,
     optimizer_settings_fit,

@@ -91,6 +91,8 @@ def split_tables(
                 f"data.split.column: column '{split.column}' is not in the training data{column_hint(split.column, train.columns)}"
             )
         return _split_by_column(train, split.column, tables)
+    if split.by == "hash":
+        return _split_by_hash(train, split, tables)
     rng = np.random.default_rng(split.seed)
     order = rng.permutation(len(train))
     out = dict(tables)
@@ -115,6 +117,65 @@ def split_tables(
             f"data: of {len(train)} training rows, {' and '.join(carved)} were set aside (data.split, seed {split.seed})"
         )
     return out
+
+
+def _split_by_hash(
+    train: pd.DataFrame, split: Split, tables: dict
+) -> dict[str, pd.DataFrame | None]:
+    """Each row's split from a hash of its id (or row number) and the seed, mapped to [0, 1):
+    below test -> test, below test + validation -> validation, else train. Vectorised
+    (pandas' hashing), one pass, no permutation."""
+    key = _hash_key(train, split.id_column)
+    seed = f"{split.seed % 10**16:016d}"  # pandas' hash key: 16 characters
+    hashed = pd.util.hash_pandas_object(key, index=False, hash_key=seed).to_numpy()
+    position = hashed / 2.0**64  # (N,) in [0, 1)
+    out, below = dict(tables), 0.0
+    carved = []
+    for name in ("test", "validation"):
+        ratio = getattr(split, name)
+        if tables[name] is not None or not ratio:
+            continue
+        rows = (position >= below) & (position < below + ratio)
+        if not rows.any():
+            raise UserError(
+                f"data.split by: hash gave no {name} rows among {len(train)}; "
+                f"use a larger data.split.{name} or by: random for a table this small"
+            )
+        out[name] = train[rows]
+        carved.append(f"{name} {int(rows.sum())}")
+        below += ratio
+    out["train"] = train[position >= below]
+    if len(out["train"]) == 0:
+        raise UserError(
+            "data: no training rows are left after taking the validation and test splits"
+        )
+    if carved:
+        of = f"'{split.id_column}'" if split.id_column else "the row number"
+        log(
+            f"data: of {len(train)} training rows, {' and '.join(carved)} were set aside "
+            f"(data.split by a hash of {of}, seed {split.seed})"
+        )
+    return out
+
+
+def _hash_key(train: pd.DataFrame, id_column: str | None) -> pd.Series:
+    """What is hashed per row: the id column's values as category texts (3 and 3.0 alike;
+    a missing id is the user's error), or the row number."""
+    if id_column is None:
+        return pd.Series(np.arange(len(train)), dtype=np.int64)
+    if id_column not in train.columns:
+        raise UserError(
+            f"data.split.id_column: column '{id_column}' is not in the training data{column_hint(id_column, train.columns)}"
+        )
+    texts = texts_of(train[id_column])
+    missing = np.flatnonzero(pd.isna(texts))
+    if len(missing):
+        row = row_label(train[id_column], int(missing[0]))
+        raise UserError(
+            f"data.split.id_column '{id_column}': {row} has no id ({len(missing)} such rows); "
+            "every row needs one to be split by its hash"
+        )
+    return pd.Series(texts, dtype=object)
 
 
 def _split_by_column(

@@ -181,3 +181,70 @@ def test_config_files_validation_only_carves_no_test(tmp_path):
     config["data"]["split"] = {"test": 0.2}
     out = read_config_data(validate(config), tmp_path)
     assert (len(out["train"]), len(out["test"])) == (80, 20)
+
+
+# ------------------------------------------------------------ by: hash
+
+
+def _hash_split(frame: pd.DataFrame, **settings) -> dict:
+    return split_tables(tables(frame), Split(by="hash", validation=0.2, test=0.1, **settings))
+
+
+def _assignment(out: dict) -> dict[int, str]:
+    return {i: name for name in ("train", "validation", "test") for i in ids(out[name])}
+
+
+def test_hash_split_covers_every_row_once_in_about_the_ratios():
+    big = pd.DataFrame({"id": range(20_000), "x": range(20_000)})
+    out = _hash_split(big, id_column="id")
+    sizes = {name: len(out[name]) for name in ("train", "validation", "test")}
+    assert sum(sizes.values()) == 20_000 and len(_assignment(out)) == 20_000
+    assert sizes["validation"] == pytest.approx(4_000, rel=0.05)
+    assert sizes["test"] == pytest.approx(2_000, rel=0.07)
+
+
+def test_a_row_keeps_its_split_when_rows_are_added_or_reordered():
+    before = _assignment(_hash_split(TRAIN, id_column="id"))
+    grown = pd.concat([TRAIN, pd.DataFrame({"id": range(100, 300), "x": 0})]).sample(
+        frac=1, random_state=3
+    )
+    after = _assignment(_hash_split(grown.reset_index(drop=True), id_column="id"))
+    assert {i: after[i] for i in before} == before
+
+
+def test_the_seed_changes_the_assignment_and_repeats_it():
+    one, again = (_assignment(_hash_split(TRAIN, id_column="id", seed=1)) for _ in range(2))
+    other = _assignment(_hash_split(TRAIN, id_column="id", seed=2))
+    assert one == again and one != other
+
+
+def test_without_an_id_column_the_row_number_is_hashed():
+    a = _assignment(_hash_split(TRAIN))
+    b = _assignment(_hash_split(TRAIN.assign(id=range(500, 600))))
+    assert [a[i] for i in range(100)] == [b[i] for i in range(500, 600)]  # by position
+
+
+def test_hash_split_errors_name_the_column_and_what_to_do():
+    with pytest.raises(
+        UserError, match="data.split.id_column: column 'user' is not in the training data"
+    ):
+        _hash_split(TRAIN, id_column="user")
+    holes = TRAIN.assign(user=[None] + [f"u{i}" for i in range(99)])
+    with pytest.raises(UserError, match=r"id_column 'user': row 1 has no id \(1 such rows\)"):
+        _hash_split(holes, id_column="user")
+    with pytest.raises(UserError, match=r"gave no (validation|test) rows among 2; use a larger"):
+        _hash_split(TRAIN.head(2), id_column="id")
+
+
+def test_config_checks_refuse_hash_settings_that_do_not_fit():
+    from modelyard.config import validate
+    from modelyard.errors import ConfigError
+
+    base = {
+        "inputs": [{"name": "x", "type": "number"}],
+        "outputs": [{"name": "y", "type": "number"}],
+    }
+    with pytest.raises(ConfigError, match="data.split.id_column: applies to by: hash"):
+        validate(base | {"data": {"split": {"id_column": "id"}}})
+    with pytest.raises(ConfigError, match="column gives each row its split, by: hash computes one"):
+        validate(base | {"data": {"split": {"column": "part", "by": "hash"}}})

@@ -12,6 +12,12 @@ from modelyard.config.schema.common import Probability, Strict
 class Split(Strict):
     """Ratios of the training file held out, or `column` naming a train/validation/test column.
 
+    `by: random` (default) shuffles the rows with `seed` and takes exact counts. `by: hash`
+    puts each row in a split by a hash of its `id_column` value (with `seed`; without
+    `id_column`, of its row number): no permutation of the whole table, and a row stays in its
+    split when rows are added or reordered (with an id column); the sizes are the ratios
+    approximately.
+
     A split given as a file (or a DataFrame passed to `fit`) is used as it is; when validation
     is given and test is not, no test split is carved unless `test` is written here. The run's
     resolved config.yaml shows null for a ratio that was not used."""
@@ -20,6 +26,8 @@ class Split(Strict):
     test: Probability | None = 0.15
     seed: int = 0
     column: str | None = None
+    by: Literal["random", "hash"] = "random"
+    id_column: str | None = None
 
 
 def _known_encoding(name: Any) -> Any:
