@@ -52,6 +52,7 @@ def _numbers_project(folder: Path, rows: int, batch_size: int) -> None:
             "batch_size": batch_size,
             "optimizer": {"type": "sgd", "lr": 0.2},
             "device": "cpu",
+            "checkpoint_every_steps": 2,  # checkpoints within epochs too: a collective each
         },
     }
     (folder / "config.yaml").write_text(yaml.safe_dump(config), encoding="utf-8")

@@ -111,6 +111,15 @@ def barrier(procs: Processes) -> None:
         dist.barrier()
 
 
+def gather_objects(value, procs: Processes) -> list:
+    """[value of rank 0, value of rank 1, ...] on every process (picklable values)."""
+    if procs.world == 1:
+        return [value]
+    found = [None] * procs.world
+    dist.all_gather_object(found, value)
+    return found
+
+
 def broadcast_flag(flag: bool, procs: Processes) -> bool:
     """Rank 0's decision, shared with every process."""
     if procs.world == 1:

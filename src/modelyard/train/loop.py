@@ -55,6 +55,9 @@ class FitState:
     best_weights: dict[str, torch.Tensor] | None = None
     bad_epochs: int = 0
     history: list[dict[str, float]] = field(default_factory=list)
+    # within epoch `epoch + 1` (checkpoint_every_steps): global steps done, and their losses
+    position: int = 0
+    step_losses: list[float] = field(default_factory=list)
 
 
 @dataclass
@@ -90,6 +93,8 @@ class Training:
     setup: FitSetup
     accumulate: int  # micro-steps per optimizer update (trainer.gradient_accumulation)
     state: FitState
+    data: Any = None  # the training data's fingerprint, for the checkpoint
+    total_steps: int = 0  # optimizer updates of the whole run
 
 
 Step = Callable[[Training, Tensors, float, bool], torch.Tensor]
@@ -125,7 +130,7 @@ def fit(model: nn.Module, source: BatchSource, setup: FitSetup) -> FitState:
     s, procs = setup.settings, setup.procs
     model.to(setup.device)
     source = source.to(setup.device)
-    run, data, total_steps = _start(model, source, setup)
+    run = _start(model, source, setup)
     for epoch in range(run.state.epoch + 1, s.epochs + 1):
         row = _train_epoch(run, source, epoch)
         stop = _end_epoch(run, row)
@@ -141,10 +146,7 @@ def fit(model: nn.Module, source: BatchSource, setup: FitSetup) -> FitState:
             if setup.after_epoch is not None:  # before the checkpoint: it never runs ahead
                 setup.after_epoch(run.state.history)
             if setup.checkpoint_path:
-                snapshot = _snapshot(run.state, model, run.optimizer, run.scheduler)
-                checkpoint.save_atomic(
-                    {**snapshot, "data": data, "total_steps": total_steps}, setup.checkpoint_path
-                )
+                _save_checkpoint(run, rngs=None)
         distributed.barrier(procs)
         if distributed.broadcast_flag(stop, procs) and epoch < s.epochs:
             if procs.is_main:
@@ -156,10 +158,10 @@ def fit(model: nn.Module, source: BatchSource, setup: FitSetup) -> FitState:
     return run.state
 
 
-def _start(model: nn.Module, source: BatchSource, setup: FitSetup) -> tuple[Training, Any, int]:
-    """The optimizer and schedule, restored from `setup.resume` when continuing a run (whose
-    data and schedule must be this run's); returns them with the data's fingerprint and the
-    total number of optimizer updates."""
+def _start(model: nn.Module, source: BatchSource, setup: FitSetup) -> Training:
+    """The fit's objects: the optimizer and schedule, restored from `setup.resume` when
+    continuing a run (whose data and schedule must be this run's), the data's fingerprint and
+    the total number of optimizer updates (for checkpoints)."""
     s = setup.settings
     accumulate = min(s.gradient_accumulation, source.steps_per_epoch)
     updates_per_epoch = -(-source.steps_per_epoch // accumulate)
@@ -171,26 +173,37 @@ def _start(model: nn.Module, source: BatchSource, setup: FitSetup) -> tuple[Trai
     data = source.fingerprint() if setup.checkpoint_path or setup.resume else None
     if setup.resume:
         checkpoint.check_resumable(setup.resume, data, total_steps, s.schedule.type)
-    state = _restore(setup.resume, model, optimizer, scheduler) if setup.resume else FitState()
+    state = (
+        _restore(setup.resume, model, optimizer, scheduler, setup.procs)
+        if setup.resume
+        else FitState()
+    )
     _check_stopping_metric(setup, model)
     run = Training(model, _wrap(model, setup), optimizer, scheduler, setup, accumulate, state)
-    return run, data, total_steps
+    run.data, run.total_steps = data, total_steps
+    return run
 
 
 def _train_epoch(run: Training, source: BatchSource, epoch: int) -> dict[str, float]:
     """One pass over the source: {epoch, train_loss, lr..., seconds}, the mean loss of the
-    global batches. A NaN or infinite loss or weight stops the run here."""
+    global batches. A NaN or infinite loss or weight stops the run here. A run resumed from
+    a checkpoint within this epoch starts at its position, with its random state."""
     setup, s, procs = run.setup, run.setup.settings, run.setup.procs
     step_fn = setup.step or gradient_step
     started = time.perf_counter()
     run.model.train()
-    _seed_draws(distributed.stream_seed(s.seed, procs.rank, epoch), setup.device)
-    steps = source.steps_per_epoch
-    loss_sum = torch.zeros((), device=setup.device)
-    step_losses = []  # (for the step a divergence started at; no sync per step)
+    start = run.state.position
+    if start == 0:  # (within an epoch, the checkpoint's random state was restored)
+        _seed_draws(distributed.stream_seed(s.seed, procs.rank, epoch), setup.device)
+    steps, every = source.steps_per_epoch, s.checkpoint_every_steps
+    step_losses = [torch.tensor(v, device=setup.device) for v in run.state.step_losses]
+    loss_sum = (
+        torch.stack(step_losses).sum() if step_losses else torch.zeros((), device=setup.device)
+    )
     progress = Progress(procs.is_main)
     progress.start_epoch(epoch, s.epochs, steps)
-    for step, (batch, share) in enumerate(source.batches(epoch, procs)):
+    batches = source.batches(epoch, procs, start_step=start)
+    for step, (batch, share) in enumerate(batches, start=start):
         update = (step + 1) % run.accumulate == 0 or step + 1 == steps
         loss = step_fn(run, batch, share, update)
         if setup.tracker is not None:
@@ -198,10 +211,32 @@ def _train_epoch(run: Training, source: BatchSource, epoch: int) -> dict[str, fl
         loss_sum += loss
         step_losses.append(loss)
         progress.step(step + 1, (step + 1) * source.batch_size, loss_sum, steps)
+        if (
+            every
+            and update
+            and setup.checkpoint_path
+            and (step + 1) % (every * run.accumulate) == 0
+            and step + 1 < steps
+        ):
+            run.state.position, run.state.step_losses = step + 1, [float(v) for v in step_losses]
+            _save_checkpoint(run, rngs=distributed.gather_objects(torch.get_rng_state(), procs))
     progress.end_epoch()
+    run.state.position, run.state.step_losses = 0, []
     train_loss = float(distributed.mean_across(loss_sum, procs)) / steps
     _check_finite(train_loss, step_losses, run.model, epoch)
     return {"epoch": epoch, "train_loss": train_loss, "started": started}
+
+
+def _save_checkpoint(run: Training, rngs: list | None) -> None:
+    """The main process writes the run's checkpoint (atomically); `rngs`: every process's
+    random state, for a checkpoint within an epoch (at its end, each epoch reseeds anyway)."""
+    if not run.setup.procs.is_main:
+        return
+    snapshot = _snapshot(run.state, run.model, run.optimizer, run.scheduler)
+    if rngs is not None:
+        snapshot["rngs"] = rngs
+    snapshot.update(data=run.data, total_steps=run.total_steps)
+    checkpoint.save_atomic(snapshot, run.setup.checkpoint_path)
 
 
 def _end_epoch(run: Training, row: dict[str, float]) -> bool:
@@ -339,12 +374,15 @@ def _snapshot(state: FitState, model, optimizer, scheduler) -> dict[str, Any]:
     }
 
 
-def _restore(snapshot: dict[str, Any], model, optimizer, scheduler) -> FitState:
+def _restore(snapshot: dict[str, Any], model, optimizer, scheduler, procs) -> FitState:
     model.load_state_dict(snapshot["model"])
     optimizer.load_state_dict(snapshot["optimizer"])
     if scheduler is not None:
         scheduler.load_state_dict(snapshot["scheduler"])
-    torch.set_rng_state(snapshot["rng"])
+    rngs = snapshot.get("rngs") or [snapshot["rng"]]
+    # each process's own random state when the checkpoint has one per process (a different
+    # number of processes continues with rank 0's: the rows are still exactly the unseen ones)
+    torch.set_rng_state(rngs[procs.rank] if len(rngs) == procs.world else rngs[0])
     if snapshot.get("cuda_rng") and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(snapshot["cuda_rng"])
     return FitState(**copy.deepcopy(snapshot["state"]))

@@ -292,3 +292,38 @@ def test_a_stopping_metric_missing_after_an_epoch_is_a_user_error_not_a_key_erro
     setup.metric_mode = "max"
     with pytest.raises(UserError, match="'f1_entity' cannot be computed.*gives: loss"):
         _fit(_model(), _data(), setup)
+
+
+def test_a_run_killed_within_an_epoch_resumes_there_to_the_same_weights(tmp_path) -> None:
+    """checkpoint_every_steps: a crash in the middle of epoch 2 resumes at its step, with the
+    rows not yet seen and the dropout draws it would have made: bit-exact."""
+    trainer = {"epochs": 3, "batch_size": 8, "checkpoint_every_steps": 3}  # 8 steps an epoch
+    whole = _model(dropout=0.3)
+    whole_state = _fit(whole, _data(), _setup(**trainer))
+
+    steps = iter(range(100))
+    objective = supervised_objective(LOSSES)
+
+    def crash_at_step_13(model, batch):
+        if next(steps) == 12:  # epoch 2, step 5: after the checkpoint at its step 3
+            raise KeyboardInterrupt
+        return objective(model, batch)
+
+    path = tmp_path / "checkpoint.pt"
+    crashed = _setup(**trainer)
+    crashed.objective, crashed.checkpoint_path = crash_at_step_13, path
+    with pytest.raises(KeyboardInterrupt):
+        _fit(_model(dropout=0.3), _data(), crashed)
+    saved = checkpoint.load(path)["state"]
+    assert (saved["epoch"], saved["position"]) == (1, 3)
+
+    torch.manual_seed(999)  # the resumed process starts from other random state and weights
+    resumed = _model(seed=7, dropout=0.3)
+    setup = _setup(**trainer)
+    setup.resume = checkpoint.load(path)
+    resumed_state = _fit(resumed, _data(), setup)
+    for name, value in whole.state_dict().items():
+        assert torch.equal(resumed.state_dict()[name], value), name
+    assert [r["train_loss"] for r in resumed_state.history] == [
+        r["train_loss"] for r in whole_state.history
+    ]

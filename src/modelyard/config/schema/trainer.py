@@ -71,7 +71,10 @@ class Trainer(Strict):
     `keep_checkpoints`: what stays in the run's checkpoints/ once training has finished.
     `none` (default): nothing, since a checkpoint (weights plus optimizer state) is about three
     times the model's size; the checkpoint exists throughout training, so a crashed run can
-    still `--resume`. `last`: keep it, to continue a finished run later with more epochs."""
+    still `--resume`. `last`: keep it, to continue a finished run later with more epochs.
+    `checkpoint_every_steps: N` also checkpoints within an epoch, every N optimizer updates,
+    so that a killed long epoch resumes where it was (exactly: the rows not yet seen, the
+    random draws it would have made)."""
 
     epochs: PositiveInt = 10
     batch_size: PositiveInt | Literal["full"] = 32
@@ -87,6 +90,7 @@ class Trainer(Strict):
     eval_batch_size: PositiveInt = 256
     keep: Literal["best", "last"] = "best"
     keep_checkpoints: Literal["none", "last"] = "none"
+    checkpoint_every_steps: PositiveInt | None = None
 
 
 class Tracking(Strict):
