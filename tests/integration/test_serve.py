@@ -24,6 +24,18 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+def wait_until_serving(url: str, seconds: float = 30) -> None:
+    """Poll `url`/health until the server answers 200 (or `seconds` have passed)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{url}/health").status_code == 200:
+                return
+        except httpx.TransportError:
+            pass  # not listening yet
+        time.sleep(0.25)
+
+
 def test_serve_answers_on_loopback_and_says_so(tmp_path):
     make_table().to_csv(tmp_path / "data.csv", index=False)
     (tmp_path / "config.yaml").write_text(yaml.safe_dump(tiny_config(epochs=1)), encoding="utf-8")
@@ -38,12 +50,7 @@ def test_serve_answers_on_loopback_and_says_so(tmp_path):
     )
     try:
         url = f"http://127.0.0.1:{port}"
-        for _ in range(120):
-            try:
-                if httpx.get(f"{url}/health").status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.25)
+        wait_until_serving(url)
         record = make_table(rows=1)[["x1", "x2", "colour", "flag", "review"]].to_dict("records")
         response = httpx.post(
             f"{url}/predict", json={"records": record}, headers={"X-API-Key": "k"}

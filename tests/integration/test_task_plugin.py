@@ -7,7 +7,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 
 import httpx
 import numpy as np
@@ -16,7 +15,7 @@ import pytest
 import yaml
 
 from tests.integration.cli_helpers import modelyard, user_error
-from tests.integration.test_serve import _free_port
+from tests.integration.test_serve import _free_port, wait_until_serving
 
 pytestmark = pytest.mark.integration
 
@@ -207,12 +206,7 @@ def _serve(folder, run: str, env: dict, records: list[dict]) -> list[dict]:
     )
     try:
         url = f"http://127.0.0.1:{port}"
-        for _ in range(120):
-            try:
-                if httpx.get(f"{url}/health").status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.25)
+        wait_until_serving(url)
         response = httpx.post(f"{url}/predict", json={"records": records})
         assert response.status_code == 200, response.text
         return response.json()["predictions"]
