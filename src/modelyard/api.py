@@ -285,16 +285,10 @@ class Model(Fitting):
         found = score(self.preprocessing, outputs, table, build_losses(self.config))[0]
         return {**found, **row_counts(self.preprocessing, table)}
 
-    def supports(self, capability: str) -> bool:
-        """Whether every output's task supports `capability` (`modelyard.tasks.CAPABILITIES`:
-        explain, export, compress, distill, serve)."""
-        from modelyard.tasks import task_of
-
-        return all(task_of(o).supports(capability) for o in self.config.outputs)
-
     def require(self, capability: str, tool: str) -> None:
-        """A UserError naming the outputs whose tasks do not support `capability`, for `tool`
-        (what the user ran, e.g. "explain" or "--method distill")."""
+        """A UserError naming the outputs whose tasks do not support `capability`
+        (`modelyard.tasks.CAPABILITIES`), for `tool` (what the user ran, e.g. "explain" or
+        "--method distill")."""
         from modelyard.tasks import registered, task_of
 
         lacking = [o for o in self.config.outputs if not task_of(o).supports(capability)]

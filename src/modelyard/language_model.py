@@ -170,12 +170,9 @@ class LanguageModel(Fitting):
 
     # ------------------------------------------------------------ applying
 
-    def supports(self, capability: str) -> bool:
-        """No tool of `modelyard.tasks.CAPABILITIES` applies: see `require`."""
-        return False
-
     def require(self, capability: str, tool: str) -> None:
-        """The UserError saying what to do instead of `tool` with a language model."""
+        """No tool of `modelyard.tasks.CAPABILITIES` applies to a language model: the
+        UserError saying what to do instead of `tool`."""
         raise UserError(
             _INSTEAD.get(capability, f"{tool} works on supervised runs; this is a language model")
         )

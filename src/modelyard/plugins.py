@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import importlib
 import os
-import sys
 
 from modelyard.errors import UserError
 
@@ -18,24 +17,18 @@ ENV = "MODELYARD_PLUGINS"
 ENTRY_POINTS = "modelyard.plugins"
 
 
-def load_plugins() -> list[str]:
-    """Import every plugin module (once); returns their names. A plugin that cannot be
+def load_plugins() -> None:
+    """Import every plugin module (Python imports each once). A plugin that cannot be
     imported is the user's error, naming it and why."""
     from importlib.metadata import entry_points
 
-    loaded = []
     for point in entry_points(group=ENTRY_POINTS):
         _import(point.value.split(":")[0], f"entry point '{point.name}' ({ENTRY_POINTS})")
-        loaded.append(point.value)
     for name in filter(None, (n.strip() for n in os.environ.get(ENV, "").split(","))):
         _import(name, ENV)
-        loaded.append(name)
-    return loaded
 
 
 def _import(module: str, where: str) -> None:
-    if module in sys.modules:
-        return
     try:
         importlib.import_module(module)
     except ModuleNotFoundError as e:

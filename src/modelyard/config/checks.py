@@ -13,6 +13,21 @@ LM_METRICS = ["loss", "perplexity"]
 # better, `Task.metrics` (modelyard.metrics.directions).
 
 
+def own_model_outputs_alone(config: Config) -> list[str]:
+    """An output whose task builds the whole model (tags, text, a plugin's) cannot share it
+    with outputs of other types: `build_model` would have nowhere to put them."""
+    from modelyard.tasks import task_of
+
+    own = next((o for o in config.outputs if task_of(o).own_model), None)
+    others = [f"{o.name} ({o.type})" for o in config.outputs if own and o.type != own.type]
+    if not others:
+        return []
+    return [
+        f"outputs: a model with a {own.type} output can have only {own.type} outputs, but "
+        f"{', '.join(others)} {'is' if len(others) == 1 else 'are'} not; train it as a separate model"
+    ]
+
+
 def outputs_fit_their_tasks(config: Config) -> list[str]:
     """Each output's own rules, as its task states them (losses, the inputs it needs)."""
     from modelyard.tasks import task_of
@@ -174,6 +189,7 @@ def metric_names(config: Config) -> list[str]:
 
 CHECKS: list[Callable[[Config], list[str]]] = [
     outputs_fit_their_tasks,
+    own_model_outputs_alone,
     names_are_unique,
     split_leaves_training_data,
     split_hash_settings_fit,

@@ -26,8 +26,6 @@ def register(task: Task) -> Task:
 
 
 def _add(task: Task) -> Task:
-    from modelyard.config.schema.supervised import add_output_schema
-
     if not task.type:
         raise ValueError(f"{type(task).__name__} has no output type")
     if task.type in _TASKS:
@@ -39,17 +37,13 @@ def _add(task: Task) -> Task:
                     f"metric '{name}' of task '{task.type}' is better when {direction}imal, "
                     f"but '{other.type}' declares it {other.metrics[name]}imal; rename one"
                 )
-    add_output_schema(task.type, task.schema)
     _TASKS[task.type] = task
     return task
 
 
 def unregister(output_type: str) -> None:
     """Remove a task added by `register` (tests that register one of their own)."""
-    from modelyard.config.schema.supervised import remove_output_schema
-
     del _TASKS[output_type]
-    remove_output_schema(output_type)
 
 
 def registered() -> list[Task]:

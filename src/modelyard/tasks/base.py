@@ -40,7 +40,7 @@ class Task:
     Row tasks (`own_model = False`) put a head of `head_size(feature)` units on the shared
     model (encoders -> combiner, `models/model.YardModel`): the model's output for them is
     the head's (N,) or (N, C) values. A task with `own_model = True` builds the whole model
-    (`build`); a config has at most one output of such a task.
+    (`build`); a config check keeps outputs of other types out of such a model.
     """
 
     type: str = ""

@@ -17,15 +17,13 @@ from modelyard.data.features.tabular import (
     NumberFeature,
 )
 from modelyard.models import heads
-from modelyard.tasks.base import HIGHER, LOWER, Task
-
-ROW_TOOLS = frozenset({"explain", "export", "compress", "distill", "serve"})
+from modelyard.tasks.base import CAPABILITIES, HIGHER, LOWER, Task
 
 
 class _RowTask(Task):
     """What classification and regression share: labels may be missing per output."""
 
-    capabilities = ROW_TOOLS
+    capabilities = CAPABILITIES  # every tool applies to a value per row
     losses: tuple[str, ...] = ()  # the `loss` values this output accepts
 
     def loss(self, output: Any) -> heads.Loss:

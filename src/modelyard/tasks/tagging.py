@@ -141,7 +141,8 @@ class TaggingTask(Task):
 
     def check(self, config, index: int) -> list[str]:
         """Tags label the tokens of one text input, so that input is the model's only one, its
-        encoder keeps a state per token, and every output is a tags output. Reported once,
+        encoder keeps a state per token (that every output is a tags output, the config check
+        own_model_outputs_alone says for every task building its own model). Reported once,
         for the first tags output."""
         if index != next(i for i, o in enumerate(config.outputs) if o.type == self.type):
             return []
@@ -156,11 +157,5 @@ class TaggingTask(Task):
             problems.append(
                 "inputs[0].encoder: mlp pools the text away, but a tags output needs a state per token; "
                 "use rnn, transformer, cnn or pretrained"
-            )
-        others = [f"{out.name} ({out.type})" for out in config.outputs if out.type != self.type]
-        if others:
-            problems.append(
-                f"outputs: a model with a tags output can have only tags outputs, but {', '.join(others)} "
-                "is not; train it as a separate model"
             )
         return problems

@@ -93,8 +93,8 @@ class Training:
     setup: FitSetup
     accumulate: int  # micro-steps per optimizer update (trainer.gradient_accumulation)
     state: FitState
-    data: Any = None  # the training data's fingerprint, for the checkpoint
-    total_steps: int = 0  # optimizer updates of the whole run
+    data: Any  # the training data's fingerprint, for the checkpoint (None without one)
+    total_steps: int  # optimizer updates of the whole run
 
 
 Step = Callable[[Training, Tensors, float, bool], torch.Tensor]
@@ -179,9 +179,10 @@ def _start(model: nn.Module, source: BatchSource, setup: FitSetup) -> Training:
         else FitState()
     )
     _check_stopping_metric(setup, model)
-    run = Training(model, _wrap(model, setup), optimizer, scheduler, setup, accumulate, state)
-    run.data, run.total_steps = data, total_steps
-    return run
+    wrapped = _wrap(model, setup)
+    return Training(
+        model, wrapped, optimizer, scheduler, setup, accumulate, state, data, total_steps
+    )
 
 
 def _train_epoch(run: Training, source: BatchSource, epoch: int) -> dict[str, float]:

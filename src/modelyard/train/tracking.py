@@ -11,7 +11,7 @@ EVENTS_DIR = "events"
 
 
 class TensorBoard:
-    """`step` records the training loss every `every` optimizer steps (reading the loss
+    """`step` records the training loss every `every` batches (reading the loss
     then only: a sync with the device); `epoch` the epoch's row of the history: train and
     validation metrics, learning rates, samples per second."""
 

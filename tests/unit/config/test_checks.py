@@ -207,7 +207,7 @@ def test_tags_output_needs_exactly_one_text_input():
 
 
 def test_tags_output_needs_a_per_token_encoder_and_only_tags_outputs():
-    found = checks.outputs_fit_their_tasks(
+    found = checks.run_all(
         _tags_config(
             inputs=[{"name": "tokens", "type": "text", "encoder": {"type": "mlp"}}],
             outputs=[{"name": "ner", "type": "tags"}, {"name": "label", "type": "category"}],
@@ -219,6 +219,26 @@ def test_tags_output_needs_a_per_token_encoder_and_only_tags_outputs():
         "outputs: a model with a tags output can have only tags outputs, but label (category) "
         "is not; train it as a separate model",
     ]
+
+
+def test_no_output_of_another_type_shares_a_model_a_task_builds_itself():
+    """The rule holds for every task with its own model (a plugin's too), not per task."""
+    from modelyard.tasks import registered
+
+    own = [t.type for t in registered() if t.own_model]
+    assert own == ["tags", "text"]
+    for kind in own:
+        found = checks.own_model_outputs_alone(
+            config(
+                inputs=[{"name": "tokens", "type": "text"}],
+                outputs=[{"name": "o", "type": kind}, {"name": "a", "type": "number"}],
+            )
+        )
+        assert found == [
+            f"outputs: a model with a {kind} output can have only {kind} outputs, but a (number) "
+            "is not; train it as a separate model"
+        ]
+    assert checks.own_model_outputs_alone(config()) == []
 
 
 def test_early_stopping_on_entity_f1_of_a_tags_output_is_known():

@@ -45,26 +45,12 @@ class Config(Strict):
     tracking: Tracking = Tracking()
 
 
-# Output type -> its config section: the built-in ones, then those of tasks registered by
-# plugins (modelyard.tasks.register keeps this in step with its tasks).
-_OUTPUT_SCHEMAS: dict[str, type[Strict]] = {}
-
-
-def add_output_schema(output_type: str, schema: type[Strict]) -> None:
-    _OUTPUT_SCHEMAS[output_type] = schema
-
-
-def remove_output_schema(output_type: str) -> None:
-    del _OUTPUT_SCHEMAS[output_type]
-
-
 def config_model() -> type[Config]:
     """The supervised config's schema, its `outputs` open to every registered output type:
     `Config` itself while only the built-in ones are registered."""
     from modelyard.tasks import registered
 
-    registered()  # the built-in tasks register their schemas on first use
-    schemas = tuple(_OUTPUT_SCHEMAS.values())
+    schemas = tuple(task.schema for task in registered())
     if set(schemas) == set(BUILTIN_OUTPUTS):
         return Config
     if schemas not in _EXTENDED:

@@ -96,7 +96,7 @@ class Trainer(Strict):
 class Tracking(Strict):
     """Live records of a run in its directory, besides history.csv (rewritten every epoch):
     TensorBoard event files in `<run>/events` (`tensorboard --logdir <run>/events`): the
-    training loss every `every_steps` optimizer steps, and per epoch the learning rates,
+    training loss every `every_steps` batches, and per epoch the learning rates,
     validation metrics and throughput."""
 
     tensorboard: bool = True
