@@ -51,7 +51,15 @@ class Data(Strict):
 
     `separator`, `encoding` and `decimal` say how CSV/TSV files are read (every file of the
     config, and the data given to evaluate and predict): `separator` defaults to ',' for .csv
-    and a tab for .tsv (';' is common in European data, with `decimal: ","`)."""
+    and a tab for .tsv (';' is common in European data, with `decimal: ","`).
+
+    `streaming`: read the training data in chunks as training goes instead of whole into
+    memory (Parquet, CSV/TSV, JSON lines tables; image and audio files decoded as they are
+    needed). `auto` streams when the data would not comfortably fit in memory (more than a
+    quarter of the memory available). Streamed rows are shuffled by blocks of Parquet row
+    groups (or file chunks) and a buffer of `shuffle_buffer` rows. `workers`: DataLoader
+    worker processes that read and preprocess streamed data (`auto`: the CPU cores less one,
+    at most 4; 0 reads in the training process)."""
 
     train: str | None = None
     validation: str | None = None
@@ -62,3 +70,6 @@ class Data(Strict):
     separator: Annotated[str, Field(min_length=1, max_length=1)] | None = None
     encoding: Annotated[str, BeforeValidator(_known_encoding)] = "utf-8"
     decimal: Literal[".", ","] = "."
+    streaming: Literal["auto"] | bool = "auto"
+    shuffle_buffer: Annotated[int, Field(ge=1)] = 100_000
+    workers: Literal["auto"] | Annotated[int, Field(ge=0)] = "auto"

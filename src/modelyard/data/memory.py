@@ -1,0 +1,48 @@
+"""Whether data fit in memory, and how many DataLoader workers to use (`data.streaming`,
+`data.workers`)."""
+
+from __future__ import annotations
+
+import os
+
+from modelyard.train.progress import log
+
+# `streaming: auto` streams data whose in-memory size would exceed this share of the memory
+# available when the run starts: the model, the optimizer and the other splits need the rest.
+COMFORTABLE_SHARE = 0.25
+
+
+def available_bytes() -> int:
+    """Memory available to this process now (physical pages not in use), in bytes."""
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):  # not on this platform: assume 8 GiB
+        return 8 << 30
+
+
+def should_stream(setting: str | bool, estimated_bytes: int, what: str) -> bool:
+    """`data.streaming` resolved: True/False as written; `auto` streams when `estimated_bytes`
+    (the data's size once in memory) exceeds COMFORTABLE_SHARE of the memory available, and
+    says so."""
+    if setting != "auto":
+        return bool(setting)
+    available = available_bytes()
+    if estimated_bytes <= COMFORTABLE_SHARE * available:
+        return False
+    log(
+        f"data: {what} would take about {estimated_bytes / 2**30:.1f} GiB in memory "
+        f"({available / 2**30:.1f} GiB available): streaming it (data.streaming: auto)"
+    )
+    return True
+
+
+def worker_count(setting: str | int) -> int:
+    """`data.workers` resolved: `auto` is the CPU cores this process may use, less one (the
+    training process's), at most 4."""
+    if setting != "auto":
+        return int(setting)
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cores = os.cpu_count() or 1
+    return max(0, min(4, cores - 1))
