@@ -46,6 +46,7 @@ class _Prepared:
     tables: dict[str, Table]
     sources: dict[str, str]
     losses: dict
+    stream: Any = None  # (TableFiles, TrainingRows, Scanned) when the training rows stream
 
 
 class Model(Fitting):
@@ -99,6 +100,9 @@ class Model(Fitting):
     def _prepare(self, data: tuple[DataArg, DataArg, DataArg], saved_run, procs) -> _Prepared:
         from modelyard.models.build import build_losses
 
+        files = self._streamed_files(data)
+        if files is not None:
+            return self._prepare_streamed(files, saved_run, procs)
         tables = self._read_splits(*data)
         self._check_trainable(tables)
         self._fit_preprocessing(tables["train"], saved_run, procs)
@@ -137,10 +141,125 @@ class Model(Fitting):
         """The training table's inputs (packed) and targets, with the inputs' augmentation."""
         from modelyard.data.augment import build_augmenters
 
+        if prepared.stream is not None:
+            return self._stream_source(prepared.stream)
         train, settings = prepared.tables["train"], self.config.trainer
         tensors = {**self.module.pack(train.tensors), **_targets(train, self.config)}
         augmenters = build_augmenters(self.preprocessing)
         return InMemorySource(tensors, settings.batch_size, settings.seed, augmenters)
+
+    # ------------------------------------------------------------ streamed training rows
+
+    def _streamed_files(self, data: tuple[DataArg, DataArg, DataArg]):
+        """The training table as streamed files (data/stream.TableFiles) when `data.streaming`
+        says so for the config's training file, else None (DataFrames given to fit, class
+        folders and tables that fit comfortably in memory are read whole)."""
+        from modelyard.data.memory import should_stream
+        from modelyard.data.read import parquet_files
+        from modelyard.data.stream import TEXT_SUFFIXES, TableFiles
+
+        settings = self.config.data
+        if data[0] is not None or settings.train is None or settings.streaming is False:
+            return None
+        path = self.base_dir / settings.train
+        if path.is_dir() and parquet_files(path) is None:
+            return None  # a folder of class subfolders
+        text = path.suffix.lower() in TEXT_SUFFIXES and path.is_file()
+        size = 4 * path.stat().st_size if text else 0  # a DataFrame of it, roughly
+        if text and not should_stream(settings.streaming, size, f"'{path}'"):
+            return None
+        cache = run.scratch_dir(self._run_dir) if text else Path()
+        files = TableFiles(path, settings, cache, file_columns(self.config))
+        if not text and not should_stream(settings.streaming, files.estimated_bytes(), f"'{path}'"):
+            return None
+        return files
+
+    def _prepare_streamed(self, files, saved_run, procs) -> _Prepared:
+        """One pass over the streamed training files (every process: the held-out rows and
+        the counts; the main one also fits the preprocessing, unless resuming); validation
+        and test in memory."""
+        from modelyard.data.stream import TrainingRows, carve, scan, training_columns
+        from modelyard.models.build import build_losses
+
+        needed = training_columns(self.config, files)
+        files.require(needed)
+        given = {n: getattr(self.config.data, n) for n in ("validation", "test")}
+        split, carved = carve(self.config.data.split, {n for n, v in given.items() if v})
+        self.preprocessing = Preprocessing(
+            self.config, checkpoint_sources(self.config, self.base_dir)
+        )
+        if saved_run is not None:
+            self.preprocessing.load_state(
+                run.read_json(run.model_dir(saved_run) / "preprocessing.json")
+            )
+        rows = TrainingRows(self.preprocessing, split, carved)
+        fit = saved_run is None and procs.is_main
+        scanned = scan(files, rows, list(needed), fit=fit)
+        self._share_preprocessing(procs)
+        read = {name: scanned.held_out.get(name) for name in carved}
+        for name in carved:
+            if read[name] is None or len(read[name]) == 0:
+                read[name] = _no_rows(name, split)
+        for name, path in given.items():
+            if path:
+                read[name] = self._read_given(path)
+        self._check_trainable({**read, "train": True})
+        tables = {
+            name: self.preprocessing.prepare(t, name) for name, t in read.items() if t is not None
+        }
+        self._log_notes(procs)
+        if procs.is_main:
+            kept = int(scanned.counts.sum())
+            left = ", ".join(f"{n} {r}" for r, n in scanned.left_out.items())
+            log(
+                f"data: streaming {kept} training rows from '{files.path}' "
+                f"({len(files.blocks)} row groups{'; left out: ' + left if left else ''})"
+            )
+        read["train"] = None
+        sources = self._split_sources(None, None, None)
+        stream = (files, rows, scanned, list(needed))
+        return _Prepared(read, tables, sources, build_losses(self.config), stream)
+
+    def _read_given(self, name: str) -> pd.DataFrame:
+        return read_data(
+            self.base_dir / name,
+            file_columns(self.config),
+            label_columns(self.config),
+            self.config.data,
+        )
+
+    def _stream_source(self, stream):
+        """The StreamSource of the scanned files: each window's rows prepared, packed and
+        split into inputs and targets as the in-memory source holds them."""
+        from modelyard.data.augment import build_augmenters
+        from modelyard.data.memory import worker_count
+        from modelyard.data.stream import StreamSource
+
+        files, rows, scanned, columns = stream
+        settings, preprocessing, module, config = (
+            self.config.trainer,
+            self.preprocessing,
+            self.module,
+            self.config,
+        )
+
+        def to_tensors(frame: pd.DataFrame) -> dict[str, torch.Tensor]:
+            table = preprocessing.prepare(frame, "train")
+            preprocessing.notes = []
+            return {**module.pack(table.tensors), **_targets(table, config)}
+
+        return StreamSource(
+            files,
+            rows,
+            scanned.counts,
+            columns,
+            to_tensors,
+            settings.batch_size,
+            settings.seed,
+            self.config.data.shuffle_buffer,
+            worker_count(self.config.data.workers),
+            build_augmenters(self.preprocessing),
+        )
 
     def _epoch_metrics(self) -> tuple[str, ...]:
         """The validation metrics the epoch line shows: those the outputs' tasks name."""
@@ -198,6 +317,10 @@ class Model(Fitting):
             return
         if procs.is_main:
             self.preprocessing.fit(train)
+        self._share_preprocessing(procs)
+
+    def _share_preprocessing(self, procs) -> None:
+        """Under torchrun: the main process's fitted preprocessing, to every process."""
         if procs.world > 1:
             import torch.distributed as dist
 
@@ -457,6 +580,17 @@ def _load_weights(module: torch.nn.Module, weights: dict, from_backbones: tuple[
     missing, unexpected = module.load_state_dict(weights, strict=False)
     if unexpected or any(not k.startswith(from_backbones) for k in missing):
         module.load_state_dict(weights)  # raises, naming the keys
+
+
+def _no_rows(split_name: str, split) -> None:
+    """A split carved from streamed rows that got none: nothing for a split column (as in
+    memory), the user's error for a hash split."""
+    if split.column is not None:
+        return None
+    raise UserError(
+        f"data.split by: hash gave no {split_name} rows from the streamed training data; "
+        f"use a larger data.split.{split_name}"
+    )
 
 
 def _targets(table: Table, config: Config) -> dict[str, torch.Tensor]:

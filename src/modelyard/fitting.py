@@ -48,6 +48,7 @@ class Fitting:
         from modelyard.train.tracking import open_tracker
 
         settings = self.config.trainer
+        self._run_dir = run_dir  # its scratch space holds a streamed CSV's Parquet copy
         prepared = self._prepare(data, run_dir if resume else None, procs)
         seed_everything(settings.seed)
         self.module = self._build(prepared)

@@ -111,6 +111,17 @@ def start(run_dir: Path, resume: bool, overwrite: bool, config, procs) -> Path:
     return work
 
 
+def scratch_dir(run_dir: Path | None) -> Path:
+    """Where a run keeps data of its own while it trains (a streamed CSV file's Parquet copy):
+    beside its checkpoints, so that a resume finds it, and removed with them; a temporary
+    folder for a fit without a run directory."""
+    if run_dir is None:
+        import tempfile
+
+        return Path(tempfile.mkdtemp(prefix="modelyard-"))
+    return run_dir / CHECKPOINT.parent / "data"
+
+
 def staging(run_dir: Path) -> Path:
     return run_dir.with_name(run_dir.name + STAGING)
 
@@ -139,6 +150,7 @@ def finish(work: Path, target: Path, keep_checkpoints: str) -> None:
         shutil.rmtree(folder, ignore_errors=True)
     else:
         (work / PREVIOUS_CHECKPOINT).unlink(missing_ok=True)
+        shutil.rmtree(scratch_dir(work), ignore_errors=True)
     if work == target:
         return
     old = target.with_name(f".{target.name}.replaced")

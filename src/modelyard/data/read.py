@@ -140,9 +140,24 @@ def parquet_files(path: Path) -> list[Path] | None:
 
 
 def read_parquet_files(files: list[Path], source: Path) -> pd.DataFrame:
-    """One table from several Parquet files (pyarrow datasets; a folder's hive partition
-    columns, `year=2024/`, included). Each file's schema is read first (its footer only), so
-    a damaged file or files whose columns differ are named."""
+    """One table from several Parquet files (`parquet_dataset`)."""
+    import pyarrow as pa
+
+    try:
+        table = parquet_dataset(files, source).to_table()
+    except (pa.ArrowException, OSError) as e:
+        raise UserError(f"data '{source}' could not be read: {e}") from None
+    if table.num_rows == 0:
+        raise UserError(f"data '{source}' has no rows")
+    frame = table.to_pandas()
+    frame.columns = [str(c) for c in frame.columns]
+    return frame
+
+
+def parquet_dataset(files: list[Path], source: Path):
+    """A pyarrow dataset of Parquet files (a folder's hive partition columns, `year=2024/`,
+    included). Each file's schema is read first (its footer only), so a damaged file or files
+    whose columns differ are named."""
     import pyarrow as pa
     import pyarrow.dataset as ds
 
@@ -162,17 +177,10 @@ def read_parquet_files(files: list[Path], source: Path) -> pd.DataFrame:
         ) from None
     try:
         if source.is_dir():  # its own files, and the partition columns of its folder names
-            dataset = ds.dataset(str(source), format="parquet", partitioning="hive")
-        else:
-            dataset = ds.dataset([str(f) for f in files], schema=schema, format="parquet")
-        table = dataset.to_table()
+            return ds.dataset(str(source), format="parquet", partitioning="hive")
+        return ds.dataset([str(f) for f in files], schema=schema, format="parquet")
     except (pa.ArrowException, OSError) as e:
         raise UserError(f"data '{source}' could not be read: {e}") from None
-    if table.num_rows == 0:
-        raise UserError(f"data '{source}' has no rows")
-    frame = table.to_pandas()
-    frame.columns = [str(c) for c in frame.columns]
-    return frame
 
 
 def _parquet_schema(path: Path):

@@ -122,20 +122,14 @@ def split_tables(
 def _split_by_hash(
     train: pd.DataFrame, split: Split, tables: dict
 ) -> dict[str, pd.DataFrame | None]:
-    """Each row's split from a hash of its id (or row number) and the seed, mapped to [0, 1):
-    below test -> test, below test + validation -> validation, else train. Vectorised
-    (pandas' hashing), one pass, no permutation."""
-    key = _hash_key(train, split.id_column)
-    seed = f"{split.seed % 10**16:016d}"  # pandas' hash key: 16 characters
-    hashed = pd.util.hash_pandas_object(key, index=False, hash_key=seed).to_numpy()
-    position = hashed / 2.0**64  # (N,) in [0, 1)
-    out, below = dict(tables), 0.0
-    carved = []
+    """Each row's split from a hash of its id (or row number) and the seed (`hash_splits`).
+    Vectorised (pandas' hashing), one pass, no permutation."""
+    names = hash_splits(train, split, carved_splits(split, tables))
+    out, carved = dict(tables), []
     for name in ("test", "validation"):
-        ratio = getattr(split, name)
-        if tables[name] is not None or not ratio:
+        if name not in carved_splits(split, tables):
             continue
-        rows = (position >= below) & (position < below + ratio)
+        rows = names == name
         if not rows.any():
             raise UserError(
                 f"data.split by: hash gave no {name} rows among {len(train)}; "
@@ -143,8 +137,7 @@ def _split_by_hash(
             )
         out[name] = train[rows]
         carved.append(f"{name} {int(rows.sum())}")
-        below += ratio
-    out["train"] = train[position >= below]
+    out["train"] = train[names == "train"]
     if len(out["train"]) == 0:
         raise UserError(
             "data: no training rows are left after taking the validation and test splits"
@@ -158,11 +151,37 @@ def _split_by_hash(
     return out
 
 
-def _hash_key(train: pd.DataFrame, id_column: str | None) -> pd.Series:
+def carved_splits(split: Split, tables: dict) -> list[str]:
+    """The splits cut from the training table by ratio: not given, with a ratio above 0."""
+    return [n for n in ("test", "validation") if tables.get(n) is None and getattr(split, n)]
+
+
+def hash_splits(
+    frame: pd.DataFrame, split: Split, carved: list[str], first_row: int = 0
+) -> np.ndarray:
+    """(N,) object: "train", "validation" or "test" for each row of `frame`, by a hash of its
+    id (`split.id_column`) or row number (`first_row` is the number of the frame's first row
+    in its whole table, for a table read in parts) and the seed, mapped to [0, 1): below
+    test -> test, below test + validation -> validation, else train."""
+    key = _hash_key(frame, split.id_column, first_row)
+    seed = f"{split.seed % 10**16:016d}"  # pandas' hash key: 16 characters
+    hashed = pd.util.hash_pandas_object(key, index=False, hash_key=seed).to_numpy()
+    position = hashed / 2.0**64  # (N,) in [0, 1)
+    names = np.full(len(frame), "train", dtype=object)
+    below = 0.0
+    for name in ("test", "validation"):
+        if name in carved:
+            ratio = getattr(split, name)
+            names[(position >= below) & (position < below + ratio)] = name
+            below += ratio
+    return names
+
+
+def _hash_key(train: pd.DataFrame, id_column: str | None, first_row: int = 0) -> pd.Series:
     """What is hashed per row: the id column's values as category texts (3 and 3.0 alike;
     a missing id is the user's error), or the row number."""
     if id_column is None:
-        return pd.Series(np.arange(len(train)), dtype=np.int64)
+        return pd.Series(np.arange(first_row, first_row + len(train)), dtype=np.int64)
     if id_column not in train.columns:
         raise UserError(
             f"data.split.id_column: column '{id_column}' is not in the training data{column_hint(id_column, train.columns)}"
@@ -181,14 +200,7 @@ def _hash_key(train: pd.DataFrame, id_column: str | None) -> pd.Series:
 def _split_by_column(
     train: pd.DataFrame, column: str, tables: dict
 ) -> dict[str, pd.DataFrame | None]:
-    values = pd.Series(texts_of(train[column]), index=train.index).str.lower()  # 1.0 is "1"
-    mapped = values.map(_COLUMN_VALUES)
-    bad = np.flatnonzero(mapped.isna())
-    if len(bad):
-        row = row_label(train[column], int(bad[0]))
-        raise UserError(
-            f"data.split.column '{column}': {row} has '{train[column].iloc[bad[0]]}'; use train, validation or test"
-        )
+    mapped = column_splits(train, column)
     out = dict(tables)
     for name in SPLIT_NAMES:
         part = train[mapped == name].drop(columns=[column])
@@ -197,3 +209,17 @@ def _split_by_column(
     if out["train"] is None:
         raise UserError(f"data.split.column '{column}': no row is marked train")
     return out
+
+
+def column_splits(frame: pd.DataFrame, column: str) -> np.ndarray:
+    """(N,) object: each row's split as its `column` names it (train/validation/test,
+    valid/val, 0/1/2, any case); anything else is the user's error, naming the row."""
+    values = pd.Series(texts_of(frame[column]), index=frame.index).str.lower()  # 1.0 is "1"
+    mapped = values.map(_COLUMN_VALUES)
+    bad = np.flatnonzero(mapped.isna())
+    if len(bad):
+        row = row_label(frame[column], int(bad[0]))
+        raise UserError(
+            f"data.split.column '{column}': {row} has '{frame[column].iloc[bad[0]]}'; use train, validation or test"
+        )
+    return mapped.to_numpy(dtype=object)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -48,5 +49,11 @@ class YardModel(nn.Module):
         """Table tensors {name: (N, ...)} -> model inputs: passthrough columns stacked to (N, K)."""
         packed = {name: tensors[name] for name in self.input_names if name != STACKED}
         if self.stacked:
-            packed[STACKED] = torch.stack([tensors[name].float() for name in self.stacked], dim=1)
+            columns = [tensors[name].float() for name in self.stacked]
+            if all(c.device.type == "cpu" and not c.requires_grad for c in columns):
+                # numpy's stack: a tenth of the time of torch.stack(dim=1) here (strided writes)
+                stacked = torch.from_numpy(np.stack([c.numpy() for c in columns], axis=1))
+            else:
+                stacked = torch.stack(columns, dim=1)
+            packed[STACKED] = stacked
         return packed

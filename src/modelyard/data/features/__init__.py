@@ -13,7 +13,7 @@ import torch
 from modelyard.config.schema import Config
 from modelyard.data.columns import require_unique_columns
 from modelyard.data.features.audio import AudioFeature
-from modelyard.data.features.base import Feature, is_missing, row_label
+from modelyard.data.features.base import Feature, is_missing, parts, row_label
 from modelyard.data.features.image import ImageFeature
 from modelyard.data.features.tabular import BinaryFeature, CategoryFeature, NumberFeature
 from modelyard.data.features.text import TextFeature
@@ -69,9 +69,32 @@ class Preprocessing:
         return self.inputs + self.outputs
 
     def fit(self, train: pd.DataFrame) -> None:
+        """Fit every feature on the training rows kept, seen in parts (`base.FIT_ROWS`) as a
+        streamed fit sees them (data/stream.py), so both give the same state."""
         train, _ = self._drop_rows(train, "train", labels=True, training=True)
+        self.start_fit()
+        for part in parts(train):
+            self.fit_part(part)
+        self.end_fit()
+
+    def start_fit(self) -> None:
         for feature in self.features:
-            feature.fit(train[feature.column])
+            feature.start_fit()
+
+    def fit_part(self, kept: pd.DataFrame) -> None:
+        """Training rows already kept (`kept_rows`), in order, `FIT_ROWS` at a time."""
+        for feature in self.features:
+            feature.fit_part(kept[feature.column])
+
+    def end_fit(self) -> None:
+        for feature in self.features:
+            feature.end_fit()
+
+    def kept_rows(self, frame: pd.DataFrame, split: str) -> tuple[pd.DataFrame, dict[str, int]]:
+        """The rows of `frame` that training on split `split` keeps (missing labels, and
+        inputs with `missing: drop`), and {reason: count} of those left out; no error when
+        none is kept (a streamed part may hold none)."""
+        return self._drop_rows(frame, split, labels=True, training=True, empty_ok=True)
 
     def prepare(
         self, frame: pd.DataFrame, split: str, labels: bool = True, training: bool | None = None
@@ -92,7 +115,7 @@ class Preprocessing:
         return Table(tensors, frame, left_out)
 
     def _drop_rows(
-        self, frame: pd.DataFrame, split: str, labels: bool, training: bool
+        self, frame: pd.DataFrame, split: str, labels: bool, training: bool, empty_ok: bool = False
     ) -> tuple[pd.DataFrame, dict[str, int]]:
         """The rows kept, and {reason: count} of those left out. With several outputs, a row
         missing some labels is kept (each output skips it where its label is missing)."""
@@ -122,7 +145,7 @@ class Preprocessing:
                 left_out[reason] = int(unlabelled.sum())
                 self.notes.append(f"{split}: dropped {left_out[reason]} rows with {reason}")
             keep &= ~unlabelled
-        if not keep.any():
+        if not keep.any() and not empty_ok:
             raise UserError(f"{split} data: no rows left after dropping rows with missing values")
         return frame[keep], left_out
 

@@ -68,6 +68,96 @@ def _mixed_types(series: pd.Series) -> bool:
     return pd.api.types.infer_dtype(series, skipna=True) in ("mixed", "mixed-integer")
 
 
+# Rows per part of a fit. A fit sees the training rows in parts of this many rows, in order,
+# whether they come from memory or are streamed from files: the parts are the same, so the
+# fitted state is identical, bit for bit.
+FIT_ROWS = 65_536
+
+
+def parts(frame, rows: int = FIT_ROWS):
+    """`frame` (a DataFrame or Series) in consecutive parts of `rows` rows (the last smaller)."""
+    for start in range(0, len(frame), rows):
+        yield frame.iloc[start : start + rows]
+
+
+def fit_in_parts(feature: Feature, series: pd.Series) -> None:
+    """`feature.fit(series)` for types that fit in parts: the same parts a streamed fit sees."""
+    feature.start_fit()
+    for part in parts(series):
+        feature.fit_part(part)
+    feature.end_fit()
+
+
+class Moments:
+    """Count, mean, sum of squared deviations, minimum and maximum of numbers seen in parts,
+    merged by Chan, Golub and LeVeque's update (exact for the first part: numpy's own mean
+    and variance). Written here: numpy and pandas have no mergeable moments."""
+
+    def __init__(self):
+        self.count, self.mean, self.m2 = 0, 0.0, 0.0
+        self.low, self.high = float("inf"), float("-inf")
+
+    def add(self, values: np.ndarray) -> None:
+        """values: (n,) float64 without NaN."""
+        n = len(values)
+        if n == 0:
+            return
+        mean = values.mean()
+        m2 = float(((values - mean) ** 2).sum())
+        if self.count == 0:
+            self.count, self.mean, self.m2 = n, float(mean), m2
+        else:
+            total = self.count + n
+            delta = float(mean) - self.mean
+            self.mean += delta * n / total
+            self.m2 += m2 + delta * delta * self.count * n / total
+            self.count = total
+        self.low, self.high = (
+            min(self.low, float(values.min())),
+            max(self.high, float(values.max())),
+        )
+
+    @property
+    def std(self) -> float:
+        """The population standard deviation (numpy's `std`, ddof 0)."""
+        return float(np.sqrt(self.m2 / self.count))
+
+
+class TextCounts:
+    """How often each category text occurs, merged over parts of a column (`text_counts`
+    of the whole column, in the same order of first appearance, exactly)."""
+
+    def __init__(self):
+        self._pending: list[pd.Series] = []
+        self._kinds: set[str] = set()
+
+    def add(self, series: pd.Series) -> None:
+        from modelyard.data.features.tabular import value_kind
+
+        counts = text_counts(series)
+        if len(counts):
+            self._pending.append(counts)
+            self._kinds.add(value_kind(series))
+        if len(self._pending) >= 16:  # keep memory to about the distinct values
+            self._pending = [self.counts()]
+
+    def counts(self) -> pd.Series:
+        """Texts (index) to counts, in order of first appearance."""
+        if not self._pending:
+            return pd.Series([], dtype=np.int64, index=pd.Index([], dtype=object))
+        if len(self._pending) > 1:
+            merged = pd.concat(self._pending).groupby(level=0, sort=False).sum()
+            self._pending = [merged]
+        return self._pending[0]
+
+    def kind(self) -> str:
+        """The values' type over every part (`value_kind` of the whole column)."""
+        kinds = self._kinds
+        if len(kinds) == 1:
+            return next(iter(kinds))
+        return "float" if kinds == {"int", "float"} else "str"
+
+
 def row_label(series: pd.Series, position: int) -> str:
     """How to name a row to the user: the table's data row number (1 = first row under the header)."""
     index = series.index[position]
@@ -172,6 +262,22 @@ class Feature:
     def augmenter(self):
         """The training-time augmentation of this input (data/augment.py), or None."""
         return None
+
+    # --- fitting in parts (streamed training rows: data/stream.py)
+
+    def start_fit(self) -> None:
+        """Before the first part. By default the parts are kept, and `fit` sees them whole at
+        `end_fit`; types whose statistics merge (numbers, categories) override all three."""
+        self._fit_parts: list[pd.Series] = []
+
+    def fit_part(self, series: pd.Series) -> None:
+        """One part of the training column (rows in order; missing ones already dropped when
+        the policy is `drop`)."""
+        self._fit_parts.append(series)
+
+    def end_fit(self) -> None:
+        found, self._fit_parts = self._fit_parts, []
+        self.fit(pd.concat(found) if found else pd.Series([], dtype=object))
 
     # --- to be provided by each feature type
 

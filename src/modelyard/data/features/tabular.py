@@ -11,11 +11,13 @@ import torch
 
 from modelyard.data.features.base import (
     Feature,
+    Moments,
+    TextCounts,
     as_text,
     distinct_texts,
+    fit_in_parts,
     parse_numbers,
     row_label,
-    text_counts,
     texts_of,
 )
 from modelyard.errors import UserError
@@ -47,33 +49,45 @@ class NumberFeature(Feature):
         return torch.randn(rows, generator=generator)
 
     def fit(self, series: pd.Series) -> None:
+        fit_in_parts(self, series)
+
+    def start_fit(self) -> None:
+        self._moments = Moments()
+        median = not self.is_output and self.config.preprocessing.missing == "fill_median"
+        self._values: list[np.ndarray] | None = [] if median else None  # a median needs them
+
+    def fit_part(self, series: pd.Series) -> None:
         values = parse_numbers(series, self.column)
         present = values[~np.isnan(values)]
-        if len(present) == 0:
+        self._moments.add(present)
+        if self._values is not None:
+            self._values.append(present)
+
+    def end_fit(self) -> None:
+        moments, values = self._moments, self._values
+        self._values = None
+        if moments.count == 0:
             raise UserError(f"column '{self.column}' has no numbers in the training data")
-        self.fill = self._fill_value(present)
+        self.fill = self._fill_value(moments, values)
         scaling = (
             self.config.normalization if self.is_output else self.config.preprocessing.normalization
         )
         if scaling == "standard":
-            self.shift, self.scale = float(present.mean()), float(present.std() or 1.0)
+            self.shift, self.scale = moments.mean, moments.std or 1.0
         elif scaling == "minmax":
-            self.shift, self.scale = (
-                float(present.min()),
-                float((present.max() - present.min()) or 1.0),
-            )
+            self.shift, self.scale = moments.low, (moments.high - moments.low) or 1.0
         else:
             self.shift, self.scale = 0.0, 1.0
 
-    def _fill_value(self, present: np.ndarray) -> float:
+    def _fill_value(self, moments: Moments, values: list[np.ndarray] | None) -> float:
         if self.is_output:
             return float("nan")
         policy = self.config.preprocessing.missing
         if policy == "fill_median":
-            return float(np.median(present))
+            return float(np.median(np.concatenate(values)))
         if policy == "fill_value":
             return float(self.config.preprocessing.fill_value)
-        return float(present.mean())
+        return moments.mean
 
     def transform(self, series: pd.Series) -> torch.Tensor:
         """(N,) float32, scaled."""
@@ -133,12 +147,21 @@ class CategoryFeature(Feature):
         return torch.randint(0, len(self.vocab), (rows,), generator=generator)
 
     def fit(self, series: pd.Series) -> None:
-        counts = text_counts(series)
+        fit_in_parts(self, series)
+
+    def start_fit(self) -> None:
+        self._counts = TextCounts()
+
+    def fit_part(self, series: pd.Series) -> None:
+        self._counts.add(series)
+
+    def end_fit(self) -> None:
+        counts = self._counts.counts()
         if not len(counts):
             raise UserError(f"column '{self.column}' has no values in the training data")
         self.mode = str(counts.idxmax())  # the first of the most frequent, as Counter would
         if self.is_output:
-            self.kind = value_kind(series)
+            self.kind = self._counts.kind()
             self.vocab = sorted(counts.index)
             if len(self.vocab) < 2:
                 raise UserError(
@@ -222,7 +245,16 @@ class BinaryFeature(Feature):
         return torch.randn(rows, generator=generator)
 
     def fit(self, series: pd.Series) -> None:
-        counts = text_counts(series)
+        fit_in_parts(self, series)
+
+    def start_fit(self) -> None:
+        self._counts = TextCounts()
+
+    def fit_part(self, series: pd.Series) -> None:
+        self._counts.add(series)
+
+    def end_fit(self) -> None:
+        counts = self._counts.counts()
         values = sorted(counts.index)
         if len(values) > 2:
             raise UserError(
@@ -242,7 +274,7 @@ class BinaryFeature(Feature):
         self.values = [negative[0] if negative else _opposite(positive), positive]
         self.mode = str(counts.idxmax())
         if self.is_output:
-            self.kind = value_kind(series)
+            self.kind = self._counts.kind()
 
     def transform(self, series: pd.Series) -> torch.Tensor:
         """(N,) float32 in {0, 1}."""
