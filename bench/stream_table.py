@@ -144,7 +144,9 @@ def main() -> None:
         for name, streaming in modes.items():
             results[name].append(train(config, streaming, folder / f"run-{name}"))
     size = table.stat().st_size / 2**20
-    print(f"{args.rows:,} rows ({size:.0f} MB Parquet), {args.epochs} epoch(s), median of {args.repeats}")
+    print(
+        f"{args.rows:,} rows ({size:.0f} MB Parquet), {args.epochs} epoch(s), median of {args.repeats}"
+    )
     print(f"{'':10}{'wall':>10}{'rows/s':>12}{'peak RSS':>12}")
     medians = {}
     for name, runs in results.items():
