@@ -17,8 +17,7 @@ import pytest
 import yaml
 
 from modelyard import Model, run
-from modelyard.errors import ConfigError
-from modelyard.train.mlflow_tracking import RUN_FILE, flat_params, resolve_uri
+from modelyard.train.mlflow_tracking import RUN_FILE
 from tests.conftest import make_table
 from tests.integration.cli_helpers import modelyard, user_error
 
@@ -144,6 +143,19 @@ def test_a_failed_run_ends_failed_or_killed_and_its_resume_continues_it(
     assert {a.path for a in client.list_artifacts(found.info.run_id)} == {"model", "report.html"}
 
 
+def test_a_finished_run_continued_with_more_epochs_keeps_its_mlflow_run(project):
+    keep = ("--set", "trainer.keep_checkpoints=last", "--output", "run")
+    modelyard("train", "config.yaml", *keep, "--set", "trainer.epochs=2", cwd=project)
+    modelyard("train", "config.yaml", *keep, "--set", "trainer.epochs=3", "--resume", cwd=project)
+    client, found = _recorded(project / "run")
+    assert found.info.status == "FINISHED"
+    assert _steps(client, found.info.run_id, "train_loss") == [1, 2, 3]
+    assert found.data.params["trainer.epochs"] == "2"  # MLflow's params never change
+    assert found.data.tags["modelyard.resumed.trainer.epochs"] == "3"
+    experiment = client.get_experiment_by_name("tiny")
+    assert len(client.search_runs([experiment.experiment_id])) == 1
+
+
 def test_a_file_store_and_a_named_experiment(project):
     config = yaml.safe_load((project / "config.yaml").read_text())
     config["tracking"].update(mlflow="file:store", mlflow_experiment="penguins")
@@ -184,39 +196,3 @@ def test_an_unknown_kind_of_store_is_a_user_error(project):
         "train", "config.yaml", "--set", "tracking.mlflow=nosuch://host", cwd=project, check=None
     )
     assert "cannot record to 'nosuch://host'" in user_error(result)
-
-
-@pytest.mark.parametrize(
-    ("tracking", "message"),
-    [
-        ({"mlflow_experiment": "x"}, "tracking.mlflow_experiment: applies to MLflow tracking"),
-        ({"mlflow": "sqlite://mlruns.db"}, "names no database file; write sqlite:///"),
-        ({"mlflow": "sqlite:///:memory:"}, "names no database file"),
-    ],
-)
-def test_tracking_settings_that_cannot_work_are_config_errors(tracking, message):
-    with pytest.raises(ConfigError, match=message):
-        Model.from_config(_config(**tracking))
-
-
-def test_relative_store_paths_start_at_the_given_folder(tmp_path):
-    assert resolve_uri("sqlite:///a/m.db", tmp_path) == f"sqlite:///{tmp_path}/a/m.db"
-    assert resolve_uri("sqlite:////abs/m.db", tmp_path) == "sqlite:////abs/m.db"
-    assert resolve_uri("file:store", tmp_path) == (tmp_path / "store").as_uri()
-    assert resolve_uri("./store", tmp_path) == (tmp_path / "store").as_uri()
-    assert resolve_uri("file:///abs/store", tmp_path) == "file:///abs/store"
-    assert resolve_uri("http://host:5000", tmp_path) == "http://host:5000"
-
-
-def test_params_are_flat_json_and_cut_to_mlflows_limit():
-    params = flat_params(
-        {"trainer": {"lr": 0.1, "betas": [0.9, 0.99], "clip": None}, "inputs": [{"name": "a b"}]}
-        | {"long": "x" * 7000, "empty": {}}
-    )
-    assert params["trainer.lr"] == "0.1"
-    assert params["trainer.betas"] == "[0.9, 0.99]"
-    assert params["trainer.clip"] == "null"
-    assert params["inputs.0.name"] == "a b"
-    assert params["empty"] == "{}"
-    assert len(params["long"]) == 6000
-    assert params["long"].endswith("...(truncated)")
