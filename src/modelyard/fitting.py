@@ -23,9 +23,11 @@ from modelyard.train import distributed
 
 
 class Fitting:
-    """Mixin: `config` (with a `trainer` section), `module`, `history`, `metrics`."""
+    """Mixin: `config` (with `trainer` and `tracking` sections), `base_dir`, `module`,
+    `history`, `metrics`."""
 
     config: Any
+    base_dir: Path  # relative paths of the config start here (its file's folder)
     module: torch.nn.Module | None
     history: list[dict[str, float]]
 
@@ -34,18 +36,22 @@ class Fitting:
     ):
         """Train; with `output_dir`, write the run directory there (`resume`: continue its
         checkpoint; `overwrite`: replace an existing run once the new one has finished)."""
+        from modelyard.train import tracking
+
         procs = distributed.init(self.config.trainer.device)
         self._resolve(data)
         target = _run_target(output_dir, resume)
+        store = tracking.connect(self.config, self.base_dir) if procs.is_main else None
         with run.session(target, resume, overwrite, self.config, procs) as run_dir:
-            return self._train(data, run_dir, resume, procs)
+            return self._train(data, run_dir, resume, procs, store)
 
-    def _train(self, data: Any, run_dir: Path | None, resume: bool, procs) -> Any:
+    def _train(self, data: Any, run_dir: Path | None, resume: bool, procs, store) -> Any:
+        """`store`: the MLflow store to record to (train/tracking.connect), or None."""
         from modelyard.metrics import metric_mode
         from modelyard.train import checkpoint
         from modelyard.train.loop import FitSetup, fit
         from modelyard.train.precision import pick_device, use_bf16
-        from modelyard.train.tracking import open_tracker
+        from modelyard.train.tracking import open_tracker, recording
 
         settings = self.config.trainer
         self._run_dir = run_dir  # its scratch space holds a streamed CSV's Parquet copy
@@ -70,22 +76,22 @@ class Fitting:
             shown=self._epoch_metrics(),
             step=self._train_step(),
             after_epoch=_live_history(run_dir),
-            tracker=open_tracker(run_dir, self.config.tracking) if procs.is_main else None,
             checkpoint_path=run_dir / run.CHECKPOINT if run_dir is not None else None,
             resume=checkpoint.load(run_dir / run.CHECKPOINT) if resume and run_dir else None,
         )
-        try:
+        if procs.is_main:
+            setup.tracker = open_tracker(run_dir, self.config, store, resume)
+        with recording(setup.tracker):  # ends the tracker's records: finished, failed, killed
             state = fit(self._network(prepared), self._train_source(prepared), setup)
-        finally:
+            self.module.eval()  # trained: no dropout for whoever calls it next
+            self.history = state.history
+            # once, on the training device; the other processes wait at the barrier
+            details = self._final_metrics(prepared, device) if procs.is_main else {}
+            self.module.to("cpu")
+            if run_dir is not None and procs.is_main:
+                self._save_end(run_dir, details)
             if setup.tracker is not None:
-                setup.tracker.close()
-        self.module.eval()  # trained: no dropout for whoever calls it next
-        self.history = state.history
-        # once, on the training device; the other processes wait at the barrier
-        details = self._final_metrics(prepared, device) if procs.is_main else {}
-        self.module.to("cpu")
-        if run_dir is not None and procs.is_main:
-            self._save_end(run_dir, details)
+                setup.tracker.end(self.metrics, run_dir)
         distributed.barrier(procs)
         return self
 

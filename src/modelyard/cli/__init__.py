@@ -18,6 +18,7 @@ from modelyard.cli import apply, train
 EPILOG = """examples:
   modelyard train examples/penguins/config.yaml
   modelyard train config.yaml --set trainer.epochs=5 --output runs/try2
+  modelyard train config.yaml --set tracking.mlflow=sqlite:///mlruns.db   # also to MLflow
   torchrun --nproc_per_node 2 -m modelyard train config.yaml
   modelyard evaluate runs/penguins --data test.csv
   modelyard predict runs/penguins --data new.csv --out predictions.csv

@@ -187,6 +187,24 @@ def metric_names(config: Config) -> list[str]:
     ]
 
 
+def tracking_settings_fit(config) -> list[str]:
+    """An experiment needs a store; a sqlite store needs a file (`sqlite://` alone is an
+    in-memory database, gone when the run ends)."""
+    settings = config.tracking
+    if settings.mlflow_experiment is not None and settings.mlflow is None:
+        return [
+            "tracking.mlflow_experiment: applies to MLflow tracking; add tracking.mlflow: <tracking URI> (e.g. sqlite:///mlruns.db), or remove mlflow_experiment"
+        ]
+    uri = settings.mlflow or ""
+    if uri.startswith("sqlite:") and (
+        not uri.startswith("sqlite:///") or uri.removeprefix("sqlite:///") in ("", ":memory:")
+    ):
+        return [
+            f"tracking.mlflow: '{uri}' names no database file; write sqlite:///relative/path.db (from the config's folder) or sqlite:////absolute/path.db"
+        ]
+    return []
+
+
 CHECKS: list[Callable[[Config], list[str]]] = [
     outputs_fit_their_tasks,
     own_model_outputs_alone,
@@ -199,6 +217,7 @@ CHECKS: list[Callable[[Config], list[str]]] = [
     encoder_shapes_fit,
     image_crop_fits,
     pretrained_text_uses_its_tokenizer,
+    tracking_settings_fit,
 ]
 
 
@@ -239,7 +258,7 @@ def lm_early_stopping_metric(config) -> list[str]:
     return []
 
 
-LM_CHECKS = [lm_shapes_fit, lm_early_stopping_metric, optimizer_settings_fit]
+LM_CHECKS = [lm_shapes_fit, lm_early_stopping_metric, optimizer_settings_fit, tracking_settings_fit]
 
 
 def run_all(config) -> list[str]:

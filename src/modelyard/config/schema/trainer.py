@@ -94,10 +94,17 @@ class Trainer(Strict):
 
 
 class Tracking(Strict):
-    """Live records of a run in its directory, besides history.csv (rewritten every epoch):
-    TensorBoard event files in `<run>/events` (`tensorboard --logdir <run>/events`): the
-    training loss every `every_steps` batches, and per epoch the learning rates,
-    validation metrics and throughput."""
+    """Live records of a run, besides history.csv (rewritten every epoch): the training loss
+    every `every_steps` batches, and per epoch the learning rates, validation metrics and
+    throughput. TensorBoard event files in `<run>/events` (`tensorboard --logdir
+    <run>/events`); with `mlflow`, also an MLflow run (`pip install 'modelyard[mlflow]'`) in
+    the tracking store at that URI, with the config as params and, at the end, the final
+    metrics and the saved model and report as artifacts. `mlflow`: `sqlite:///mlruns.db`
+    (a relative path is relative to the config file's folder, like data paths),
+    `http://host:5000`, or any other MLflow tracking URI; `mlflow_experiment`: the
+    experiment's name (default: the config's `name`)."""
 
     tensorboard: bool = True
     every_steps: PositiveInt = 50
+    mlflow: Annotated[str, Field(min_length=1)] | None = None
+    mlflow_experiment: Annotated[str, Field(min_length=1)] | None = None
