@@ -154,9 +154,9 @@ class Model(Fitting):
         """The training table as streamed files (data/stream.TableFiles) when `data.streaming`
         says so for the config's training file, else None (DataFrames given to fit, class
         folders and tables that fit comfortably in memory are read whole)."""
-        from modelyard.data.memory import should_stream
+        from modelyard.data.memory import too_large
         from modelyard.data.read import parquet_files
-        from modelyard.data.stream import TEXT_SUFFIXES, TableFiles
+        from modelyard.data.stream import TEXT_SUFFIXES, TableFiles, splits_while_streaming
 
         settings = self.config.data
         if data[0] is not None or settings.train is None or settings.streaming is False:
@@ -165,23 +165,32 @@ class Model(Fitting):
         if path.is_dir() and parquet_files(path) is None:
             return None  # a folder of class subfolders
         text = path.suffix.lower() in TEXT_SUFFIXES and path.is_file()
-        size = 4 * path.stat().st_size if text else 0  # a DataFrame of it, roughly
-        if text and not should_stream(settings.streaming, size, f"'{path}'"):
-            return None
-        cache = run.scratch_dir(self._run_dir) if text else Path()
-        files = TableFiles(path, settings, cache, file_columns(self.config))
-        if not text and not should_stream(settings.streaming, files.estimated_bytes(), f"'{path}'"):
-            return None
+        files = None if text else TableFiles(path, settings, Path(), file_columns(self.config))
+        if settings.streaming == "auto":
+            size = 4 * path.stat().st_size if text else files.estimated_bytes()  # as a DataFrame
+            if not too_large(size):
+                return None
+            if not splits_while_streaming(settings.split, given_splits(settings)):
+                log(
+                    f"note: '{path}' would take about {size / 2**30:.1f} GiB in memory; it is read "
+                    "whole because data.split is random: set data.split.by: hash to stream it"
+                )
+                return None
+            log(f"data: '{path}' would take about {size / 2**30:.1f} GiB in memory: streaming it")
+        if text:
+            cache = run.scratch_dir(self._run_dir)
+            files = TableFiles(path, settings, cache, file_columns(self.config))
         return files
 
     def _prepare_streamed(self, files, saved_run, procs) -> _Prepared:
         """One pass over the streamed training files (every process: the held-out rows and
         the counts; the main one also fits the preprocessing, unless resuming); validation
         and test in memory."""
-        from modelyard.data.stream import TrainingRows, carve, scan, training_columns
+        from modelyard.data.split import needed_columns
+        from modelyard.data.stream import TrainingRows, carve, scan
         from modelyard.models.build import build_losses
 
-        needed = training_columns(self.config, files)
+        needed = needed_columns(self.config)
         files.require(needed)
         given = {n: getattr(self.config.data, n) for n in ("validation", "test")}
         split, carved = carve(self.config.data.split, {n for n, v in given.items() if v})

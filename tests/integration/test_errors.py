@@ -44,11 +44,16 @@ def test_missing_config_and_missing_data_file(project):
     assert "missing.csv" in message and "does not exist" in message
 
 
-def test_missing_column_is_named(project):
+@pytest.mark.parametrize("form", ["csv", "parquet"])
+def test_a_missing_column_is_named_with_its_file(project, form):
     frame = pd.read_csv(project / "data.csv").drop(columns=["colour"])
-    frame.to_csv(project / "data.csv", index=False)
-    message = user_error(modelyard("validate", "config.yaml", cwd=project, check=None))
-    assert "column 'colour' is not in the data" in message
+    if form == "csv":
+        frame.to_csv(project / "data.csv", index=False)
+    else:
+        frame.to_parquet(project / "data.parquet")
+    command = ("validate", "config.yaml", "--set", f"data.train=data.{form}")
+    message = user_error(modelyard(*command, cwd=project, check=None))
+    assert f"data.{form}' has no column 'colour' (input 'colour')" in message
 
 
 def test_empty_data(project):
@@ -200,7 +205,7 @@ def test_validate_says_valid_only_after_the_data_passed(project):
     message = user_error(
         modelyard("validate", "config.yaml", "--set", "data.train=bad.csv", cwd=project, check=None)
     )
-    assert "column 'colour' is not in the data" in message and "is valid" not in message
+    assert "bad.csv' has no column 'colour'" in message and "is valid" not in message
     result = modelyard("validate", "config.yaml", cwd=project)
     assert result.stderr.strip().splitlines()[-1] == "config 'config.yaml' is valid"
 

@@ -189,3 +189,19 @@ def test_a_bad_value_in_a_streamed_table_names_its_row(tmp_path) -> None:
     result = modelyard("train", "config.yaml", cwd=tmp_path, check=2)
     assert "'n/a' is not a number" in result.stderr and "row 434" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_auto_streams_a_table_too_large_for_memory_when_its_split_allows(
+    tmp_path, monkeypatch
+) -> None:
+    from modelyard.data import memory
+
+    monkeypatch.setattr(memory, "available_bytes", lambda: 4_000)  # 1,000 bytes are comfortable
+    _hive(tmp_path, _rows(400))
+    _write(tmp_path, "table", data__streaming="auto", trainer__epochs=1)
+    result = modelyard("train", "config.yaml", "--output", "hashed", cwd=tmp_path)
+    assert "in memory: streaming it" in result.stderr and "row groups" in result.stderr
+    _write(tmp_path, "table", data__streaming="auto", data__split={}, trainer__epochs=1)
+    result = modelyard("train", "config.yaml", "--output", "random", cwd=tmp_path)
+    assert "read whole because data.split is random" in result.stderr
+    assert "row groups" not in result.stderr

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import os
 
-from modelyard.train.progress import log
-
 # `streaming: auto` streams data whose in-memory size would exceed this share of the memory
 # available when the run starts: the model, the optimizer and the other splits need the rest.
 COMFORTABLE_SHARE = 0.25
@@ -20,18 +18,24 @@ def available_bytes() -> int:
         return 8 << 30
 
 
+def too_large(estimated_bytes: int) -> bool:
+    """Whether data of `estimated_bytes` in memory would not fit comfortably
+    (`data.streaming: auto` streams them): more than COMFORTABLE_SHARE of what is available."""
+    return estimated_bytes > COMFORTABLE_SHARE * available_bytes()
+
+
 def should_stream(setting: str | bool, estimated_bytes: int, what: str) -> bool:
     """`data.streaming` resolved: True/False as written; `auto` streams when `estimated_bytes`
-    (the data's size once in memory) exceeds COMFORTABLE_SHARE of the memory available, and
-    says so."""
+    (the data's size once in memory) is `too_large`, and says so."""
+    from modelyard.train.progress import log
+
     if setting != "auto":
         return bool(setting)
-    available = available_bytes()
-    if estimated_bytes <= COMFORTABLE_SHARE * available:
+    if not too_large(estimated_bytes):
         return False
     log(
         f"data: {what} would take about {estimated_bytes / 2**30:.1f} GiB in memory "
-        f"({available / 2**30:.1f} GiB available): streaming it (data.streaming: auto)"
+        f"({available_bytes() / 2**30:.1f} GiB available): streaming it (data.streaming: auto)"
     )
     return True
 

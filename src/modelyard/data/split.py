@@ -45,11 +45,38 @@ def read_config_data(config: Config, base: Path) -> dict[str, pd.DataFrame | Non
     read = lambda name: read_data(  # noqa: E731
         base / name, file_columns(config), label_columns(config), config.data
     )
-    tables = {
-        name: (read(getattr(config.data, name)) if getattr(config.data, name) else None)
-        for name in SPLIT_NAMES
-    }
+    tables = {}
+    for name in SPLIT_NAMES:
+        written = getattr(config.data, name)
+        tables[name] = read(written) if written else None
+        if written:
+            require_columns(
+                list(tables[name].columns), base / written, needed_columns(config, name)
+            )
     return split_tables(tables, resolve_split(config.data, given_splits(config.data)))
+
+
+def needed_columns(config: Config, split: str = "train") -> dict[str, str]:
+    """{column: who needs it} of a split's table: every input's and output's column, and in
+    the training table the split's own column or hash id column."""
+    needed = {f.column or f.name: f"input '{f.name}'" for f in config.inputs}
+    needed.update({f.column or f.name: f"output '{f.name}'" for f in config.outputs})
+    rule = config.data.split
+    if split == "train" and rule.column is not None:
+        needed[rule.column] = "data.split.column"
+    elif split == "train" and rule.by == "hash" and rule.id_column is not None:
+        needed[rule.id_column] = "data.split.id_column"
+    return needed
+
+
+def require_columns(columns: list[str], where: Path, needed: dict[str, str]) -> None:
+    """A UserError naming the data file (or folder, or pattern) and the first column of
+    `needed` ({column: who needs it}) it lacks."""
+    for column, who in needed.items():
+        if column not in columns:
+            raise UserError(
+                f"data '{where}' has no column '{column}' ({who}){column_hint(column, columns)}"
+            )
 
 
 def given_splits(data: Data) -> set[str]:

@@ -32,11 +32,11 @@ import pandas as pd
 import torch
 
 from modelyard.config.schema import Data, Split
-from modelyard.data.columns import column_hint, header_separator
+from modelyard.data.columns import header_separator
 from modelyard.data.features.base import FIT_ROWS
 from modelyard.data.read import PARQUET_SUFFIXES, parquet_dataset, parquet_files
 from modelyard.data.source import Tensors, epoch_generator, step_seed
-from modelyard.data.split import carved_splits, column_splits, hash_splits
+from modelyard.data.split import carved_splits, column_splits, hash_splits, require_columns
 from modelyard.errors import UserError
 from modelyard.train import distributed
 from modelyard.train.progress import log
@@ -106,12 +106,7 @@ class TableFiles:
 
     def require(self, columns: dict[str, str]) -> None:
         """{column: who needs it}: a UserError naming the file and the column it lacks."""
-        for column, who in columns.items():
-            if column not in self.columns:
-                where = self.files[0] if len(self.files) == 1 else self.path
-                raise UserError(
-                    f"data '{where}' has no column '{column}' ({who}){column_hint(column, self.columns)}"
-                )
+        require_columns(self.columns, self.files[0] if len(self.files) == 1 else self.path, columns)
 
     def estimated_bytes(self) -> int:
         """What the whole table would take in memory as a DataFrame (8 bytes a number, about
@@ -581,21 +576,6 @@ class _Rows:
         return self.last_spare
 
 
-def training_columns(config, files: TableFiles) -> dict[str, str]:
-    """{column: who needs it} of what training reads: every feature's column, and the split's
-    id or split column."""
-    needed = {}
-    for feature in [*config.inputs, *config.outputs]:
-        kind = "input" if feature in config.inputs else "output"
-        needed[feature.column or feature.name] = f"{kind} '{feature.name}'"
-    split = config.data.split
-    if split.column is not None:
-        needed[split.column] = "data.split.column"
-    elif split.by == "hash" and split.id_column is not None:
-        needed[split.id_column] = "data.split.id_column"
-    return needed
-
-
 def carve(split: Split, given: set[str]) -> tuple[Split | None, list[str]]:
     """How the streamed training files are split: (the split rule, or None when they are all
     training rows; the splits cut from them). A random split needs the whole table in memory."""
@@ -613,3 +593,12 @@ def carve(split: Split, given: set[str]) -> tuple[Split | None, list[str]]:
             "rows have ids), give data.validation and data.test files, or set data.streaming: false"
         )
     return split, carved
+
+
+def splits_while_streaming(split: Split, given: set[str]) -> bool:
+    """Whether streamed training rows can be split as `split` says (`carve` refuses)."""
+    try:
+        carve(split, given)
+    except UserError:
+        return False
+    return True

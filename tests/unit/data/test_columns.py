@@ -44,7 +44,7 @@ def test_misspelt_split_and_id_columns_get_did_you_mean(tmp_path):
     frame = FRAME.assign(fold="train", ident=range(3))
     with pytest.raises(UserError, match=r"data.split.column: .*did you mean 'fold'\?"):
         split_tables({"train": frame, "validation": None, "test": None}, Split(column="folds"))
-    frame.to_csv(tmp_path / "d.csv", index=False)
+    frame.rename(columns={"temprature": "temperature"}).to_csv(tmp_path / "d.csv", index=False)
     config = validate({**CONFIG, "data": {"train": "d.csv", "id_columns": ["ident_"]}})
     with pytest.raises(UserError, match=r"data.id_columns: .*did you mean 'ident'\?"):
         check_data(config, tmp_path)
@@ -58,3 +58,13 @@ def test_duplicate_column_names_are_named():
         match=r"duplicate column names: 'temperature' \(2 times\), 'label' \(2 times\)",
     ):
         Preprocessing(validate(CONFIG)).fit(frame)
+
+
+def test_a_data_file_without_a_configured_column_is_named(tmp_path):
+    FRAME.to_csv(tmp_path / "d.csv", index=False)
+    config = validate({**CONFIG, "data": {"train": "d.csv"}})
+    with pytest.raises(
+        UserError,
+        match=r"d\.csv' has no column 'temperature' \(input 'temperature'\); did you mean 'temprature'\?",
+    ):
+        check_data(config, tmp_path)
