@@ -9,7 +9,7 @@ some missing) and a binary label, written in row groups of 100,000 rows into a f
 validation, 1% test), one MLP, batch 1024, `epochs` epochs, alternating in-memory and
 streaming runs. Prints, per mode, the median wall time, the training throughput (rows/s of
 the epoch lines) and the peak resident memory of the whole process tree (the training process
-and its DataLoader workers, summed, sampled every 0.2 s), and the ratio streaming / in memory.
+and its DataLoader workers, their proportional set sizes summed, sampled every 0.2 s), and the ratio streaming / in memory.
 """
 
 from __future__ import annotations
@@ -73,7 +73,9 @@ def write_config(folder: Path, table: Path, epochs: int) -> Path:
 
 
 def tree_rss(root: int) -> int:
-    """Resident bytes of `root` and its descendants, from /proc."""
+    """Resident bytes of `root` and its descendants, from /proc: their proportional set sizes
+    (Pss: a page shared by n processes, as DataLoader workers share their parent's, counts
+    1/n in each), so that the sum is the memory the tree really holds."""
     children: dict[int, list[int]] = {}
     for entry in os.listdir("/proc"):
         if entry.isdigit():
@@ -88,10 +90,10 @@ def tree_rss(root: int) -> int:
         pid = todo.pop()
         todo += children.get(pid, [])
         try:
-            status = Path(f"/proc/{pid}/status").read_text()
+            status = Path(f"/proc/{pid}/smaps_rollup").read_text()
         except OSError:
             continue
-        found = re.search(r"VmRSS:\s+(\d+) kB", status)
+        found = re.search(r"Pss:\s+(\d+) kB", status)
         total += int(found.group(1)) * 1024 if found else 0
     return total
 

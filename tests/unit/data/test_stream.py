@@ -14,6 +14,7 @@ import torch
 from modelyard.config import validate
 from modelyard.config.schema import Data, Split
 from modelyard.data.features import Preprocessing
+from modelyard.data.features.base import FIT_ROWS
 from modelyard.data.split import split_tables
 from modelyard.data.stream import StreamSource, TableFiles, TrainingRows, carve, scan
 from modelyard.errors import UserError
@@ -247,3 +248,33 @@ def test_a_user_error_met_while_reading_comes_back_as_itself(tmp_path, workers) 
     source = _rows_source(tmp_path, fail_at=700, workers=workers)
     with pytest.raises(UserError, match=r"^column 'x' row 701: something is wrong$"):
         _epoch(source, 1)
+
+
+def test_a_tokenizer_is_trained_from_the_streamed_texts_as_from_the_whole_column(tmp_path) -> None:
+    rng = np.random.default_rng(0)
+    words = np.array(["alpha", "beta", "gamma", "delta", "kappa", "omega", "sigma", "tau"])
+    rows = FIT_ROWS + 4_000  # two parts
+    texts = [" ".join(rng.choice(words, 5)) + f" w{rng.integers(0, 900)}" for _ in range(rows)]
+    frame = pd.DataFrame({"note": texts, "label": rng.choice(["a", "b"], rows)})
+    config = validate(
+        {
+            "name": "texts",
+            "data": {"split": {"validation": None, "test": None}},
+            "inputs": [
+                {
+                    "name": "note",
+                    "type": "text",
+                    "preprocessing": {"tokenizer": "bpe", "vocab_size": 300},
+                }
+            ],
+            "outputs": [{"name": "label", "type": "category"}],
+        }
+    )
+    expected = Preprocessing(config)
+    expected.fit(frame)
+    path = _parquet(frame, tmp_path / "texts.parquet", group_rows=9_000)
+    streamed = Preprocessing(config)
+    files = TableFiles(path, config.data, tmp_path)
+    scan(files, TrainingRows(streamed, None, []), ["note", "label"], fit=True)
+    assert json.dumps(streamed.state()) == json.dumps(expected.state())
+    assert len(json.loads(streamed.state()["note"]["tokenizer"])["model"]["vocab"]) == 300
