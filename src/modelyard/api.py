@@ -359,7 +359,17 @@ class Model(Fitting):
     def _save_start(self, run_dir: Path, prepared: _Prepared) -> None:
         run.write_config(run_dir, self.config)
         self.save(run_dir / run.MODEL_DIR, weights=False)
-        run.write_splits(run_dir, prepared.read, prepared.sources)
+        streamed = None
+        if prepared.stream is not None:
+            counts = prepared.stream[2].counts
+            streamed = {
+                "train": {
+                    "rows": "streamed: every row not in validation or test, less those left out",
+                    "kept": int(counts.sum()),
+                    "left_out": prepared.stream[2].left_out,
+                }
+            }
+        run.write_splits(run_dir, prepared.read, prepared.sources, streamed)
 
     def _save_end(self, run_dir: Path, details: dict[str, Any]) -> None:
         self.save(run_dir / run.MODEL_DIR)

@@ -286,14 +286,19 @@ def share_files(folder: Path) -> None:
             path.chmod(0o666 & ~umask)
 
 
-def write_splits(run_dir: Path, tables: dict, sources: dict[str, str]) -> None:
+def write_splits(
+    run_dir: Path, tables: dict, sources: dict[str, str], streamed: dict | None = None
+) -> None:
     """splits.json: for each split, the table its rows came from and their row labels (the
-    table's index: 0-based data rows of a file, header not counted), to recompute any number."""
+    table's index: 0-based data rows of a file, header not counted), to recompute any number.
+    `streamed`: {split: description} of splits streamed (too many rows to list)."""
     splits = {
         name: {"table": sources[name], "rows": table.index.tolist()}
         for name, table in tables.items()
         if table is not None
     }
+    for name, description in (streamed or {}).items():
+        splits[name] = {"table": sources[name], **description}
     write_json(run_dir / "splits.json", splits, indent=None)
 
 

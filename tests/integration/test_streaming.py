@@ -89,6 +89,10 @@ def test_a_streamed_folder_trains_evaluates_and_predicts_like_one_read_whole(tmp
     assert json.loads((tmp_path / "streamed/model/preprocessing.json").read_text()) == json.loads(
         (tmp_path / "whole/model/preprocessing.json").read_text()
     )
+    splits = json.loads((tmp_path / "streamed/splits.json").read_text())
+    assert splits["train"]["kept"] + len(splits["validation"]["rows"]) + len(
+        splits["test"]["rows"]
+    ) == len(frame)
     frame.head(20).to_csv(tmp_path / "new.csv", index=False)
     modelyard("predict", "streamed", "--data", "new.csv", "--out", "p.csv", cwd=tmp_path)
     assert len(pd.read_csv(tmp_path / "p.csv")) == 20
