@@ -266,7 +266,7 @@ def _transformer_and_step(procs):
 def _read_shards(rank: int, world: int, port: int, folder: str) -> None:
     """One of `world` processes: reads the shards in `folder` into a sharded model that
     started from other weights, takes the step, and (rank 0) records the whole weights, and
-    those whole weights loaded back into the zeroed shards."""
+    those whole weights loaded back into the zeroed shards. Then trains a sharded decoder."""
     from modelyard.train import checkpoint, distributed
 
     os.environ.update(RANK=str(rank), LOCAL_RANK=str(rank), WORLD_SIZE=str(world))
@@ -285,12 +285,32 @@ def _read_shards(rank: int, world: int, port: int, folder: str) -> None:
         torch.save([weights, distributed.full_state(model, procs)], Path(folder) / "read.pt")
     else:
         distributed.full_state(model, procs)
+    decoding = distributed.shard(_Decoding(), torch.device("cpu"), procs)
+    decoding(torch.randn(3, 5, 16, generator=torch.Generator().manual_seed(0))).sum().backward()
+
+
+class _Decoding(torch.nn.Module):
+    """A transformer decoder as Seq2Seq uses it: each block's cross-attention keys and
+    values come from a method other than its forward (DecoderBlock.forward_methods)."""
+
+    def __init__(self):
+        from modelyard.tasks.seq2seq import TransformerDecoder
+
+        super().__init__()
+        self.decoder = TransformerDecoder(20, 8, 16, 2, 2, 2, 0.0, True)
+
+    def forward(self, memory: torch.Tensor) -> torch.Tensor:
+        """(B, S, 16) memory -> (B, 4, 20) logits."""
+        mask = torch.ones(len(memory), 1, 1, memory.shape[1], dtype=torch.bool)
+        tokens = torch.ones(len(memory), 4, dtype=torch.long)
+        return self.decoder(tokens, self.decoder.memory_kv(memory), mask)
 
 
 def test_shards_are_read_by_three_processes(tmp_path):
     """DCP reshards: 3 processes (3 does not divide the weights' rows evenly) continue from
     the checkpoint of one with its weights and optimizer state (the test above reads the
-    shards of 2 processes into 1); whole weights go back into the shards unchanged."""
+    shards of 2 processes into 1); whole weights go back into the shards unchanged; and a
+    translation decoder, whose blocks run their weights outside forward too, trains sharded."""
     from modelyard.train import checkpoint
     from modelyard.train.distributed import Processes
 

@@ -153,12 +153,14 @@ def shard(model: torch.nn.Module, device: torch.device, procs: Processes) -> tor
     pass gathers one layer's weights at a time. `model` itself moves to the meta device,
     releasing its memory while the copy trains; `unshard_into` fills it again."""
     from torch.distributed.device_mesh import init_device_mesh
-    from torch.distributed.fsdp import fully_shard
+    from torch.distributed.fsdp import fully_shard, register_fsdp_forward_method
 
     sharded = copy.deepcopy(model)
     mesh = init_device_mesh(device.type, (procs.world,))
     for layer in reversed(_stacked_layers(sharded)):  # the innermost first
         fully_shard(layer, mesh=mesh)
+        for method in getattr(layer, "forward_methods", ()):
+            register_fsdp_forward_method(layer, method)
     fully_shard(sharded, mesh=mesh)
     model.to("meta")
     return sharded
@@ -181,8 +183,9 @@ def unshard_into(sharded: torch.nn.Module, model: torch.nn.Module, procs: Proces
 def _stacked_layers(model: torch.nn.Module) -> list[torch.nn.Module]:
     """The layers of every stack in `model`, outer ones first: the members of a ModuleList of
     two or more modules of one class that have weights (transformer blocks, a Hugging Face
-    model's layers, the convolutions of a CNN). Always called as modules, never through
-    another method, so FSDP's hooks gather their weights whenever they run."""
+    model's layers, the convolutions of a CNN). FSDP gathers a layer's weights when it is
+    called; a layer whose other methods use its weights names them in `forward_methods`
+    (a decoder block's cross-attention keys, computed once per source)."""
     layers = []
     for module in model.modules():
         if isinstance(module, torch.nn.ModuleList) and len(module) > 1:
