@@ -6,7 +6,8 @@
 <run>/report.html
 <run>/splits.json        which rows of which table went to train, validation and test
 <run>/checkpoints/last.pt for --resume (and previous.pt, the one before, in case last.pt is
-                          damaged); removed when the run finishes unless trainer.keep_checkpoints: last
+                          damaged); removed when the run finishes unless trainer.keep_checkpoints: last;
+                          with trainer.strategy fsdp, the shards-E-S/ folders they name (DCP)
 <run>/model/              modelyard.json (resolved config), preprocessing.json, weights.safetensors, meta.json
 
 `--overwrite` of an existing run trains into `<run>.incomplete` beside it and replaces the old
@@ -149,8 +150,11 @@ def finish(work: Path, target: Path, keep_checkpoints: str) -> None:
     if keep_checkpoints == "none":
         shutil.rmtree(folder, ignore_errors=True)
     else:
+        from modelyard.train.checkpoint import prune_shards
+
         (work / PREVIOUS_CHECKPOINT).unlink(missing_ok=True)
         shutil.rmtree(scratch_dir(work), ignore_errors=True)
+        prune_shards(work / CHECKPOINT)  # a sharded checkpoint's folder goes with previous.pt
     if work == target:
         return
     old = target.with_name(f".{target.name}.replaced")

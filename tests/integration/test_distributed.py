@@ -160,6 +160,172 @@ def test_each_process_draws_its_own_random_numbers(tmp_path):
     assert not torch.isclose(rank0, rank1).any()
 
 
+def _transformer_project(folder: Path) -> None:
+    """A text transformer encoder (2 blocks) and a number -> category; SGD, no dropout."""
+    from tests.conftest import make_table
+
+    make_table(rows=80).to_csv(folder / "data.csv", index=False)
+    encoder = {"type": "transformer", "dim": 16, "layers": 2, "heads": 2, "ff_multiplier": 2}
+    config = {
+        "name": "sharded",
+        "data": {"train": "data.csv", "split": {"validation": 0.2, "test": 0.2, "seed": 0}},
+        "inputs": [
+            {"name": "x1", "type": "number"},
+            {
+                "name": "review",
+                "type": "text",
+                "encoder": {**encoder, "dropout": 0.0},
+                "preprocessing": {"vocab_size": 100, "min_frequency": 1},
+            },
+        ],
+        "outputs": [{"name": "label", "type": "category"}],
+        "combiner": {"type": "mlp", "hidden": [8]},
+        "trainer": {
+            "epochs": 2,
+            "batch_size": 8,  # 48 training rows: 6 steps an epoch
+            "optimizer": {"type": "sgd", "lr": 0.3, "momentum": 0.9},  # state to resume
+            "device": "cpu",
+            "strategy": "fsdp",
+            "checkpoint_every_steps": 2,  # sharded checkpoints within epochs
+        },
+    }
+    (folder / "config.yaml").write_text(yaml.safe_dump(config), encoding="utf-8")
+
+
+STOPS_AT_STEP_10 = """
+import sys
+from modelyard.errors import UserError
+from modelyard.train import loop
+
+supervised = loop.supervised_objective
+
+
+def stopping(losses):  # every process stops at the 10th step: epoch 2's 4th
+    objective, steps = supervised(losses), []
+
+    def step(model, batch):
+        steps.append(1)
+        if len(steps) == 10:
+            raise UserError("stopped at step 10")
+        return objective(model, batch)
+
+    return step
+
+
+loop.supervised_objective = stopping
+from modelyard.cli import main
+
+sys.exit(main())
+"""
+
+
+def test_an_fsdp_run_stopped_within_an_epoch_resumes_in_one_process(tmp_path):
+    """trainer.strategy fsdp: 2 processes, each holding half of every weight, stop within
+    epoch 2 (6 steps an epoch), after its checkpoint at step 2; one process resumes their
+    shards there and ends with the weights and losses of an uninterrupted one-process run
+    (so the 2 processes had trained what one trains); evaluate loads the result."""
+    _transformer_project(tmp_path)
+    (tmp_path / "stops.py").write_text(STOPS_AT_STEP_10, encoding="utf-8")
+    result = _torchrun("train", "config.yaml", "--output", "two", cwd=tmp_path, program="stops.py")
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert errors == ["error: stopped at step 10"], result.stderr
+    kept = sorted(p.name for p in (tmp_path / "two/checkpoints").iterdir())
+    assert kept == ["last.pt", "previous.pt", "shards-1-0", "shards-1-2"]
+
+    modelyard("train", "config.yaml", "--output", "two", "--resume", cwd=tmp_path)
+    modelyard(
+        "train", "config.yaml", "--output", "one", "--set", "trainer.strategy=ddp", cwd=tmp_path
+    )
+    assert _largest_difference(tmp_path / "one", tmp_path / "two") < 1e-5
+    one, two = (pd.read_csv(tmp_path / f"{run}/history.csv") for run in ("one", "two"))
+    assert two["train_loss"].tolist() == pytest.approx(one["train_loss"].tolist(), abs=1e-6)
+    modelyard("evaluate", "two", "--data", "data.csv", cwd=tmp_path)
+
+
+def _transformer_and_step(procs):
+    """A small text transformer encoder (sharded with FSDP2 under several processes), its
+    optimizer, and a step on a fixed global batch (each process taking its share)."""
+    from modelyard.models.encoders.transformer import TextTransformer
+    from modelyard.train import distributed
+
+    model = TextTransformer(30, 6, 16, 2, 2, 2, "mean", 0.0)
+    if procs.world > 1:
+        model = distributed.shard(model, torch.device("cpu"), procs)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.5, momentum=0.9)
+    tokens = torch.randint(1, 30, (12, 6), generator=torch.Generator().manual_seed(0))
+
+    def step() -> None:
+        rows, share = distributed.share(torch.arange(12), procs)
+        (share * model(tokens[rows]).pow(2).mean()).backward()
+        optimizer.step()
+        optimizer.zero_grad()
+
+    return model, optimizer, step
+
+
+def _read_shards(rank: int, world: int, port: int, folder: str) -> None:
+    """One of `world` processes: reads the shards in `folder` into a sharded model that
+    started from other weights, takes the step, and (rank 0) records the whole weights, and
+    those whole weights loaded back into the zeroed shards. Then trains a sharded decoder."""
+    from modelyard.train import checkpoint, distributed
+
+    os.environ.update(RANK=str(rank), LOCAL_RANK=str(rank), WORLD_SIZE=str(world))
+    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
+    procs = distributed.init("cpu")
+    torch.manual_seed(1)
+    model, optimizer, step = _transformer_and_step(procs)
+    checkpoint.load_sharded(model, optimizer, Path(folder) / "shards")
+    step()  # how far it goes depends on the momentum: it must have come along
+    weights = distributed.full_state(model, procs)
+    with torch.no_grad():
+        for p in model.parameters():
+            distributed.local_tensor(p).zero_()
+    distributed.load_full(model, weights)  # as trainer.keep: best puts the best epoch's back
+    if procs.is_main:
+        torch.save([weights, distributed.full_state(model, procs)], Path(folder) / "read.pt")
+    else:
+        distributed.full_state(model, procs)
+    decoding = distributed.shard(_Decoding(), torch.device("cpu"), procs)
+    decoding(torch.randn(3, 5, 16, generator=torch.Generator().manual_seed(0))).sum().backward()
+
+
+class _Decoding(torch.nn.Module):
+    """A transformer decoder as Seq2Seq uses it: each block's cross-attention keys and
+    values come from a method other than its forward (DecoderBlock.forward_methods)."""
+
+    def __init__(self):
+        from modelyard.tasks.seq2seq import TransformerDecoder
+
+        super().__init__()
+        self.decoder = TransformerDecoder(20, 8, 16, 2, 2, 2, 0.0, True)
+
+    def forward(self, memory: torch.Tensor) -> torch.Tensor:
+        """(B, S, 16) memory -> (B, 4, 20) logits."""
+        mask = torch.ones(len(memory), 1, 1, memory.shape[1], dtype=torch.bool)
+        tokens = torch.ones(len(memory), 4, dtype=torch.long)
+        return self.decoder(tokens, self.decoder.memory_kv(memory), mask)
+
+
+def test_shards_are_read_by_three_processes(tmp_path):
+    """DCP reshards: 3 processes (3 does not divide the weights' rows evenly) continue from
+    the checkpoint of one with its weights and optimizer state (the test above reads the
+    shards of 2 processes into 1); whole weights go back into the shards unchanged; and a
+    translation decoder, whose blocks run their weights outside forward too, trains sharded."""
+    from modelyard.train import checkpoint
+    from modelyard.train.distributed import Processes
+
+    torch.manual_seed(0)
+    model, optimizer, step = _transformer_and_step(Processes())
+    step()
+    checkpoint.save_sharded(model, optimizer, tmp_path / "shards", is_main=True)
+    step()
+    torch.multiprocessing.spawn(_read_shards, args=(3, _free_port(), str(tmp_path)), nprocs=3)
+    read, put_back = torch.load(tmp_path / "read.pt")
+    for name, value in model.state_dict().items():
+        torch.testing.assert_close(read[name], value, rtol=0, atol=1e-6, msg=name)
+        assert torch.equal(put_back[name], read[name]), name
+
+
 RANK_1_FAILS = """
 import os, sys
 from modelyard.errors import UserError

@@ -110,6 +110,17 @@ def optimizer_settings_fit(config: Config) -> list[str]:
     return []
 
 
+def strategy_settings_fit(config: Config) -> list[str]:
+    trainer = config.trainer
+    if trainer.strategy == "fsdp" and trainer.l1:
+        return [
+            "trainer.l1: the L1 penalty is not available with trainer.strategy fsdp (each "
+            "process holds only a shard of the weights); remove it, use "
+            "trainer.optimizer.weight_decay, or strategy: ddp"
+        ]
+    return []
+
+
 def encoder_shapes_fit(config: Config) -> list[str]:
     problems = []
     for i, feature in enumerate(config.inputs):
@@ -214,6 +225,7 @@ CHECKS: list[Callable[[Config], list[str]]] = [
     early_stopping_metric_exists,
     plateau_needs_validation,
     optimizer_settings_fit,
+    strategy_settings_fit,
     encoder_shapes_fit,
     image_crop_fits,
     pretrained_text_uses_its_tokenizer,
@@ -258,7 +270,13 @@ def lm_early_stopping_metric(config) -> list[str]:
     return []
 
 
-LM_CHECKS = [lm_shapes_fit, lm_early_stopping_metric, optimizer_settings_fit, tracking_settings_fit]
+LM_CHECKS = [
+    lm_shapes_fit,
+    lm_early_stopping_metric,
+    optimizer_settings_fit,
+    tracking_settings_fit,
+    strategy_settings_fit,
+]
 
 
 def run_all(config) -> list[str]:

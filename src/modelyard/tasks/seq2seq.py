@@ -38,6 +38,8 @@ class DecoderBlock(nn.Module):
     """Pre-norm block: causal self-attention, cross-attention to the memory, feed-forward.
     (B, T, D) -> (B, T, D)."""
 
+    forward_methods = ("memory_kv",)  # also runs its weights (trainer.strategy fsdp gathers them)
+
     def __init__(self, dim: int, heads: int, ff_multiplier: int, dropout: float):
         super().__init__()
         if dim % heads:

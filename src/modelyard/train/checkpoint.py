@@ -4,13 +4,22 @@ Each save first moves the current `last.pt` to `previous.pt`, so a checkpoint da
 (a disk error, a file cut short by a copy) still leaves one to fall back on. A checkpoint
 also records what it was trained on (`fingerprint`, the schedule's total steps), so a resume
 on other data, or with an epoch count that would bend the schedule, is refused.
+
+A sharded model's (trainer.strategy fsdp) weights and optimizer state are not in `last.pt`:
+every process writes its shards to a folder beside it (torch.distributed.checkpoint, DCP),
+which `last.pt` names (`shards`). The folder is complete before `last.pt` names it, and a
+folder stays as long as `last.pt` or `previous.pt` names it, so the fallback holds for both.
+DCP reads the shards into any number of processes, so such a run resumes on 1, 2 or 3.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import pickle
+import shutil
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +29,7 @@ from modelyard.errors import UserError
 from modelyard.train.progress import log
 
 PREVIOUS = "previous.pt"
+SHARDS = "shards-"  # prefix of the folders of sharded checkpoints, beside last.pt
 # Schedules whose learning rate at a step depends on the run's total number of steps.
 _SHAPED_BY_LENGTH = ("cosine", "linear")
 
@@ -52,15 +62,157 @@ def load(path: Path) -> dict[str, Any]:
 
 
 def _read(path: Path) -> dict[str, Any]:
+    """The checkpoint at `path`; its `shards`, if any, as the path of their folder, checked."""
     if not path.is_file():
         raise UserError(f"the checkpoint '{path}' is missing")
     try:
-        return torch.load(path, map_location="cpu", weights_only=True)
+        snapshot = torch.load(path, map_location="cpu", weights_only=True)
+        if snapshot.get("shards") is not None:
+            snapshot["shards"] = path.parent / snapshot["shards"]
+            _check_shards(snapshot["shards"])
+        return snapshot
     except (OSError, EOFError, RuntimeError, KeyError, pickle.UnpicklingError) as e:
         raise UserError(
             f"the checkpoint '{path}' is damaged and cannot be read ({type(e).__name__}: {e}); "
             "start the run again (overwrite=True / --overwrite)"
         ) from None
+
+
+# ------------------------------------------------------------ sharded weights (fsdp)
+
+
+def shards_name(epoch: int, position: int) -> str:
+    """The folder of the shards saved after `epoch` epochs and `position` steps into the next."""
+    return f"{SHARDS}{epoch}-{position}"
+
+
+def save_sharded(model, optimizer, folder: Path, is_main: bool) -> None:
+    """Every process writes its shards of the model's and optimizer's state to `folder` (DCP);
+    a collective. A folder of that name (left by a run killed while writing it) goes first."""
+    import torch.distributed as dist
+    import torch.distributed.checkpoint as dcp
+    from torch.distributed.checkpoint.state_dict import get_state_dict
+
+    together = dist.is_initialized()
+    if is_main and folder.exists():
+        shutil.rmtree(folder)
+    if together:
+        dist.barrier()
+    weights, optimizer_state = get_state_dict(model, optimizer)
+    state = {"model": weights, "optimizer": optimizer_state}
+    with _one_process_quietly(together):
+        dcp.save(state, checkpoint_id=folder, no_dist=not together)
+
+
+def load_sharded(model, optimizer, folder: Path) -> None:
+    """Read the shards in `folder` into `model` and `optimizer` (sharded or not, across any
+    number of processes: DCP reshards); a collective."""
+    import torch.distributed as dist
+    import torch.distributed.checkpoint as dcp
+    from torch.distributed.checkpoint.state_dict import get_state_dict, set_state_dict
+
+    weights, optimizer_state = get_state_dict(model, optimizer)
+    state = {"model": weights, "optimizer": optimizer_state}
+    together = dist.is_initialized()
+    with _one_process_quietly(together):
+        dcp.load(state, checkpoint_id=folder, no_dist=not together)
+    set_state_dict(
+        model, optimizer, model_state_dict=state["model"], optim_state_dict=state["optimizer"]
+    )
+
+
+@contextlib.contextmanager
+def _one_process_quietly(together: bool):
+    """DCP warns that it assumes one process whenever it runs without a process group, even
+    when told so (`no_dist`): in one process, that is what modelyard means."""
+    with warnings.catch_warnings():
+        if not together:
+            warnings.filterwarnings("ignore", "torch.distributed is disabled", UserWarning)
+        yield
+
+
+def prune_shards(path: Path) -> None:
+    """Remove the shard folders beside `path` that neither it nor `previous.pt` names (older
+    ones, and one left half-written by a killed run). Leaves all if either cannot be read."""
+    named = set()
+    for checkpoint in (path, path.with_name(PREVIOUS)):
+        if checkpoint.is_file():
+            try:  # mmap: reads the small dict, not the tensors (best weights) beside it
+                state = torch.load(checkpoint, map_location="cpu", weights_only=True, mmap=True)
+            except (OSError, EOFError, RuntimeError, KeyError, pickle.UnpicklingError):
+                return
+            named.add(state.get("shards"))
+    for folder in path.parent.glob(f"{SHARDS}*"):
+        if folder.name not in named:
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def _check_shards(folder: Path) -> None:
+    """Raise OSError unless `folder` holds the metadata of DCP shards and every file it lists.
+    The metadata is a pickle that DCP loads as it is: it is read here first with only the
+    classes such metadata is made of, so nothing else pickled is ever executed."""
+    metadata = folder / ".metadata"
+    if not metadata.is_file():
+        raise OSError(f"its shards '{folder}' are missing")
+    with metadata.open("rb") as f:
+        found = _MetadataUnpickler(f).load()
+    missing = sorted(
+        {i.relative_path for i in found.storage_data.values()} - {p.name for p in folder.iterdir()}
+    )
+    if missing:
+        raise OSError(f"its shards in '{folder}' lack {', '.join(missing)}")
+
+
+class _MetadataUnpickler(pickle.Unpickler):
+    """Unpickles DCP metadata, refusing every global but the few it is made of."""
+
+    _ALLOWED = {
+        ("torch.distributed.checkpoint.metadata", name)
+        for name in (
+            "Metadata",
+            "TensorStorageMetadata",
+            "BytesStorageMetadata",
+            "ChunkStorageMetadata",
+            "TensorProperties",
+            "MetadataIndex",
+            "StorageMeta",
+            "_MEM_FORMAT_ENCODING",
+        )
+    } | {
+        ("torch.distributed.checkpoint.filesystem", "_StorageInfo"),
+        ("torch.serialization", "_get_layout"),
+        ("torch", "Size"),
+        ("pathlib", "PosixPath"),
+        ("pathlib", "WindowsPath"),
+        ("pathlib", "PurePosixPath"),
+        ("collections", "OrderedDict"),
+    }
+
+    def find_class(self, module: str, name: str):
+        if (module, name) in self._ALLOWED:
+            return super().find_class(module, name)
+        if module == "torch" and isinstance(getattr(torch, name, None), torch.dtype):
+            return getattr(torch, name)
+        raise pickle.UnpicklingError(f"'{module}.{name}' has no place in checkpoint metadata")
+
+
+def random_state(device: torch.device) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """This process's random state: its CPU generator's, and its GPU's when it trains on one."""
+    gpu = torch.cuda.get_rng_state(device) if device.type == "cuda" else None
+    return torch.get_rng_state(), gpu
+
+
+def restore_random(snapshot: dict[str, Any], procs, device: torch.device) -> None:
+    """Each process gets its own random states back (`rngs`, `cuda_rngs`: one per process);
+    with another number of processes, each continues with rank 0's (the rows are still
+    exactly the unseen ones). `rng`: the CPU state of checkpoints from before."""
+
+    def own(states: list) -> torch.Tensor:
+        return states[procs.rank] if len(states) == procs.world else states[0]
+
+    torch.set_rng_state(own(snapshot.get("rngs") or [snapshot["rng"]]))
+    if snapshot.get("cuda_rngs") and device.type == "cuda":
+        torch.cuda.set_rng_state(own(snapshot["cuda_rngs"]), device)
 
 
 def fingerprint(tensors: dict[str, torch.Tensor]) -> dict[str, str]:

@@ -1,4 +1,8 @@
-"""Multi-process training under `torchrun` (DDP: gloo on CPU, nccl on GPU). One process otherwise.
+"""Multi-process training under `torchrun` (gloo on CPU, nccl on GPU). One process otherwise.
+
+trainer.strategy `ddp` replicates the model in every process (DistributedDataParallel);
+`fsdp` shards it (FSDP2, `shard` below): each process keeps 1/N of every weight, and the
+layers of a stack gather theirs just for their forward and backward passes.
 
 A user error in one process ends them all: it says so in torchrun's key-value store (kept by
 torchrun's agent, so it outlives the process), and the others, wherever they wait, see it and
@@ -8,6 +12,8 @@ exit with code 2 too; only the first error of the job is printed.
 from __future__ import annotations
 
 import atexit
+import contextlib
+import copy
 import json
 import math
 import os
@@ -120,6 +126,15 @@ def gather_objects(value, procs: Processes) -> list:
     return found
 
 
+def broadcast_object(value, procs: Processes):
+    """Rank 0's `value` (picklable), on every process."""
+    if procs.world == 1:
+        return value
+    box = [value]
+    dist.broadcast_object_list(box, src=0)
+    return box[0]
+
+
 def broadcast_flag(flag: bool, procs: Processes) -> bool:
     """Rank 0's decision, shared with every process."""
     if procs.world == 1:
@@ -127,6 +142,121 @@ def broadcast_flag(flag: bool, procs: Processes) -> bool:
     t = torch.tensor([int(flag)], device=_device())
     dist.broadcast(t, 0)
     return bool(t.item())
+
+
+# ------------------------------------------------------------ sharded models (fsdp)
+
+
+def shard(model: torch.nn.Module, device: torch.device, procs: Processes) -> torch.nn.Module:
+    """A copy of `model` sharded across the processes with FSDP2 (`fully_shard`) on `device`:
+    first every layer of a stack (see `_stacked_layers`), then the root, so that a forward
+    pass gathers one layer's weights at a time. `model` itself moves to the meta device,
+    releasing its memory while the copy trains; `unshard_into` fills it again."""
+    from torch.distributed.device_mesh import init_device_mesh
+    from torch.distributed.fsdp import fully_shard, register_fsdp_forward_method
+
+    sharded = copy.deepcopy(model)
+    mesh = init_device_mesh(device.type, (procs.world,))
+    for layer in reversed(_stacked_layers(sharded)):  # the innermost first
+        fully_shard(layer, mesh=mesh)
+        for method in getattr(layer, "forward_methods", ()):
+            register_fsdp_forward_method(layer, method)
+    fully_shard(sharded, mesh=mesh)
+    model.to("meta")
+    return sharded
+
+
+def unshard_into(sharded: torch.nn.Module, model: torch.nn.Module, procs: Processes) -> None:
+    """Give `model` (the module `shard` copied) the sharded copy's trained state, whole, on
+    the copy's device, on every process; one tensor at a time, so that no process ever holds
+    the model twice. A collective: every process calls it."""
+    device = next(iter(sharded.parameters())).device
+    model.to_empty(device=device)
+    own = dict(model.named_buffers())
+    for name, buffer in sharded.named_buffers():  # also those the state dict leaves out
+        own[name].copy_(buffer)
+    target = model.state_dict()
+    for name, value in _whole_tensors(sharded, procs):
+        target[name].copy_(value)
+
+
+def _stacked_layers(model: torch.nn.Module) -> list[torch.nn.Module]:
+    """The layers of every stack in `model`, outer ones first: the members of a ModuleList of
+    two or more modules of one class that have weights (transformer blocks, a Hugging Face
+    model's layers, the convolutions of a CNN). FSDP gathers a layer's weights when it is
+    called; a layer whose other methods use its weights names them in `forward_methods`
+    (a decoder block's cross-attention keys, computed once per source)."""
+    layers = []
+    for module in model.modules():
+        if isinstance(module, torch.nn.ModuleList) and len(module) > 1:
+            kinds = {type(m) for m in module}
+            if len(kinds) == 1:
+                layers += [m for m in module if any(True for _ in m.parameters())]
+    return layers
+
+
+def is_sharded(model: torch.nn.Module) -> bool:
+    from torch.distributed.fsdp import FSDPModule
+
+    return isinstance(model, FSDPModule)
+
+
+def full_state(model: torch.nn.Module, procs: Processes) -> dict[str, torch.Tensor]:
+    """`model`'s state dict as whole tensors on the CPU, the same on every process (see
+    `_whole_tensors`). A collective for a sharded model: every process calls it."""
+    return {name: value.to("cpu", copy=True) for name, value in _whole_tensors(model, procs)}
+
+
+def _whole_tensors(model: torch.nn.Module, procs: Processes):
+    """(name, tensor) of `model`'s state dict, whole, on its device, one at a time: a sharded
+    weight is gathered (no device ever holds the whole model), and of a sharded model's
+    buffers (batch-norm statistics, which FSDP does not synchronise) rank 0's are taken, as
+    DDP does."""
+    from torch.distributed.tensor import DTensor
+
+    sharded = is_sharded(model) and procs.world > 1
+    for name, value in model.state_dict().items():
+        if isinstance(value, DTensor):
+            value = value.full_tensor()
+        elif sharded:
+            value = value.detach().clone()
+            dist.broadcast(value, 0)
+        yield name, value.detach()
+
+
+def load_full(model: torch.nn.Module, state: dict[str, torch.Tensor]) -> None:
+    """Load whole tensors (`full_state`'s) into `model`, each process keeping its shard."""
+    if not is_sharded(model):
+        model.load_state_dict(state)
+        return
+    from torch.distributed.checkpoint.state_dict import StateDictOptions, set_model_state_dict
+
+    whole = StateDictOptions(full_state_dict=True)
+    set_model_state_dict(model, dict(state), options=whole)  # (it replaces the dict's values)
+
+
+def local_tensor(value: torch.Tensor) -> torch.Tensor:
+    """This process's part of a (sharded) tensor: the tensor itself when it is not sharded."""
+    return value.to_local() if hasattr(value, "to_local") else value
+
+
+@contextlib.contextmanager
+def gradient_sync(wrapped: torch.nn.Module, sync: bool):
+    """Within it, `wrapped` (DDP or FSDP) averages gradients across processes only when `sync`:
+    an accumulation's micro-steps skip it (DDP's no_sync, FSDP's set_requires_gradient_sync)."""
+    if sync:
+        yield
+    elif hasattr(wrapped, "no_sync"):
+        with wrapped.no_sync():
+            yield
+    elif hasattr(wrapped, "set_requires_gradient_sync"):
+        wrapped.set_requires_gradient_sync(False)
+        try:
+            yield
+        finally:
+            wrapped.set_requires_gradient_sync(True)
+    else:
+        yield
 
 
 # ------------------------------------------------------------ one user error ends the job

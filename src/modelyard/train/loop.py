@@ -3,12 +3,13 @@
 Batches come from a `data.source.BatchSource` (in memory: an index into tensors, no
 per-sample Python, augmentation included), which keeps the loop's own overhead near that of
 a hand-written one. The same code runs as one process or under torchrun (the source gives
-each process its share of every global batch; DDP averages the gradients).
+each process its share of every global batch; DDP averages the gradients, or with
+trainer.strategy fsdp, FSDP2 trains a sharded copy of the model and `fit` puts the trained
+weights back into the model given).
 """
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import math
 import time
@@ -86,7 +87,7 @@ class FitSetup:
 class Training:
     """The objects of one `fit`, as a training step sees them."""
 
-    model: nn.Module  # the module trained (its parameters, its state dict)
+    model: nn.Module  # the module trained: fit's model, or its sharded copy (fsdp)
     wrapped: nn.Module  # what a step calls: the model, or its DDP wrapper under torchrun
     optimizer: torch.optim.Optimizer
     scheduler: Any  # torch LR scheduler, or None
@@ -107,13 +108,13 @@ def gradient_step(run: Training, batch: Tensors, share: float, update: bool) -> 
     schedule's. Returns the loss, detached. A task's own step (FitSetup.step) has the same
     signature: a second optimizer or averaged (EMA) weights go there."""
     setup, s = run.setup, run.setup.settings
-    with _sync_unless(not update, run.wrapped), autocast(setup.device, setup.bf16):
+    with distributed.gradient_sync(run.wrapped, update), autocast(setup.device, setup.bf16):
         loss = setup.objective(run.wrapped, batch)
     if setup.procs.world > 1:
         loss = loss * share
-    if s.l1:
+    if s.l1:  # (not with strategy fsdp: config/checks.py)
         loss = loss + s.l1 * l1_penalty(run.model)
-    with _sync_unless(not update, run.wrapped):
+    with distributed.gradient_sync(run.wrapped, update):
         (loss / run.accumulate if run.accumulate > 1 else loss).backward()
     if update:
         if s.gradient_clip:
@@ -126,9 +127,9 @@ def gradient_step(run: Training, batch: Tensors, share: float, update: bool) -> 
 
 
 def fit(model: nn.Module, source: BatchSource, setup: FitSetup) -> FitState:
-    """Train `model` in place on the batches of `source` (inputs and targets); returns the history."""
+    """Train `model` in place on the batches of `source` (inputs and targets); returns the
+    history. `model` ends on the training device, with the trained weights in every process."""
     s, procs = setup.settings, setup.procs
-    model.to(setup.device)
     source = source.to(setup.device)
     run = _start(model, source, setup)
     for epoch in range(run.state.epoch + 1, s.epochs + 1):
@@ -145,8 +146,8 @@ def fit(model: nn.Module, source: BatchSource, setup: FitSetup) -> FitState:
                 setup.tracker.epoch(row, rows)
             if setup.after_epoch is not None:  # before the checkpoint: it never runs ahead
                 setup.after_epoch(run.state.history)
-            if setup.checkpoint_path:
-                _save_checkpoint(run, rngs=None)
+        if setup.checkpoint_path:
+            _save_checkpoint(run)
         distributed.barrier(procs)
         if distributed.broadcast_flag(stop, procs) and epoch < s.epochs:
             if procs.is_main:
@@ -155,18 +156,21 @@ def fit(model: nn.Module, source: BatchSource, setup: FitSetup) -> FitState:
                 )
             break
     _keep_best(run)
+    _put_back(run, model)
     return run.state
 
 
 def _start(model: nn.Module, source: BatchSource, setup: FitSetup) -> Training:
-    """The fit's objects: the optimizer and schedule, restored from `setup.resume` when
-    continuing a run (whose data and schedule must be this run's), the data's fingerprint and
-    the total number of optimizer updates (for checkpoints)."""
+    """The fit's objects: the module to train (`model` on the device, or its sharded copy),
+    the optimizer and schedule, restored from `setup.resume` when continuing a run (whose data
+    and schedule must be this run's), the data's fingerprint and the total number of optimizer
+    updates (for checkpoints)."""
     s = setup.settings
     accumulate = min(s.gradient_accumulation, source.steps_per_epoch)
     updates_per_epoch = -(-source.steps_per_epoch // accumulate)
     total_steps = updates_per_epoch * s.epochs
-    optimizer = build_optimizer(s.optimizer, model)
+    trained = _place(model, setup)
+    optimizer = build_optimizer(s.optimizer, trained)
     scheduler = build_schedule(
         s.schedule, optimizer, updates_per_epoch, total_steps, setup.metric_mode
     )
@@ -174,14 +178,12 @@ def _start(model: nn.Module, source: BatchSource, setup: FitSetup) -> Training:
     if setup.resume:
         checkpoint.check_resumable(setup.resume, data, total_steps, s.schedule.type)
     state = (
-        _restore(setup.resume, model, optimizer, scheduler, setup.procs)
-        if setup.resume
-        else FitState()
+        _restore(setup.resume, trained, optimizer, scheduler, setup) if setup.resume else FitState()
     )
-    _check_stopping_metric(setup, model)
-    wrapped = _wrap(model, setup)
+    _check_stopping_metric(setup, trained)
+    wrapped = _wrap(trained, setup)
     return Training(
-        model, wrapped, optimizer, scheduler, setup, accumulate, state, data, total_steps
+        trained, wrapped, optimizer, scheduler, setup, accumulate, state, data, total_steps
     )
 
 
@@ -219,25 +221,48 @@ def _train_epoch(run: Training, source: BatchSource, epoch: int) -> dict[str, fl
             and (step + 1) % (every * run.accumulate) == 0
             and step + 1 < steps
         ):
-            run.state.position, run.state.step_losses = step + 1, [float(v) for v in step_losses]
-            _save_checkpoint(run, rngs=distributed.gather_objects(torch.get_rng_state(), procs))
+            run.state.position = step + 1  # and the steps' losses, averaged over the processes:
+            # each process resumes from them, whatever the number of processes then
+            run.state.step_losses = distributed.mean_across(
+                torch.stack(step_losses), procs
+            ).tolist()
+            _save_checkpoint(run)
     progress.end_epoch()
     run.state.position, run.state.step_losses = 0, []
     train_loss = float(distributed.mean_across(loss_sum, procs)) / steps
-    _check_finite(train_loss, step_losses, run.model, epoch)
+    _check_finite(train_loss, step_losses, run, epoch)
     return {"epoch": epoch, "train_loss": train_loss, "started": started}
 
 
-def _save_checkpoint(run: Training, rngs: list | None) -> None:
-    """The main process writes the run's checkpoint (atomically); `rngs`: every process's
-    random state, for a checkpoint within an epoch (at its end, each epoch reseeds anyway)."""
-    if not run.setup.procs.is_main:
+def _save_checkpoint(run: Training) -> None:
+    """Every process calls it; the main process writes the run's checkpoint (atomically), with
+    every process's random state (the CPU's and its GPU's: within an epoch, a resume draws
+    what the run would have drawn). Under trainer.strategy fsdp every process first writes its
+    shards of the weights and optimizer state, which the checkpoint names."""
+    setup, procs = run.setup, run.setup.procs
+    path = setup.checkpoint_path
+    randoms = distributed.gather_objects(checkpoint.random_state(setup.device), procs)
+    shards = None
+    if setup.settings.strategy == "fsdp":
+        shards = checkpoint.shards_name(run.state.epoch, run.state.position)
+        checkpoint.save_sharded(run.model, run.optimizer, path.parent / shards, procs.is_main)
+    if not procs.is_main:
         return
-    snapshot = _snapshot(run.state, run.model, run.optimizer, run.scheduler)
-    if rngs is not None:
-        snapshot["rngs"] = rngs
-    snapshot.update(data=run.data, total_steps=run.total_steps)
-    checkpoint.save_atomic(snapshot, run.setup.checkpoint_path)
+    snapshot = {
+        "scheduler": run.scheduler.state_dict() if run.scheduler is not None else {},
+        "state": dict(vars(run.state)),
+        "rngs": [cpu for cpu, _ in randoms],
+        "cuda_rngs": [gpu for _, gpu in randoms if gpu is not None],
+        "data": run.data,
+        "total_steps": run.total_steps,
+    }
+    if shards is None:
+        snapshot.update(model=run.model.state_dict(), optimizer=run.optimizer.state_dict())
+    else:
+        snapshot["shards"] = shards
+    checkpoint.save_atomic(snapshot, path)
+    if shards is not None:
+        checkpoint.prune_shards(path)
 
 
 def _end_epoch(run: Training, row: dict[str, float]) -> bool:
@@ -245,8 +270,9 @@ def _end_epoch(run: Training, row: dict[str, float]) -> bool:
     per-epoch schedule; True when early stopping says to stop."""
     setup, s = run.setup, run.setup.settings
     started = row.pop("started")
-    if setup.validate is not None:
-        row.update({f"validation_{k}": v for k, v in setup.validate(run.model).items()})
+    if setup.validate is not None:  # rank 0's metrics decide for all (batch-norm statistics differ)
+        metrics = distributed.broadcast_object(setup.validate(run.model), setup.procs)
+        row.update({f"validation_{k}": v for k, v in metrics.items()})
     row.update(_learning_rates(run.optimizer))
     row["seconds"] = time.perf_counter() - started
     run.state.history.append(row)
@@ -262,7 +288,7 @@ def _keep_best(run: Training) -> None:
     state, s = run.state, run.setup.settings
     if state.best_weights is None or s.keep != "best":
         return
-    run.model.load_state_dict(state.best_weights)
+    distributed.load_full(run.model, state.best_weights)
     if run.setup.procs.is_main:
         metric = _tracked_metric(s)
         key = f"validation_{metric}"
@@ -272,8 +298,31 @@ def _keep_best(run: Training) -> None:
         )
 
 
+def _place(model: nn.Module, setup: FitSetup) -> nn.Module:
+    """The module to train: `model` on the training device, or with trainer.strategy fsdp and
+    several processes, a sharded copy of it (`model` waits on the meta device, releasing its
+    memory, for `_put_back`)."""
+    if setup.settings.strategy != "fsdp":
+        return model.to(setup.device)
+    if setup.procs.world > 1:
+        return distributed.shard(model, setup.device, setup.procs)
+    log(
+        "note: trainer.strategy fsdp shards the model across processes; in one process it "
+        "trains as usual (start it with torchrun --nproc_per_node N to shard it)"
+    )
+    return model.to(setup.device)
+
+
+def _put_back(run: Training, model: nn.Module) -> None:
+    """After training a sharded copy: its weights, gathered, into `model` on every process."""
+    if run.model is not model:
+        distributed.unshard_into(run.model, model, run.setup.procs)
+
+
 def _wrap(model: nn.Module, setup: FitSetup) -> nn.Module:
-    if setup.procs.world == 1:
+    """What a step calls: the model itself (in one process, or sharded: FSDP's hooks are in
+    it), or DDP's wrapper."""
+    if setup.procs.world == 1 or distributed.is_sharded(model):
         return model
     from torch.nn.parallel import DistributedDataParallel
 
@@ -289,18 +338,12 @@ def _seed_draws(seed: int, device: torch.device) -> None:
         torch.cuda.manual_seed(seed)  # the current device: this process's GPU
 
 
-def _sync_unless(skip: bool, wrapped: nn.Module):
-    """Under DDP, skip the gradient all-reduce on accumulation micro-steps."""
-    if skip and hasattr(wrapped, "no_sync"):
-        return wrapped.no_sync()
-    return contextlib.nullcontext()
-
-
 def _early_stopping(
     state: FitState, row: dict[str, float], setup: FitSetup, model: nn.Module
 ) -> bool:
     """Track the best epoch (by the early-stopping metric, else validation loss) when early
-    stopping or `keep: best` needs it; True when patience has run out. Best weights on the CPU."""
+    stopping or `keep: best` needs it; True when patience has run out. Best weights on the
+    CPU, whole (gathered from the shards under fsdp: every process decides alike)."""
     rule = setup.settings.early_stopping
     if setup.validate is None or (rule is None and setup.settings.keep != "best"):
         return False
@@ -313,9 +356,7 @@ def _early_stopping(
     if state.best_score is None or sign * (score - state.best_score) > min_delta:
         state.best_score, state.bad_epochs = score, 0
         if setup.settings.keep == "best":
-            state.best_weights = {
-                k: v.detach().cpu().clone() for k, v in model.state_dict().items()
-            }
+            state.best_weights = distributed.full_state(model, setup.procs)
         return False
     state.bad_epochs += 1
     return rule is not None and state.bad_epochs >= rule.patience
@@ -347,8 +388,12 @@ def _metric_missing(metric: str, row: dict[str, float]) -> UserError:
     )
 
 
-def _check_finite(train_loss: float, step_losses: list[torch.Tensor], model, epoch: int) -> None:
-    """A NaN or infinite loss or weight ends the run before anything is validated or saved."""
+def _check_finite(
+    train_loss: float, step_losses: list[torch.Tensor], run: Training, epoch: int
+) -> None:
+    """A NaN or infinite loss or weight ends the run before anything is validated or saved
+    (in every process alike: the loss is the mean across processes, and so is the verdict on
+    sharded weights)."""
     hint = "lower trainer.optimizer.lr, set trainer.gradient_clip, or check the data for extreme values"
     if not math.isfinite(train_loss):
         bad = (~torch.isfinite(torch.stack(step_losses))).nonzero()
@@ -357,35 +402,28 @@ def _check_finite(train_loss: float, step_losses: list[torch.Tensor], model, epo
         raise UserError(
             f"training diverged: the loss is {value} at epoch {epoch}, step {step}; {hint}"
         )
-    finite = torch.stack([torch.isfinite(p).all() for p in model.parameters()]).all()
+    model = run.model
+    local = [distributed.local_tensor(p) for p in model.parameters()]
+    finite = torch.stack([torch.isfinite(p).all() for p in local]).all()
+    if distributed.is_sharded(model):
+        finite = distributed.mean_across(finite.float(), run.setup.procs) == 1
     if not bool(finite):
         raise UserError(
             f"training diverged: the weights are no longer finite after epoch {epoch}, step {len(step_losses)}; {hint}"
         )
 
 
-def _snapshot(state: FitState, model, optimizer, scheduler) -> dict[str, Any]:
-    return {
-        "model": model.state_dict(),
-        "optimizer": optimizer.state_dict(),
-        "scheduler": scheduler.state_dict() if scheduler is not None else {},
-        "state": {k: v for k, v in vars(state).items()},
-        "rng": torch.get_rng_state(),
-        "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_initialized() else [],
-    }
-
-
-def _restore(snapshot: dict[str, Any], model, optimizer, scheduler, procs) -> FitState:
-    model.load_state_dict(snapshot["model"])
-    optimizer.load_state_dict(snapshot["optimizer"])
+def _restore(snapshot: dict[str, Any], model, optimizer, scheduler, setup: FitSetup) -> FitState:
+    """A checkpoint's weights and optimizer state (whole, or DCP shards: into any number of
+    processes), schedule and random state into this run's; returns its FitState."""
+    if snapshot.get("shards") is not None:
+        checkpoint.load_sharded(model, optimizer, snapshot["shards"])
+    else:
+        model.load_state_dict(snapshot["model"])
+        optimizer.load_state_dict(snapshot["optimizer"])
     if scheduler is not None:
         scheduler.load_state_dict(snapshot["scheduler"])
-    rngs = snapshot.get("rngs") or [snapshot["rng"]]
-    # each process's own random state when the checkpoint has one per process (a different
-    # number of processes continues with rank 0's: the rows are still exactly the unseen ones)
-    torch.set_rng_state(rngs[procs.rank] if len(rngs) == procs.world else rngs[0])
-    if snapshot.get("cuda_rng") and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(snapshot["cuda_rng"])
+    checkpoint.restore_random(snapshot, setup.procs, setup.device)
     return FitState(**copy.deepcopy(snapshot["state"]))
 
 

@@ -348,3 +348,13 @@ def test_every_metric_early_stopping_accepts_declares_its_direction():
     )
     assert {"f1_entity", "bleu", "wer", "r2", "roc_auc"} <= produced
     assert produced - set(directions()) == set()
+
+
+def test_l1_with_a_sharded_model():
+    found = checks.strategy_settings_fit(config(trainer={"strategy": "fsdp", "l1": 0.01}))
+    assert found == [
+        "trainer.l1: the L1 penalty is not available with trainer.strategy fsdp (each process "
+        "holds only a shard of the weights); remove it, use trainer.optimizer.weight_decay, or "
+        "strategy: ddp"
+    ]
+    assert checks.strategy_settings_fit(config(trainer={"l1": 0.01})) == []

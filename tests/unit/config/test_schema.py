@@ -184,6 +184,13 @@ def test_literal_typo_gets_a_suggestion():
     ]
 
 
+def test_an_unknown_strategy_is_an_error_naming_the_two():
+    assert validate(minimal()).trainer.strategy == "ddp"
+    assert problems(minimal(trainer={"strategy": "zero3"})) == [
+        "trainer.strategy: 'zero3' is not allowed; expected 'ddp' or 'fsdp'"
+    ]
+
+
 def test_json_schema_is_valid_json_with_the_top_level_properties():
     text = json.dumps(Config.model_json_schema())
     schema = json.loads(text)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import pickle
 from pathlib import Path
 
 import pytest
 import torch
 
 from modelyard.errors import UserError
-from modelyard.train import checkpoint
+from modelyard.train import checkpoint, distributed
 
 
 def _state() -> dict:
@@ -110,3 +111,87 @@ def test_fingerprint_names_what_changed() -> None:
     checkpoint.check_resumable(snapshot, checkpoint.fingerprint(data), 40, "constant")
     with pytest.raises(UserError, match=r"cosine schedule .*\(30 when it started, 40 now"):
         checkpoint.check_resumable(snapshot, checkpoint.fingerprint(data), 40, "cosine")
+
+
+def _trained(seed: int) -> tuple[torch.nn.Module, torch.optim.Optimizer]:
+    """A tiny model and its Adam optimizer, after one step (so the optimizer has state)."""
+    torch.manual_seed(seed)
+    model = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.Linear(4, 1))
+    optimizer = torch.optim.Adam(model.parameters(), lr=0.1)
+    model(torch.randn(5, 3)).sum().backward()
+    optimizer.step()
+    optimizer.zero_grad()
+    return model, optimizer
+
+
+def test_sharded_state_round_trip_in_one_process(tmp_path) -> None:
+    """DCP shards (trainer.strategy fsdp) hold the weights and the optimizer's state; read
+    into another model and optimizer, both continue exactly as the saved ones."""
+    model, optimizer = _trained(0)
+    checkpoint.save_sharded(model, optimizer, tmp_path / "shards-1-0", is_main=True)
+    other, other_optimizer = _trained(1)
+    checkpoint.load_sharded(other, other_optimizer, tmp_path / "shards-1-0")
+    for name, value in model.state_dict().items():
+        assert torch.equal(other.state_dict()[name], value), name
+    for m, o in ((model, optimizer), (other, other_optimizer)):
+        m(torch.ones(2, 3)).sum().backward()
+        o.step()  # Adam's moments decide this step
+    for name, value in model.state_dict().items():
+        assert torch.equal(other.state_dict()[name], value), name
+
+
+def test_shards_whose_metadata_holds_other_objects_are_refused_unrun(tmp_path) -> None:
+    """DCP reads its metadata with plain pickle; modelyard reads it first allowing only what
+    such metadata is made of, so a planted file is reported damaged before anything runs."""
+    model, optimizer = _trained(0)
+    shards = tmp_path / "shards-1-0"
+    checkpoint.save_sharded(model, optimizer, shards, is_main=True)
+    checkpoint.save_atomic({"shards": shards.name}, tmp_path / "last.pt")
+    marker = tmp_path / "ran"
+    (shards / ".metadata").write_bytes(pickle.dumps(_Planted(marker)))
+    with pytest.raises(UserError, match="last.pt' is damaged.*pathlib.Path.touch"):
+        checkpoint.load(tmp_path / "last.pt")
+    assert not marker.exists()
+
+
+class _Planted:
+    def __init__(self, path: Path):
+        self.path = path
+
+    def __reduce__(self):
+        return Path.touch, (self.path,)
+
+
+def test_pruning_keeps_the_shards_last_and_previous_name(tmp_path) -> None:
+    model, optimizer = _trained(0)
+    for epoch in (1, 2, 3):
+        shards = checkpoint.shards_name(epoch, 0)
+        checkpoint.save_sharded(model, optimizer, tmp_path / shards, is_main=True)
+        checkpoint.save_atomic({"shards": shards}, tmp_path / "last.pt")
+    (tmp_path / "shards-3-5").mkdir()  # left half-written by a killed run
+    checkpoint.prune_shards(tmp_path / "last.pt")
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "last.pt",
+        "previous.pt",
+        "shards-2-0",
+        "shards-3-0",
+    ]
+
+
+def test_each_process_resumes_with_its_own_gpu_random_state(monkeypatch) -> None:
+    """A checkpoint keeps every process's GPU random state (not rank 0's for all): rank 1 of 2
+    gets its own back; with another number of processes, each continues with rank 0's."""
+    gpu_states = [torch.tensor([10], dtype=torch.uint8), torch.tensor([11], dtype=torch.uint8)]
+    monkeypatch.setattr(torch.cuda, "get_rng_state", lambda device: gpu_states[device.index])
+    saved = [checkpoint.random_state(torch.device("cuda", rank)) for rank in (0, 1)]
+    snapshot = {"rngs": [cpu for cpu, _ in saved], "cuda_rngs": [gpu for _, gpu in saved]}
+    restored = []
+    monkeypatch.setattr(torch.cuda, "set_rng_state", lambda s, device: restored.append((s, device)))
+    checkpoint.restore_random(snapshot, distributed.Processes(1, 2, 1), torch.device("cuda", 1))
+    checkpoint.restore_random(snapshot, distributed.Processes(2, 3, 2), torch.device("cuda", 2))
+    on_cpu = torch.device("cpu")  # no GPU: its state is left alone
+    checkpoint.restore_random(snapshot, distributed.Processes(1, 2, 1), on_cpu)
+    assert restored == [
+        (gpu_states[1], torch.device("cuda", 1)),
+        (gpu_states[0], torch.device("cuda", 2)),
+    ]

@@ -294,10 +294,12 @@ def test_a_stopping_metric_missing_after_an_epoch_is_a_user_error_not_a_key_erro
         _fit(_model(), _data(), setup)
 
 
-def test_a_run_killed_within_an_epoch_resumes_there_to_the_same_weights(tmp_path) -> None:
+@pytest.mark.parametrize("strategy", ["ddp", "fsdp"])
+def test_a_run_killed_within_an_epoch_resumes_there_to_the_same_weights(tmp_path, strategy) -> None:
     """checkpoint_every_steps: a crash in the middle of epoch 2 resumes at its step, with the
-    rows not yet seen and the dropout draws it would have made: bit-exact."""
-    trainer = {"epochs": 3, "batch_size": 8, "checkpoint_every_steps": 3}  # 8 steps an epoch
+    rows not yet seen and the dropout draws it would have made: bit-exact. With fsdp (in one
+    process: trained as usual) the weights and optimizer state go through DCP shards."""
+    trainer = {"epochs": 3, "batch_size": 8, "checkpoint_every_steps": 3, "strategy": strategy}
     whole = _model(dropout=0.3)
     whole_state = _fit(whole, _data(), _setup(**trainer))
 
@@ -327,3 +329,25 @@ def test_a_run_killed_within_an_epoch_resumes_there_to_the_same_weights(tmp_path
     assert [r["train_loss"] for r in resumed_state.history] == [
         r["train_loss"] for r in whole_state.history
     ]
+
+
+def test_sharded_checkpoints_are_folders_named_by_last_and_previous(tmp_path, capsys) -> None:
+    """trainer.strategy fsdp: weights and optimizer state are DCP shards in a folder beside the
+    checkpoint, one per checkpoint; a folder neither last.pt nor previous.pt names is removed,
+    and a checkpoint whose shards are damaged falls back to the one before."""
+    setup = _setup(epochs=3, strategy="fsdp")
+    setup.checkpoint_path = tmp_path / "last.pt"
+    _fit(_model(), _data(), setup)
+    assert "trains as usual" in capsys.readouterr().err  # one process: a note, not an error
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "last.pt",
+        "previous.pt",
+        "shards-2-0",
+        "shards-3-0",
+    ]
+    last = checkpoint.load(setup.checkpoint_path)
+    assert "model" not in last and last["shards"] == tmp_path / "shards-3-0"
+    assert len(last["rngs"]) == 1 and last["cuda_rngs"] == []  # per process; no GPU here
+    (tmp_path / "shards-3-0" / "__0_0.distcp").unlink()
+    assert checkpoint.load(setup.checkpoint_path)["state"]["epoch"] == 2
+    assert "lack __0_0.distcp" in capsys.readouterr().err
