@@ -80,6 +80,21 @@ def test_two_processes_train_the_weights_of_one(tmp_path):
     assert one["test"] == pytest.approx(two["test"], abs=1e-5)
 
 
+def test_two_processes_streaming_a_table_train_the_weights_of_one(tmp_path):
+    """Streamed rows (data.streaming): both processes follow the one global order and take
+    their share of every batch; row groups of 23 rows, windows of 50, an uneven last batch."""
+    _numbers_project(tmp_path, rows=301, batch_size=8)
+    pd.read_csv(tmp_path / "data.csv").to_parquet(tmp_path / "data.parquet", row_group_size=23)
+    settings = ["--set", "data.train=data.parquet", "--set", "data.streaming=true"]
+    settings += ["--set", "data.split.by=hash", "--set", "data.shuffle_buffer=50"]
+    settings += ["--set", "data.workers=1"]
+    modelyard("train", "config.yaml", "--output", "one", *settings, cwd=tmp_path)
+    result = _torchrun("train", "config.yaml", "--output", "two", *settings, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "streaming" in result.stderr
+    assert _largest_difference(tmp_path / "one", tmp_path / "two") < 1e-5
+
+
 def _two_agents(
     *args: str, cwd, program: str = "-m modelyard"
 ) -> list[subprocess.CompletedProcess]:
