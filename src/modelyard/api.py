@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 import torch
@@ -18,7 +18,7 @@ from modelyard.config.schema import Config
 from modelyard.data.columns import column_hint
 from modelyard.data.features import Preprocessing, Table
 from modelyard.data.read import read_data
-from modelyard.data.source import InMemorySource
+from modelyard.data.source import BatchSource, InMemorySource
 from modelyard.data.split import (
     file_columns,
     given_splits,
@@ -32,6 +32,9 @@ from modelyard.fitting import Fitting
 from modelyard.models.encoders.pretrained import checkpoint_sources, pretrained_inputs
 from modelyard.train import distributed
 from modelyard.train.progress import log
+
+if TYPE_CHECKING:
+    from modelyard.data.files import LazyInputs
 
 DataArg = pd.DataFrame | str | Path | None
 BACKBONES = "backbones"  # model/backbones/<input name>/: Hugging Face checkpoint + tokenizer
@@ -106,8 +109,11 @@ class Model(Fitting):
         tables = self._read_splits(*data)
         self._check_trainable(tables)
         self._fit_preprocessing(tables["train"], saved_run, procs)
+        lazy = self._lazy_files([t for t in tables.values() if t is not None], procs)
         prepared = {
-            name: self.preprocessing.prepare(t, name) for name, t in tables.items() if t is not None
+            name: self.preprocessing.prepare(t, name, lazy_files=lazy)
+            for name, t in tables.items()
+            if t is not None
         }
         self._log_notes(procs)
         return _Prepared(tables, prepared, self._split_sources(*data), build_losses(self.config))
@@ -137,15 +143,23 @@ class Model(Fitting):
 
         return validate
 
-    def _train_source(self, prepared: _Prepared) -> InMemorySource:
+    def _train_source(self, prepared: _Prepared) -> BatchSource:
         """The training table's inputs (packed) and targets, with the inputs' augmentation."""
         from modelyard.data.augment import build_augmenters
 
         if prepared.stream is not None:
             return self._stream_source(prepared.stream)
         train, settings = prepared.tables["train"], self.config.trainer
-        tensors = {**self.module.pack(train.tensors), **_targets(train, self.config)}
         augmenters = build_augmenters(self.preprocessing)
+        if train.lazy:  # image/audio files decoded by DataLoader workers (data/files.py)
+            from modelyard.data.files import FileSource
+
+            def pack(t):
+                return {**self.module.pack(t), **{f.name: t[f.name] for f in self.config.outputs}}
+
+            workers = self.config.data.workers
+            return FileSource(train, pack, settings.batch_size, settings.seed, augmenters, workers)
+        tensors = {**self.module.pack(train.tensors), **_targets(train, self.config)}
         return InMemorySource(tensors, settings.batch_size, settings.seed, augmenters)
 
     # ------------------------------------------------------------ streamed training rows
@@ -350,6 +364,14 @@ class Model(Fitting):
                 self.metrics[split] = {**found, **row_counts(self.preprocessing, table)}
         return details
 
+    def _lazy_files(self, frames: list[pd.DataFrame], procs=None) -> bool:
+        """Whether image and audio inputs stay files, decoded batch by batch as needed
+        (data.streaming; data/files.py); under torchrun, rank 0's decision."""
+        from modelyard.data.files import streams_files
+
+        lazy = streams_files(self.preprocessing, self.config.data, frames)
+        return distributed.broadcast_flag(lazy, procs) if procs is not None else lazy
+
     def _log_notes(self, procs: distributed.Processes | None = None) -> None:
         if procs is None or procs.is_main:
             for note in dict.fromkeys(self.preprocessing.notes):
@@ -406,7 +428,8 @@ class Model(Fitting):
             raise UserError(
                 f"id column '{missing[0]}' (data.id_columns) is not in the data{column_hint(missing[0], frame.columns)}"
             )
-        table = self.preprocessing.prepare(frame, "predict", labels=False)
+        lazy = self._lazy_files([frame])
+        table = self.preprocessing.prepare(frame, "predict", labels=False, lazy_files=lazy)
         self._log_notes()
         outputs = self._infer(table)
         predictions = prediction_columns(self.preprocessing, outputs)
@@ -421,7 +444,8 @@ class Model(Fitting):
         from modelyard.models.build import build_losses
 
         self._require_trained()
-        table = self.preprocessing.prepare(self._as_frame(data), "evaluate")
+        frame = self._as_frame(data)
+        table = self.preprocessing.prepare(frame, "evaluate", lazy_files=self._lazy_files([frame]))
         self._log_notes()
         outputs = self._infer(table)
         found = score(self.preprocessing, outputs, table, build_losses(self.config))[0]
@@ -469,8 +493,14 @@ class Model(Fitting):
             self.config.trainer.eval_batch_size,
         )
 
-    def _inputs(self, table: Table) -> dict[str, torch.Tensor]:
-        """The model's inputs for a prepared table (passthrough columns stacked)."""
+    def _inputs(self, table: Table) -> dict[str, torch.Tensor] | LazyInputs:
+        """The model's inputs for a prepared table (passthrough columns stacked); image and
+        audio files it left undecoded are decoded batch by batch as `evaluate.infer` runs."""
+        if table.lazy:  # data/files.py
+            from modelyard.data.files import LazyInputs
+
+            names = [f.name for f in self.preprocessing.inputs]
+            return LazyInputs(table, self.module.pack, names, self.config.data.workers)
         return self.module.pack(table.tensors)
 
     def _require_trained(self) -> None:

@@ -11,6 +11,7 @@ import torch
 from torch import nn
 
 from modelyard.data.features import Preprocessing, Table
+from modelyard.data.files import LazyInputs
 from modelyard.tasks import task_of
 from modelyard.train.precision import autocast
 
@@ -19,9 +20,16 @@ Tensors = dict[str, torch.Tensor]
 
 @torch.no_grad()
 def infer(
-    model: nn.Module, inputs: Tensors, device: torch.device, bf16: bool, batch_size: int
+    model: nn.Module,
+    inputs: Tensors | LazyInputs,
+    device: torch.device,
+    bf16: bool,
+    batch_size: int,
 ) -> Tensors:
-    """{input: (N, ...)} -> {output: (N,) or (N, C)} float32 on the CPU, in eval mode, batched."""
+    """{input: (N, ...)} -> {output: (N,) or (N, C)} float32 on the CPU, in eval mode, batched.
+    `LazyInputs` (image and audio files left undecoded) decode each batch as it is needed."""
+    if isinstance(inputs, LazyInputs):  # data/files.py: decoded by DataLoader workers
+        return inputs.infer(model, device, bf16, batch_size)
     was_training = model.training
     model.eval()
     order, groups = _batches(inputs, batch_size)

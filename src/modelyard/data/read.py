@@ -77,8 +77,9 @@ def _media_files(files: list[Path], folder: Path) -> list[Path]:
     """The image and audio files among `files`; the others are skipped with a note."""
     from modelyard.train.progress import log
 
-    media = [f for f in files if f.suffix.lower() in IMAGE_SUFFIXES | AUDIO_SUFFIXES]
-    skipped = [f for f in files if f not in media]
+    suffixes = IMAGE_SUFFIXES | AUDIO_SUFFIXES
+    media = [f for f in files if f.suffix.lower() in suffixes]
+    skipped = [f for f in files if f.suffix.lower() not in suffixes]  # not `f not in media`: N^2
     visible = [f for f in skipped if not f.name.startswith(".")]  # .DS_Store is no news
     if visible:
         example = visible[0].relative_to(folder)

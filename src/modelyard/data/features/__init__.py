@@ -37,11 +37,13 @@ for _cls in (
 class Table:
     """Tensors for a split: `tensors[name]` has N rows; `frame` holds the N source rows kept
     (evaluation reads raw reference texts and tags from it); `left_out`: {reason: rows} of the
-    source rows that were not kept."""
+    source rows that were not kept; `lazy`: the file inputs (image, audio) left undecoded, not
+    in `tensors` (data/files.py decodes them batch by batch from `frame`)."""
 
     tensors: dict[str, torch.Tensor]
     frame: pd.DataFrame
     left_out: dict[str, int] = field(default_factory=dict)
+    lazy: list[Feature] = field(default_factory=list)
 
     def __len__(self) -> int:
         return len(self.frame)
@@ -97,22 +99,31 @@ class Preprocessing:
         return self._drop_rows(frame, split, labels=True, training=True, empty_ok=True)
 
     def prepare(
-        self, frame: pd.DataFrame, split: str, labels: bool = True, training: bool | None = None
+        self,
+        frame: pd.DataFrame,
+        split: str,
+        labels: bool = True,
+        training: bool | None = None,
+        lazy_files: bool = False,
     ) -> Table:
         """Tensors for `frame`. `labels=False` (predict) needs inputs only and drops no rows.
         `training` (default: split "train"): inputs with `missing: drop` drop their rows;
         elsewhere they are filled as in prediction. Rows without any label are left out (or an
         error, per data.missing_labels); a label of a class never seen in training is kept,
-        and counts as an error (see `evaluate.score`)."""
+        and counts as an error (see `evaluate.score`). `lazy_files`: image and audio inputs
+        are not decoded (`Table.lazy`; data/files.py)."""
         training = split == "train" if training is None else training
         frame, left_out = self._drop_rows(frame, split, labels=labels, training=training)
         features = self.features if labels else self.inputs
+        lazy = [f for f in self.inputs if f.from_file] if lazy_files else []
         tensors = {}
         for feature in features:
+            if feature in lazy:
+                continue
             feature.notes = []
             tensors[feature.name] = feature.transform(feature.column_of(frame))
             self.notes += [f"{split}: {n}" for n in feature.notes]
-        return Table(tensors, frame, left_out)
+        return Table(tensors, frame, left_out, lazy)
 
     def _drop_rows(
         self, frame: pd.DataFrame, split: str, labels: bool, training: bool, empty_ok: bool = False

@@ -3,7 +3,6 @@ turned into log-mel spectrograms (torch.stft + transformers' mel filter bank).""
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
 from math import gcd
 from typing import Any
 
@@ -11,7 +10,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from modelyard.data.features.base import Feature, is_missing, row_label
+from modelyard.data.features.base import Feature, is_missing, map_files, row_label
 from modelyard.errors import UserError
 
 _LOG_FLOOR = 1e-6  # added to mel power before the log: silence is log(1e-6), not -inf
@@ -52,9 +51,8 @@ class AudioFeature(Feature):
         prep = self.config.preprocessing
         self.sample_rate = prep.sample_rate
         self.max_seconds = prep.max_seconds
-        if self.max_seconds is None:
-            waves = self._waves(series)
-            self.max_seconds = max(len(w) for w in waves) / self.sample_rate
+        if self.max_seconds is None:  # the longest clip, from the files' headers alone
+            self.max_seconds = max(self._lengths(series)) / self.sample_rate
         self.note(
             f"audio at {self.sample_rate} Hz, cut or padded to {self.max_seconds:.2f} s, "
             f"{prep.n_mels} mel bands x {self.frames} frames"
@@ -105,8 +103,17 @@ class AudioFeature(Feature):
     def _waves(self, series: pd.Series) -> list[np.ndarray]:
         """Each clip as float32 mono samples at `sample_rate` (not yet cut or padded)."""
         jobs = [(str(p), row_label(series, i)) for i, p in enumerate(series)]
-        with ThreadPoolExecutor(max_workers=4) as pool:
-            return list(pool.map(lambda job: self._load(*job), jobs, chunksize=64))
+        return map_files(self._load, jobs)
+
+    def _lengths(self, series: pd.Series) -> list[int]:
+        """Each clip's samples at `sample_rate`, as `_waves` would give them, from the files'
+        headers (not decoded): resample_poly makes ceil(n * up / down) samples of n."""
+        jobs = [(str(p), self.column, row_label(series, i)) for i, p in enumerate(series)]
+        lengths = []
+        for frames, rate in map_files(audio_length, jobs):
+            common = gcd(rate, self.sample_rate)
+            lengths.append(-(-frames * (self.sample_rate // common) // (rate // common)))
+        return lengths
 
     def _load(self, path: str, row: str) -> np.ndarray:
         wave, rate = read_audio(path, self.column, row)
@@ -174,6 +181,25 @@ def _normalise(log_mel: torch.Tensor, real_frames: torch.Tensor) -> torch.Tensor
 
 def read_audio(path: str, column: str, row: str) -> tuple[np.ndarray, int]:
     """(samples,) float32 mono (channels averaged) and the file's sample rate."""
+    import soundfile
+
+    wave, rate = _read(soundfile.read, path, column, row, dtype="float32", always_2d=True)
+    _require_samples(len(wave), path, column, row)
+    return wave.mean(axis=1), rate
+
+
+def audio_length(path: str, column: str, row: str) -> tuple[int, int]:
+    """(samples per channel, sample rate) from the file's header, with `read_audio`'s errors."""
+    import soundfile
+
+    info = _read(soundfile.info, path, column, row)
+    _require_samples(info.frames, path, column, row)
+    return info.frames, info.samplerate
+
+
+def _read(reader, path: str, column: str, row: str, **options):
+    """`reader(path, **options)` (soundfile's read or info); a missing or unreadable file is
+    a UserError naming the file and row."""
     import os
 
     import soundfile
@@ -181,13 +207,15 @@ def read_audio(path: str, column: str, row: str) -> tuple[np.ndarray, int]:
     if not os.path.isfile(path):
         raise UserError(f"column '{column}' {row}: audio file '{path}' does not exist")
     try:
-        wave, rate = soundfile.read(path, dtype="float32", always_2d=True)
+        return reader(path, **options)
     except (soundfile.LibsndfileError, RuntimeError, OSError, ValueError) as e:
         raise UserError(
             f"column '{column}' {row}: audio file '{path}' cannot be read ({e}); use WAV, FLAC or OGG, or remove it"
         ) from None
-    if len(wave) == 0:
+
+
+def _require_samples(count: int, path: str, column: str, row: str) -> None:
+    if count == 0:
         raise UserError(
             f"column '{column}' {row}: audio file '{path}' is empty; replace or remove it"
         )
-    return wave.mean(axis=1), rate

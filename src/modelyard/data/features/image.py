@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -11,7 +10,7 @@ import torch
 from torch import nn
 
 from modelyard.config.checks import crop_problem
-from modelyard.data.features.base import Feature, is_missing, row_label
+from modelyard.data.features.base import Feature, is_missing, map_files, row_label
 from modelyard.errors import UserError
 
 _SAMPLE_FOR_STATS = 2000
@@ -78,9 +77,7 @@ class ImageFeature(Feature):
                 f"column '{self.column}' {row_label(series, position)}: no image path ({int(missing.sum())} rows); fill them in or set preprocessing.missing: drop"
             )
         jobs = [(str(p), row_label(series, i)) for i, p in enumerate(series)]
-        with ThreadPoolExecutor(max_workers=4) as pool:
-            arrays = list(pool.map(lambda job: self._load(*job), jobs, chunksize=64))
-        return torch.from_numpy(np.stack(arrays))
+        return torch.from_numpy(np.stack(map_files(self._load, jobs)))
 
     def _load(self, path: str, row: str) -> np.ndarray:
         image = _open(path, self.column, row)

@@ -51,6 +51,28 @@ def test_longest_training_clip_sets_the_length(tmp_path):
     assert f.notes == ["clip: audio at 16000 Hz, cut or padded to 0.50 s, 16 mel bands x 51 frames"]
 
 
+@pytest.mark.parametrize(
+    ("rate", "fmt"), [(16000, None), (44100, None), (22050, "FLAC"), (11025, "OGG")]
+)
+def test_the_fit_reads_clip_lengths_from_headers_without_decoding(tmp_path, monkeypatch, rate, fmt):
+    """max_seconds is the longest clip's samples once resampled (resample_poly's ceil(n * up
+    / down)), as decoding gives it, but from the file headers: a folder of a million clips is
+    not decoded (nor held) to fit."""
+    paths = [
+        write(tmp_path / f"{i}.{(fmt or 'wav').lower()}", sweep(s, rate), rate=rate, fmt=fmt)
+        for i, s in enumerate([0.1234, 0.31, 0.2])
+    ]
+    reader = fitted(paths, max_seconds=1.0)  # a fit that needs no lengths
+    decoded = max(len(reader._load(path, "row 1")) for path in paths)  # at 16 kHz
+    import soundfile
+
+    monkeypatch.setattr(soundfile, "read", lambda *a, **k: pytest.fail("the fit decoded a clip"))
+    f = fitted(paths)
+    assert f.max_seconds == decoded / 16000
+    with pytest.raises(UserError, match=r"row 1: audio file '.*nope.wav' does not exist"):
+        fitted([str(tmp_path / "nope.wav")])
+
+
 def test_utterance_normalisation_and_zero_padding(tmp_path):
     paths = [
         write(tmp_path / "a.wav", sweep(0.5, 16000)),
