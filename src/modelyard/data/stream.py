@@ -298,9 +298,18 @@ def scan(files: TableFiles, rows: TrainingRows, columns: Sequence[str], fit: boo
     if fit:
         for part in parts.rest():
             preprocessing.fit_part(part)
-        preprocessing.end_fit()
+        preprocessing.end_fit(lambda: _kept_again(files, rows, columns))
     held_out = {name: _concat(found, rows) for name, found in held.items()}
     return Scanned(counts, held_out, left_out)
+
+
+def _kept_again(files: TableFiles, rows: TrainingRows, columns: Sequence[str]):
+    """The training rows kept, block by block in file order, read once more (for features that
+    learn from an iterator: `Preprocessing.end_fit`)."""
+    for block in files.blocks:
+        kept, _ = rows.kept(files.read(block, columns))
+        if len(kept):
+            yield kept
 
 
 def _concat(frames: list[pd.DataFrame], rows: TrainingRows) -> pd.DataFrame:

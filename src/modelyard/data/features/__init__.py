@@ -77,7 +77,7 @@ class Preprocessing:
         self.start_fit()
         for part in parts(train):
             self.fit_part(part)
-        self.end_fit()
+        self.end_fit(lambda: parts(train))
 
     def start_fit(self) -> None:
         for feature in self.features:
@@ -88,9 +88,14 @@ class Preprocessing:
         for feature in self.features:
             feature.fit_part(kept[feature.column])
 
-    def end_fit(self) -> None:
+    def end_fit(self, again) -> None:
+        """`again()`: the kept training rows once more, part by part (DataFrames), for the
+        features that learn from an iterator (`Feature.trains_from_iterator`: tokenizers)."""
         for feature in self.features:
-            feature.end_fit()
+            if feature.trains_from_iterator:
+                feature.end_fit_from(lambda f=feature: (part[f.column] for part in again()))
+            else:
+                feature.end_fit()
 
     def kept_rows(self, frame: pd.DataFrame, split: str) -> tuple[pd.DataFrame, dict[str, int]]:
         """The rows of `frame` that training on split `split` keeps (missing labels, and

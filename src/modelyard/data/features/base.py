@@ -278,6 +278,10 @@ class Feature:
 
     # --- fitting in parts (streamed training rows: data/stream.py)
 
+    # True for types that learn from an iterator over the training column read a second
+    # time (tokenizers): their fit ends with `end_fit_from(again)` instead of `end_fit()`.
+    trains_from_iterator = False
+
     def start_fit(self) -> None:
         """Before the first part. By default the parts are kept, and `fit` sees them whole at
         `end_fit`; types whose statistics merge (numbers, categories) override all three."""

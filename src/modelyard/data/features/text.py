@@ -13,7 +13,7 @@ import pandas as pd
 import torch
 from torch import nn
 
-from modelyard.data.features.base import Feature, fit_in_parts, is_missing
+from modelyard.data.features.base import Feature, is_missing, parts
 from modelyard.errors import UserError
 from modelyard.models.encoders.common import TokenEmbedder
 from modelyard.models.encoders.pretrained import load_tokenizer
@@ -89,37 +89,50 @@ class TextFeature(Feature):
     def pretrained(self) -> bool:
         return self.config.encoder.type == "pretrained"
 
+    # A tokenizer is trained from an iterator over the training texts, read a second time
+    # (Preprocessing.end_fit gives it): a streamed fit never holds the whole column. (Feeding
+    # tokenizers' trainer from a thread during the first pass deadlocks: its trainer pulls the
+    # iterator on its own rayon pool, which a second text column or a failed fit exhausts.)
+    trains_from_iterator = True
+
     def fit(self, series: pd.Series) -> None:
-        fit_in_parts(self, series)
+        self.start_fit()
+        for part in parts(series):
+            self.fit_part(part)
+        self.end_fit_from(lambda: parts(series))
 
     def start_fit(self) -> None:
-        """A tokenizer to train is trained from an iterator in a thread of its own, fed the
-        texts part by part (`TextFeed`): the texts are never all in memory at once."""
-        self._feed = None if self.pretrained else TextFeed(self._train)
         self._seen = {"text": False, "words": False}  # any text; any value that is not a number
 
     def fit_part(self, series: pd.Series) -> None:
-        texts = [" ".join(w) for w in self._words(series)] if self.words else self._texts(series)
-        self._seen["text"] |= any(t.strip() for t in texts)
+        """Checks only: the texts are read again to train the tokenizer (`end_fit_from`)."""
         present = series[~is_missing(series)]
+        self._seen["text"] |= bool(len(present))
         self._seen["words"] |= bool(len(present)) and not pd.api.types.is_numeric_dtype(
             present.infer_objects()
         )
-        if self._feed is not None:
-            self._feed.put(texts)
 
     def end_fit(self) -> None:
-        tokenizer = self._feed.finish() if self._feed is not None else None
+        raise RuntimeError("a text feature's fit ends with end_fit_from(its parts again)")
+
+    def end_fit_from(self, again) -> None:
+        """`again()`: the training column once more, part by part (Series)."""
         if not self._seen["text"]:
             raise UserError(f"column '{self.column}' has no text in the training data")
         if not self._seen["words"]:
             raise UserError(
                 f"column '{self.column}' holds numbers, not text; use type: number or category for it"
             )
-        self.tokenizer = load_tokenizer(self.source) if self.pretrained else tokenizer
+        if self.pretrained:
+            self.tokenizer = load_tokenizer(self.source)
+            return
+        texts = (text for part in again() for text in self._fit_texts(part))
+        self.tokenizer = _train_tokenizer(texts, self.config.preprocessing)
 
-    def _train(self, texts: Iterable[str]):
-        return _train_tokenizer(texts, self.config.preprocessing)
+    def _fit_texts(self, series: pd.Series) -> list[str]:
+        if self.words:
+            return [" ".join(w) for w in self._words(series)]
+        return self._texts(series)
 
     def _texts(self, series: pd.Series) -> list[str]:
         missing = is_missing(series)
@@ -277,43 +290,6 @@ class TextFeature(Feature):
         from tokenizers import Tokenizer
 
         self.tokenizer = Tokenizer.from_str(state["tokenizer"])
-
-
-class TextFeed:
-    """Texts handed, part by part, to `train` (texts iterator -> tokenizer) running in a thread:
-    tokenizers' `train_from_iterator` pulls texts while the fit pushes them (a bounded queue),
-    so a streamed fit holds a few parts at a time. `finish` returns the trained tokenizer."""
-
-    def __init__(self, train):
-        import queue
-        import threading
-
-        self._queue: queue.Queue = queue.Queue(maxsize=4)
-        self._result: dict[str, Any] = {}
-        self._thread = threading.Thread(target=self._run, args=(train,), daemon=True)
-        self._thread.start()
-
-    def _run(self, train) -> None:
-        try:
-            self._result["tokenizer"] = train(self._texts())
-        except BaseException as e:  # handed to the fitting thread by finish()
-            self._result["error"] = e
-            while self._queue.get() is not None:  # unblock put(): take what is sent
-                pass
-
-    def _texts(self):
-        while (part := self._queue.get()) is not None:
-            yield from part
-
-    def put(self, texts: list[str]) -> None:
-        self._queue.put(texts)
-
-    def finish(self):
-        self._queue.put(None)
-        self._thread.join()
-        if "error" in self._result:
-            raise self._result["error"]
-        return self._result["tokenizer"]
 
 
 def _train_tokenizer(texts: Iterable[str], prep: Any):
