@@ -166,8 +166,9 @@ class Model(Fitting):
 
     def _streamed_files(self, data: tuple[DataArg, DataArg, DataArg]):
         """The training table as streamed files (data/stream.TableFiles) when `data.streaming`
-        says so for the config's training file, else None (DataFrames given to fit, class
-        folders and tables that fit comfortably in memory are read whole)."""
+        says so for the config's training file, else None (DataFrames given to fit, tables of
+        image or audio paths, class folders and tables that fit comfortably in memory are read
+        whole)."""
         from modelyard.data.memory import too_large
         from modelyard.data.read import parquet_files
         from modelyard.data.stream import TEXT_SUFFIXES, TableFiles, splits_while_streaming
@@ -175,6 +176,8 @@ class Model(Fitting):
         settings = self.config.data
         if data[0] is not None or settings.train is None or settings.streaming is False:
             return None
+        if file_columns(self.config):  # rows of file paths are small: their files stream
+            return None  # (data/files.py), decoded as batches need them
         path = self.base_dir / settings.train
         if path.is_dir() and parquet_files(path) is None:
             return None  # a folder of class subfolders

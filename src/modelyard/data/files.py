@@ -17,6 +17,7 @@ the message back rather than raising (DataLoader would wrap it in a traceback's 
 
 from __future__ import annotations
 
+import copy
 import hashlib
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -182,15 +183,9 @@ class FileSource:
         self.device = device or torch.device("cpu")
 
     def to(self, device: torch.device) -> FileSource:
-        return FileSource(
-            self.table,
-            self.pack,
-            self.batch_size,
-            self.seed,
-            self.augmenters,
-            self.workers,
-            device,
-        )
+        moved = copy.copy(self)
+        moved.device = device
+        return moved
 
     def fingerprint(self) -> dict[str, str]:
         """The in-memory tensors' fingerprints, and each file input's paths' (not the files')."""

@@ -20,6 +20,7 @@ them in order), keeping only this process's rows of each global batch.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 from collections.abc import Callable, Iterator, Sequence
@@ -389,19 +390,9 @@ class StreamSource:
         self.device = device or torch.device("cpu")
 
     def to(self, device: torch.device) -> StreamSource:
-        return StreamSource(
-            self.files,
-            self.training_rows,
-            self.counts,
-            self.columns,
-            self.to_tensors,
-            self.batch_size,
-            self.seed,
-            self.buffer,
-            self.workers,
-            self.augmenters,
-            device,
-        )
+        moved = copy.copy(self)
+        moved.device = device
+        return moved
 
     def fingerprint(self) -> dict[str, str]:
         counts = hashlib.sha1(self.counts.tobytes()).hexdigest()

@@ -119,7 +119,20 @@ class NumberFeature(Feature):
         self.fill, self.shift, self.scale = fill, state["shift"], state["scale"]
 
 
-class CategoryFeature(Feature):
+class _CountedFeature(Feature):
+    """Fitted on how often each value occurs (categories, binary values), merged over parts."""
+
+    def fit(self, series: pd.Series) -> None:
+        fit_in_parts(self, series)
+
+    def start_fit(self) -> None:
+        self._counts = TextCounts()
+
+    def fit_part(self, series: pd.Series) -> None:
+        self._counts.add(series)
+
+
+class CategoryFeature(_CountedFeature):
     """A vocabulary fitted on training values; index 0 is the unknown category for inputs."""
 
     type = "category"
@@ -145,15 +158,6 @@ class CategoryFeature(Feature):
     def example_tensor(self, rows: int, generator: torch.Generator) -> torch.Tensor:
         """(rows,) int64 indices into the vocabulary."""
         return torch.randint(0, len(self.vocab), (rows,), generator=generator)
-
-    def fit(self, series: pd.Series) -> None:
-        fit_in_parts(self, series)
-
-    def start_fit(self) -> None:
-        self._counts = TextCounts()
-
-    def fit_part(self, series: pd.Series) -> None:
-        self._counts.add(series)
 
     def end_fit(self) -> None:
         counts = self._counts.counts()
@@ -232,7 +236,7 @@ class CategoryFeature(Feature):
         self.kind = state.get("kind", "str")  # saved before kinds were recorded: strings
 
 
-class BinaryFeature(Feature):
+class BinaryFeature(_CountedFeature):
     """Two values mapped to 0/1: `positive` from the config, else true/yes/1, else the later in
     sort order. When the two values are a true/false pair (true/false, 1/0, yes/no, t/f, y/n),
     any of those forms is accepted at transform time (a model trained on 1/0 takes True/False)."""
@@ -243,15 +247,6 @@ class BinaryFeature(Feature):
     def example_tensor(self, rows: int, generator: torch.Generator) -> torch.Tensor:
         """(rows,) float32 from a standard normal (the model takes any float)."""
         return torch.randn(rows, generator=generator)
-
-    def fit(self, series: pd.Series) -> None:
-        fit_in_parts(self, series)
-
-    def start_fit(self) -> None:
-        self._counts = TextCounts()
-
-    def fit_part(self, series: pd.Series) -> None:
-        self._counts.add(series)
 
     def end_fit(self) -> None:
         counts = self._counts.counts()
