@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 
 # `streaming: auto` streams data whose in-memory size would exceed this share of the memory
@@ -50,3 +51,26 @@ def worker_count(setting: str | int) -> int:
     except AttributeError:  # not on Linux
         cores = os.cpu_count() or 1
     return max(0, min(4, cores - 1))
+
+
+def release_freed_memory() -> None:
+    """Hand the memory this process has freed back to the system (glibc's `malloc_trim`).
+
+    Measured: streaming a 50-million-row table, the training process's heap grew by about one
+    batch per step once the epoch was a few thousand steps in (glibc keeps freed chunks in
+    its arenas, fragmented by the batches and activations of each step), reaching gigabytes;
+    trimming once per streamed window keeps it flat. No-op where glibc is absent."""
+    trim = _malloc_trim()
+    if trim is not None:
+        trim(0)
+
+
+@functools.cache
+def _malloc_trim():
+    import ctypes
+    import ctypes.util
+
+    try:
+        return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim
+    except (OSError, AttributeError):  # not glibc (macOS, musl)
+        return None

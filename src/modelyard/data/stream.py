@@ -35,6 +35,7 @@ import torch
 from modelyard.config.schema import Data, Split
 from modelyard.data.columns import header_separator
 from modelyard.data.features.base import FIT_ROWS
+from modelyard.data.memory import release_freed_memory
 from modelyard.data.read import PARQUET_SUFFIXES, parquet_dataset, parquet_files
 from modelyard.data.source import Tensors, epoch_generator, step_seed
 from modelyard.data.split import carved_splits, column_splits, hash_splits, require_columns
@@ -541,6 +542,7 @@ class _Rows:
         if isinstance(item, _Failure):
             raise UserError(item.message)
         rows, spare = item
+        release_freed_memory()  # the windows before it are gone: keep the heap flat
         if len(next(iter(spare.values()))):
             self.last_spare = spare
         count = len(next(iter(rows.values())))
