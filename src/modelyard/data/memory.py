@@ -74,3 +74,23 @@ def _malloc_trim():
         return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim
     except (OSError, AttributeError):  # not glibc (macOS, musl)
         return None
+
+
+def leave_cores_to_workers(workers: int) -> None:
+    """Lower the training process's own threads (torch's intra-op pool) to the cores that
+    `workers` DataLoader processes leave free, at least one; a lower setting is kept.
+
+    Measured on 2 cores, a 2-million-row table streamed by 1 worker: 390,000 rows/s with 2
+    training threads fighting the worker for the cores, 670,000-800,000 with 1 (the in-memory
+    source: 670,000-800,000)."""
+    import torch
+
+    if workers <= 0:
+        return
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cores = os.cpu_count() or 1
+    free = max(1, cores - workers)
+    if torch.get_num_threads() > free:
+        torch.set_num_threads(free)

@@ -35,7 +35,7 @@ import torch
 from modelyard.config.schema import Data, Split
 from modelyard.data.columns import header_separator
 from modelyard.data.features.base import FIT_ROWS
-from modelyard.data.memory import release_freed_memory
+from modelyard.data.memory import leave_cores_to_workers, release_freed_memory
 from modelyard.data.read import PARQUET_SUFFIXES, parquet_dataset, parquet_files
 from modelyard.data.source import Tensors, epoch_generator, step_seed
 from modelyard.data.split import carved_splits, column_splits, hash_splits, require_columns
@@ -514,6 +514,7 @@ def _load(reader: _WindowReader, workers: int) -> Iterator:
     from torch.utils.data import DataLoader
 
     workers = min(workers, len(reader.windows))
+    leave_cores_to_workers(workers)
     # a generator of its own: the loader's seeding must not draw from the training process's
     # random stream (dropout), or a run resumed mid-epoch would draw differently
     loader = DataLoader(
