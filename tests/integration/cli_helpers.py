@@ -63,8 +63,12 @@ def _redirected(out: io.StringIO, err: io.StringIO):
 
 @contextlib.contextmanager
 def _fresh_process_state(cwd: Path, env: dict):
-    """Working directory, environment and warnings as a new process has them; restored after."""
+    """Working directory, environment, warnings and torch's thread count as a new process has
+    them; restored after."""
+    import torch
+
     saved_cwd, saved_env = os.getcwd(), dict(os.environ)
+    saved_threads = torch.get_num_threads()  # a streamed run lowers it (data/memory.py)
     os.chdir(cwd)
     os.environ.update(env)
     try:
@@ -79,6 +83,7 @@ def _fresh_process_state(cwd: Path, env: dict):
         os.chdir(saved_cwd)
         os.environ.clear()
         os.environ.update(saved_env)
+        torch.set_num_threads(saved_threads)
 
 
 def _warning_to_stderr(message, category, filename, lineno, file=None, line=None) -> None:
