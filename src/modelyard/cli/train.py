@@ -19,7 +19,7 @@ def add_train(verbs) -> None:
     train.add_argument(
         "--resume",
         action="store_true",
-        help="continue the run in the run directory from its last checkpoint (and its MLflow run, with tracking.mlflow)",
+        help="continue the run in the run directory from its last checkpoint, with any number of torchrun processes (and its MLflow run, with tracking.mlflow)",
     )
     train.add_argument("--overwrite", action="store_true", help="replace an existing run directory")
     train.add_argument(
