@@ -9,6 +9,7 @@ reports of the libraries underneath (transformers' load report). From Python,
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import time
 
@@ -83,7 +84,10 @@ def _setup() -> None:
 
 
 def log(message: str, level: int = logging.INFO) -> None:
-    """Log one line to the `modelyard` logger (stderr by default)."""
+    """Log one line to the `modelyard` logger (stderr by default). Under torchrun, notes
+    (below WARNING) come from the main process only: the others would repeat them."""
+    if level < logging.WARNING and os.environ.get("RANK", "0") != "0":
+        return
     LOGGER.log(level, message)
 
 
