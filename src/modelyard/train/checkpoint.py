@@ -247,9 +247,9 @@ def check_resumable(
     if before is not None and before != total_steps and schedule in _SHAPED_BY_LENGTH:
         raise UserError(
             f"cannot resume (resume=True / --resume): the {schedule} schedule decays the learning rate over the run's total steps "
-            f"({before} when it started, {total_steps} now: trainer.epochs or the number of processes "
-            "changed), so its curve would jump; keep them as they were, use a constant or step "
-            "schedule, or start again (overwrite=True / --overwrite)"
+            f"({before} when it started, {total_steps} now: trainer.epochs changed), so its curve "
+            "would jump; keep trainer.epochs as it was, use a constant or step schedule, or start "
+            "again (overwrite=True / --overwrite)"
         )
 
 
