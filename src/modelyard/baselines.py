@@ -101,13 +101,13 @@ def _fit_one(feature, make: Callable, x, target):
     kept = np.ones(len(target), bool) if kept is None else kept.numpy()
     x, y = _take(x, np.flatnonzero(kept)), target[kept].numpy()
     if task.baseline == "regressor":
-        estimator = make("regressor").fit(x, y)
+        estimator = _fit(make("regressor"), x, y)
         return lambda rows: task.baseline_outputs(feature, estimator.predict(rows))
     y, width = y.astype(np.int64), len(task.classes(feature))
     classes = np.unique(y)
     if len(classes) < 2:  # one class in the training rows: always that class
         return lambda rows: task.baseline_outputs(feature, _full(rows.shape[0], width, classes))
-    estimator = make("classifier").fit(x, y)
+    estimator = _fit(make("classifier"), x, y)
 
     def predict(rows):
         probs = np.zeros((rows.shape[0], width))
@@ -115,6 +115,17 @@ def _fit_one(feature, make: Callable, x, target):
         return task.baseline_outputs(feature, probs)
 
     return predict
+
+
+def _fit(estimator, x, y):
+    """`estimator` fitted; a linear model stopping at max_iter is fine for a baseline."""
+    import warnings
+
+    from sklearn.exceptions import ConvergenceWarning
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return estimator.fit(x, y)
 
 
 def _full(rows: int, width: int, classes: np.ndarray) -> np.ndarray:

@@ -111,3 +111,19 @@ def test_baselines_must_be_true_or_false():
     config["baselines"] = "sometimes"
     with pytest.raises(UserError, match="baselines"):
         Model.from_config(config)
+
+
+def test_images_and_text_outputs_get_a_note_instead_of_baselines():
+    from types import SimpleNamespace as Feature
+
+    from modelyard.baselines import skip_reason
+
+    number, label = Feature(name="x", type="number"), Feature(name="label", type="category")
+    image, summary = Feature(name="photo", type="image"), Feature(name="summary", type="text")
+    assert skip_reason(Feature(inputs=[number], outputs=[label])) is None
+    assert "image or audio inputs (photo)" in skip_reason(
+        Feature(inputs=[number, image], outputs=[label])
+    )
+    assert "output summary is not a value per row" in skip_reason(
+        Feature(inputs=[number], outputs=[summary])
+    )
