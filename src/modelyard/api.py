@@ -365,7 +365,27 @@ class Model(Fitting):
                 outputs = self._infer(table, device)
                 found, details[split] = score(self.preprocessing, outputs, table, prepared.losses)
                 self.metrics[split] = {**found, **row_counts(self.preprocessing, table)}
+        self._baselines(prepared)
         return details
+
+    def _baselines(self, prepared: _Prepared) -> None:
+        """metrics["baselines"] (modelyard.baselines), with a log line per baseline; a note
+        instead where none apply."""
+        if not self.config.baselines:
+            return
+        from modelyard import baselines
+
+        reason = baselines.skip_reason(self.preprocessing)
+        if reason is None and prepared.stream is not None:
+            reason = "no baselines for streamed training rows (they are not in memory)"
+        if reason is not None:
+            log(f"note: {reason}")
+            return
+        seed = self.config.trainer.seed
+        found = baselines.fit_baselines(self.preprocessing, prepared.tables, prepared.losses, seed)
+        self.metrics["baselines"] = found
+        for line in baselines.log_lines(self.config, self.metrics):
+            log(line)
 
     def _lazy_files(self, frames: list[pd.DataFrame], procs=None) -> bool:
         """Whether image and audio inputs stay files, decoded batch by batch as needed

@@ -325,10 +325,16 @@ def write_results(run_dir: Path, config, metrics: dict, history: list[dict], det
     write_json(run_dir / "metrics.json", metrics)
     write_history(run_dir / HISTORY_FILE, history)
     config_yaml = (run_dir / "config.yaml").read_text(encoding="utf-8")
+    compared = None
+    if "baselines" in metrics:
+        from modelyard.baselines import comparison
+
+        compared = comparison(config, metrics)
     return write_report(
         run_dir,
         title=config.name,
-        metrics=metrics,
+        metrics={k: v for k, v in metrics.items() if k != "baselines"},
+        baselines=compared,
         history=history,
         details=details,
         config_yaml=config_yaml,

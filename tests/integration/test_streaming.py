@@ -78,11 +78,13 @@ def test_a_streamed_folder_trains_evaluates_and_predicts_like_one_read_whole(tmp
     _write(tmp_path, "table")
     result = modelyard("train", "config.yaml", "--output", "streamed", cwd=tmp_path)
     assert "streaming" in result.stderr and "row groups" in result.stderr
+    assert "no baselines for streamed training rows" in result.stderr
     modelyard(
         "train", "config.yaml", "--output", "whole", "--set", "data.streaming=false", cwd=tmp_path
     )
     streamed = json.loads((tmp_path / "streamed/metrics.json").read_text())
     whole = json.loads((tmp_path / "whole/metrics.json").read_text())
+    assert "baselines" not in streamed and "baselines" in whole
     for split in ("validation", "test"):  # the same rows held out by the same hash
         assert streamed[split]["rows"] == whole[split]["rows"] > 150
         assert streamed[split]["accuracy"] > 0.85

@@ -31,8 +31,8 @@ def test_train_writes_a_complete_run_directory(project):
         assert (run / name).is_file(), name
     assert not (run / "checkpoints").exists()  # trainer.keep_checkpoints: none
     metrics = json.loads((run / "metrics.json").read_text())
-    assert set(metrics) == {"validation", "test"}
-    for split in metrics.values():
+    assert set(metrics) == {"validation", "test", "baselines"}
+    for split in (metrics["validation"], metrics["test"]):
         assert {
             "accuracy",
             "precision_macro",

@@ -21,7 +21,7 @@ def trained() -> Model:
 
 
 def test_fit_on_dataframes_fills_metrics_and_history(trained):
-    assert set(trained.metrics) == {"validation", "test"}
+    assert set(trained.metrics) == {"validation", "test", "baselines"}
     assert trained.metrics["test"]["accuracy"] > 0.75
     assert [row["epoch"] for row in trained.history] == [1, 2, 3, 4]
     assert trained.history[-1]["train_loss"] < trained.history[0]["train_loss"]
@@ -142,10 +142,10 @@ def test_given_validation_frame_means_no_test_is_carved_from_train():
     config = tiny_config(epochs=1)
     del config["data"]["split"]
     model = Model.from_config(config).fit(train=make_table(100), validation=make_table(30, seed=2))
-    assert set(model.metrics) == {"validation"}
+    assert set(model.metrics) == {"validation", "baselines"}
     assert model.config.data.split.validation is None and model.config.data.split.test is None
     model.fit(train=make_table(100))  # only train: the ratios as written (0.15 each)
-    assert set(model.metrics) == {"validation", "test"}
+    assert set(model.metrics) == {"validation", "test", "baselines"}
     assert model.config.data.split.test == 0.15
 
 
@@ -160,7 +160,7 @@ def test_given_files_show_null_ratios_in_the_resolved_config(tmp_path):
     resolved = yaml.safe_load((tmp_path / "run" / "config.yaml").read_text())
     assert resolved["data"]["split"]["validation"] is None
     assert resolved["data"]["split"]["test"] == 0.2  # written in the config: still carved
-    assert set(Model.load(tmp_path / "run").metrics) == {"validation", "test"}
+    assert set(Model.load(tmp_path / "run").metrics) == {"validation", "test", "baselines"}
 
 
 def test_duplicate_columns_in_a_dataframe_are_named(trained):

@@ -21,12 +21,14 @@ def write_report(
     history: list[dict[str, Any]],
     details: dict[str, dict[str, dict]],
     config_yaml: str,
+    baselines: dict[str, Any] | None = None,
 ) -> Path:
     """Write `run_dir / "report.html"` and return its path.
 
     metrics: {split: {metric_name: value}}; history: one dict per epoch (epoch, train_loss,
     validation_*, lr, seconds; any may be missing); details: {split: {output: details}} with
-    each details dict from classification_details or regression_details.
+    each details dict from classification_details or regression_details; baselines: the
+    model vs baselines table (modelyard.baselines.comparison), shown first, or None.
     """
     import jinja2
 
@@ -37,6 +39,7 @@ def write_report(
     html = environment.from_string(template_text).render(
         title=title,
         summary=_summary(history),
+        baselines=baselines,
         metric_tables=[
             _metric_table(split, values) for split, values in (metrics or {}).items() if values
         ],

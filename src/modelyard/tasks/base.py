@@ -105,6 +105,17 @@ class Task:
         """Prediction columns {`<output>_prediction`: (N,) values, ...} for `predict`."""
         raise NotImplementedError
 
+    # scikit-learn baselines (modelyard.baselines): "classifier" or "regressor" for outputs
+    # with a value per row, "" for none; `main_metric` is what they are compared on.
+    baseline: str = ""
+    main_metric: str = ""
+
+    def baseline_outputs(self, feature: Feature, scores: Any) -> torch.Tensor:
+        """The model's output tensor for a baseline's predictions `scores`: (N, C) class
+        probabilities in the order of `classes` (classifiers) or (N,) values on the scale of
+        the output's target tensor (regressors)."""
+        raise NotImplementedError(f"task '{self.type}' has no baselines")
+
     def classes(self, feature: Feature) -> list[str] | None:
         """The class names of a classifier's output, in the order of its scores; None when
         the task predicts something else (a number, a sequence)."""

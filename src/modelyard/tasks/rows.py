@@ -61,9 +61,14 @@ class ClassificationTask(_RowTask):
     }
 
     importance_metric = "accuracy"
+    baseline, main_metric = "classifier", "accuracy"
 
     def classes(self, feature) -> list[str]:
         return list(feature.vocab)
+
+    def baseline_outputs(self, feature, scores: np.ndarray) -> torch.Tensor:
+        """(N, C) log-probabilities: their softmax gives the baseline's probabilities back."""
+        return torch.from_numpy(np.log(np.clip(scores, 1e-12, 1.0))).float()
 
     def explained(self, feature, values: torch.Tensor) -> torch.Tensor:
         """(B, C) class probabilities from the model's (B, C) logits."""
@@ -156,6 +161,11 @@ class BinaryTask(ClassificationTask):
         both = [torch.stack([torch.zeros_like(x), x], dim=-1) for x in (student, teacher)]
         return super().distillation_loss(*both, temperature)
 
+    def baseline_outputs(self, feature, scores: np.ndarray) -> torch.Tensor:
+        """(N,) logits of the positive class from (N, 2) probabilities."""
+        p = np.clip(scores[:, 1], 1e-12, 1 - 1e-12)
+        return torch.from_numpy(np.log(p) - np.log1p(-p)).float()
+
     def predicted_classes(self, feature, probs: np.ndarray) -> np.ndarray:
         """(N,) class indices by the output's `threshold` on the positive class."""
         return (probs[:, 1] >= feature.config.threshold).astype(np.int64)
@@ -171,6 +181,11 @@ class NumberTask(_RowTask):
     losses = ("mse", "mae", "huber")
     metrics = {"mse": LOWER, "rmse": LOWER, "mae": LOWER, "r2": HIGHER}
     importance_metric = "r2"
+    baseline, main_metric = "regressor", "rmse"
+
+    def baseline_outputs(self, feature, scores: np.ndarray) -> torch.Tensor:
+        """(N,) standardised values (baselines are fitted on the standardised targets)."""
+        return torch.from_numpy(np.asarray(scores, dtype=np.float32))
 
     def head_size(self, feature) -> int:
         return 1

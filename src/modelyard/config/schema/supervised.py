@@ -43,6 +43,12 @@ class Config(Strict):
     combiner: Combiner = MlpCombiner()
     trainer: Trainer = Trainer()
     tracking: Tracking = Tracking()
+    baselines: bool = Field(
+        True,
+        description="After training, also fit scikit-learn baselines (linear, gradient "
+        "boosting, TF-IDF for text) on the same rows and record them in metrics.json "
+        "(row outputs only; see README 'Baselines').",
+    )
 
 
 def config_model() -> type[Config]:
