@@ -415,6 +415,18 @@ class Model(Fitting):
                 }
             }
         run.write_splits(run_dir, prepared.read, prepared.sources, streamed)
+        self._write_data_summary(run_dir, prepared)
+
+    def _write_data_summary(self, run_dir: Path, prepared: _Prepared) -> None:
+        """data_summary.json (data/summary.py), which the report shows."""
+        from modelyard.data.summary import data_summary
+
+        streamed = None
+        if prepared.stream is not None:
+            scanned = prepared.stream[2]
+            streamed = {"rows": int(scanned.counts.sum()), "left_out": scanned.left_out}
+        found = data_summary(self.preprocessing, prepared.tables, streamed)
+        run.write_json(run_dir / run.DATA_SUMMARY, found)
 
     def _save_end(self, run_dir: Path, details: dict[str, Any]) -> None:
         self.save(run_dir / run.MODEL_DIR)
@@ -436,9 +448,13 @@ class Model(Fitting):
 
     # ------------------------------------------------------------ applying
 
-    def predict(self, data: pd.DataFrame | str | Path, ids: bool = True) -> pd.DataFrame:
+    def predict(
+        self, data: pd.DataFrame | str | Path, ids: bool = True, include_inputs: bool = False
+    ) -> pd.DataFrame:
         """Id columns (unless `ids=False`), then prediction columns; one row per input row, in
-        order. From a folder of files, the file path is the id."""
+        order. From a folder of files, the file path is the id. `include_inputs`: the model's
+        input columns (image and audio inputs: their path columns) and the label columns the
+        data has, as read, come between them (`_copied_inputs`)."""
         from modelyard.evaluate import prediction_columns
 
         self._require_trained()
@@ -456,7 +472,10 @@ class Model(Fitting):
         self._log_notes()
         outputs = self._infer(table)
         predictions = prediction_columns(self.preprocessing, outputs)
-        result = pd.concat([table.frame[wanted].reset_index(drop=True), predictions], axis=1)
+        given = table.frame[wanted]
+        if include_inputs:
+            given = _copied_inputs(self.config, table.frame, wanted, predictions.columns)
+        result = pd.concat([given.reset_index(drop=True), predictions], axis=1)
         result.index = table.frame.index  # the input's own index: assigning a column back aligns
         return result
 
@@ -554,6 +573,10 @@ class Model(Fitting):
         }
         state = self.state_tensors() if (weights and self.module is not None) else None
         quantized = state is not None and self._quantized()
+        if self.module is not None and not self._quantized():
+            from modelyard.models.size import model_size
+
+            meta["parameters"] = model_size(self.module, state)
         if state is not None and not quantized:  # stored once, in backbones/
             state = {k: v for k, v in state.items() if not k.startswith(self._exported_prefixes())}
         run.save_model(
@@ -652,6 +675,27 @@ def _load_weights(module: torch.nn.Module, weights: dict, from_backbones: tuple[
     missing, unexpected = module.load_state_dict(weights, strict=False)
     if unexpected or any(not k.startswith(from_backbones) for k in missing):
         module.load_state_dict(weights)  # raises, naming the keys
+
+
+def _copied_inputs(config: Config, frame: pd.DataFrame, ids: list[str], taken) -> pd.DataFrame:
+    """The id columns, then the input and label columns of `frame` in its own order, for
+    `predict(include_inputs=True)`. Prediction columns keep their names: a copied column
+    named like one (`taken`) gets `_input` appended."""
+    features = [*config.inputs, *config.outputs]
+    columns = {f.column or f.name for f in features}
+    copied = [c for c in frame.columns if c in columns and c not in ids]
+    names, used = {}, {*ids, *copied, *taken}
+    for column in copied:
+        if column in taken:
+            name = f"{column}_input"
+            while name in used:
+                name += "_input"
+            names[column] = name
+            used.add(name)
+            log(
+                f"note: input column '{column}' is '{name}' in the predictions (a prediction column has its name)"
+            )
+    return frame[ids + copied].rename(columns=names)
 
 
 def _no_rows(split_name: str, split) -> None:

@@ -136,7 +136,8 @@ def row_counts(preprocessing: Preprocessing, table: Table) -> dict[str, Any]:
     rows were left out, `rows_left_out` ({reason: rows}); per output of several, the same for
     the rows with its label (`label.rows`, `label.rows_left_out`); for classifiers,
     `rows_unseen_class`: rows of classes never seen in training (errors in accuracy and F1,
-    outside log_loss and roc_auc)."""
+    outside log_loss and roc_auc); and what each output's task records (`Task.record`: a
+    binary output's `positive_class`)."""
     record: dict[str, Any] = {"rows": len(table)}
     if table.left_out:
         record["rows_left_out"] = dict(table.left_out)
@@ -144,6 +145,7 @@ def row_counts(preprocessing: Preprocessing, table: Table) -> dict[str, Any]:
     for feature in preprocessing.outputs:
         target, name = table.tensors[feature.name], f"{feature.name}." if several else ""
         task = task_of(feature)
+        record.update({f"{name}{k}": v for k, v in task.record(feature).items()})
         present = task.labelled(feature, target)
         if present is None:
             continue

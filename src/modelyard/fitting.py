@@ -58,6 +58,11 @@ class Fitting:
         prepared = self._prepare(data, run_dir if resume else None, procs)
         seed_everything(settings.seed)
         self.module = self._build(prepared)
+        if procs.is_main:
+            from modelyard.models.size import describe, model_size
+            from modelyard.train.progress import log
+
+            log(f"model: {describe(model_size(self.module))}")
         if run_dir is not None and procs.is_main and not resume:
             self._save_start(run_dir, prepared)
         device = pick_device(settings.device, procs.local_rank)

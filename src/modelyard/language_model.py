@@ -193,7 +193,7 @@ class LanguageModel(Fitting):
             self.config.trainer.eval_batch_size,
         )
 
-    def predict(self, data: Any):
+    def predict(self, data: Any, **options: Any):
         raise UserError(
             "a language model has no predictions to write; use `modelyard generate` (causal models) or `evaluate`"
         )

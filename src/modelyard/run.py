@@ -5,6 +5,7 @@
 <run>/history.csv         one row per epoch, rewritten after each (a killed run keeps it)
 <run>/report.html
 <run>/splits.json        which rows of which table went to train, validation and test
+<run>/data_summary.json  rows per split and left out, class balance, missing values filled
 <run>/checkpoints/last.pt for --resume (and previous.pt, the one before, in case last.pt is
                           damaged); removed when the run finishes unless trainer.keep_checkpoints: last;
                           with trainer.strategy fsdp, the shards-E-S/ folders they name (DCP)
@@ -36,6 +37,7 @@ PREVIOUS_CHECKPOINT = Path("checkpoints") / "previous.pt"
 STAGING = ".incomplete"  # suffix of the sibling folder an --overwrite trains into
 # Settings a resumed run may change (everything else must match the config it started with).
 RESUMABLE_CHANGES = ("trainer.epochs", "trainer.keep", "trainer.keep_checkpoints")
+DATA_SUMMARY = "data_summary.json"
 CONFIG_FILE = "modelyard.json"  # not config.json: a Hugging Face checkpoint may share the folder
 
 
@@ -318,7 +320,8 @@ def write_config(run_dir: Path, config) -> None:
 
 def write_results(run_dir: Path, config, metrics: dict, history: list[dict], details: dict) -> Path:
     """config.yaml (again: a resumed run may have changed epochs), metrics.json, history.csv
-    and report.html. Returns the report's path."""
+    and report.html (with model/meta.json's `parameters` and data_summary.json where the
+    run has them). Returns the report's path."""
     from modelyard.report import write_report
 
     write_config(run_dir, config)
@@ -338,4 +341,11 @@ def write_results(run_dir: Path, config, metrics: dict, history: list[dict], det
         history=history,
         details=details,
         config_yaml=config_yaml,
+        model_size=_optional_json(run_dir / MODEL_DIR / "meta.json").get("parameters"),
+        data_summary=_optional_json(run_dir / DATA_SUMMARY) or None,
     )
+
+
+def _optional_json(path: Path) -> dict:
+    """A JSON object the report may show, {} where the file is absent."""
+    return read_json(path) if path.is_file() else {}

@@ -47,8 +47,13 @@ def test_image_table_trains_and_predicts(tmp_path, encoder):
     modelyard("train", "config.yaml", "--output", "run", cwd=tmp_path)
     metrics = json.loads((tmp_path / "run/metrics.json").read_text())
     assert metrics["test"]["accuracy"] >= 0.75  # bright vs dark is easy
-    modelyard("predict", "run", "--data", "images.csv", "--out", "p.csv", cwd=tmp_path)
-    assert len(pd.read_csv(tmp_path / "p.csv")) == 32
+    modelyard(
+        "predict", "run", "--data", "images.csv", "--out", "p.csv", "--include-inputs", cwd=tmp_path
+    )
+    predictions, given = pd.read_csv(tmp_path / "p.csv"), pd.read_csv(tmp_path / "images.csv")
+    assert len(predictions) == 32
+    assert list(predictions.columns[:3]) == ["image", "label", "label_prediction"]
+    assert predictions["image"].tolist() == given["image"].tolist()  # the paths, as written
 
 
 def test_class_folder_trains_and_predicts(tmp_path):
@@ -63,6 +68,14 @@ def test_class_folder_trains_and_predicts(tmp_path):
     result = modelyard("validate", "config.yaml", cwd=tmp_path)
     assert "output 'label': 2 classes (bright, dark)" in result.stderr
     modelyard("train", "config.yaml", "--output", "run", cwd=tmp_path)
-    modelyard("predict", "run", "--data", "folder", "--out", "p.jsonl", cwd=tmp_path)
+    modelyard(
+        "predict", "run", "--data", "folder", "--out", "p.jsonl", "--include-inputs", cwd=tmp_path
+    )
     predictions = pd.read_json(tmp_path / "p.jsonl", lines=True)
     assert len(predictions) == 24 and set(predictions["label_prediction"]) <= {"bright", "dark"}
+    # the file path is the id; the subfolder is the label, copied beside the prediction
+    assert list(predictions.columns[:3]) == ["image", "label", "label_prediction"]
+    assert all(predictions["image"].str.contains(r"\.png$"))
+    assert (
+        predictions["image"].str.contains("/bright/") == (predictions["label"] == "bright")
+    ).all()

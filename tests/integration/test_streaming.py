@@ -95,6 +95,12 @@ def test_a_streamed_folder_trains_evaluates_and_predicts_like_one_read_whole(tmp
     assert splits["train"]["kept"] + len(splits["validation"]["rows"]) + len(
         splits["test"]["rows"]
     ) == len(frame)
+    summary = json.loads((tmp_path / "streamed/data_summary.json").read_text())
+    whole_summary = json.loads((tmp_path / "whole/data_summary.json").read_text())
+    assert summary["splits"] == whole_summary["splits"]  # rows per split, as read whole
+    assert "streamed" in summary["note"] and "note" not in whole_summary
+    assert set(summary["classes"]["label"]) == {"validation", "test"}  # train's not counted
+    assert "<h2>Data</h2>" in (tmp_path / "streamed/report.html").read_text()
     frame.head(20).to_csv(tmp_path / "new.csv", index=False)
     modelyard("predict", "streamed", "--data", "new.csv", "--out", "p.csv", cwd=tmp_path)
     assert len(pd.read_csv(tmp_path / "p.csv")) == 20

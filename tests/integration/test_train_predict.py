@@ -130,3 +130,76 @@ def test_regression_and_several_outputs(project):
     modelyard("predict", "run", "--data", "data.csv", "--out", "p.parquet", cwd=project)
     predictions = pd.read_parquet(project / "p.parquet")
     assert "amount_prediction" in predictions and "label_prediction" in predictions
+
+
+def test_binary_run_reports_positive_class_model_size_and_data(project):
+    """Issue 12: a binary output's precision, recall, f1 and average precision of its positive
+    class; the model's size in the log, model/meta.json and the report; data_summary.json."""
+    import yaml
+
+    table = make_table()
+    table.loc[:9, "x1"] = None  # filled in with the training mean
+    table.loc[10:12, "label"] = None  # rows left out
+    table.to_csv(project / "data.csv", index=False)
+    config = yaml.safe_load((project / "config.yaml").read_text())
+    config["outputs"] = [{"name": "label", "type": "binary", "positive": "yes"}]
+    config["trainer"]["epochs"] = 2
+    (project / "config.yaml").write_text(yaml.safe_dump(config))
+    result = modelyard("train", "config.yaml", "--output", "run", cwd=project)
+    run = project / "run"
+    size = json.loads((run / "model/meta.json").read_text())["parameters"]
+    assert size["parameters"] == size["trainable"] > 0
+    assert size["bytes"] == size["bytes_per_dtype"]["float32"] > 4 * size["parameters"] - 1
+    assert f"model: {size['parameters']:,} parameters ({size['trainable']:,} trainable)" in (
+        result.stderr
+    )
+    metrics = json.loads((run / "metrics.json").read_text())
+    for split in ("validation", "test"):
+        found = metrics[split]
+        assert {"precision", "recall", "f1", "average_precision"} <= set(found)
+        assert found["positive_class"] == "yes"
+    summary = json.loads((run / "data_summary.json").read_text())
+    left_out = [
+        s.get("left_out", {}).get("no 'label' label", 0) for s in summary["splits"].values()
+    ]
+    assert sum(left_out) == 3  # in whichever splits those rows fell
+    assert sum(s["rows"] for s in summary["splits"].values()) == 160 - 3
+    for split, counts in summary["classes"]["label"].items():
+        assert (
+            list(counts) == ["no", "yes"]
+            and sum(counts.values()) == summary["splits"][split]["rows"]
+        )
+    assert summary["filled"]["x1"]["with"] == "mean"
+    assert sum(summary["filled"]["x1"]["rows"].values()) == 10
+    html = (run / "report.html").read_text()
+    assert "Precision-recall curve (positive class &#39;yes&#39;)" in html
+    assert "<h2>Data</h2>" in html and f"{size['parameters']:,} parameters" in html
+
+
+def test_predict_include_inputs_copies_inputs_and_labels(project):
+    modelyard("train", "config.yaml", "--output", "run", "--set", "trainer.epochs=1", cwd=project)
+    labelled = make_table(rows=12, seed=5)
+    labelled.insert(1, "note", "not an input")  # other columns are not copied
+    labelled.to_csv(project / "labelled.csv", index=False)
+    modelyard(
+        "predict", "run", "--data", "labelled.csv", "--out", "p.csv", "--include-inputs",
+        cwd=project,
+    )  # fmt: skip
+    predictions = pd.read_csv(project / "p.csv")
+    inputs = ["id", "x1", "x2", "colour", "flag", "review", "label"]  # the data's own order
+    assert list(predictions.columns[:8]) == [*inputs, "label_prediction"]
+    pd.testing.assert_frame_equal(
+        predictions[inputs], pd.read_csv(project / "labelled.csv")[inputs]
+    )
+
+    unlabelled = labelled.drop(columns=["label"])
+    unlabelled.to_parquet(project / "new.parquet")
+    modelyard("predict", "run", "--data", "new.parquet", "--out", "p.parquet", "--include-inputs",
+              "--overwrite", cwd=project)  # fmt: skip
+    predictions = pd.read_parquet(project / "p.parquet")
+    assert list(predictions.columns[:7]) == [*inputs[:-1], "label_prediction"]  # no label
+    pd.testing.assert_frame_equal(predictions[["x1", "review"]], unlabelled[["x1", "review"]])
+    # without the option, the file is as before: ids and predictions
+    modelyard("predict", "run", "--data", "labelled.csv", "--out", "plain.csv", cwd=project)
+    assert list(pd.read_csv(project / "plain.csv").columns[:2]) == ["id", "label_prediction"]
+    assert "--include-inputs" in modelyard("predict", "--help", cwd=project).stdout

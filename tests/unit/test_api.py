@@ -168,3 +168,44 @@ def test_duplicate_columns_in_a_dataframe_are_named(trained):
     frame = pd.concat([frame, frame[["x1"]]], axis=1)
     with pytest.raises(UserError, match=r"duplicate column names: 'x1' \(2 times\)"):
         trained.predict(frame)
+
+
+def test_predict_include_inputs_renames_a_copied_column_named_like_a_prediction(capsys):
+    """Prediction columns keep their names; an input column that has one gets `_input`."""
+    config = {
+        "data": {"split": {"validation": 0.0, "test": 0.0}},
+        "inputs": [
+            {"name": "x1", "type": "number"},
+            {"name": "label_prediction", "type": "number"},
+        ],
+        "outputs": [{"name": "label", "type": "category"}],
+        "trainer": {"epochs": 1, "batch_size": 32},
+        "baselines": False,
+    }
+    table = make_table(64).assign(label_prediction=lambda t: t["x2"])
+    model = Model.from_config(config).fit(train=table)
+    capsys.readouterr()
+    found = model.predict(table, include_inputs=True)
+    assert list(found.columns[:4]) == ["x1", "label", "label_prediction_input", "label_prediction"]
+    assert found["label_prediction_input"].tolist() == table["x2"].tolist()
+    assert set(found["label_prediction"]) <= {"yes", "no"}
+    assert "input column 'label_prediction' is 'label_prediction_input'" in capsys.readouterr().err
+    assert list(model.predict(table).columns[:1]) == ["label_prediction"]  # as before
+
+
+def test_binary_model_predicting_no_positives_scores_zero_not_nan():
+    config = {
+        "data": {"split": {"validation": 0.0, "test": 0.0}},
+        "inputs": [{"name": "x1", "type": "number"}],
+        "outputs": [{"name": "label", "type": "binary", "threshold": 0.999999}],
+        "trainer": {"epochs": 1, "batch_size": 32, "optimizer": {"type": "adam", "lr": 1e-6}},
+        "baselines": False,
+    }
+    model = Model.from_config(config).fit(train=make_table(64), validation=make_table(40, seed=2))
+    assert set(model.predict(make_table(40, seed=2))["label_prediction"]) == {"no"}
+    found = model.metrics["validation"]
+    assert found["precision"] == found["recall"] == found["f1"] == 0.0
+    assert 0.0 < found["average_precision"] <= 1.0
+    assert found["positive_class"] == "yes"
+    evaluated = model.evaluate(make_table(40, seed=2))
+    assert evaluated["precision"] == 0.0 and evaluated["positive_class"] == "yes"

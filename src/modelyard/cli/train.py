@@ -81,6 +81,14 @@ def add_predict(verbs) -> None:
         required=True,
         help="predictions file; format from its suffix (.csv, .tsv, .parquet, .jsonl)",
     )
+    predict.add_argument(
+        "--include-inputs",
+        action="store_true",
+        help="also copy the model's input columns (image/audio: their paths) and the label "
+        "columns the data has, as read, between the id and the prediction columns; prediction "
+        "columns keep their names (<output>_prediction, ...): a copied column named like one "
+        "gets '_input' appended",
+    )
     predict.add_argument("--overwrite", action="store_true", help="replace --out if it exists")
 
 
@@ -97,7 +105,7 @@ def run_predict(args) -> int:
         )
     if out.exists() and not args.overwrite:
         raise UserError(f"--out '{out}' already exists; pass --overwrite to replace it")
-    predictions = Model.load(args.run).predict(args.data)
+    predictions = Model.load(args.run).predict(args.data, include_inputs=args.include_inputs)
     out.parent.mkdir(parents=True, exist_ok=True)
     kwargs = {
         ".csv": {"index": False},

@@ -36,8 +36,9 @@ def directions() -> dict[str, str]:
     return found
 
 
-# Keys of a split in metrics.json that count rows rather than score them (no direction).
-ROW_COUNTS = frozenset({"rows", "rows_left_out", "rows_unseen_class"})
+# Keys of a split in metrics.json that count rows rather than score them (no direction), and
+# `positive_class`, the class a binary output's precision, recall and f1 are of.
+ROW_COUNTS = frozenset({"rows", "rows_left_out", "rows_unseen_class", "positive_class"})
 
 
 def metric_mode(name: str, key: str | None = None) -> str:

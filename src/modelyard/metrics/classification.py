@@ -13,6 +13,7 @@ def classification_metrics(
     probabilities: np.ndarray,
     classes: list[str],
     predicted: np.ndarray | None = None,
+    positive: int | None = None,
 ) -> dict[str, float]:
     """Accuracy, macro precision/recall/F1, log loss and (when defined) ROC AUC, in plain numpy
     (cheap enough for every epoch; equal to scikit-learn's, see tests/unit/metrics).
@@ -25,6 +26,12 @@ def classification_metrics(
     only (`rows_unseen_class` in metrics.json says how many were not); `roc_auc` is left out
     when those rows hold a single class. `predicted`: the (N,) class indices actually
     predicted (e.g. a binary threshold); default argmax.
+
+    `positive`: the index of a binary output's positive class; adds `precision`, `recall` and
+    `f1` of that class (over all rows, each 0 where undefined: no row predicted or labelled
+    positive) and `average_precision` (the area under its precision-recall curve, as
+    scikit-learn's `average_precision_score`; over the seen rows, left out when none is
+    positive).
     """
     y_true, probabilities = _check(y_true, probabilities, classes)
     predicted = probabilities.argmax(axis=1) if predicted is None else np.asarray(predicted)
@@ -35,6 +42,8 @@ def classification_metrics(
         "recall_macro": recall,
         "f1_macro": f1,
     }
+    if positive is not None:
+        result.update(_positive_scores(y_true == positive, predicted == positive))
     seen = y_true < len(classes)
     if seen.any():
         y_seen, p_seen = y_true[seen], probabilities[seen]
@@ -42,7 +51,49 @@ def classification_metrics(
         aucs = _per_class_auc(y_seen, p_seen)
         if aucs:
             result["roc_auc"] = float(np.mean(list(aucs.values())))
+        if positive is not None and (y_seen == positive).any():
+            curve = precision_recall_curve(y_seen == positive, p_seen[:, positive])
+            result["average_precision"] = _average_precision(*curve)
     return result
+
+
+def _positive_scores(actual: np.ndarray, guessed: np.ndarray) -> dict[str, float]:
+    """Precision, recall and F1 of one class from (N,) bool labels and predictions; 0 where
+    undefined (scikit-learn's zero_division=0): a model predicting no positives has precision
+    0, not NaN."""
+    hits = int(np.sum(actual & guessed))
+    n_actual, n_guessed = int(actual.sum()), int(guessed.sum())
+    return {
+        "precision": hits / n_guessed if n_guessed else 0.0,
+        "recall": hits / n_actual if n_actual else 0.0,
+        "f1": 2 * hits / (n_actual + n_guessed) if hits else 0.0,
+    }
+
+
+def precision_recall_curve(
+    positive: np.ndarray, scores: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """(recall, precision), each (P,), at every distinct threshold from the highest score
+    down, after a first point (0, 1): the step curve whose area (steps before each point) is
+    the average precision. (N,) bool labels with at least one positive, (N,) scores. The
+    points are scikit-learn's `precision_recall_curve`'s, in reverse (parity-tested)."""
+    tps, fps = _threshold_counts(positive, scores)
+    return np.r_[0.0, tps / tps[-1]], np.r_[1.0, tps / (tps + fps)]
+
+
+def _average_precision(recall: np.ndarray, precision: np.ndarray) -> float:
+    """Sum over thresholds of the recall gained times the precision there."""
+    return float(np.sum(np.diff(recall) * precision[1:]))
+
+
+def _threshold_counts(positive: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(true positives, false positives), each (T,) float64, when predicting positive from
+    each distinct score down: one entry per distinct score, highest first."""
+    order = np.argsort(-scores, kind="mergesort")
+    scores, positive = scores[order], positive[order]
+    ends = np.r_[np.flatnonzero(np.diff(scores)), len(scores) - 1]  # last row of each threshold
+    tps = np.cumsum(positive)[ends].astype(np.float64)
+    return tps, ends + 1 - tps
 
 
 def _macro_scores(y_true: np.ndarray, predicted: np.ndarray) -> tuple[float, float, float]:
@@ -88,11 +139,15 @@ def classification_details(
     probabilities: np.ndarray,
     classes: list[str],
     predicted: np.ndarray | None = None,
+    positive: int | None = None,
 ) -> dict:
     """Confusion matrix (rows = true, cols = predicted) and ROC curves, for the report.
 
     ROC curves: for two classes only the positive one (classes[1]); otherwise each class
     that has both positives and negatives in y_true. At most 200 points per curve.
+    `positive` (a binary output's positive class index): also `pr`, its precision-recall
+    curve {"class", "recall", "precision", "average_precision", "prevalence"} (the share of
+    positive rows: a model guessing at random has that precision), when a row is positive.
     """
     y_true, probabilities = _check(y_true, probabilities, classes)
     predicted = probabilities.argmax(axis=1) if predicted is None else predicted
@@ -105,7 +160,23 @@ def classification_details(
         fpr, tpr = roc_curve(y_true == index, probabilities[:, index])
         keep = _downsample_indices(len(fpr), _MAX_CURVE_POINTS)
         roc[classes[index]] = {"fpr": fpr[keep].tolist(), "tpr": tpr[keep].tolist(), "auc": auc}
-    return {"classes": list(classes), "confusion_matrix": matrix.tolist(), "roc": roc}
+    found = {"classes": list(classes), "confusion_matrix": matrix.tolist(), "roc": roc}
+    if positive is not None and (y_true == positive).any():
+        found["pr"] = _pr_details(y_true == positive, probabilities[:, positive])
+        found["pr"]["class"] = classes[positive]
+    return found
+
+
+def _pr_details(positive: np.ndarray, scores: np.ndarray) -> dict:
+    """The report's precision-recall curve (at most 200 points) of (N,) labels and scores."""
+    recall, precision = precision_recall_curve(positive, scores)
+    keep = _downsample_indices(len(recall), _MAX_CURVE_POINTS)
+    return {
+        "recall": recall[keep].tolist(),
+        "precision": precision[keep].tolist(),
+        "average_precision": _average_precision(recall, precision),
+        "prevalence": float(positive.mean()),
+    }
 
 
 def roc_curve(positive: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -113,11 +184,7 @@ def roc_curve(positive: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.
     points inside a straight segment are dropped, as scikit-learn's `roc_curve` does by default
     (parity-tested). Written here because importing scikit-learn for this alone cost about
     2.6 s of every classifier run's final metrics."""
-    order = np.argsort(-scores, kind="mergesort")
-    scores, positive = scores[order], positive[order]
-    ends = np.r_[np.flatnonzero(np.diff(scores)), len(scores) - 1]  # last row of each threshold
-    tps = np.cumsum(positive)[ends].astype(np.float64)
-    fps = ends + 1 - tps
+    tps, fps = _threshold_counts(positive, scores)
     if len(tps) > 2:
         corner = np.r_[True, np.logical_or(np.diff(fps, 2), np.diff(tps, 2)), True]
         tps, fps = tps[corner], fps[corner]

@@ -22,13 +22,17 @@ def write_report(
     details: dict[str, dict[str, dict]],
     config_yaml: str,
     baselines: dict[str, Any] | None = None,
+    model_size: dict[str, Any] | None = None,
+    data_summary: dict[str, Any] | None = None,
 ) -> Path:
     """Write `run_dir / "report.html"` and return its path.
 
     metrics: {split: {metric_name: value}}; history: one dict per epoch (epoch, train_loss,
     validation_*, lr, seconds; any may be missing); details: {split: {output: details}} with
     each details dict from classification_details or regression_details; baselines: the
-    model vs baselines table (modelyard.baselines.comparison), shown first, or None.
+    model vs baselines table (modelyard.baselines.comparison), shown first, or None;
+    model_size: models.size.model_size's record, in the header; data_summary:
+    data.summary.data_summary's record, as the Data section.
     """
     import jinja2
 
@@ -38,7 +42,8 @@ def write_report(
     environment = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
     html = environment.from_string(template_text).render(
         title=title,
-        summary=_summary(history),
+        summary=_summary(history, model_size),
+        data=_data_section(data_summary),
         baselines=baselines,
         metric_tables=[
             _metric_table(split, values) for split, values in (metrics or {}).items() if values
@@ -71,11 +76,18 @@ def _metric_table(split: str, values: dict[str, Any]) -> dict[str, Any]:
     return {"split": split, "rows": rows, "with_outputs": any(output for output, _, _ in rows)}
 
 
-def _summary(history: list[dict[str, Any]]) -> list[tuple[str, str]]:
-    """Short facts about training: epochs, time, best validation loss."""
+def _summary(
+    history: list[dict[str, Any]], model_size: dict[str, Any] | None = None
+) -> list[tuple[str, str]]:
+    """Short facts about training: the model's size, epochs, time, best validation loss."""
+    facts = []
+    if model_size:
+        from modelyard.models.size import describe
+
+        facts.append(("model", describe(model_size)))
     if not history:
-        return []
-    facts = [("epochs", str(history[-1].get("epoch", len(history))))]
+        return facts
+    facts.append(("epochs", str(history[-1].get("epoch", len(history)))))
     seconds = [row["seconds"] for row in history if row.get("seconds") is not None]
     if seconds:
         facts.append(("training time", f"{sum(seconds):.1f} s"))
@@ -117,7 +129,63 @@ def _figures(detail: dict[str, Any]) -> list[dict[str, Any]]:
                 "wide": wide,
             }
         )
+        if detail.get("pr"):
+            caption = f"Precision-recall curve (positive class '{detail['pr']['class']}')"
+            figures.append(
+                {"caption": caption, "png": plots.precision_recall(detail["pr"]), "wide": False}
+            )
     elif "true" in detail:
         scatter = plots.prediction_scatter(detail["true"], detail["predicted"])
         figures.append({"caption": "Predicted vs true", "png": scatter, "wide": False})
     return [figure for figure in figures if figure["png"] is not None]
+
+
+def _data_section(summary: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The Data section's tables from data_summary.json: splits (rows, left out), class
+    balance per output ("rows (share)" per split), missing values filled per column."""
+    if not summary:
+        return None
+    splits = summary.get("splits") or {}
+    rows = [
+        (name, _format_value(found["rows"]), _left_out(found.get("left_out") or {}))
+        for name, found in splits.items()
+    ]
+    balance = []
+    for output, per_split in (summary.get("classes") or {}).items():
+        names = list(dict.fromkeys(c for counts in per_split.values() for c in counts))
+        table = [
+            (name, [_share(counts.get(name, 0), counts) for counts in per_split.values()])
+            for name in names
+        ]
+        balance.append({"output": output, "splits": list(per_split), "rows": table})
+    filled = [
+        (column, _fill_rule(entry), [_format_value(entry["rows"].get(s, 0)) for s in splits])
+        for column, entry in (summary.get("filled") or {}).items()
+    ]
+    return {
+        "rows": rows,
+        "balance": balance,
+        "filled": filled,
+        "split_names": list(splits),
+        "note": summary.get("note", ""),
+    }
+
+
+def _left_out(left_out: dict[str, int]) -> str:
+    return "; ".join(f"{reason}: {count:,}" for reason, count in left_out.items()) or "none"
+
+
+def _share(count: int, counts: dict[str, int]) -> str:
+    total = sum(counts.values())
+    return f"{count:,} ({100 * count / total:.1f}%)" if total else "0"
+
+
+def _fill_rule(entry: dict[str, Any]) -> str:
+    """'mean (43.92)', 'unknown', 'empty text'."""
+    how, value = entry["with"], entry["value"]
+    if how == "empty":
+        return "empty text"
+    if how == "unknown":
+        return "the unknown category"
+    shown = f"{value:.6g}" if isinstance(value, float) else f"'{value}'"
+    return f"{how} ({shown})"

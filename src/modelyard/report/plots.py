@@ -101,6 +101,23 @@ def roc_curves(roc: dict[str, dict[str, Any]]) -> str | None:
     return _encode(fig)
 
 
+def precision_recall(pr: dict[str, Any]) -> str:
+    """A binary output's precision-recall curve (steps, as average precision sums them), its
+    average precision in the legend, and the precision of random guessing (the prevalence)."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(5.2, 4.6))
+    ax.axhline(pr["prevalence"], linestyle="--", color="#9ca3af", linewidth=1, label="random")
+    label = f"{_shorten(str(pr['class']))} (AP {pr['average_precision']:.3f})"
+    ax.plot(pr["recall"], pr["precision"], drawstyle="steps-pre", linewidth=1.4, label=label)
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1.01)
+    ax.set_xlabel("recall")
+    ax.set_ylabel("precision")
+    ax.legend(loc="lower left", fontsize=8)
+    ax.grid(alpha=0.3)
+    return _encode(fig)
+
+
 def prediction_scatter(true: Sequence[float], predicted: Sequence[float]) -> str | None:
     """Predicted against true values with the y = x line. None if there are no points."""
     if len(true) == 0:

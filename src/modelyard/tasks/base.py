@@ -101,6 +101,11 @@ class Task:
         `outputs`: the model's outputs for them; `table.frame` holds the raw labels."""
         raise NotImplementedError
 
+    def record(self, feature: Feature) -> dict[str, Any]:
+        """What metrics.json records of this output besides its scores and row counts (a
+        binary output's `positive_class`); nothing by default."""
+        return {}
+
     def predictions(self, feature: Feature, outputs: Tensors) -> dict[str, Any]:
         """Prediction columns {`<output>_prediction`: (N,) values, ...} for `predict`."""
         raise NotImplementedError

@@ -66,6 +66,13 @@ class ClassificationTask(_RowTask):
     def classes(self, feature) -> list[str]:
         return list(feature.vocab)
 
+    def positive(self, feature) -> int | None:
+        """The index of the positive class in `classes`, for the positive-class metrics
+        (precision, recall, f1, average_precision); None: no class is the positive one (a
+        category output, even of two classes: its classes are peers, scored by macro
+        averages)."""
+        return None
+
     def baseline_outputs(self, feature, scores: np.ndarray) -> torch.Tensor:
         """(N, C) log-probabilities: their softmax gives the baseline's probabilities back."""
         return torch.from_numpy(np.log(np.clip(scores, 1e-12, 1.0))).float()
@@ -109,8 +116,16 @@ class ClassificationTask(_RowTask):
         values, target = values[rows], target[rows]
         probs, truth = self.probabilities(feature, values), target.long().numpy()
         chosen, names = self.predicted_classes(feature, probs), self.classes(feature)
-        found = m.classification_metrics(truth, probs, names, chosen)
-        return found, m.classification_details(truth, probs, names, chosen) if details else {}
+        positive = self.positive(feature)
+        found = m.classification_metrics(truth, probs, names, chosen, positive)
+        if not details:
+            return found, {}
+        return found, m.classification_details(truth, probs, names, chosen, positive)
+
+    def record(self, feature) -> dict[str, Any]:
+        """`positive_class`: the value whose precision, recall and f1 are reported."""
+        positive = self.positive(feature)
+        return {} if positive is None else {"positive_class": self.classes(feature)[positive]}
 
     def predictions(self, feature, outputs) -> dict[str, Any]:
         """`<output>_prediction` (a label of the training column's type), `_probability` (of
@@ -141,8 +156,19 @@ class BinaryTask(ClassificationTask):
     schema = BinaryOutput
     feature = BinaryFeature
     losses = ("binary_cross_entropy",)
+    metrics = {  # of the positive class, then its area under the precision-recall curve
+        **ClassificationTask.metrics,
+        "precision": HIGHER,
+        "recall": HIGHER,
+        "f1": HIGHER,
+        "average_precision": HIGHER,
+    }
 
     def head_size(self, feature) -> int:
+        return 1
+
+    def positive(self, feature) -> int:
+        """The positive class (`values[1]`: the output's `positive`, or the true-like value)."""
         return 1
 
     def classes(self, feature) -> list[str]:

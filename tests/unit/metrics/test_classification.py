@@ -219,3 +219,75 @@ def test_report_details_do_not_import_scikit_learn():
         "assert 'sklearn' not in sys.modules, 'scikit-learn was imported'\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_positive_class_metrics_match_sklearn(seed):
+    """A binary output's precision, recall, f1 (at its threshold) and average precision."""
+    y_true, probabilities, classes = _random_case(seed, 2, n=300)
+    rng = np.random.default_rng(seed)
+    probabilities = probabilities[rng.integers(0, 300, size=300)]  # repeated rows: tied scores
+    predicted = (probabilities[:, 1] >= 0.3).astype(np.int64)
+    result = classification_metrics(y_true, probabilities, classes, predicted, positive=1)
+    expected = {
+        "precision": sk.precision_score(y_true, predicted, zero_division=0),
+        "recall": sk.recall_score(y_true, predicted, zero_division=0),
+        "f1": sk.f1_score(y_true, predicted, zero_division=0),
+        "average_precision": sk.average_precision_score(y_true, probabilities[:, 1]),
+    }
+    for name, value in expected.items():
+        assert result[name] == pytest.approx(value, rel=1e-9, abs=1e-12), name
+        assert type(result[name]) is float
+    assert "precision" not in classification_metrics(y_true, probabilities, classes, predicted)
+
+
+def test_no_positive_predicted_gives_zero_precision_not_nan():
+    y_true = np.array([0, 1, 1, 0, 1])
+    probabilities = np.tile([0.9, 0.1], (5, 1))
+    predicted = np.zeros(5, dtype=np.int64)
+    result = classification_metrics(y_true, probabilities, ["no", "yes"], predicted, positive=1)
+    assert result["precision"] == 0.0 and result["recall"] == 0.0 and result["f1"] == 0.0
+    assert all(np.isfinite(v) for v in result.values())
+    # no positive label at all: recall 0 and no average precision (undefined)
+    result = classification_metrics(np.zeros(5), probabilities, ["no", "yes"], predicted, 1)
+    assert result["recall"] == 0.0 and "average_precision" not in result
+    assert "pr" not in classification_details(np.zeros(5), probabilities, ["no", "yes"], None, 1)
+
+
+def test_unseen_binary_labels_count_as_negatives_predicted_positive():
+    """A label that is neither value (index 2) is a false positive when predicted positive;
+    average precision uses the seen rows only."""
+    y_true = np.array([1, 0, 2, 1])
+    probabilities = np.array([[0.2, 0.8], [0.6, 0.4], [0.1, 0.9], [0.7, 0.3]])
+    predicted = np.array([1, 0, 1, 0])
+    result = classification_metrics(y_true, probabilities, ["no", "yes"], predicted, positive=1)
+    assert result["precision"] == 0.5 and result["recall"] == 0.5
+    assert result["average_precision"] == pytest.approx(
+        sk.average_precision_score([1, 0, 1], [0.8, 0.4, 0.3])
+    )
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_precision_recall_curve_is_sklearns_reversed(seed):
+    from modelyard.metrics.classification import precision_recall_curve
+
+    rng = np.random.default_rng(seed)
+    positive = rng.random(300) < 0.3
+    scores = rng.integers(0, 40, size=300) / 40  # many ties
+    recall, precision = precision_recall_curve(positive, scores)
+    expected_precision, expected_recall, _ = sk.precision_recall_curve(positive, scores)
+    np.testing.assert_allclose(recall, expected_recall[::-1], rtol=0, atol=1e-15)
+    np.testing.assert_allclose(precision, expected_precision[::-1], rtol=0, atol=1e-15)
+
+
+def test_binary_details_have_the_precision_recall_curve():
+    y_true, probabilities, classes = _random_case(0, 2, n=5000)
+    pr = classification_details(y_true, probabilities, classes, positive=1)["pr"]
+    assert pr["class"] == "class_1" and len(pr["recall"]) == len(pr["precision"]) <= 200
+    assert pr["recall"][0] == 0.0 and pr["recall"][-1] == 1.0
+    assert np.all(np.diff(pr["recall"]) >= 0)
+    assert pr["prevalence"] == pytest.approx(np.mean(y_true == 1))
+    assert pr["average_precision"] == pytest.approx(
+        sk.average_precision_score(y_true, probabilities[:, 1])
+    )
+    assert "pr" not in classification_details(y_true, probabilities, classes)

@@ -128,3 +128,80 @@ def test_per_group_learning_rates_share_the_lr_panel():
     assert _curve_names(history) == ["loss"]
     assert _lr_keys(history) == ["lr_head", "lr_backbone"]
     assert _lr_keys([{"epoch": 1, "lr": 0.1}]) == ["lr"]
+
+
+def test_binary_output_gets_a_precision_recall_curve(tmp_path):
+    rng = np.random.default_rng(1)
+    y_true = rng.integers(0, 2, size=80)
+    probabilities = rng.dirichlet(np.ones(2), size=80)
+    details = {
+        "test": {"label": classification_details(y_true, probabilities, ["no", "yes"], None, 1)}
+    }
+    path = write_report(
+        tmp_path, title="t", metrics={}, history=[], details=details, config_yaml=""
+    )
+    html = path.read_text(encoding="utf-8")
+    assert "Precision-recall curve (positive class &#39;yes&#39;)" in html
+    assert len(_images(html)) == 3  # confusion matrix, ROC, precision-recall
+
+
+_DATA_SUMMARY = {
+    "splits": {
+        "train": {"rows": 1200, "left_out": {"no 'label' label": 3, "missing 'x2'": 1}},
+        "test": {"rows": 40},
+    },
+    "classes": {
+        "label": {"train": {"no": 900, "<b>yes</b>": 300}, "test": {"no": 30, "<b>yes</b>": 10}}
+    },
+    "filled": {
+        "x1": {"with": "median", "value": 0.123456789, "rows": {"train": 7}},
+        "colour": {"with": "unknown", "value": "<unknown>", "rows": {"test": 2}},
+        "review": {"with": "empty", "value": "", "rows": {"train": 1}},
+        "flag": {"with": "mode", "value": "true", "rows": {"train": 1}},
+    },
+    "note": "the training rows were streamed",
+}
+
+
+def test_model_size_in_the_header_and_the_data_section(tmp_path):
+    size = {
+        "parameters": 12345,
+        "trainable": 345,
+        "bytes": 49380,
+        "bytes_per_dtype": {"float32": 49380},
+    }
+    path = write_report(
+        tmp_path, title="t", metrics={}, history=_history(2), details={}, config_yaml="",
+        model_size=size, data_summary=_DATA_SUMMARY,
+    )  # fmt: skip
+    html = path.read_text(encoding="utf-8")
+    header = html[html.index("<header>") : html.index("</header>")]
+    assert "12,345 parameters (345 trainable), 49.4 kB (float32)" in header
+    data = re.sub(r"\s+", " ", html[html.index("<h2>Data</h2>") : html.index("Learning curves")])
+    assert "the training rows were streamed" in data
+    assert (
+        '<td>train</td><td class="value">1,200</td><td>no &#39;label&#39; label: 3; missing &#39;x2&#39;: 1</td>'
+        in data
+    )
+    assert '<td>test</td><td class="value">40</td><td>none</td>' in data
+    assert (
+        '<td>&lt;b&gt;yes&lt;/b&gt;</td><td class="value">300 (25.0%)</td><td class="value">10 (25.0%)</td>'
+        in data
+    )
+    for text in (
+        "median (0.123457)",
+        "the unknown category",
+        "empty text",
+        "mode (&#39;true&#39;)",
+    ):
+        assert text in data, text
+    assert (
+        '<td>x1</td><td>median (0.123457)</td><td class="value">7</td><td class="value">0</td>'
+        in data
+    )
+
+
+def test_no_data_section_without_a_summary(tmp_path):
+    path = write_report(tmp_path, title="t", metrics={}, history=[], details={}, config_yaml="")
+    html = path.read_text(encoding="utf-8")
+    assert "<h2>Data</h2>" not in html and "parameters" not in html

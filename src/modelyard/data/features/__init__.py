@@ -38,12 +38,14 @@ class Table:
     """Tensors for a split: `tensors[name]` has N rows; `frame` holds the N source rows kept
     (evaluation reads raw reference texts and tags from it); `left_out`: {reason: rows} of the
     source rows that were not kept; `lazy`: the file inputs (image, audio) left undecoded, not
-    in `tensors` (data/files.py decodes them batch by batch from `frame`)."""
+    in `tensors` (data/files.py decodes them batch by batch from `frame`); `filled`: {column:
+    `Feature.filled`} of the inputs whose missing values were filled in."""
 
     tensors: dict[str, torch.Tensor]
     frame: pd.DataFrame
     left_out: dict[str, int] = field(default_factory=dict)
     lazy: list[Feature] = field(default_factory=list)
+    filled: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.frame)
@@ -121,14 +123,16 @@ class Preprocessing:
         frame, left_out = self._drop_rows(frame, split, labels=labels, training=training)
         features = self.features if labels else self.inputs
         lazy = [f for f in self.inputs if f.from_file] if lazy_files else []
-        tensors = {}
+        tensors, filled = {}, {}
         for feature in features:
             if feature in lazy:
                 continue
-            feature.notes = []
+            feature.notes, feature.filled = [], None
             tensors[feature.name] = feature.transform(feature.column_of(frame))
             self.notes += [f"{split}: {n}" for n in feature.notes]
-        return Table(tensors, frame, left_out, lazy)
+            if feature.filled:
+                filled[feature.column] = feature.filled
+        return Table(tensors, frame, left_out, lazy, filled)
 
     def _drop_rows(
         self, frame: pd.DataFrame, split: str, labels: bool, training: bool, empty_ok: bool = False

@@ -228,6 +228,14 @@ class Feature:
     def note(self, message: str) -> None:
         self.notes.append(f"{self.name}: {message}")
 
+    # what the last `transform` filled in: {"rows", "with" (mean, median, mode, unknown,
+    # value, empty), "value"}, or None; `Preprocessing.prepare` collects it (the data summary)
+    filled: dict[str, Any] | None = None
+
+    def record_filled(self, rows: int, how: str, value: Any) -> None:
+        """Say that the last `transform` filled `rows` missing values in, by `how`, with `value`."""
+        self.filled = {"rows": rows, "with": how, "value": value}
+
     def attach(self, inputs: list[Feature]) -> None:
         """Called on outputs with the input features, for outputs built on an input's tokens
         (tags, a shared tokenizer). Nothing by default."""

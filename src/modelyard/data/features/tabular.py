@@ -95,6 +95,10 @@ class NumberFeature(Feature):
         missing = np.isnan(values)
         if missing.any():
             self.note(f"filled {int(missing.sum())} missing values with {self.fill:.6g}")
+            if not self.is_output:  # an output's missing labels stay NaN: the loss skips them
+                how = {"fill_median": "median", "fill_value": "value"}
+                policy = self.config.preprocessing.missing
+                self.record_filled(int(missing.sum()), how.get(policy, "mean"), self.fill)
             values = np.where(missing, self.fill, values)
         with np.errstate(over="ignore"):  # overflow is reported below, naming the row
             scaled = (values - self.shift) / self.scale
@@ -191,6 +195,10 @@ class CategoryFeature(_CountedFeature):
                 self.config.preprocessing.missing, UNKNOWN
             )
             self.note(f"filled {int(missing.sum())} missing values with '{fill}'")
+            how = {"fill_mode": "mode", "fill_value": "value"}
+            self.record_filled(
+                int(missing.sum()), how.get(self.config.preprocessing.missing, "unknown"), fill
+            )
         # the vocabulary index of each distinct text, and last of the filled value
         lookup = index.get_indexer(np.append(texts, fill).astype(object))
         row_texts = np.append(texts, fill)[codes]
@@ -280,6 +288,8 @@ class BinaryFeature(_CountedFeature):
             prep = self.config.preprocessing
             fill = self.mode if prep.missing == "fill_mode" else self.values[int(prep.fill_value)]
             self.note(f"filled {int(missing.sum())} missing values with '{fill}'")
+            how = "mode" if prep.missing == "fill_mode" else "value"
+            self.record_filled(int(missing.sum()), how, fill)
         lookup = self._lookup()
         texts = np.append(texts, fill)
         out = np.array([lookup.get(t.lower(), np.nan) for t in texts], dtype=np.float32)[codes]

@@ -138,6 +138,7 @@ class TextFeature(Feature):
         missing = is_missing(series)
         if missing.any():
             self.note(f"{int(missing.sum())} missing texts treated as empty")
+            self.record_filled(int(missing.sum()), "empty", "")
         return ["" if m else str(v) for v, m in zip(series, missing, strict=True)]
 
     def _words(self, series: pd.Series) -> list[list[str]]:
