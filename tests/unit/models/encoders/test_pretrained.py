@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pandas as pd
 import pytest
 import torch
@@ -135,6 +137,9 @@ def test_lora_trains_adapters_only_and_exports_merged(checkpoints, tmp_path):
     for key, value in original.items():
         torch.testing.assert_close(base[key], value)
     model.save(tmp_path / "saved")
+    size = json.loads((tmp_path / "saved/meta.json").read_text())["parameters"]
+    frozen = sum(p.numel() for p in _backbone(model).parameters() if not p.requires_grad)
+    assert frozen > 0 and size["parameters"] - size["trainable"] == frozen  # LoRA's base weights
     merged = AutoModel.from_pretrained(str(tmp_path / "saved/backbones/review")).state_dict()
     query = "encoder.layer.0.attention.self.query.weight"
     assert not torch.equal(merged[query], original[query])
