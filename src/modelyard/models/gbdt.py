@@ -130,6 +130,11 @@ def train(model, data, run_dir: Path | None, procs) -> Any:
             "run it without torchrun"
         )
     prepared = model._prepare(data, None, procs)
+    if prepared.stream is not None:  # data.streaming auto found the training file too large
+        raise UserError(
+            "model_type gbdt fits on the training rows in memory, but the training file is too "
+            "large to read whole (data.streaming: auto); use fewer rows, or model_type: neural"
+        )
     seed_everything(model.config.trainer.seed)
     model.module = build(model.config, model.preprocessing)
     if run_dir is not None:

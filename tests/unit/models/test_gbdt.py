@@ -48,7 +48,9 @@ def test_network_settings_are_errors_with_gbdt_all_at_once():
         ],
         combiner={"type": "mlp", "hidden": [8]},
         trainer={"strategy": "fsdp", "early_stopping": {"patience": 3}},
+        tracking={"mlflow": "sqlite:///runs.db"},
     )
+    raw["data"] = {**raw["data"], "streaming": True}
     raw["inputs"] = [
         *INPUTS[:2],
         {"name": "colour", "type": "category", "encoder": {"type": "onehot"}},
@@ -66,6 +68,8 @@ def test_network_settings_are_errors_with_gbdt_all_at_once():
         "trainer.strategy: fsdp shards a network",
         "trainer.early_stopping: model_type gbdt stops by gbdt.early_stopping",
         "write gbdt: {early_stopping: 3} instead",
+        "data.streaming: model_type gbdt fits on the training rows in memory",
+        "tracking.mlflow: not recorded for model_type gbdt yet",
     ):
         assert expected in message
 
@@ -161,3 +165,13 @@ def test_no_validation_rows_runs_every_iteration(capsys):
     model = Model.from_config(config).fit(make_table(rows=120))
     assert len(model.history) == 30
     assert "no validation rows, so all gbdt.max_iter iterations run" in capsys.readouterr().err
+
+
+def test_several_processes_under_torchrun_are_a_user_error():
+    from modelyard.errors import UserError
+    from modelyard.models import gbdt
+    from modelyard.train.distributed import Processes
+
+    model = Model.from_config(gbdt_config())
+    with pytest.raises(UserError, match="model_type gbdt trains in one process"):
+        gbdt.train(model, (make_table(), None, None), None, Processes(rank=1, world=2))
