@@ -8,7 +8,7 @@ score, write the run directory) and then fits scikit-learn's HistGradientBoostin
 categoricals (`categorical_features="from_dtype"`), the same settings and the same early
 stopping on the validation rows. Prints test accuracy and wall time of both, and the ratios.
 
-    OMP_NUM_THREADS=1 python bench/gbdt.py [--tables penguins wine breast_cancer adult]
+    OMP_NUM_THREADS=1 python bench/gbdt.py [--tables penguins wine breast_cancer adult] [--seeds 5]
 
 (On a busy shared machine, OpenMP threads waiting for each other make both sides several
 times slower and the timings noisy: pin one thread.)
@@ -31,7 +31,7 @@ EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 TABLES = ("penguins", "wine", "breast_cancer", "adult")
 
 
-def ours(config_path: Path, out: Path) -> tuple[float, float, float, dict]:
+def ours(config_path: Path, out: Path, overrides: list[str]) -> tuple[float, float, float, dict]:
     """(test accuracy, seconds of the whole run, seconds boosting, splits.json) of
     `modelyard train` through the API."""
     from modelyard import Model
@@ -50,7 +50,7 @@ def ours(config_path: Path, out: Path) -> tuple[float, float, float, dict]:
     gbdt.fit = timed
     try:
         started = time.perf_counter()
-        model = Model.from_config(config_path, ["baselines=false"])
+        model = Model.from_config(config_path, ["baselines=false", *overrides])
         model.fit(output_dir=out)
         seconds = time.perf_counter() - started
     finally:
@@ -123,9 +123,16 @@ def main() -> None:
 
     parser = argparse.ArgumentParser()
     parser.add_argument("--tables", nargs="+", default=list(TABLES), choices=TABLES)
+    parser.add_argument("--seeds", type=int, default=1, help="split seeds 0..N-1 (1: the config's)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as scratch:  # imports and first calls: not timed
-        ours(EXAMPLES / "wine" / "gbdt.yaml", Path(scratch) / "run")
+        ours(EXAMPLES / "wine" / "gbdt.yaml", Path(scratch) / "run", [])
+    seeds = (
+        "the config's split seed"
+        if args.seeds == 1
+        else f"means over split seeds 0-{args.seeds - 1}"
+    )
+    print(f"test accuracy and seconds ({seeds})")
     print(
         f"{'table':14} {'ours acc':>9} {'sklearn acc':>11} {'ours run s':>10} "
         f"{'ours fit s':>10} {'sklearn s':>9}  ratios (ours / sklearn)"
@@ -136,9 +143,8 @@ def main() -> None:
         if config.data.train and not (base / config.data.train).exists():
             print(f"{name:14} skipped: run examples/{name}/prepare.py first")
             continue
-        with tempfile.TemporaryDirectory() as scratch:
-            accuracy, seconds, boosting, splits = ours(path, Path(scratch) / "run")
-        ref_accuracy, ref_seconds = reference(config, base, splits)
+        found = [_compare(path, base, seed, args.seeds) for seed in range(args.seeds)]
+        accuracy, seconds, boosting, ref_accuracy, ref_seconds = np.mean(found, axis=0)
         print(
             f"{name:14} {accuracy:9.4f} {ref_accuracy:11.4f} {seconds:10.2f} {boosting:10.2f} "
             f"{ref_seconds:9.2f}  accuracy {accuracy / ref_accuracy:.3f}x, "
@@ -149,6 +155,17 @@ def main() -> None:
         "rows (fit + predict); ours run s: the whole `train` (read, preprocess, fit, score, "
         "report); ours fit s: the boosting alone"
     )
+
+
+def _compare(path: Path, base: Path, seed: int, seeds: int) -> tuple[float, ...]:
+    """(ours: accuracy, run s, boosting s; reference: accuracy, s) on one split."""
+    from modelyard.config import load_config
+
+    overrides = [f"data.split.seed={seed}"] if seeds > 1 else []
+    config = load_config(path, overrides)[0]
+    with tempfile.TemporaryDirectory() as scratch:
+        accuracy, seconds, boosting, splits = ours(path, Path(scratch) / "run", overrides)
+    return (accuracy, seconds, boosting, *reference(config, base, splits))
 
 
 if __name__ == "__main__":

@@ -175,3 +175,13 @@ def test_several_processes_under_torchrun_are_a_user_error():
     model = Model.from_config(gbdt_config())
     with pytest.raises(UserError, match="model_type gbdt trains in one process"):
         gbdt.train(model, (make_table(), None, None), None, Processes(rank=1, world=2))
+
+
+def test_rows_missing_one_outputs_label_still_train_the_other_output():
+    table = make_table(rows=160)
+    table.loc[table.index[::4], "amount"] = np.nan
+    outputs = [{"name": "label", "type": "category"}, {"name": "amount", "type": "number"}]
+    model = Model.from_config(gbdt_config(outputs)).fit(table)
+    assert len(model.module.estimators["label"].classes_) == 2
+    assert model.module.estimators["amount"].n_iter_ > 0
+    assert model.metrics["test"]["amount.r2"] > 0.5
