@@ -580,8 +580,10 @@ class Model(Fitting):
             run.write_json(Path(directory) / quantize.RECORD_FILE, quantize.describe(self.module))
         elif state is not None:
             self._export_backbones(Path(directory) / BACKBONES)
-            if self.config.model_type == "gbdt":
-                self.module.save(Path(directory) / "gbdt.pkl")  # models/gbdt.py
+            if self.config.model_type == "gbdt":  # its estimators (models/gbdt.py)
+                from modelyard.models import gbdt
+
+                self.module.save(Path(directory) / gbdt.FILE)
             run.share_files(Path(directory))
 
     def state_tensors(self) -> dict[str, torch.Tensor]:
@@ -653,8 +655,10 @@ class Model(Fitting):
             model.module = load_quantized(model.module, load_file(str(weights)))
         else:
             _load_weights(model.module, load_file(str(weights)), model._exported_prefixes())
-        if config.model_type == "gbdt":
-            model.module.load(folder / "gbdt.pkl")  # executes its pickle: models/gbdt.py
+        if config.model_type == "gbdt":  # executes its pickle (models/gbdt.py)
+            from modelyard.models import gbdt
+
+            model.module.load(folder / gbdt.FILE)
         model.module.eval()
         metrics_file = folder.parent / "metrics.json"
         model.metrics = run.read_json(metrics_file) if metrics_file.is_file() else {}

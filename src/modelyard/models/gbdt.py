@@ -141,18 +141,10 @@ def train(model, data, run_dir: Path | None, procs) -> Any:
         model._save_start(run_dir, prepared)
     model.history = fit(model.module, prepared.tables, model.config)
     model.module.eval()
-    if run_dir is not None:
-        run_history(run_dir, model.history)
     details = model._final_metrics(prepared, torch.device("cpu"))
     if run_dir is not None:
         model._save_end(run_dir, details)
     return model
-
-
-def run_history(run_dir: Path, history: list[dict]) -> None:
-    from modelyard import run
-
-    run.write_history(run_dir / run.HISTORY_FILE, history)
 
 
 def fit(module: GbdtModel, tables: dict, config) -> list[dict[str, float]]:
@@ -166,8 +158,7 @@ def fit(module: GbdtModel, tables: dict, config) -> list[dict[str, float]]:
         started = time.perf_counter()
         fitted, scores = _fit_output(module, feature, (x_train, train), (x_val, validation), config)
         module.estimators[feature.name] = fitted
-        output = next(o for o in config.outputs if o.name == feature.name)
-        losses[feature.name] = (output.weight, scores)
+        losses[feature.name] = (feature.config.weight, scores)
         _log_fit(feature.name, fitted, config.gbdt, time.perf_counter() - started)
     return _history(losses)
 
@@ -189,18 +180,11 @@ def _fit_output(module: GbdtModel, feature, train, validation, config):
         log(
             f"note: output '{feature.name}' has no validation rows, so all gbdt.max_iter iterations run (no early stopping)"
         )
-    output = next(o for o in config.outputs if o.name == feature.name)
-    estimator = make(
-        task.baseline,
-        settings,
-        module.categorical,
-        config.trainer.seed,
-        output.loss,
-        x_val is not None,
-    )
+    loss, seed = feature.config.loss, config.trainer.seed
+    estimator = make(task.baseline, settings, module.categorical, seed, loss, x_val is not None)
     extra = {} if x_val is None else {"X_val": x_val, "y_val": y_val}
     estimator.fit(x, y, **extra)
-    return estimator, _scores(estimator, output.loss)
+    return estimator, _scores(estimator, loss)
 
 
 def _labelled(task, feature, x: np.ndarray, table) -> tuple[np.ndarray, np.ndarray]:
