@@ -132,3 +132,14 @@ def test_permutation_importance_works_and_network_tools_say_what_to_do(trained):
 def test_config_mistakes_exit_2_naming_the_key(tmp_path, change, message):
     (tmp_path / "config.yaml").write_text(yaml.safe_dump(_config(**change)), encoding="utf-8")
     assert message in user_error(modelyard("validate", "config.yaml", cwd=tmp_path, check=None))
+
+
+@pytest.mark.parametrize("name", ["penguins", "wine", "breast_cancer"])
+def test_bundled_gbdt_examples_train(name, tmp_path):
+    from pathlib import Path
+
+    config = Path(__file__).resolve().parents[2] / "examples" / name / "gbdt.yaml"
+    modelyard("train", str(config), "--output", "run", "--set", "gbdt.max_iter=5", cwd=tmp_path)
+    metrics = json.loads((tmp_path / "run/metrics.json").read_text())
+    assert metrics["test"]["accuracy"] > 0.7
+    assert len(pd.read_csv(tmp_path / "run/history.csv")) == 5
