@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-import torch
 
 from modelyard import Model
 from modelyard.config import checks, validate
@@ -137,8 +136,7 @@ def test_saved_and_loaded_gives_the_same_predictions(trained, tmp_path):
     assert (tmp_path / "model/gbdt.pkl").is_file()
     loaded = Model.load(tmp_path / "model")
     pd.testing.assert_frame_equal(loaded.predict(table), model.predict(table))
-    with torch.no_grad():
-        assert list(loaded.module.parameters()) == []
+    assert list(loaded.module.parameters()) == []  # weights.safetensors is empty
 
 
 def test_a_gbdt_run_without_its_estimators_says_so(trained, tmp_path):
