@@ -97,6 +97,13 @@ class Model(Fitting):
 
     # The steps of fitting.Fitting's skeleton, for a model of inputs and outputs.
 
+    def _train(self, data, run_dir: Path | None, resume: bool, procs, store) -> Model:
+        if self.config.model_type == "gbdt":  # boosted trees instead of the training loop
+            from modelyard.models import gbdt
+
+            return gbdt.train(self, data, run_dir, procs)
+        return super()._train(data, run_dir, resume, procs, store)
+
     def _resolve(self, data: tuple[DataArg, DataArg, DataArg]) -> None:
         self.config = self._resolved_config(*data)
 
@@ -499,6 +506,10 @@ class Model(Fitting):
         "--method distill")."""
         from modelyard.tasks import registered, task_of
 
+        if self.config.model_type == "gbdt":
+            from modelyard.models import gbdt
+
+            gbdt.require(capability, tool)
         lacking = [o for o in self.config.outputs if not task_of(o).supports(capability)]
         if lacking:
             able = [t.type for t in registered() if t.supports(capability)]
@@ -592,6 +603,10 @@ class Model(Fitting):
             run.write_json(Path(directory) / quantize.RECORD_FILE, quantize.describe(self.module))
         elif state is not None:
             self._export_backbones(Path(directory) / BACKBONES)
+            if self.config.model_type == "gbdt":  # its estimators (models/gbdt.py)
+                from modelyard.models import gbdt
+
+                self.module.save(Path(directory) / gbdt.FILE)
             run.share_files(Path(directory))
 
     def state_tensors(self) -> dict[str, torch.Tensor]:
@@ -663,6 +678,10 @@ class Model(Fitting):
             model.module = load_quantized(model.module, load_file(str(weights)))
         else:
             _load_weights(model.module, load_file(str(weights)), model._exported_prefixes())
+        if config.model_type == "gbdt":  # executes its pickle (models/gbdt.py)
+            from modelyard.models import gbdt
+
+            model.module.load(folder / gbdt.FILE)
         model.module.eval()
         metrics_file = folder.parent / "metrics.json"
         model.metrics = run.read_json(metrics_file) if metrics_file.is_file() else {}

@@ -193,8 +193,14 @@ def _linear(kind: str):
     return LogisticRegression(max_iter=1000) if kind == "classifier" else Ridge(alpha=1.0)
 
 
+def categorical_mask(features: list, limit: int = _HGB_CATEGORIES) -> list[bool]:
+    """Which inputs HistGradientBoosting takes as categorical: categories of at most `limit`
+    values (its max_bins); larger vocabularies go in as ordinal codes."""
+    return [f.type == "category" and len(f.vocab) <= limit for f in features]
+
+
 def _boosting(features: list, seed: int) -> Callable:
-    categorical = [f.type == "category" and len(f.vocab) <= _HGB_CATEGORIES for f in features]
+    categorical = categorical_mask(features)
 
     def make(kind: str):
         from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor

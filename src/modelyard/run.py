@@ -1,4 +1,5 @@
-"""The run directory: what a run leaves behind, and the saved model (safetensors + JSON, nothing pickled).
+"""The run directory: what a run leaves behind, and the saved model (safetensors + JSON, nothing
+pickled, except a `model_type: gbdt` run's scikit-learn estimators: models/gbdt.py).
 
 <run>/config.yaml         resolved config, defaults filled in
 <run>/metrics.json        {"validation": {...}, "test": {...}}
@@ -10,6 +11,7 @@
                           damaged); removed when the run finishes unless trainer.keep_checkpoints: last;
                           with trainer.strategy fsdp, the shards-E-S/ folders they name (DCP)
 <run>/model/              modelyard.json (resolved config), preprocessing.json, weights.safetensors, meta.json
+                          (a gbdt run: gbdt.pkl, its estimators, and weights.safetensors empty)
 
 `--overwrite` of an existing run trains into `<run>.incomplete` beside it and replaces the old
 run only once the new one has finished; a failure leaves the old run untouched.

@@ -216,6 +216,92 @@ def tracking_settings_fit(config) -> list[str]:
     return []
 
 
+GBDT_INPUTS = ("number", "binary", "category")
+GBDT_OUTPUTS = ("category", "binary", "number")
+GBDT_LOSSES = ("cross_entropy", "binary_cross_entropy", "mse", "mae")
+
+
+def gbdt_settings_fit(config: Config) -> list[str]:
+    """`model_type: gbdt` takes tables of numbers, binaries and categories, predicts values per
+    row, and has no network: settings of one (combiner, encoders, the trainer's early stopping,
+    FSDP) are errors, not silently ignored. A `gbdt` section needs `model_type: gbdt`."""
+    if config.model_type != "gbdt":
+        if config.gbdt is None:
+            return []
+        return [
+            f"gbdt: applies to model_type: gbdt, but model_type is {config.model_type}; add "
+            "model_type: gbdt, or remove the gbdt section"
+        ]
+    return [*_gbdt_inputs(config), *_gbdt_outputs(config), *_gbdt_others(config)]
+
+
+def _gbdt_inputs(config: Config) -> list[str]:
+    problems = []
+    for i, f in enumerate(config.inputs):
+        if f.type not in GBDT_INPUTS:
+            problems.append(
+                f"inputs[{i}]: input '{f.name}' is {f.type}, but model_type gbdt takes only "
+                f"{', '.join(GBDT_INPUTS)} inputs; use model_type: neural, or remove the input"
+            )
+        elif f.encoder != type(f).model_fields["encoder"].get_default(call_default_factory=True):
+            problems.append(
+                f"inputs[{i}].encoder: model_type gbdt has no encoders (the trees read the "
+                "preprocessed column); remove the encoder"
+            )
+    return problems
+
+
+def _gbdt_outputs(config: Config) -> list[str]:
+    problems = []
+    for i, o in enumerate(config.outputs):
+        if o.type not in GBDT_OUTPUTS:
+            problems.append(
+                f"outputs[{i}]: output '{o.name}' is {o.type}, but model_type gbdt predicts only "
+                f"{', '.join(GBDT_OUTPUTS)} outputs; use model_type: neural"
+            )
+        elif o.loss not in GBDT_LOSSES:
+            problems.append(
+                f"outputs[{i}].loss: model_type gbdt supports {', '.join(GBDT_LOSSES)}, not "
+                f"{o.loss}; use mse or mae"
+            )
+        elif getattr(o, "label_smoothing", 0.0):
+            problems.append(
+                f"outputs[{i}].label_smoothing: not available with model_type gbdt; remove it"
+            )
+    return problems
+
+
+def _gbdt_others(config: Config) -> list[str]:
+    problems = []
+    if config.combiner != type(config).model_fields["combiner"].get_default():
+        problems.append(
+            "combiner: model_type gbdt has no combiner (one tree ensemble per output reads all "
+            "inputs); remove the combiner section"
+        )
+    if config.trainer.strategy == "fsdp":
+        problems.append(
+            "trainer.strategy: fsdp shards a network; model_type gbdt trains in one process; "
+            "remove it"
+        )
+    if config.trainer.early_stopping is not None:
+        problems.append(
+            "trainer.early_stopping: model_type gbdt stops by gbdt.early_stopping (boosting "
+            "iterations without a better validation loss); write gbdt: {early_stopping: "
+            f"{config.trainer.early_stopping.patience}}} instead"
+        )
+    if config.data.streaming is True:
+        problems.append(
+            "data.streaming: model_type gbdt fits on the training rows in memory; remove it "
+            "(or use model_type: neural)"
+        )
+    if config.tracking.mlflow is not None:
+        problems.append(
+            "tracking.mlflow: not recorded for model_type gbdt yet; remove it (history.csv and "
+            "metrics.json hold the run's record)"
+        )
+    return problems
+
+
 CHECKS: list[Callable[[Config], list[str]]] = [
     outputs_fit_their_tasks,
     own_model_outputs_alone,
@@ -230,6 +316,7 @@ CHECKS: list[Callable[[Config], list[str]]] = [
     image_crop_fits,
     pretrained_text_uses_its_tokenizer,
     tracking_settings_fit,
+    gbdt_settings_fit,
 ]
 
 

@@ -65,6 +65,7 @@ def explain(
             "rows": [],
             **permutation(model, feature, frame, rows, seed),
         }
+    model.require("attributions", f"explain --method {method}")  # per-row: a network's
     target_index = _target_index(feature, target)
     _require_captum(method)
     was_training = model.module.training

@@ -236,6 +236,10 @@ def build_model(config: Config, preprocessing: Preprocessing) -> nn.Module:
     with a head per output (`YardModel`)."""
     from modelyard.tasks import task_of
 
+    if config.model_type == "gbdt":  # boosted trees, fitted by models/gbdt.train
+        from modelyard.models import gbdt
+
+        return gbdt.build(config, preprocessing)
     own = [task_of(o) for o in config.outputs if task_of(o).own_model]
     if own:  # config checks: then it is the model's only kind of output
         return own[0].build(config, preprocessing)

@@ -28,10 +28,11 @@ if TYPE_CHECKING:  # importing this module stays cheap (modelyard.metrics reads 
 
 HIGHER, LOWER = "max", "min"
 
-# What a tool may ask of a model's tasks: `modelyard explain` (feature attributions),
+# What a tool may ask of a model's tasks: `modelyard explain` (permutation importance),
+# `attributions` (explain's per-row methods: integrated gradients, shap, lime, ablation),
 # `export` (ONNX), `compress` (quantize, prune), `distill` (a student learning the outputs),
 # `serve` (a REST endpoint returning the prediction columns).
-CAPABILITIES = frozenset({"explain", "export", "compress", "distill", "serve"})
+CAPABILITIES = frozenset({"explain", "attributions", "export", "compress", "distill", "serve"})
 
 
 class Task:

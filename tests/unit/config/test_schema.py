@@ -197,6 +197,8 @@ def test_json_schema_is_valid_json_with_the_top_level_properties():
     assert set(schema["properties"]) == {
         "task",
         "name",
+        "model_type",
+        "gbdt",
         "data",
         "inputs",
         "outputs",

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal, Union
+from typing import Annotated, Any, Literal, Union
 
-from pydantic import Field, PositiveInt, create_model
+from pydantic import Field, PositiveInt, create_model, model_validator
 
 from modelyard.config.schema.common import Probability, Strict, tagged_union
 from modelyard.config.schema.data import Data
+from modelyard.config.schema.gbdt import Gbdt
 from modelyard.config.schema.inputs import Input
 from modelyard.config.schema.outputs import BUILTIN_OUTPUTS, Output
 from modelyard.config.schema.trainer import Tracking, Trainer
@@ -37,6 +38,13 @@ class Config(Strict):
 
     task: Literal["supervised"] = "supervised"
     name: str = "run"
+    model_type: Literal["neural", "gbdt"] = Field(
+        "neural",
+        description="neural: encoders -> combiner -> heads, trained by the trainer; gbdt: "
+        "gradient-boosted trees per output (the `gbdt` section; tables of numbers, binaries "
+        "and categories only; see README 'Gradient-boosted trees').",
+    )
+    gbdt: Gbdt | None = None
     data: Data = Data()
     inputs: Annotated[list[Input], Field(min_length=1)]
     outputs: Annotated[list[Output], Field(min_length=1)]
@@ -49,6 +57,14 @@ class Config(Strict):
         "boosting, TF-IDF for text) on the same rows and record them in metrics.json "
         "(row outputs only; see README 'Baselines').",
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _gbdt_defaults(cls, data: Any) -> Any:
+        """`model_type: gbdt` without a `gbdt` section gets its defaults (shown in config.yaml)."""
+        if isinstance(data, dict) and data.get("model_type") == "gbdt" and data.get("gbdt") is None:
+            return {**data, "gbdt": {}}
+        return data
 
 
 def config_model() -> type[Config]:
