@@ -116,7 +116,8 @@ class Model(Fitting):
             if t is not None
         }
         self._log_notes(procs)
-        return _Prepared(tables, prepared, self._split_sources(*data), build_losses(self.config))
+        losses = build_losses(self.config, self.preprocessing)
+        return _Prepared(tables, prepared, self._split_sources(*data), losses)
 
     def _build(self, prepared: _Prepared) -> torch.nn.Module:
         from modelyard.models.build import build_model
@@ -244,7 +245,8 @@ class Model(Fitting):
         read["train"] = None
         sources = self._split_sources(None, None, None)
         stream = (files, rows, scanned, list(needed))
-        return _Prepared(read, tables, sources, build_losses(self.config), stream)
+        losses = build_losses(self.config, self.preprocessing)
+        return _Prepared(read, tables, sources, losses, stream)
 
     def _read_given(self, name: str) -> pd.DataFrame:
         return read_data(
@@ -471,7 +473,8 @@ class Model(Fitting):
         table = self.preprocessing.prepare(frame, "evaluate", lazy_files=self._lazy_files([frame]))
         self._log_notes()
         outputs = self._infer(table)
-        found = score(self.preprocessing, outputs, table, build_losses(self.config))[0]
+        losses = build_losses(self.config, self.preprocessing)
+        found = score(self.preprocessing, outputs, table, losses)[0]
         return {**found, **row_counts(self.preprocessing, table)}
 
     def require(self, capability: str, tool: str) -> None:

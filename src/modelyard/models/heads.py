@@ -24,19 +24,40 @@ class Head(nn.Module):
         return out.squeeze(-1) if self.squeeze else out
 
 
-def make_loss(name: str, label_smoothing: float = 0.0) -> Loss:
-    """The loss for one output: (prediction, target) -> scalar mean over the batch."""
+def make_loss(
+    name: str, label_smoothing: float = 0.0, class_weights: list[float] | None = None
+) -> Loss:
+    """The loss for one output: (prediction, target) -> scalar mean over the batch; with
+    `class_weights` (C,) (C = 2 for binary), the mean weighted by each row's class."""
     if name == "cross_entropy":
+        weight = None if class_weights is None else torch.tensor(class_weights)
         return lambda logits, target: F.cross_entropy(
-            logits.float(), target, label_smoothing=label_smoothing
+            logits.float(),
+            target,
+            weight=None if weight is None else weight.to(logits.device),
+            label_smoothing=label_smoothing,
         )
     if name == "binary_cross_entropy":
+        if class_weights is not None:
+            return _weighted_binary(*class_weights)
         return lambda logits, target: F.binary_cross_entropy_with_logits(logits.float(), target)
     if name == "mae":
         return lambda pred, target: F.l1_loss(pred.float(), target)
     if name == "huber":
         return lambda pred, target: F.huber_loss(pred.float(), target)
     return lambda pred, target: F.mse_loss(pred.float(), target)
+
+
+def _weighted_binary(negative: float, positive: float) -> Loss:
+    """Binary cross entropy of (B,) logits and (B,) 0/1 targets, each row weighted by its
+    class, divided by the weights' sum (as cross_entropy with `weight`)."""
+
+    def loss(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        weight = negative + (positive - negative) * target
+        each = F.binary_cross_entropy_with_logits(logits.float(), target, reduction="none")
+        return (weight * each).sum() / weight.sum()
+
+    return loss
 
 
 def skip_missing(loss: Loss) -> Loss:

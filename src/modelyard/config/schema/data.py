@@ -20,7 +20,14 @@ class Split(Strict):
 
     A split given as a file (or a DataFrame passed to `fit`) is used as it is; when validation
     is given and test is not, no test split is carved unless `test` is written here. The run's
-    resolved config.yaml shows null for a ratio that was not used."""
+    resolved config.yaml shows null for a ratio that was not used.
+
+    `stratify` (by: random only): a column whose classes keep their share of the rows in
+    every split carved by ratio (scikit-learn's `train_test_split(stratify=)`, same exact split
+    sizes); each class needs a row per split. `auto` (default): the output's column when the
+    config has a single category or binary output, else `none` (a plain random split), and
+    `none` wherever nothing is split at random (by: hash, a split column, given files,
+    streaming). The resolved config.yaml shows the column used, or none."""
 
     validation: Probability | None = 0.15
     test: Probability | None = 0.15
@@ -28,6 +35,7 @@ class Split(Strict):
     column: str | None = None
     by: Literal["random", "hash"] = "random"
     id_column: str | None = None
+    stratify: Annotated[str, Field(min_length=1)] = "auto"
 
 
 def _known_encoding(name: Any) -> Any:
