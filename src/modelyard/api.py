@@ -158,10 +158,22 @@ class Model(Fitting):
             def pack(t):
                 return {**self.module.pack(t), **{f.name: t[f.name] for f in self.config.outputs}}
 
-            workers = self.config.data.workers
-            return FileSource(train, pack, settings.batch_size, settings.seed, augmenters, workers)
+            workers, weights = self.config.data.workers, self._row_weights(train)
+            return FileSource(
+                train, pack, settings.batch_size, settings.seed, augmenters, workers, None, weights
+            )
         tensors = {**self.module.pack(train.tensors), **_targets(train, self.config)}
-        return InMemorySource(tensors, settings.batch_size, settings.seed, augmenters)
+        weights = self._row_weights(train)
+        return InMemorySource(tensors, settings.batch_size, settings.seed, augmenters, weights)
+
+    def _row_weights(self, train: Table) -> torch.Tensor | None:
+        """(N,) sampling weights of the training rows (data.sampling: balanced, by the class
+        of the single output; config/checks.py), or None (a shuffle)."""
+        if self.config.data.sampling != "balanced":
+            return None
+        from modelyard.data.source import balanced_row_weights
+
+        return balanced_row_weights(train.tensors[self.config.outputs[0].name])
 
     # ------------------------------------------------------------ streamed training rows
 
@@ -208,6 +220,11 @@ class Model(Fitting):
         from modelyard.data.stream import TrainingRows, carve, scan
         from modelyard.models.build import build_losses
 
+        if self.config.data.sampling == "balanced":
+            raise UserError(
+                "data.sampling: balanced needs the training rows in memory, and this training "
+                "data streams (data.streaming); use the output's class_weights instead"
+            )
         needed = needed_columns(self.config)
         files.require(needed)
         given = {n: getattr(self.config.data, n) for n in ("validation", "test")}

@@ -94,3 +94,25 @@ def test_stratify_on_a_class_of_one_row(tmp_path):
     assert "set data.split.stratify: none" in message
     project = _project(tmp_path, LABEL, {"stratify": "none"}, labels)
     modelyard("train", "config.yaml", "--output", "plain", cwd=project)
+
+
+def test_balanced_sampling_trains_a_classifier(tmp_path):
+    project = _project(tmp_path, LABEL, {"stratify": "none"})
+    modelyard(
+        "train", "config.yaml", "--output", "run", "--set", "data.sampling=balanced", cwd=project
+    )
+    config = yaml.safe_load((project / "run/config.yaml").read_text())
+    assert config["data"]["sampling"] == "balanced"
+    assert config["data"]["split"]["stratify"] == "none"
+
+
+def test_balanced_sampling_for_a_number_output(tmp_path):
+    project = _project(tmp_path, {"name": "price", "type": "number"})
+    result = modelyard(
+        "validate", "config.yaml", "--set", "data.sampling=balanced", cwd=project, check=None
+    )
+    message = user_error(result)
+    assert (
+        "--set data.sampling=balanced: balanced draws rows by the class of a single category "
+        "or binary output; use the outputs' class_weights instead"
+    ) in message

@@ -67,7 +67,15 @@ class Data(Strict):
     quarter of the memory available). Streamed rows are shuffled by blocks of Parquet row
     groups (or file chunks) and a buffer of `shuffle_buffer` rows. `workers`: DataLoader
     worker processes that read and preprocess streamed data (`auto`: the CPU cores less one,
-    at most 4; 0 reads in the training process)."""
+    at most 4; 0 reads in the training process).
+
+    `sampling`: how each epoch orders the training rows. `shuffle` (default): every row once,
+    in a seeded random order. `balanced`: as many rows drawn with replacement, every class of
+    the single category or binary output as often (scikit-learn/imbalanced-learn's random
+    over-sampling, PyTorch's WeightedRandomSampler); rare rows repeat, common ones are
+    skipped at random. For imbalanced labels, an alternative to the output's
+    `class_weights` (same expected gradient, noisier, no loss rescaling); in-memory training
+    data only."""
 
     train: str | None = None
     validation: str | None = None
@@ -81,3 +89,4 @@ class Data(Strict):
     streaming: Literal["auto"] | bool = "auto"
     shuffle_buffer: Annotated[int, Field(ge=1)] = 100_000
     workers: Literal["auto"] | Annotated[int, Field(ge=0)] = "auto"
+    sampling: Literal["shuffle", "balanced"] = "shuffle"
