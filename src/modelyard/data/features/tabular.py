@@ -275,7 +275,10 @@ class BinaryFeature(_CountedFeature):
         self.mode = str(counts.idxmax())
         if self.is_output:
             self.kind = self._counts.kind()
-            self.class_weights = fitted_class_weights(self.config, self.values, counts)
+            counts = counts.groupby(lambda v: self._value_of(v)).sum()
+            self.class_weights = fitted_class_weights(
+                self.config, self.values, counts, self._value_of
+            )
 
     def transform(self, series: pd.Series) -> torch.Tensor:
         """(N,) float32 in {0, 1}."""
@@ -298,6 +301,12 @@ class BinaryFeature(_CountedFeature):
                 f"column '{self.column}' {row_label(series, int(bad[0]))}: '{texts[codes[bad[0]]]}' is neither '{self.values[0]}' nor '{self.values[1]}' (accepted: '{accepted}')"
             )
         return torch.from_numpy(out)
+
+    def _value_of(self, text: str) -> str:
+        """Which of the two values `text` is, in any accepted form (YAML's `yes` key is
+        `true`), else `text` itself."""
+        index = self._lookup().get(text.lower())
+        return text if index is None else self.values[int(index)]
 
     def _lookup(self) -> dict[str, float]:
         """Lower-case text to 0/1: the two trained values, and their equivalent forms when the
@@ -389,13 +398,18 @@ def _converts(convert, text: str) -> bool:
         return False
 
 
-def fitted_class_weights(output: Any, classes: list[str], counts: pd.Series) -> list[float] | None:
+def fitted_class_weights(
+    output: Any, classes: list[str], counts: pd.Series, value_of=lambda key: key
+) -> list[float] | None:
     """(C,) loss weights of `classes` from an output's `class_weights` setting and the
     training split's class `counts` (texts -> rows): `balanced` n / (C * rows of the class);
-    a {class: weight} map, 1 for the classes it does not name; None for `none`."""
+    a {class: weight} map (keys read by `value_of`), 1 for the classes it does not name; None
+    for `none`."""
     setting = output.class_weights
     if setting == "none":
         return None
+    if isinstance(setting, dict):
+        setting = {value_of(key): weight for key, weight in setting.items()}
     rows = np.array([counts.get(c, 0) for c in classes], dtype=np.float64)
     if setting == "balanced":
         if (rows == 0).any():

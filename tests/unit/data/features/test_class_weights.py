@@ -66,3 +66,10 @@ def test_balanced_weights_need_both_binary_values_in_training():
     feature = BinaryFeature(output, is_output=True)
     with pytest.raises(UserError, match="class_weights balanced needs rows of every class"):
         feature.fit(pd.Series(["yes", "yes"]))
+
+
+def test_binary_weight_keys_in_any_accepted_form():
+    output = BinaryOutput(name="sick", type="binary", class_weights={True: 5})  # YAML's `yes`
+    feature = BinaryFeature(output, is_output=True)
+    feature.fit(pd.Series(["No", "Yes", "No"]))
+    assert feature.values == ["No", "Yes"] and feature.class_weights == [1.0, 5.0]
