@@ -7,8 +7,11 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 import yaml
+from safetensors.torch import load_file
 
+from modelyard.data.source import InMemorySource
 from tests.integration.cli_helpers import modelyard, user_error
 
 pytestmark = pytest.mark.integration
@@ -116,3 +119,33 @@ def test_balanced_sampling_for_a_number_output(tmp_path):
         "--set data.sampling=balanced: balanced draws rows by the class of a single category "
         "or binary output; use the outputs' class_weights instead"
     ) in message
+
+
+def test_weighted_and_balanced_training_interrupted_mid_epoch_resumes_exactly(
+    tmp_path, monkeypatch
+):
+    """class_weights balanced and sampling balanced, stopped at epoch 2's step 3 (the last
+    checkpoint at its step 2), resumed: the weights of an uninterrupted run."""
+    project = _project(tmp_path, {**LABEL, "class_weights": "balanced"})
+    settings = ["--set", "data.sampling=balanced", "--set", "trainer.epochs=3"]
+    settings += ["--set", "trainer.checkpoint_every_steps=2", "--set", "trainer.batch_size=16"]
+    modelyard("train", "config.yaml", "--output", "straight", *settings, cwd=project)
+    batches = InMemorySource.batches
+
+    def interrupted(self, epoch, procs, start_step=0):
+        for step, item in enumerate(batches(self, epoch, procs, start_step), start=start_step):
+            if (epoch, step) == (2, 3):
+                raise KeyboardInterrupt
+            yield item
+
+    with monkeypatch.context() as patch:
+        patch.setattr(InMemorySource, "batches", interrupted)
+        result = modelyard(
+            "train", "config.yaml", "--output", "resumed", *settings, cwd=project, check=None
+        )
+        assert result.returncode == 130
+    modelyard("train", "config.yaml", "--output", "resumed", "--resume", *settings, cwd=project)
+    found = load_file(project / "resumed/model/weights.safetensors")
+    expected = load_file(project / "straight/model/weights.safetensors")
+    for name in expected:
+        assert torch.equal(found[name], expected[name]), name
