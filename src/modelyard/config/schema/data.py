@@ -74,8 +74,8 @@ class Data(Strict):
     the single category or binary output as often (scikit-learn/imbalanced-learn's random
     over-sampling, PyTorch's WeightedRandomSampler); rare rows repeat, common ones are
     skipped at random. For imbalanced labels, an alternative to the output's
-    `class_weights` (same expected gradient, noisier, no loss rescaling); in-memory training
-    data only."""
+    `class_weights` (a similar effect, by repeating rows rather than weighing their loss);
+    in-memory training data only."""
 
     train: str | None = None
     validation: str | None = None
