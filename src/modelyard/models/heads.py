@@ -28,14 +28,14 @@ def make_loss(
     name: str, label_smoothing: float = 0.0, class_weights: list[float] | None = None
 ) -> Loss:
     """The loss for one output: (prediction, target) -> scalar mean over the batch; with
-    `class_weights` (C,) (C = 2 for binary), the mean weighted by each row's class."""
+    `class_weights` (C,) (C = 2 for binary), the mean of each row's loss times its class's
+    weight (Keras' class_weight; unlike cross_entropy's `weight`, not divided by the batch's
+    sum of weights, so that processes sharing a batch average to the whole batch's loss)."""
+    if name == "cross_entropy" and class_weights is not None:
+        return _weighted_classes(torch.tensor(class_weights), label_smoothing)
     if name == "cross_entropy":
-        weight = None if class_weights is None else torch.tensor(class_weights)
         return lambda logits, target: F.cross_entropy(
-            logits.float(),
-            target,
-            weight=None if weight is None else weight.to(logits.device),
-            label_smoothing=label_smoothing,
+            logits.float(), target, label_smoothing=label_smoothing
         )
     if name == "binary_cross_entropy":
         if class_weights is not None:
@@ -48,14 +48,31 @@ def make_loss(
     return lambda pred, target: F.mse_loss(pred.float(), target)
 
 
+def _weighted_classes(weights: torch.Tensor, label_smoothing: float) -> Loss:
+    """Cross entropy of (B, C) logits and (B,) class indices, each row's times the weight
+    of its class (`weights` (C,)), averaged over the B rows."""
+
+    def loss(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        each = F.cross_entropy(
+            logits.float(),
+            target,
+            weight=weights.to(logits.device),
+            label_smoothing=label_smoothing,
+            reduction="none",
+        )
+        return each.mean()
+
+    return loss
+
+
 def _weighted_binary(negative: float, positive: float) -> Loss:
-    """Binary cross entropy of (B,) logits and (B,) 0/1 targets, each row weighted by its
-    class, divided by the weights' sum (as cross_entropy with `weight`)."""
+    """Binary cross entropy of (B,) logits and (B,) 0/1 targets, each row's times the
+    weight of its class, averaged over the B rows."""
 
     def loss(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         weight = negative + (positive - negative) * target
         each = F.binary_cross_entropy_with_logits(logits.float(), target, reduction="none")
-        return (weight * each).sum() / weight.sum()
+        return (weight * each).mean()
 
     return loss
 

@@ -331,7 +331,10 @@ def test_class_weights_weigh_cross_entropy_by_each_rows_class() -> None:
     logits, target = torch.randn(5, 3), torch.tensor([0, 1, 2, 1, 0])
     each = F.cross_entropy(logits, target, reduction="none")
     weight = torch.tensor([1.0, 3.0, 0.5])[target]
-    torch.testing.assert_close(loss(logits, target), (weight * each).sum() / weight.sum())
+    torch.testing.assert_close(loss(logits, target), (weight * each).mean())
+    # two halves of a batch average to the whole batch's loss (processes sharing a batch)
+    halves = (loss(logits[:2], target[:2]) * 2 + loss(logits[2:], target[2:]) * 3) / 5
+    torch.testing.assert_close(halves, loss(logits, target))
 
 
 def test_class_weights_weigh_binary_cross_entropy_by_each_rows_class() -> None:
@@ -339,7 +342,7 @@ def test_class_weights_weigh_binary_cross_entropy_by_each_rows_class() -> None:
     logits, target = torch.randn(6), torch.tensor([0.0, 1.0, 0.0, 0.0, 1.0, 0.0])
     each = F.binary_cross_entropy_with_logits(logits, target, reduction="none")
     weight = 0.5 + 3.5 * target
-    torch.testing.assert_close(loss(logits, target), (weight * each).sum() / weight.sum())
+    torch.testing.assert_close(loss(logits, target), (weight * each).mean())
 
 
 def test_build_losses_takes_the_class_weights_fitted_on_training_labels() -> None:

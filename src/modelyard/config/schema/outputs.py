@@ -22,7 +22,7 @@ class CategoryOutput(Strict):
     """One class per row. `class_weights` weigh each training row's loss by its class, for
     imbalanced labels: `balanced` gives class c the weight n / (classes * rows of c) of the
     training split (scikit-learn's), `{class: weight}` sets them (1 for classes not named);
-    the loss is then the weighted mean over the batch (the validation loss too). Use it when
+    each row's loss is multiplied by its class's weight (the validation loss's too). Use it when
     a rare class matters more than overall accuracy (recall of the rare class goes up, its
     precision down); alternatives: data.sampling balanced, or a binary output's `threshold`."""
 
