@@ -123,7 +123,8 @@ class Model(Fitting):
             if t is not None
         }
         self._log_notes(procs)
-        return _Prepared(tables, prepared, self._split_sources(*data), build_losses(self.config))
+        losses = build_losses(self.config, self.preprocessing)
+        return _Prepared(tables, prepared, self._split_sources(*data), losses)
 
     def _build(self, prepared: _Prepared) -> torch.nn.Module:
         from modelyard.models.build import build_model
@@ -164,10 +165,22 @@ class Model(Fitting):
             def pack(t):
                 return {**self.module.pack(t), **{f.name: t[f.name] for f in self.config.outputs}}
 
-            workers = self.config.data.workers
-            return FileSource(train, pack, settings.batch_size, settings.seed, augmenters, workers)
+            workers, weights = self.config.data.workers, self._row_weights(train)
+            return FileSource(
+                train, pack, settings.batch_size, settings.seed, augmenters, workers, None, weights
+            )
         tensors = {**self.module.pack(train.tensors), **_targets(train, self.config)}
-        return InMemorySource(tensors, settings.batch_size, settings.seed, augmenters)
+        weights = self._row_weights(train)
+        return InMemorySource(tensors, settings.batch_size, settings.seed, augmenters, weights)
+
+    def _row_weights(self, train: Table) -> torch.Tensor | None:
+        """(N,) sampling weights of the training rows (data.sampling: balanced, by the class
+        of the single output; config/checks.py), or None (a shuffle)."""
+        if self.config.data.sampling != "balanced":
+            return None
+        from modelyard.data.source import balanced_row_weights
+
+        return balanced_row_weights(train.tensors[self.config.outputs[0].name])
 
     # ------------------------------------------------------------ streamed training rows
 
@@ -214,6 +227,11 @@ class Model(Fitting):
         from modelyard.data.stream import TrainingRows, carve, scan
         from modelyard.models.build import build_losses
 
+        if self.config.data.sampling == "balanced":
+            raise UserError(
+                "data.sampling: balanced needs the training rows in memory, and this training "
+                "data streams (data.streaming); use the output's class_weights instead"
+            )
         needed = needed_columns(self.config)
         files.require(needed)
         given = {n: getattr(self.config.data, n) for n in ("validation", "test")}
@@ -251,7 +269,8 @@ class Model(Fitting):
         read["train"] = None
         sources = self._split_sources(None, None, None)
         stream = (files, rows, scanned, list(needed))
-        return _Prepared(read, tables, sources, build_losses(self.config), stream)
+        losses = build_losses(self.config, self.preprocessing)
+        return _Prepared(read, tables, sources, losses, stream)
 
     def _read_given(self, name: str) -> pd.DataFrame:
         return read_data(
@@ -497,7 +516,8 @@ class Model(Fitting):
         table = self.preprocessing.prepare(frame, "evaluate", lazy_files=self._lazy_files([frame]))
         self._log_notes()
         outputs = self._infer(table)
-        found = score(self.preprocessing, outputs, table, build_losses(self.config))[0]
+        losses = build_losses(self.config, self.preprocessing)
+        found = score(self.preprocessing, outputs, table, losses)[0]
         return {**found, **row_counts(self.preprocessing, table)}
 
     def require(self, capability: str, tool: str) -> None:

@@ -67,7 +67,8 @@ def train(
     device = pick_device(settings.device)
     setup = FitSetup(
         settings=settings,
-        objective=objective or supervised_objective(build_losses(model.config)),
+        objective=objective
+        or supervised_objective(build_losses(model.config, model.preprocessing)),
         device=device,
         bf16=use_bf16(settings.precision, device),
         procs=Processes(),

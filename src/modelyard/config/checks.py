@@ -63,6 +63,44 @@ def split_hash_settings_fit(config: Config) -> list[str]:
     return []
 
 
+def stratify_fits_split(config: Config) -> list[str]:
+    """An explicit `stratify` needs a random ratio split; `auto` quietly does nothing else."""
+    split = config.data.split
+    if split.stratify in ("auto", "none"):
+        return []
+    if split.by == "hash":
+        return [
+            "data.split.stratify: applies to random splits, and by: hash puts each row by its "
+            "hash; remove stratify, or remove by: hash"
+        ]
+    if split.column is not None:
+        return [
+            "data.split.stratify: applies to random splits, and data.split.column gives each "
+            "row its split; remove stratify, or remove column"
+        ]
+    return []
+
+
+def balanced_sampling_fits(config: Config) -> list[str]:
+    """`data.sampling: balanced` draws by the classes of a single classifier output."""
+    from modelyard.tasks import task_of
+
+    if config.data.sampling != "balanced":
+        return []
+    outputs = config.outputs
+    if len(outputs) != 1 or not task_of(outputs[0]).stratifies:
+        return [
+            "data.sampling: balanced draws rows by the class of a single category or binary "
+            "output; use the outputs' class_weights instead, or sampling: shuffle"
+        ]
+    if config.data.streaming is True:
+        return [
+            "data.sampling: balanced needs the training rows in memory; set data.streaming: "
+            "false, or use the output's class_weights"
+        ]
+    return []
+
+
 def split_leaves_training_data(config: Config) -> list[str]:
     split = config.data.split
     held_out = (0 if config.data.validation else split.validation or 0) + (
@@ -308,6 +346,8 @@ CHECKS: list[Callable[[Config], list[str]]] = [
     names_are_unique,
     split_leaves_training_data,
     split_hash_settings_fit,
+    stratify_fits_split,
+    balanced_sampling_fits,
     early_stopping_metric_exists,
     plateau_needs_validation,
     optimizer_settings_fit,

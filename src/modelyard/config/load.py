@@ -165,6 +165,12 @@ def _describe(err: dict[str, Any], raw: dict[str, Any], root: Any) -> str:
     kind = err["type"]
     if kind == "extra_forbidden":
         key = str(loc[-1])
+        owners = _output_types_with(key, model)
+        if owners:
+            return (
+                f"{path}: unknown key for this output type; '{key}' applies to "
+                f"{' and '.join(owners)} outputs: remove it, or change the output's type"
+            )
         close = difflib.get_close_matches(key, sorted(model.model_fields) if model else [], n=1)
         hint = f"; did you mean '{close[0]}'?" if close else ""
         allowed = ", ".join(sorted(model.model_fields)) if model and not close else ""
@@ -195,6 +201,17 @@ def _describe(err: dict[str, Any], raw: dict[str, Any], root: Any) -> str:
         hint = f"; did you mean '{close[0]}'?" if close else ""
         return f"{path}: '{value}' is not allowed; expected {expected}{hint}"
     return f"{path}: {err['msg']} (got {err.get('input')!r})"
+
+
+def _output_types_with(key: str, model: Any) -> list[str]:
+    """The output types whose schema has `key`, when `model` is another output type's schema
+    (`class_weights` on a number output); else []."""
+    from modelyard.tasks import registered
+
+    tasks = registered()
+    if model not in {t.schema for t in tasks}:
+        return []
+    return [t.type for t in tasks if key in getattr(t.schema, "model_fields", {})]
 
 
 def _clean_loc(loc: tuple, raw: Any, root: Any) -> tuple[tuple, Any]:

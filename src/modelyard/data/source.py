@@ -61,6 +61,8 @@ class InMemorySource:
     resume, and cuts global batches of `batch_size` ("full": all rows; the last batch may be
     smaller). Under torchrun each process takes rows r, r + world, ... of each global batch
     (`distributed.share`). `augmenters` change each training batch after it is cut.
+    `row_weights` (N,): an epoch instead draws N rows with replacement, each with probability
+    proportional to its weight (`epoch_order`).
     """
 
     def __init__(
@@ -69,8 +71,10 @@ class InMemorySource:
         batch_size: int | str,
         seed: int,
         augmenters: Sequence[Augmenter] = (),
+        row_weights: torch.Tensor | None = None,
     ):
         self.tensors = tensors
+        self.row_weights = row_weights
         self.rows = len(next(iter(tensors.values())))
         self.batch_size = self.rows if batch_size == "full" else min(int(batch_size), self.rows)
         self.steps_per_epoch = -(-self.rows // self.batch_size)
@@ -80,7 +84,7 @@ class InMemorySource:
 
     def to(self, device: torch.device) -> InMemorySource:
         moved = {name: t.to(device) for name, t in self.tensors.items()}
-        return InMemorySource(moved, self.batch_size, self.seed, self.augmenters)
+        return InMemorySource(moved, self.batch_size, self.seed, self.augmenters, self.row_weights)
 
     def fingerprint(self) -> dict[str, str]:
         return checkpoint.fingerprint(self.tensors)
@@ -88,8 +92,7 @@ class InMemorySource:
     def batches(
         self, epoch: int, procs: distributed.Processes, start_step: int = 0
     ) -> Iterator[tuple[Tensors, float]]:
-        order = torch.randperm(self.rows, generator=epoch_generator(self.seed, epoch))
-        order = order.to(self.device)
+        order = epoch_order(self.rows, self.seed, epoch, self.row_weights).to(self.device)
         shared = procs.world > 1
         stream = distributed.stream_seed(self.seed, procs.rank, epoch) if self.augmenters else 0
         generator = torch.Generator(self.device) if self.augmenters else None
@@ -109,6 +112,24 @@ class InMemorySource:
 def epoch_generator(seed: int, epoch: int) -> torch.Generator:
     """The shuffle of epoch `epoch` depends on (seed, epoch) only: identical on every process and on resume."""
     return torch.Generator().manual_seed(seed * 100_003 + epoch)
+
+
+def epoch_order(
+    rows: int, seed: int, epoch: int, row_weights: torch.Tensor | None = None
+) -> torch.Tensor:
+    """(rows,) int64: the training rows of epoch `epoch` in order, from (seed, epoch) alone: a
+    permutation, or with `row_weights` (rows,) a draw with replacement in proportion to them."""
+    generator = epoch_generator(seed, epoch)
+    if row_weights is None:
+        return torch.randperm(rows, generator=generator)
+    return torch.multinomial(row_weights, rows, replacement=True, generator=generator)
+
+
+def balanced_row_weights(labels: torch.Tensor) -> torch.Tensor:
+    """(N,) float64: 1 / the rows of each row's class in `labels` (N,), so that every class
+    is drawn as often (data.sampling: balanced)."""
+    _, which, counts = torch.unique(labels, return_inverse=True, return_counts=True)
+    return 1.0 / counts.double()[which]
 
 
 def step_seed(stream: int, step: int) -> int:

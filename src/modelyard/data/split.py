@@ -11,6 +11,7 @@ from modelyard.config.schema import Config, Data, Split
 from modelyard.data.columns import column_hint, require_unique_columns
 from modelyard.data.features.base import row_label, texts_of
 from modelyard.data.read import read_data
+from modelyard.data.stratify import stratified_parts
 from modelyard.errors import UserError
 from modelyard.train.progress import log
 
@@ -53,7 +54,8 @@ def read_config_data(config: Config, base: Path) -> dict[str, pd.DataFrame | Non
             require_columns(
                 list(tables[name].columns), base / written, needed_columns(config, name)
             )
-    return split_tables(tables, resolve_split(config.data, given_splits(config.data)))
+    split = with_resolved_split(config, given_splits(config.data)).data.split
+    return split_tables(tables, split)
 
 
 def needed_columns(config: Config, split: str = "train") -> dict[str, str]:
@@ -66,6 +68,8 @@ def needed_columns(config: Config, split: str = "train") -> dict[str, str]:
         needed[rule.column] = "data.split.column"
     elif split == "train" and rule.by == "hash" and rule.id_column is not None:
         needed[rule.id_column] = "data.split.id_column"
+    if split == "train" and rule.stratify not in ("auto", "none"):
+        needed.setdefault(rule.stratify, "data.split.stratify")
     return needed
 
 
@@ -99,9 +103,26 @@ def resolve_split(data: Data, given: set[str]) -> Split:
 
 
 def with_resolved_split(config: Config, given: set[str]) -> Config:
-    """`config` with `data.split` resolved for these given splits (see `resolve_split`)."""
-    data = config.data.model_copy(update={"split": resolve_split(config.data, given)})
+    """`config` with `data.split` resolved for these given splits (see `resolve_split`),
+    `stratify` included (`resolved_stratify`)."""
+    split = resolve_split(config.data, given)
+    split = split.model_copy(update={"stratify": resolved_stratify(config, split)})
+    data = config.data.model_copy(update={"split": split})
     return config.model_copy(update={"data": data})
+
+
+def resolved_stratify(config: Config, split: Split) -> str:
+    """The column a resolved `split` stratifies on, or "none": none unless rows are carved
+    at random; `auto` is the column of a single output whose task splits by class."""
+    from modelyard.tasks import task_of
+
+    carved = split.column is None and split.by == "random" and (split.validation or split.test)
+    if not carved or split.stratify != "auto":
+        return split.stratify if carved else "none"
+    outputs = config.outputs
+    if len(outputs) == 1 and task_of(outputs[0]).stratifies:
+        return outputs[0].column or outputs[0].name
+    return "none"
 
 
 def split_tables(
@@ -120,28 +141,41 @@ def split_tables(
         return _split_by_column(train, split.column, tables)
     if split.by == "hash":
         return _split_by_hash(train, split, tables)
-    rng = np.random.default_rng(split.seed)
-    order = rng.permutation(len(train))
+    return _split_at_random(train, split, tables)
+
+
+def _split_at_random(
+    train: pd.DataFrame, split: Split, tables: dict
+) -> dict[str, pd.DataFrame | None]:
+    """Exact counts of the seeded permutation's rows; stratified by `split.stratify` unless
+    it is "none" (or "auto", which `with_resolved_split` resolves before)."""
+    order = np.random.default_rng(split.seed).permutation(len(train))
+    sizes = {n: max(1, round(getattr(split, n) * len(train))) for n in carved_splits(split, tables)}
+    stratify = split.stratify if split.stratify not in ("auto", "none") and sizes else None
+    if stratify is not None:
+        if stratify not in train.columns:
+            raise UserError(
+                f"data.split.stratify: column '{stratify}' is not in the training data{column_hint(stratify, train.columns)}"
+            )
+        parts = stratified_parts(train[stratify], order, sizes, stratify)
+    else:
+        ends = np.cumsum(list(sizes.values()), dtype=np.int64)
+        parts = dict(zip(sizes, np.split(order, ends)[:-1], strict=True))
+        parts["train"] = order[ends[-1] if len(ends) else 0 :]
     out = dict(tables)
-    start = 0
-    for name in ("test", "validation"):
-        ratio = getattr(split, name)
-        if tables[name] is not None or not ratio:  # given, or None / 0: nothing to carve
-            continue
-        count = max(1, round(ratio * len(train)))
-        out[name] = train.iloc[np.sort(order[start : start + count])]
-        start += count
-    out["train"] = train.iloc[np.sort(order[start:])]
+    for name, rows in parts.items():
+        out[name] = train.iloc[np.sort(rows)]
     if len(out["train"]) == 0:
         raise UserError(
             "data: no training rows are left after taking the validation and test splits"
         )
-    carved = [
-        f"{name} {len(out[name])}" for name in SPLIT_NAMES[1:] if out[name] is not tables[name]
-    ]
-    if carved:
+    if sizes:
+        carved = " and ".join(
+            f"{name} {len(out[name])}" for name in SPLIT_NAMES[1:] if name in sizes
+        )
+        how = f", stratified by '{stratify}'" if stratify else ""
         log(
-            f"data: of {len(train)} training rows, {' and '.join(carved)} were set aside (data.split, seed {split.seed})"
+            f"data: of {len(train)} training rows, {carved} were set aside (data.split, seed {split.seed}{how})"
         )
     return out
 

@@ -262,15 +262,20 @@ def build_model(config: Config, preprocessing: Preprocessing) -> nn.Module:
     )
 
 
-def build_losses(config: Config) -> dict[str, tuple[float, heads.Loss]]:
-    """{output name: (weight, loss function)}. With several outputs, a row may lack some
-    labels: each output's loss skips the rows without its label."""
+def build_losses(
+    config: Config, preprocessing: Preprocessing | None = None
+) -> dict[str, tuple[float, heads.Loss]]:
+    """{output name: (weight, loss function)}; with the fitted `preprocessing`, each task's
+    `fitted_loss` (class weights). With several outputs, a row may lack some labels: each
+    output's loss skips the rows without its label."""
     from modelyard.tasks import task_of
 
+    fitted = {f.name: f for f in preprocessing.outputs} if preprocessing is not None else {}
     losses = {}
     for output in config.outputs:
         task = task_of(output)
-        loss = task.loss(output)
+        feature = fitted.get(output.name)
+        loss = task.loss(output) if feature is None else task.fitted_loss(output, feature)
         if len(config.outputs) > 1 and task.masks_missing_labels(output):
             loss = heads.skip_missing(loss)
         losses[output.name] = (output.weight, loss)

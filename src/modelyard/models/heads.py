@@ -24,19 +24,57 @@ class Head(nn.Module):
         return out.squeeze(-1) if self.squeeze else out
 
 
-def make_loss(name: str, label_smoothing: float = 0.0) -> Loss:
-    """The loss for one output: (prediction, target) -> scalar mean over the batch."""
+def make_loss(
+    name: str, label_smoothing: float = 0.0, class_weights: list[float] | None = None
+) -> Loss:
+    """The loss for one output: (prediction, target) -> scalar mean over the batch; with
+    `class_weights` (C,) (C = 2 for binary), the mean of each row's loss times its class's
+    weight (Keras' class_weight; unlike cross_entropy's `weight`, not divided by the batch's
+    sum of weights, so that processes sharing a batch average to the whole batch's loss)."""
+    if name == "cross_entropy" and class_weights is not None:
+        return _weighted_classes(torch.tensor(class_weights), label_smoothing)
     if name == "cross_entropy":
         return lambda logits, target: F.cross_entropy(
             logits.float(), target, label_smoothing=label_smoothing
         )
     if name == "binary_cross_entropy":
+        if class_weights is not None:
+            return _weighted_binary(*class_weights)
         return lambda logits, target: F.binary_cross_entropy_with_logits(logits.float(), target)
     if name == "mae":
         return lambda pred, target: F.l1_loss(pred.float(), target)
     if name == "huber":
         return lambda pred, target: F.huber_loss(pred.float(), target)
     return lambda pred, target: F.mse_loss(pred.float(), target)
+
+
+def _weighted_classes(weights: torch.Tensor, label_smoothing: float) -> Loss:
+    """Cross entropy of (B, C) logits and (B,) class indices, each row's times the weight
+    of its class (`weights` (C,)), averaged over the B rows."""
+
+    def loss(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        each = F.cross_entropy(
+            logits.float(),
+            target,
+            weight=weights.to(logits.device),
+            label_smoothing=label_smoothing,
+            reduction="none",
+        )
+        return each.mean()
+
+    return loss
+
+
+def _weighted_binary(negative: float, positive: float) -> Loss:
+    """Binary cross entropy of (B,) logits and (B,) 0/1 targets, each row's times the
+    weight of its class, averaged over the B rows."""
+
+    def loss(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        weight = negative + (positive - negative) * target
+        each = F.binary_cross_entropy_with_logits(logits.float(), target, reduction="none")
+        return (weight * each).mean()
+
+    return loss
 
 
 def skip_missing(loss: Loss) -> Loss:

@@ -51,6 +51,7 @@ class Task:
     capabilities: frozenset[str] = frozenset()
     own_model: bool = False
     labels_may_be_missing: bool = True  # False: the feature refuses a row without its label
+    stratifies: bool = False  # True: random splits keep its classes' shares (split: stratify auto)
 
     # ------------------------------------------------------------ model and training
 
@@ -65,6 +66,11 @@ class Task:
     def loss(self, output: Any) -> Loss:
         """(model output (B, ...), target (B, ...)) -> mean loss, for the output `output` (config)."""
         raise NotImplementedError
+
+    def fitted_loss(self, output: Any, feature: Feature) -> Loss:
+        """The loss once the output's feature is fitted (classifiers: weighted by the class
+        weights of the training split); by default `loss`."""
+        return self.loss(output)
 
     def train_step(self, output: Any):
         """The task's own training step (train/loop.Step: (Training, batch, share, update) ->

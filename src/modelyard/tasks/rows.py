@@ -62,6 +62,12 @@ class ClassificationTask(_RowTask):
 
     importance_metric = "accuracy"
     baseline, main_metric = "classifier", "accuracy"
+    stratifies = True
+
+    def fitted_loss(self, output: Any, feature) -> heads.Loss:
+        """The loss weighted by the feature's `class_weights` (fitted on the training split)."""
+        smoothing = getattr(output, "label_smoothing", 0.0)
+        return heads.make_loss(output.loss, smoothing, getattr(feature, "class_weights", None))
 
     def classes(self, feature) -> list[str]:
         return list(feature.vocab)

@@ -45,7 +45,8 @@ def test_misspelt_split_and_id_columns_get_did_you_mean(tmp_path):
     with pytest.raises(UserError, match=r"data.split.column: .*did you mean 'fold'\?"):
         split_tables({"train": frame, "validation": None, "test": None}, Split(column="folds"))
     frame.rename(columns={"temprature": "temperature"}).to_csv(tmp_path / "d.csv", index=False)
-    config = validate({**CONFIG, "data": {"train": "d.csv", "id_columns": ["ident_"]}})
+    data = {"train": "d.csv", "id_columns": ["ident_"], "split": {"stratify": "none"}}
+    config = validate({**CONFIG, "data": data})  # 3 rows: too few to stratify
     with pytest.raises(UserError, match=r"data.id_columns: .*did you mean 'ident'\?"):
         check_data(config, tmp_path)
 

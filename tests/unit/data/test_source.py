@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from modelyard.data.augment import ImageAugment
-from modelyard.data.source import InMemorySource
+from modelyard.data.source import InMemorySource, balanced_row_weights
 from modelyard.train.distributed import Processes
 
 ROWS = 37  # uneven: the last batch of 4 has one row
@@ -151,3 +151,31 @@ def test_training_batches_are_augmented_and_predictions_are_not(tmp_path, monkey
     assert len(predictions) == 16
     assert [training for training, _ in seen] == [False]
     assert torch.equal(seen[0][1], stored)
+
+
+def _balanced(labels: torch.Tensor, seed: int = 3) -> InMemorySource:
+    tensors = {"id": torch.arange(len(labels)), "y": labels}
+    return InMemorySource(tensors, 25, seed=seed, row_weights=balanced_row_weights(labels))
+
+
+def test_balanced_sampling_draws_every_class_about_as_often() -> None:
+    labels = torch.tensor([0] * 180 + [1] * 20)  # 9:1
+    source = _balanced(labels)
+    drawn = torch.cat([b["y"] for epoch in (1, 2, 3) for b, _ in source.batches(epoch, ONE)])
+    assert len(drawn) == 600 and source.steps_per_epoch == 8  # an epoch is still N rows
+    assert 0.4 < drawn.float().mean() < 0.6  # the rare class: a tenth of the rows, half the draws
+    torch.testing.assert_close(
+        balanced_row_weights(torch.tensor([1.0, 0.0, 0.0, 1.0, 0.0])),
+        torch.tensor([1 / 2, 1 / 3, 1 / 3, 1 / 2, 1 / 3], dtype=torch.float64),
+    )
+
+
+def test_balanced_sampling_resumes_mid_epoch_and_shares_among_ranks() -> None:
+    source = _balanced(torch.tensor([0] * 90 + [1] * 10))
+    whole = _ids(source, 2)
+    assert _ids(source, 2, start_step=2) == whole[2:]
+    assert _ids(_balanced(torch.tensor([0] * 90 + [1] * 10)), 2) == whole  # (seed, epoch) alone
+    assert _ids(source, 3) != whole
+    rank0, rank1 = (_ids(source, 2, Processes(rank, 2, rank)) for rank in (0, 1))
+    for (rows, _), (mine, _), (theirs, _) in zip(whole, rank0, rank1, strict=True):
+        assert sorted(mine + theirs) == sorted(rows)

@@ -324,3 +324,38 @@ def test_spectrograms_too_small_for_the_cnn_are_a_user_error(tmp_path) -> None:
     prep, _ = _audio_preprocessing(tmp_path, {"type": "cnn", "channels": [4, 4, 4, 4]}, category)
     with pytest.raises(UserError, match="8 mel bands x 21 frames are too small for a cnn"):
         build_model(prep.config, prep)
+
+
+def test_class_weights_weigh_cross_entropy_by_each_rows_class() -> None:
+    loss = make_loss("cross_entropy", class_weights=[1.0, 3.0, 0.5])
+    logits, target = torch.randn(5, 3), torch.tensor([0, 1, 2, 1, 0])
+    each = F.cross_entropy(logits, target, reduction="none")
+    weight = torch.tensor([1.0, 3.0, 0.5])[target]
+    torch.testing.assert_close(loss(logits, target), (weight * each).mean())
+    # two halves of a batch average to the whole batch's loss (processes sharing a batch)
+    halves = (loss(logits[:2], target[:2]) * 2 + loss(logits[2:], target[2:]) * 3) / 5
+    torch.testing.assert_close(halves, loss(logits, target))
+
+
+def test_class_weights_weigh_binary_cross_entropy_by_each_rows_class() -> None:
+    loss = make_loss("binary_cross_entropy", class_weights=[0.5, 4.0])
+    logits, target = torch.randn(6), torch.tensor([0.0, 1.0, 0.0, 0.0, 1.0, 0.0])
+    each = F.binary_cross_entropy_with_logits(logits, target, reduction="none")
+    weight = 0.5 + 3.5 * target
+    torch.testing.assert_close(loss(logits, target), (weight * each).mean())
+
+
+def test_build_losses_takes_the_class_weights_fitted_on_training_labels() -> None:
+    config = validate(
+        {
+            "inputs": [{"name": "x", "type": "number"}],
+            "outputs": [{"name": "b", "type": "binary", "class_weights": {"yes": 9}}],
+        }
+    )
+    prep = Preprocessing(config)
+    prep.fit(pd.DataFrame({"x": [1.0, 2.0, 3.0], "b": ["no", "yes", "no"]}))
+    logits, target = torch.randn(3), torch.tensor([0.0, 1.0, 1.0])
+    weighted, plain = build_losses(config, prep)["b"][1], build_losses(config)["b"][1]
+    expected = make_loss("binary_cross_entropy", class_weights=[1.0, 9.0])(logits, target)
+    torch.testing.assert_close(weighted(logits, target), expected)
+    assert not torch.allclose(plain(logits, target), expected)

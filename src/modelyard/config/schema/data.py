@@ -20,7 +20,14 @@ class Split(Strict):
 
     A split given as a file (or a DataFrame passed to `fit`) is used as it is; when validation
     is given and test is not, no test split is carved unless `test` is written here. The run's
-    resolved config.yaml shows null for a ratio that was not used."""
+    resolved config.yaml shows null for a ratio that was not used.
+
+    `stratify` (by: random only): a column whose classes keep their share of the rows in
+    every split carved by ratio (scikit-learn's `train_test_split(stratify=)`, same exact split
+    sizes); each class needs a row per split. `auto` (default): the output's column when the
+    config has a single category or binary output, else `none` (a plain random split), and
+    `none` wherever nothing is split at random (by: hash, a split column, given files,
+    streaming). The resolved config.yaml shows the column used, or none."""
 
     validation: Probability | None = 0.15
     test: Probability | None = 0.15
@@ -28,6 +35,7 @@ class Split(Strict):
     column: str | None = None
     by: Literal["random", "hash"] = "random"
     id_column: str | None = None
+    stratify: Annotated[str, Field(min_length=1)] = "auto"
 
 
 def _known_encoding(name: Any) -> Any:
@@ -59,7 +67,15 @@ class Data(Strict):
     quarter of the memory available). Streamed rows are shuffled by blocks of Parquet row
     groups (or file chunks) and a buffer of `shuffle_buffer` rows. `workers`: DataLoader
     worker processes that read and preprocess streamed data (`auto`: the CPU cores less one,
-    at most 4; 0 reads in the training process)."""
+    at most 4; 0 reads in the training process).
+
+    `sampling`: how each epoch orders the training rows. `shuffle` (default): every row once,
+    in a seeded random order. `balanced`: as many rows drawn with replacement, every class of
+    the single category or binary output as often (scikit-learn/imbalanced-learn's random
+    over-sampling, PyTorch's WeightedRandomSampler); rare rows repeat, common ones are
+    skipped at random. For imbalanced labels, an alternative to the output's
+    `class_weights` (a similar effect, by repeating rows rather than weighing their loss);
+    in-memory training data only."""
 
     train: str | None = None
     validation: str | None = None
@@ -73,3 +89,4 @@ class Data(Strict):
     streaming: Literal["auto"] | bool = "auto"
     shuffle_buffer: Annotated[int, Field(ge=1)] = 100_000
     workers: Literal["auto"] | Annotated[int, Field(ge=0)] = "auto"
+    sampling: Literal["shuffle", "balanced"] = "shuffle"

@@ -15,18 +15,30 @@ from modelyard.config.schema.common import (
 )
 
 LossName = Literal["cross_entropy", "binary_cross_entropy", "mse", "mae", "huber"]
+ClassWeights = Literal["none", "balanced"] | dict[CategoryValue, PositiveFloat]
 
 
 class CategoryOutput(Strict):
+    """One class per row. `class_weights` weigh each training row's loss by its class, for
+    imbalanced labels: `balanced` gives class c the weight n / (classes * rows of c) of the
+    training split (scikit-learn's), `{class: weight}` sets them (1 for classes not named);
+    each row's loss is multiplied by its class's weight (the validation loss's too). Use it when
+    a rare class matters more than overall accuracy (recall of the rare class goes up, its
+    precision down); alternatives: data.sampling balanced, or a binary output's `threshold`."""
+
     name: str
     type: Literal["category"]
     column: str | None = None
     loss: LossName = "cross_entropy"
     label_smoothing: Probability = 0.0
     weight: PositiveFloat = 1.0
+    class_weights: ClassWeights = "none"
 
 
 class BinaryOutput(Strict):
+    """Two classes; `positive` names the positive one. `class_weights` as for category
+    outputs (keys: the two values)."""
+
     name: str
     type: Literal["binary"]
     column: str | None = None
@@ -34,6 +46,7 @@ class BinaryOutput(Strict):
     positive: CategoryValue | None = None
     threshold: Annotated[float, Field(gt=0, lt=1)] = 0.5
     weight: PositiveFloat = 1.0
+    class_weights: ClassWeights = "none"
 
 
 class NumberOutput(Strict):

@@ -124,7 +124,10 @@ class NumberFeature(Feature):
 
 
 class _CountedFeature(Feature):
-    """Fitted on how often each value occurs (categories, binary values), merged over parts."""
+    """Fitted on how often each value occurs (categories, binary values), merged over parts.
+    An output's `class_weights`: (C,) loss weights of its classes, or None (no weighting)."""
+
+    class_weights: list[float] | None = None
 
     def fit(self, series: pd.Series) -> None:
         fit_in_parts(self, series)
@@ -175,6 +178,7 @@ class CategoryFeature(_CountedFeature):
                 raise UserError(
                     f"output '{self.name}': the training data has one class only ('{self.vocab[0]}'); a classifier needs at least two"
                 )
+            self.class_weights = fitted_class_weights(self.config, self.vocab, counts)
             return
         prep = self.config.preprocessing
         kept = [
@@ -237,11 +241,12 @@ class CategoryFeature(_CountedFeature):
 
     def state(self) -> dict[str, Any]:
         kind = {"kind": self.kind} if self.is_output else {}
-        return {"vocab": self.vocab, "mode": self.mode, **kind}
+        return {"vocab": self.vocab, "mode": self.mode, **kind, **_weights_state(self)}
 
     def load_state(self, state: dict[str, Any]) -> None:
         self.vocab, self.mode = state["vocab"], state["mode"]
         self.kind = state.get("kind", "str")  # saved before kinds were recorded: strings
+        self.class_weights = state.get("class_weights")
 
 
 class BinaryFeature(_CountedFeature):
@@ -278,6 +283,10 @@ class BinaryFeature(_CountedFeature):
         self.mode = str(counts.idxmax())
         if self.is_output:
             self.kind = self._counts.kind()
+            counts = counts.groupby(lambda v: self._value_of(v)).sum()
+            self.class_weights = fitted_class_weights(
+                self.config, self.values, counts, self._value_of
+            )
 
     def transform(self, series: pd.Series) -> torch.Tensor:
         """(N,) float32 in {0, 1}."""
@@ -302,6 +311,12 @@ class BinaryFeature(_CountedFeature):
                 f"column '{self.column}' {row_label(series, int(bad[0]))}: '{texts[codes[bad[0]]]}' is neither '{self.values[0]}' nor '{self.values[1]}' (accepted: '{accepted}')"
             )
         return torch.from_numpy(out)
+
+    def _value_of(self, text: str) -> str:
+        """Which of the two values `text` is, in any accepted form (YAML's `yes` key is
+        `true`), else `text` itself."""
+        index = self._lookup().get(text.lower())
+        return text if index is None else self.values[int(index)]
 
     def _lookup(self) -> dict[str, float]:
         """Lower-case text to 0/1: the two trained values, and their equivalent forms when the
@@ -333,11 +348,12 @@ class BinaryFeature(_CountedFeature):
 
     def state(self) -> dict[str, Any]:
         kind = {"kind": self.kind} if self.is_output else {}
-        return {"values": self.values, "mode": self.mode, **kind}
+        return {"values": self.values, "mode": self.mode, **kind, **_weights_state(self)}
 
     def load_state(self, state: dict[str, Any]) -> None:
         self.values, self.mode = state["values"], state["mode"]
         self.kind = state.get("kind", "str")  # saved before kinds were recorded: strings
+        self.class_weights = state.get("class_weights")
 
 
 def _is_number(text: str) -> bool:
@@ -390,3 +406,37 @@ def _converts(convert, text: str) -> bool:
         return convert(text) is not None
     except ValueError:
         return False
+
+
+def fitted_class_weights(
+    output: Any, classes: list[str], counts: pd.Series, value_of=lambda key: key
+) -> list[float] | None:
+    """(C,) loss weights of `classes` from an output's `class_weights` setting and the
+    training split's class `counts` (texts -> rows): `balanced` n / (C * rows of the class);
+    a {class: weight} map (keys read by `value_of`), 1 for the classes it does not name; None
+    for `none`."""
+    setting = output.class_weights
+    if setting == "none":
+        return None
+    if isinstance(setting, dict):
+        setting = {value_of(key): weight for key, weight in setting.items()}
+    rows = np.array([counts.get(c, 0) for c in classes], dtype=np.float64)
+    if setting == "balanced":
+        if (rows == 0).any():
+            absent = classes[int(np.flatnonzero(rows == 0)[0])]
+            raise UserError(
+                f"output '{output.name}': class_weights balanced needs rows of every class, but the training data has none of '{absent}'; give the weights as {{class: weight}}"
+            )
+        return [float(w) for w in rows.sum() / (len(classes) * rows)]
+    unknown = [c for c in setting if c not in classes]
+    if unknown:
+        known = ", ".join(f"'{c}'" for c in classes[:10])
+        raise UserError(
+            f"output '{output.name}': class_weights names class '{unknown[0]}', which is not in the training data (classes: {known}); fix or remove it"
+        )
+    return [float(setting.get(c, 1.0)) for c in classes]
+
+
+def _weights_state(feature: _CountedFeature) -> dict[str, Any]:
+    """preprocessing.json's `class_weights` of an output that has them (resume reuses them)."""
+    return {"class_weights": feature.class_weights} if feature.class_weights else {}
