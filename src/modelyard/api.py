@@ -50,6 +50,7 @@ class _Prepared:
     sources: dict[str, str]
     losses: dict
     stream: Any = None  # (TableFiles, TrainingRows, Scanned) when the training rows stream
+    baselines: Any = None  # the future of the baselines' predictions (baselines.start)
 
 
 class Model(Fitting):
@@ -124,7 +125,14 @@ class Model(Fitting):
         }
         self._log_notes(procs)
         losses = build_losses(self.config, self.preprocessing)
-        return _Prepared(tables, prepared, self._split_sources(*data), losses)
+        found = _Prepared(tables, prepared, self._split_sources(*data), losses)
+        if procs.is_main and self._baselines_apply(found):
+            from modelyard import baselines
+
+            found.baselines = baselines.start(
+                self.preprocessing, prepared, self.config.trainer.seed
+            )
+        return found
 
     def _build(self, prepared: _Prepared) -> torch.nn.Module:
         from modelyard.models.build import build_model
@@ -270,7 +278,10 @@ class Model(Fitting):
         sources = self._split_sources(None, None, None)
         stream = (files, rows, scanned, list(needed))
         losses = build_losses(self.config, self.preprocessing)
-        return _Prepared(read, tables, sources, losses, stream)
+        prepared = _Prepared(read, tables, sources, losses, stream)
+        if procs.is_main:
+            self._baselines_apply(prepared)  # none for streamed rows: its note
+        return prepared
 
     def _read_given(self, name: str) -> pd.DataFrame:
         return read_data(
@@ -394,21 +405,31 @@ class Model(Fitting):
         self._baselines(prepared)
         return details
 
-    def _baselines(self, prepared: _Prepared) -> None:
-        """metrics["baselines"] (modelyard.baselines), with a log line per baseline; a note
-        instead where none apply."""
-        if not self.config.baselines:
-            return
+    def _baselines_apply(self, prepared: _Prepared) -> bool:
+        """Whether this run fits baselines (`baselines: true` and a model they apply to); a
+        note says why not where they do not apply."""
         from modelyard import baselines
 
+        if not self.config.baselines:
+            return False
         reason = baselines.skip_reason(self.preprocessing)
         if reason is None and prepared.stream is not None:
             reason = "no baselines for streamed training rows (they are not in memory)"
         if reason is not None:
             log(f"note: {reason}")
+        return reason is None
+
+    def _baselines(self, prepared: _Prepared) -> None:
+        """metrics["baselines"] (modelyard.baselines), fitted while the model trained, with a
+        log line per baseline."""
+        from modelyard import baselines
+
+        if prepared.baselines is None:
             return
-        seed = self.config.trainer.seed
-        found = baselines.fit_baselines(self.preprocessing, prepared.tables, prepared.losses, seed)
+        predictions = prepared.baselines.result()
+        found = baselines.score_baselines(
+            self.preprocessing, predictions, prepared.tables, prepared.losses
+        )
         self.metrics["baselines"] = found
         for line in baselines.log_lines(self.config, self.metrics):
             log(line)

@@ -21,6 +21,7 @@ cost: seconds on tables of 100k rows.
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import Future
 from typing import Any
 
 import numpy as np
@@ -44,10 +45,22 @@ def skip_reason(preprocessing) -> str | None:
     return None
 
 
-def fit_baselines(preprocessing, tables: dict, losses, seed: int) -> dict[str, dict[str, Any]]:
-    """{baseline: {split: metrics}} for the validation and test tables of `tables` (Tables:
-    "train" and those present), fitted on the training table's rows."""
-    from modelyard.evaluate import score
+def start(preprocessing, tables: dict, seed: int) -> Future:
+    """Fit the baselines in a background thread while the network trains: their work is
+    mostly scikit-learn's import and single-threaded fitting, which the training loop (waiting
+    on torch's kernels) leaves room for. The future's result: `predict_baselines`'."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    pool = ThreadPoolExecutor(1, thread_name_prefix="baselines")
+    future = pool.submit(predict_baselines, preprocessing, tables, seed)
+    pool.shutdown(wait=False)
+    return future
+
+
+def predict_baselines(preprocessing, tables: dict, seed: int) -> dict[str, dict[str, dict]]:
+    """{baseline: {split: {output: tensor}}}: each baseline's predictions for the validation
+    and test tables of `tables` (Tables: "train" and those present), as the model's output
+    tensors, fitted on the training table's rows."""
     from modelyard.train.progress import log
 
     train = tables["train"]
@@ -57,7 +70,7 @@ def fit_baselines(preprocessing, tables: dict, losses, seed: int) -> dict[str, d
             f"baselines: fitted on {len(rows)} of {len(train)} training rows (sampled, trainer.seed)"
         )
     splits = {s: tables[s] for s in ("validation", "test") if tables.get(s) is not None}
-    found: dict[str, dict[str, Any]] = {}
+    found: dict[str, dict[str, dict]] = {}
     for name, features, make in _candidates(preprocessing, seed):
         x_train = _take(features(train), rows)
         outputs: dict[str, dict] = {s: {} for s in splits}
@@ -65,11 +78,27 @@ def fit_baselines(preprocessing, tables: dict, losses, seed: int) -> dict[str, d
             predict = _fit_one(feature, make, x_train, train.tensors[feature.name][rows])
             for split, table in splits.items():
                 outputs[split][feature.name] = predict(features(table))
-        found[name] = {
-            s: score(preprocessing, outputs[s], t, losses, details=False)[0]
-            for s, t in splits.items()
-        }
+        found[name] = outputs
     return found
+
+
+def score_baselines(preprocessing, predictions: dict, tables: dict, losses) -> dict[str, dict]:
+    """{baseline: {split: metrics}} of `predict_baselines`' predictions, scored as the model is."""
+    from modelyard.evaluate import score
+
+    return {
+        name: {
+            split: score(preprocessing, outputs, tables[split], losses, details=False)[0]
+            for split, outputs in by_split.items()
+        }
+        for name, by_split in predictions.items()
+    }
+
+
+def fit_baselines(preprocessing, tables: dict, losses, seed: int) -> dict[str, dict[str, Any]]:
+    """{baseline: {split: metrics}}, fitted and scored here and now."""
+    predictions = predict_baselines(preprocessing, tables, seed)
+    return score_baselines(preprocessing, predictions, tables, losses)
 
 
 def _candidates(preprocessing, seed: int) -> list[tuple[str, Callable, Callable]]:
