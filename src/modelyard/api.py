@@ -15,6 +15,7 @@ import torch
 from modelyard import run
 from modelyard.config import load_config, validate
 from modelyard.config.schema import Config
+from modelyard.config.schema.trainer import early_stopping_chosen
 from modelyard.data.columns import column_hint
 from modelyard.data.features import Preprocessing, Table
 from modelyard.data.read import read_data
@@ -342,7 +343,7 @@ class Model(Fitting):
         """Rules that need the data: validation rows for early stopping and plateau schedules."""
         settings = self.config.trainer
         if tables.get("validation") is None:
-            if settings.early_stopping is not None:
+            if early_stopping_chosen(settings):
                 raise UserError(
                     "trainer.early_stopping needs validation rows, but the data has none; set data.validation or data.split"
                 )

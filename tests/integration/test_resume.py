@@ -35,6 +35,8 @@ def _kill_after_first_checkpoint(project) -> int:
             f"trainer.epochs={EPOCHS}",
             "--set",
             "trainer.schedule.type=cosine",
+            "--set",
+            "trainer.early_stopping=null",  # the whole schedule, every epoch
         ],
         cwd=project,
         stdout=subprocess.DEVNULL,
@@ -68,6 +70,8 @@ def test_killed_run_resumes_to_the_same_weights(project):
         f"trainer.epochs={EPOCHS}",
         "--set",
         "trainer.schedule.type=cosine",
+        "--set",
+        "trainer.early_stopping=null",  # the whole schedule, every epoch
         cwd=project,
     )
     modelyard(
@@ -79,6 +83,8 @@ def test_killed_run_resumes_to_the_same_weights(project):
         f"trainer.epochs={EPOCHS}",
         "--set",
         "trainer.schedule.type=cosine",
+        "--set",
+        "trainer.early_stopping=null",  # the whole schedule, every epoch
         cwd=project,
     )
 

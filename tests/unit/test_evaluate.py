@@ -38,7 +38,7 @@ def test_yaml_booleans_are_category_values():
 
 
 def test_early_stopping_without_validation_rows_is_a_user_error():
-    config = tiny_config(early_stopping={"metric": "loss"})
+    config = tiny_config(early_stopping={"metric": "loss", "patience": 2})
     config["data"] = {"split": {"column": "part"}}
     frame = make_table(40).assign(part="train")
     with pytest.raises(UserError, match="early_stopping needs validation rows"):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from modelyard.config.schema import Config
+from modelyard.config.schema.trainer import early_stopping_chosen
 
 LM_METRICS = ["loss", "perplexity"]
 
@@ -132,7 +133,7 @@ def plateau_needs_validation(config: Config) -> list[str]:
         return [
             "trainer.schedule.type: plateau needs a validation split; set data.split.validation or data.validation"
         ]
-    if config.trainer.early_stopping and not has_validation:
+    if early_stopping_chosen(config.trainer) and not has_validation:
         return [
             "trainer.early_stopping: needs a validation split; set data.split.validation or data.validation"
         ]
@@ -321,7 +322,7 @@ def _gbdt_others(config: Config) -> list[str]:
             "trainer.strategy: fsdp shards a network; model_type gbdt trains in one process; "
             "remove it"
         )
-    if config.trainer.early_stopping is not None:
+    if early_stopping_chosen(config.trainer):
         problems.append(
             "trainer.early_stopping: model_type gbdt stops by gbdt.early_stopping (boosting "
             "iterations without a better validation loss); write gbdt: {early_stopping: "

@@ -31,6 +31,29 @@ def _passthrough(cfg, feature) -> nn.Module:
     return tabular.Passthrough(1)
 
 
+@ENCODERS.register("number.periodic")
+def _periodic(cfg, feature) -> nn.Module:
+    return tabular.PeriodicNumber(cfg.frequencies, cfg.dim, cfg.sigma)
+
+
+def encoder_config(feature):
+    """The input's encoder settings, `auto` settled: a number's `auto` is `periodic` (with
+    its defaults) from `PERIODIC_ROWS` training values of the column, else `passthrough`."""
+    from modelyard.config.schema import NumberPeriodic, Passthrough
+    from modelyard.config.schema.encoders import PERIODIC_ROWS
+
+    encoder = feature.config.encoder
+    if encoder.type != "auto":
+        return encoder
+    return NumberPeriodic() if feature.rows >= PERIODIC_ROWS else Passthrough()
+
+
+@ENCODERS.register("number.auto")
+def _number_auto(cfg, feature) -> nn.Module:
+    settled = encoder_config(feature)  # build_model stacks the passthrough ones instead
+    return ENCODERS.get(f"number.{settled.type}")(settled, feature)
+
+
 @ENCODERS.register("category.embed")
 def _embed(cfg, feature) -> nn.Module:
     categories = len(feature.vocab)
@@ -243,14 +266,15 @@ def build_model(config: Config, preprocessing: Preprocessing) -> nn.Module:
     own = [task_of(o) for o in config.outputs if task_of(o).own_model]
     if own:  # config checks: then it is the model's only kind of output
         return own[0].build(config, preprocessing)
-    stacked = [f.name for f in preprocessing.inputs if f.config.encoder.type == "passthrough"]
+    stacked = [f.name for f in preprocessing.inputs if encoder_config(f).type == "passthrough"]
     names = ([STACKED] if stacked else []) + [
         f.name for f in preprocessing.inputs if f.name not in stacked
     ]
     encoders = [tabular.Passthrough(len(stacked))] if stacked else []
     for f in preprocessing.inputs:
         if f.name not in stacked:
-            encoders.append(ENCODERS.get(f"{f.type}.{f.config.encoder.type}")(f.config.encoder, f))
+            encoder = encoder_config(f)
+            encoders.append(ENCODERS.get(f"{f.type}.{encoder.type}")(encoder, f))
     combiner = COMBINERS.get(config.combiner.type)(
         config.combiner, sum(e.output_size for e in encoders)
     )

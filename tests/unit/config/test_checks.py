@@ -111,10 +111,16 @@ def test_plateau_schedule_needs_validation_data():
 
 
 def test_early_stopping_needs_validation_data():
-    raw = config(data={"split": {"validation": 0}}, trainer={"early_stopping": {}})
+    raw = config(data={"split": {"validation": 0}}, trainer={"early_stopping": {"patience": 3}})
     assert checks.plateau_needs_validation(raw) == [
         "trainer.early_stopping: needs a validation split; set data.split.validation or data.validation"
     ]
+
+
+def test_default_early_stopping_asks_for_no_validation_data():
+    raw = config(data={"split": {"validation": 0}})
+    assert raw.trainer.early_stopping is not None  # on by default ...
+    assert checks.plateau_needs_validation(raw) == []  # ... and quiet without validation data
 
 
 @pytest.mark.parametrize(

@@ -34,7 +34,9 @@ def test_minimal_config_validates_with_defaults_filled():
     assert config.outputs[0].loss == "cross_entropy"
     assert config.combiner.type == "mlp"
     assert config.trainer.optimizer.type == "adam"
-    assert config.trainer.epochs == 10
+    assert config.trainer.epochs == 100
+    assert config.trainer.early_stopping.metric == "loss"
+    assert config.trainer.early_stopping.patience == 5
     assert config.data.split.validation == 0.15
 
 

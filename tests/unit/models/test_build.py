@@ -14,7 +14,9 @@ from modelyard.config import schema, validate
 from modelyard.data.features import Preprocessing
 from modelyard.models import combiners
 from modelyard.models.build import COMBINERS, ENCODERS, build_losses, build_model
+from modelyard.models.encoders import tabular
 from modelyard.models.heads import make_loss
+from modelyard.models.model import STACKED
 
 N = 12
 TEXTS = ["the cat sat", "a dog ran far", "cats and dogs", "the end", "red fox", "a b c d e f"]
@@ -359,3 +361,50 @@ def test_build_losses_takes_the_class_weights_fitted_on_training_labels() -> Non
     expected = make_loss("binary_cross_entropy", class_weights=[1.0, 9.0])(logits, target)
     torch.testing.assert_close(weighted(logits, target), expected)
     assert not torch.allclose(plain(logits, target), expected)
+
+
+def _numbers_model(rows: int, encoder: dict | None = None):
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame(
+        {
+            "x": rng.normal(size=rows),
+            "z": rng.normal(size=rows),
+            "label": ["a", "b"] * (rows // 2) + ["a"] * (rows % 2),
+        }
+    )
+    x = {"name": "x", "type": "number"} | ({"encoder": encoder} if encoder else {})
+    config = validate(
+        {
+            "inputs": [x, {"name": "z", "type": "number", "encoder": {"type": "passthrough"}}],
+            "outputs": [{"name": "label", "type": "category"}],
+        }
+    )
+    preprocessing = Preprocessing(config)
+    preprocessing.fit(frame)
+    return build_model(config, preprocessing), preprocessing.prepare(frame, "train")
+
+
+def test_auto_number_encoder_is_periodic_from_enough_training_values(monkeypatch) -> None:
+    from modelyard.config.schema import encoders
+
+    monkeypatch.setattr(encoders, "PERIODIC_ROWS", 40)
+    few, _ = _numbers_model(39)
+    assert few.input_names == [STACKED]  # x and z both stacked: passthrough
+    many, table = _numbers_model(40)
+    assert many.input_names == [STACKED, "x"]
+    periodic = many.encoders[1]
+    assert isinstance(periodic, tabular.PeriodicNumber) and periodic.output_size == 16
+    assert many(many.pack(table.tensors))["label"].shape[0] == 40
+
+
+def test_periodic_number_encoder_settings_and_shapes() -> None:
+    model, table = _numbers_model(12, {"type": "periodic", "frequencies": 3, "dim": 5, "sigma": 2})
+    periodic = model.encoders[1]
+    assert periodic.coefficients.shape == (3,) and periodic.linear.in_features == 6
+    out = periodic(table.tensors["x"])
+    assert out.shape == (12, 5) and (out >= 0).all()
+    # sin/cos of 2 pi c x: the layer sees exactly these features
+    x = table.tensors["x"][:2]
+    angles = 2 * torch.pi * x[:, None] * periodic.coefficients
+    expected = torch.relu(periodic.linear(torch.cat([angles.sin(), angles.cos()], -1)))
+    assert torch.allclose(periodic(x), expected)

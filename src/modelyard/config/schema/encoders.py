@@ -15,6 +15,29 @@ class Passthrough(Strict):
     type: Literal["passthrough"] = "passthrough"
 
 
+PERIODIC_ROWS = 10_000  # `auto` number encoders turn periodic from this many training values
+
+
+class NumberAuto(Strict):
+    """`periodic` when the training data hold at least 10,000 values of the column, else
+    `passthrough`: learned embeddings of numbers pay on large tables (Adult census: +0.9 points
+    of accuracy) and overfit small ones (a few hundred rows: -1 to -4 points)."""
+
+    type: Literal["auto"] = "auto"
+
+
+class NumberPeriodic(Strict):
+    """Periodic embeddings (PLR, Gorishniy et al. 2022): [sin(2 pi c x), cos(2 pi c x)] for
+    `frequencies` learned c drawn from N(0, `sigma`), then a dense layer of `dim` units and ReLU.
+    Lets an MLP fit sharp, non-monotone effects of a number (as trees do); use on tables with
+    tens of thousands of rows; cost: `dim` combiner inputs per column instead of one."""
+
+    type: Literal["periodic"] = "periodic"
+    frequencies: PositiveInt = 16
+    dim: PositiveInt = 16
+    sigma: PositiveFloat = 1.0
+
+
 class CategoryEmbed(Strict):
     """A learned vector per category. `dim` defaults to min(50, (categories + 1) // 2)."""
 
@@ -175,4 +198,5 @@ class AudioTransformer(Strict):
 TextEncoder = tagged_union(TextCnn, TextRnn, TextTransformer, TextMlp, TextPretrained)
 ImageEncoder = tagged_union(ImageCnn, ImageResnet, ImageMlp)
 CategoryEncoder = tagged_union(CategoryEmbed, CategoryOneHot)
+NumberEncoder = tagged_union(NumberAuto, Passthrough, NumberPeriodic)
 AudioEncoder = tagged_union(AudioCnn, AudioRnn, AudioTransformer, AudioResnet)

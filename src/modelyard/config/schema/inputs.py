@@ -14,6 +14,8 @@ from modelyard.config.schema.encoders import (
     CategoryEncoder,
     ImageCnn,
     ImageEncoder,
+    NumberAuto,
+    NumberEncoder,
     Passthrough,
     TextCnn,
     TextEncoder,
@@ -102,7 +104,7 @@ class NumberInput(Strict):
     name: str
     type: Literal["number"]
     column: str | None = None
-    encoder: Passthrough = Passthrough()
+    encoder: NumberEncoder = NumberAuto()
     preprocessing: NumberPreprocessing = NumberPreprocessing()
 
 

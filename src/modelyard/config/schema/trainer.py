@@ -54,7 +54,9 @@ class Schedule(Strict):
 
 class EarlyStopping(Strict):
     """Stops after `patience` epochs without improvement of `metric` on validation and
-    restores the best weights. `metric`: `loss` or any validation metric name."""
+    restores the best weights. `metric`: `loss` or any validation metric name. On by default
+    (validation loss, patience 5) when there is validation data; `early_stopping: null` turns
+    it off."""
 
     metric: str = "loss"
     patience: PositiveInt = 5
@@ -62,7 +64,9 @@ class EarlyStopping(Strict):
 
 
 class Trainer(Strict):
-    """`batch_size: full` trains full-batch gradient descent (one step per epoch).
+    """`epochs` (default 100) is the most the run trains: early stopping (on by default, on the
+    validation loss) ends it once the validation loss has not improved for 5 epochs, and the
+    best epoch's weights are kept. `batch_size: full` trains full-batch gradient descent (one step per epoch).
     `gradient_accumulation: K` sums gradients of K batches per optimizer step.
 
     `keep`: which weights the finished model gets when there is validation data. `best`
@@ -85,14 +89,14 @@ class Trainer(Strict):
     of ddp. Its checkpoints are sharded (torch.distributed.checkpoint), and a run resumes on
     any number of processes, as a ddp run does. In one process it trains as usual."""
 
-    epochs: PositiveInt = 10
+    epochs: PositiveInt = 100
     batch_size: PositiveInt | Literal["full"] = 32
     optimizer: Optimizer = Adam()
     l1: Annotated[float, Field(ge=0)] = 0.0
     schedule: Schedule = Schedule()
     gradient_accumulation: PositiveInt = 1
     gradient_clip: PositiveFloat | None = None
-    early_stopping: EarlyStopping | None = None
+    early_stopping: EarlyStopping | None = EarlyStopping()
     precision: Literal["fp32", "bf16", "auto"] = "fp32"
     device: Literal["auto", "cpu", "cuda"] = "auto"
     seed: int = 42
@@ -118,3 +122,11 @@ class Tracking(Strict):
     every_steps: PositiveInt = 50
     mlflow: Annotated[str, Field(min_length=1)] | None = None
     mlflow_experiment: Annotated[str, Field(min_length=1)] | None = None
+
+
+def early_stopping_chosen(trainer: Trainer) -> bool:
+    """Whether the config asks for early stopping other than the default (patience 5 on the
+    validation loss), which quietly does nothing without validation data (and under model_type
+    gbdt); a chosen one needs validation data. The test is by value, not by whether the key is
+    written, so that a run's saved config.yaml reads back alike."""
+    return trainer.early_stopping not in (None, EarlyStopping())

@@ -69,6 +69,7 @@ class NumberFeature(Feature):
         if moments.count == 0:
             raise UserError(f"column '{self.column}' has no numbers in the training data")
         self.fill = self._fill_value(moments, values)
+        self.rows = moments.count
         scaling = (
             self.config.normalization if self.is_output else self.config.preprocessing.normalization
         )
@@ -115,12 +116,13 @@ class NumberFeature(Feature):
         return values.double().numpy() * self.scale + self.shift
 
     def state(self) -> dict[str, Any]:
-        return {"fill": self.fill, "shift": self.shift, "scale": self.scale}
+        return {"fill": self.fill, "shift": self.shift, "scale": self.scale, "rows": self.rows}
 
     def load_state(self, state: dict[str, Any]) -> None:
         """`fill` is null in preprocessing.json (strict JSON) where it is NaN (an output's)."""
         fill = float("nan") if state["fill"] is None else state["fill"]
         self.fill, self.shift, self.scale = fill, state["shift"], state["scale"]
+        self.rows = state.get("rows", 0)  # runs saved before it was recorded: 0
 
 
 class _CountedFeature(Feature):

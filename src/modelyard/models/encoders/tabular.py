@@ -17,6 +17,23 @@ class Passthrough(nn.Module):
         return x
 
 
+class PeriodicNumber(nn.Module):
+    """(B,) normalised number -> (B, dim): [sin(2 pi c x), cos(2 pi c x)] for `frequencies`
+    learned c ~ N(0, sigma), then Linear(2 * frequencies, dim) and ReLU (PLR embeddings of
+    Gorishniy et al., "On Embeddings for Numerical Features in Tabular Deep Learning", 2022;
+    written here: no maintained library provides them for plain PyTorch)."""
+
+    def __init__(self, frequencies: int = 16, dim: int = 16, sigma: float = 1.0):
+        super().__init__()
+        self.coefficients = nn.Parameter(torch.randn(frequencies) * sigma)
+        self.linear = nn.Linear(2 * frequencies, dim)
+        self.output_size = dim
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        angles = 2 * torch.pi * x.unsqueeze(-1) * self.coefficients  # (B, frequencies)
+        return torch.relu(self.linear(torch.cat([torch.sin(angles), torch.cos(angles)], -1)))
+
+
 class CategoryEmbedding(nn.Module):
     """(B,) int64 category index -> (B, dim) learned vector; index 0 is the unknown category."""
 
