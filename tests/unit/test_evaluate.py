@@ -118,3 +118,33 @@ def test_infer_batches_texts_of_similar_length_and_keeps_the_row_order():
     torch.testing.assert_close(out[:, 0], torch.tensor(lengths, dtype=torch.float32) + x)
     assert out[1, 1] == 1 and out[2, 1] == 2  # short rows did not pay for the long ones
     assert out[:, 1].tolist() == [8, 1, 2, 8, 3, 1, 8, 2, 8, 1]
+
+
+def _noise_table(rows: int) -> pd.DataFrame:
+    """Labels that have nothing to do with the inputs: the validation loss soon rises."""
+    generator = torch.Generator().manual_seed(0)
+    return pd.DataFrame(
+        {
+            "x1": torch.randn(rows, generator=generator).numpy(),
+            "x2": torch.randn(rows, generator=generator).numpy(),
+            "label": ["a", "b"] * (rows // 2),
+        }
+    )
+
+
+def _noise_config(**trainer) -> dict:
+    return {
+        "data": {"split": {"validation": 0.3, "test": 0.0, "seed": 0}},
+        "inputs": [{"name": "x1", "type": "number"}, {"name": "x2", "type": "number"}],
+        "outputs": [{"name": "label", "type": "category"}],
+        "combiner": {"type": "mlp", "hidden": [64]},
+        "trainer": {"epochs": 40, "optimizer": {"type": "adam", "lr": 0.05}, **trainer},
+        "baselines": False,
+    }
+
+
+def test_early_stopping_is_on_by_default_and_null_turns_it_off():
+    stopped = Model.from_config(_noise_config()).fit(train=_noise_table(120))
+    assert 6 <= len(stopped.history) < 40  # patience 5 on the validation loss
+    full = Model.from_config(_noise_config(early_stopping=None)).fit(train=_noise_table(120))
+    assert len(full.history) == 40
