@@ -85,6 +85,15 @@ class TextFeature(Feature):
     explain_kind = "text"
     export_preprocessing = "token ids of the tokenizer named here, truncated to max_length (0 = padding); pretrained: (batch, 2, length) ids and attention mask"
 
+    @classmethod
+    def variant(cls, config: Any) -> type[Feature]:
+        """`BowTextFeature` (n-grams and counts) for the bow encoder, else token ids."""
+        if config.encoder.type == "bow":
+            from modelyard.data.features.bow import BowTextFeature
+
+            return BowTextFeature
+        return cls
+
     @property
     def pretrained(self) -> bool:
         return self.config.encoder.type == "pretrained"
