@@ -50,6 +50,10 @@ class Task:
     capabilities: frozenset[str] = frozenset()
     own_model: bool = False
     labels_may_be_missing: bool = True  # False: the feature refuses a row without its label
+    # the encoder of a text input whose config names none, where this output is present:
+    # outputs that read every token (tags, text decoders) need one that keeps them; "" = the
+    # schema's default (bow, which pools the text into one vector)
+    text_encoder_default: str = ""
 
     # ------------------------------------------------------------ model and training
 

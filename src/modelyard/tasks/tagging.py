@@ -100,6 +100,7 @@ class TaggingTask(Task):
     }
     capabilities = frozenset({"serve"})
     own_model = True
+    text_encoder_default = "cnn"
 
     def build(self, config, preprocessing) -> nn.Module:
         from modelyard.models.build import ENCODERS

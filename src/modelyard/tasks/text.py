@@ -23,6 +23,7 @@ class TextTask(Task):
     metrics = {"bleu": HIGHER, "chrf": HIGHER, "wer": LOWER, "cer": LOWER}
     capabilities = frozenset({"serve"})
     own_model = True
+    text_encoder_default = "cnn"
     labels_may_be_missing = False  # a pair without its target text is broken: the feature says
 
     def build(self, config, preprocessing) -> nn.Module:

@@ -15,7 +15,7 @@ from modelyard.config.schema.encoders import (
     ImageCnn,
     ImageEncoder,
     Passthrough,
-    TextCnn,
+    TextBow,
     TextEncoder,
 )
 
@@ -123,10 +123,17 @@ class BinaryInput(Strict):
 
 
 class TextInput(Strict):
+    """A text column. The default encoder, `bow` (TF-IDF n-grams into a learned projection),
+    is on par with TF-IDF + logistic regression on short texts with no tuning and trains in
+    seconds; `pretrained` (e.g. `minilm`) does better where meaning beyond words matters, at
+    the cost of a transformer's forward and backward; cnn, rnn and transformer learn from
+    scratch and need more data. Outputs that read every token (tags, a text decoder) need an
+    encoder that keeps them: cnn, rnn, transformer or pretrained."""
+
     name: str
     type: Literal["text"]
     column: str | None = None
-    encoder: TextEncoder = TextCnn()
+    encoder: TextEncoder = TextBow()
     preprocessing: TextPreprocessing = TextPreprocessing()
 
 

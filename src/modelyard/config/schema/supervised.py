@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal, Union
+from typing import Annotated, Any, Literal, Union
 
-from pydantic import Field, PositiveInt, create_model
+from pydantic import Field, PositiveInt, create_model, model_validator
 
 from modelyard.config.schema.common import Probability, Strict, tagged_union
 from modelyard.config.schema.data import Data
@@ -49,6 +49,32 @@ class Config(Strict):
         "boosting, TF-IDF for text) on the same rows and record them in metrics.json "
         "(row outputs only; see README 'Baselines').",
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _text_encoder_default(cls, raw: Any) -> Any:
+        """A text input naming no encoder gets bow (TextInput's default), or the encoder an
+        output's task asks for when it reads every token (`Task.text_encoder_default`: cnn
+        for tags and text decoders)."""
+        if not isinstance(raw, dict) or not isinstance(raw.get("outputs"), list):
+            return raw
+        from modelyard.tasks import registered
+
+        asked = {t.type: t.text_encoder_default for t in registered() if t.text_encoder_default}
+        wanted = [
+            asked[o["type"]]
+            for o in raw["outputs"]
+            if isinstance(o, dict) and o.get("type") in asked
+        ]
+        if not wanted or not isinstance(raw.get("inputs"), list):
+            return raw
+        inputs = [
+            {**i, "encoder": {"type": wanted[0]}}
+            if isinstance(i, dict) and i.get("type") == "text" and "encoder" not in i
+            else i
+            for i in raw["inputs"]
+        ]
+        return {**raw, "inputs": inputs}
 
 
 def config_model() -> type[Config]:
