@@ -125,3 +125,19 @@ def test_bow_under_a_tags_output_is_a_config_error(tmp_path):
     (tmp_path / "c.yaml").write_text(yaml.safe_dump(cfg), encoding="utf-8")
     message = user_error(modelyard("validate", "c.yaml", cwd=tmp_path, check=2))
     assert "bow pools the text away, but a tags output needs a state per token" in message
+
+
+def test_a_character_cnn_learns_topics(tmp_path):
+    topics().to_csv(tmp_path / "data.csv", index=False)
+    cfg = config() | {"trainer": {"optimizer": {"type": "adam", "lr": 0.01}}}
+    cfg["inputs"][0] = {
+        "name": "text",
+        "type": "text",
+        "encoder": {"type": "cnn", "embedding_dim": 16, "filters": 32},
+        "preprocessing": {"tokenizer": "characters", "max_length": 64},
+    }
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(cfg), encoding="utf-8")
+    modelyard("train", "config.yaml", "--output", "run", cwd=tmp_path)
+    assert json.loads((tmp_path / "run/metrics.json").read_text())["test"]["accuracy"] >= 0.9
+    tokenizer = json.loads((tmp_path / "run/model/preprocessing.json").read_text())["text"]
+    assert len(json.loads(tokenizer["tokenizer"])["model"]["vocab"]) < 40  # characters

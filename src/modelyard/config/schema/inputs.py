@@ -44,7 +44,13 @@ class BinaryPreprocessing(Strict):
 
 
 class TextPreprocessing(Strict):
-    tokenizer: Literal["bpe", "wordpiece", "whitespace"] = "bpe"
+    """How a text becomes token ids (encoders but bow and pretrained). `tokenizer`: bpe
+    (subword pieces, the default), wordpiece, whitespace (whole words) or characters (one id
+    per character, spaces included: a character-level cnn or rnn, robust to misspellings and
+    rare words; raise `max_length`, which then counts characters). `vocab_size` and
+    `min_frequency` bound the learned vocabulary (characters: the alphabet)."""
+
+    tokenizer: Literal["bpe", "wordpiece", "whitespace", "characters"] = "bpe"
     vocab_size: PositiveInt = 8000
     min_frequency: PositiveInt = 2
     lowercase: bool = True
