@@ -31,6 +31,7 @@ import gzip
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import time
@@ -181,7 +182,10 @@ def train(method: str, data: Path, run: Path, args) -> float:
     run.mkdir(parents=True, exist_ok=True)
     (run / "config.in.yaml").write_text(yaml.safe_dump(config(method, data, args)))
     command = [sys.executable, "-m", "modelyard", "train", str(run / "config.in.yaml")]
-    subprocess.run([*command, "--output", str(run / "run")], check=True, capture_output=True)
+    shutil.rmtree(run / "run", ignore_errors=True)  # a run of an earlier bench
+    done = subprocess.run([*command, "--output", str(run / "run")], capture_output=True, text=True)
+    if done.returncode:
+        raise SystemExit(f"{method} on {data.name} failed:\n{done.stderr[-3000:]}")
     return json.loads((run / "run/metrics.json").read_text())["test"]["accuracy"]
 
 
