@@ -38,16 +38,18 @@ def analyzers(encoder: Any, lowercase: bool) -> list[Callable[[str], list[str]]]
 
 
 class BowTextFeature(TextFeature):
-    """(N, 2, K) int64: per row the ids of its distinct known n-grams (row 0) and how often
-    each occurs (row 1), 0-padded; K = most n-grams of a row, at most `encoder.per_text`
-    (a longer text keeps those of highest tf-idf weight). `idf` (V,) and `words` (`first_char_id`) go to the encoder, which weighs and normalises the counts.
+    """(N, 2, K) int32 (half the memory of int64: a split is padded to its longest row): per
+    row the ids of its distinct known n-grams (row 0) and how often each occurs (row 1),
+    0-padded; K = most n-grams of a row, at most `encoder.per_text` (a longer text keeps those
+    of highest tf-idf weight). `idf` (V,) and `first_char_id` go to the encoder, which weighs
+    and normalises the counts.
 
     The fit counts each n-gram's document frequency part by part (the counts add up), so a
     streamed fit and an in-memory one give the same vocabulary.
     """
 
     trains_from_iterator = False
-    export_preprocessing = "(batch, 2, n) ids of the text's distinct n-grams in preprocessing.json's vocabulary (word n-grams, then char_wb n-grams, as scikit-learn's TfidfVectorizer makes them) and their counts; 0 = padding"
+    export_preprocessing = "(batch, 2, n) int32 ids of the text's distinct n-grams in preprocessing.json's vocabulary (word n-grams, then char_wb n-grams, as scikit-learn's TfidfVectorizer makes them) and their counts; 0 = padding"
 
     def fit(self, series: pd.Series) -> None:
         from modelyard.data.features.base import fit_in_parts
@@ -125,7 +127,7 @@ class BowTextFeature(TextFeature):
                 f"{cut} texts keep their {self.config.encoder.per_text} n-grams of highest weight"
             )
         width = min(width, self.config.encoder.per_text)
-        out = np.zeros((len(rows), 2, width), dtype=np.int64)
+        out = np.zeros((len(rows), 2, width), dtype=np.int32)
         for i, (ids, counts) in enumerate(rows):
             out[i, 0, : len(ids)] = ids[:width]
             out[i, 1, : len(ids)] = counts[:width]
@@ -135,7 +137,8 @@ class BowTextFeature(TextFeature):
         """One text's known n-gram ids and counts, highest tf-idf weight first when cut."""
         found: Counter = Counter()
         for analyze, ids in zip(self._analyzers, self._ids, strict=True):
-            found.update(i for i in map(ids.get, analyze(text)) if i is not None)
+            found.update(map(ids.get, analyze(text)))
+        found.pop(None, None)  # n-grams out of the vocabulary
         ids = np.fromiter(found.keys(), dtype=np.int64, count=len(found))
         counts = np.fromiter(found.values(), dtype=np.int64, count=len(found))
         if len(ids) > self.config.encoder.per_text:
@@ -152,7 +155,7 @@ class BowTextFeature(TextFeature):
         counts = torch.randint(1, 4, (rows, length), generator=generator)
         ids[:, length // 2 :] = 0
         counts[:, length // 2 :] = 0
-        return torch.stack([ids, counts], dim=1)
+        return torch.stack([ids, counts], dim=1).int()
 
     def length_axis(self) -> tuple[int, int]:
         return 2, self.config.encoder.per_text

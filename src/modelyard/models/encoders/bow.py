@@ -9,7 +9,7 @@ from modelyard.models.encoders.common import mlp
 
 
 class TextBow(nn.Module):
-    """(B, 2, K) n-gram ids (0 = padding) and their counts -> (B, output_size).
+    """(B, 2, K) int n-gram ids (0 = padding) and their counts -> (B, output_size).
 
     Each n-gram's weight is sublinear tf x idf, `(1 + log count) * idf[id]`, L2-normalised
     separately over word n-grams (ids below `first_char_id`) and character n-grams, as
@@ -39,7 +39,7 @@ class TextBow(nn.Module):
 
     def weights(self, x: torch.Tensor) -> torch.Tensor:
         """(B, 2, K) ids and counts -> (B, K) tf-idf weights, each kind of n-gram of unit norm."""
-        ids, counts = x[:, 0], x[:, 1]
+        ids, counts = x[:, 0].long(), x[:, 1]  # int32 from the feature; int64 indexes in ONNX
         tf = torch.where(counts > 0, 1 + torch.log(counts.clamp(min=1).float()), 0.0)
         w = tf * self.idf[ids]  # (B, K)
         chars = ids >= self.first_char_id
@@ -49,5 +49,5 @@ class TextBow(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         w = self.weights(x)  # (B, K)
-        pooled = (self.embedding(x[:, 0]) * w.unsqueeze(-1)).sum(1) + self.bias  # (B, dim)
+        pooled = (self.embedding(x[:, 0].long()) * w.unsqueeze(-1)).sum(1) + self.bias  # (B, dim)
         return self.layers(self.dropout(pooled))

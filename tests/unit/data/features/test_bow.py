@@ -47,7 +47,7 @@ def dense(f: BowTextFeature, texts: list[str]) -> tuple[np.ndarray, list[str]]:
     """(N, V) TF-IDF matrix from the feature and the encoder's weights, and the n-gram names."""
     x = f.transform(pd.Series(texts))
     weights = TextBow(f.idf, f.first_char_id, 4, [], 0.0).weights(x)
-    matrix = torch.zeros(len(texts), f.vocab_size).scatter_add_(1, x[:, 0], weights)
+    matrix = torch.zeros(len(texts), f.vocab_size).scatter_add_(1, x[:, 0].long(), weights)
     return matrix[:, 1:].numpy(), f.token_strings(list(range(1, f.vocab_size)))
 
 
@@ -101,7 +101,7 @@ def test_min_count_and_max_ngrams_keep_the_most_frequent():
 def test_transform_gives_distinct_ids_and_counts_and_drops_unknown_ngrams():
     f = fitted(chars=None)
     x = f.transform(pd.Series(["cat cat zebra", "", "zebra"]))
-    assert x.dtype == torch.int64 and x.shape[:2] == (3, 2)
+    assert x.dtype == torch.int32 and x.shape[:2] == (3, 2)
     ids = dict(zip(f.token_strings(x[0, 0].tolist()), x[0, 1].tolist(), strict=True))
     assert ids == {"cat": 2, "cat cat": 1}
     assert (x[1:] == 0).all()  # empty and unknown texts: padding only
