@@ -52,7 +52,7 @@ class TextBow(Strict):
     TF-IDF + logistic regression, trains in seconds, and needs no pretrained model. Ignores
     word order beyond `words[1]` words; use pretrained (or cnn, rnn, transformer) when order or
     meaning beyond words matters. Cost: max_ngrams x dim parameters; preprocessing reads each
-    text's n-grams in Python (about 10k short texts per second).
+    text's n-grams in Python, twice (fit, then transform): 100,000 short texts in about 25 s.
     """
 
     type: Literal["bow"] = "bow"
