@@ -139,8 +139,10 @@ def _student(teacher, config, base: Path, rows: pd.DataFrame):
 
 def _reads_alike(teacher, student) -> bool:
     """Same settings, and neither uses a pretrained checkpoint's tokenizer (whose state is the
-    checkpoint itself: the student loads its own)."""
-    if "pretrained" in (teacher.encoder.type, student.encoder.type):
+    checkpoint itself: the student loads its own); a bow encoder's n-gram settings are part
+    of its preprocessing, so bow reads alike only the same bow."""
+    kinds = (teacher.encoder.type, student.encoder.type)
+    if "pretrained" in kinds or ("bow" in kinds and teacher.encoder != student.encoder):
         return False
     dump = [
         {k: v for k, v in f.model_dump(mode="json").items() if k != "encoder"}

@@ -168,6 +168,8 @@ def encoder_shapes_fit(config: Config) -> list[str]:
             problems.append(
                 f"inputs[{i}].encoder: dim {encoder.dim} is not divisible by heads {encoder.heads}; change one of them"
             )
+        if feature.type == "text" and encoder.type == "bow":
+            problems += _bow_ranges(encoder, f"inputs[{i}].encoder")
         if (
             feature.type in ("image", "audio")
             and encoder.type == "resnet"
@@ -202,6 +204,41 @@ def image_crop_fits(config: Config) -> list[str]:
             key = f"inputs[{i}].preprocessing.augment.random_crop"
             problem = crop_problem(key, prep.augment.random_crop, prep.height, prep.width)
             problems += [problem] if problem else []
+    return problems
+
+
+def _bow_ranges(encoder, where: str) -> list[str]:
+    """The bow encoder's n-gram ranges are [from, to] with from <= to, and not both null."""
+    problems = [
+        f"{where}.{key}: {value} is not a range [from, to] of n-gram lengths; write [{value[1]}, {value[0]}]"
+        for key in ("words", "chars")
+        if (value := getattr(encoder, key)) and value[0] > value[1]
+    ]
+    if not encoder.words and not encoder.chars:
+        problems.append(
+            f"{where}: words and chars are both null, so there are no n-grams; set one, e.g. words: [1, 2]"
+        )
+    return problems
+
+
+def bow_text_has_no_tokenizer(config: Config) -> list[str]:
+    """The bow encoder reads n-grams, not tokens: tokenizer settings would be silently ignored."""
+    from modelyard.config.schema import TextPreprocessing
+
+    defaults = TextPreprocessing()
+    problems = []
+    for i, feature in enumerate(config.inputs):
+        if feature.type == "text" and feature.encoder.type == "bow":
+            changed = [
+                k
+                for k in ("tokenizer", "vocab_size", "min_frequency", "max_length")
+                if getattr(feature.preprocessing, k) != getattr(defaults, k)
+            ]
+            if changed:
+                problems.append(
+                    f"inputs[{i}].preprocessing: {', '.join(changed)} do not apply to the bow encoder, which reads word and character n-grams; "
+                    "remove them (its encoder.min_count, max_ngrams and per_text play their part)"
+                )
     return problems
 
 
@@ -356,6 +393,7 @@ CHECKS: list[Callable[[Config], list[str]]] = [
     encoder_shapes_fit,
     image_crop_fits,
     pretrained_text_uses_its_tokenizer,
+    bow_text_has_no_tokenizer,
     tracking_settings_fit,
     gbdt_settings_fit,
 ]

@@ -15,7 +15,17 @@ from modelyard.config.schema import Config
 from modelyard.data.features import Preprocessing
 from modelyard.errors import UserError
 from modelyard.models import combiners, heads
-from modelyard.models.encoders import audio, cnn, mlp, pretrained, resnet, rnn, tabular, transformer
+from modelyard.models.encoders import (
+    audio,
+    bow,
+    cnn,
+    mlp,
+    pretrained,
+    resnet,
+    rnn,
+    tabular,
+    transformer,
+)
 from modelyard.models.encoders.pixels import Pixels
 from modelyard.models.model import STACKED, YardModel
 from modelyard.registry import Registry
@@ -70,6 +80,11 @@ def _onehot(cfg, feature) -> nn.Module:
 @ENCODERS.register("text.mlp")
 def _text_mlp(cfg, feature) -> nn.Module:
     return mlp.TextMlp(feature.vocab_size, cfg.embedding_dim, cfg.hidden, cfg.dropout)
+
+
+@ENCODERS.register("text.bow")
+def _text_bow(cfg, feature) -> nn.Module:
+    return bow.TextBow(feature.idf, feature.first_char_id, cfg.dim, cfg.hidden, cfg.dropout)
 
 
 @ENCODERS.register("text.cnn")

@@ -52,6 +52,10 @@ class Task:
     own_model: bool = False
     labels_may_be_missing: bool = True  # False: the feature refuses a row without its label
     stratifies: bool = False  # True: random splits keep its classes' shares (split: stratify auto)
+    # the encoder of a text input whose config names none, where this output is present:
+    # outputs that read every token (tags, text decoders) need one that keeps them; "" = the
+    # schema's default (bow, which pools the text into one vector)
+    text_encoder_default: str = ""
 
     # ------------------------------------------------------------ model and training
 

@@ -100,6 +100,7 @@ class TaggingTask(Task):
     }
     capabilities = frozenset({"serve"})
     own_model = True
+    text_encoder_default = "cnn"
 
     def build(self, config, preprocessing) -> nn.Module:
         from modelyard.models.build import ENCODERS
@@ -153,9 +154,9 @@ class TaggingTask(Task):
                 f"inputs: a tags output tags the tokens of exactly one text input, but the inputs are {kinds}; "
                 "keep only the text input that holds the tokens"
             )
-        elif config.inputs[0].encoder.type == "mlp":
+        elif config.inputs[0].encoder.type in ("mlp", "bow"):
             problems.append(
-                "inputs[0].encoder: mlp pools the text away, but a tags output needs a state per token; "
+                f"inputs[0].encoder: {config.inputs[0].encoder.type} pools the text away, but a tags output needs a state per token; "
                 "use rnn, transformer, cnn or pretrained"
             )
         return problems

@@ -23,6 +23,7 @@ class TextTask(Task):
     metrics = {"bleu": HIGHER, "chrf": HIGHER, "wer": LOWER, "cer": LOWER}
     capabilities = frozenset({"serve"})
     own_model = True
+    text_encoder_default = "cnn"
     labels_may_be_missing = False  # a pair without its target text is broken: the feature says
 
     def build(self, config, preprocessing) -> nn.Module:
@@ -131,9 +132,9 @@ def _transformer_decoder_fits(config, i: int) -> list[str]:
             f"outputs[{i}]: a text output with a transformer decoder translates one text input into one output; "
             "give the model exactly one text input and this one output"
         )
-    elif texts[0].encoder.type == "mlp":
+    elif texts[0].encoder.type in ("mlp", "bow"):
         problems.append(
-            "inputs[0].encoder: mlp pools the text away, but the transformer decoder attends to every token; "
+            f"inputs[0].encoder: {texts[0].encoder.type} pools the text away, but the transformer decoder attends to every token; "
             "use transformer, rnn, cnn or pretrained"
         )
     elif out.preprocessing.tokenizer == "shared" and (

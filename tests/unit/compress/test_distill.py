@@ -62,3 +62,22 @@ def test_a_student_or_teacher_that_is_not_a_supervised_model_is_refused():
         with pytest.raises(UserError) as error:
             _check_student(teacher, student, "student.yaml")
         assert str(error.value) == message
+
+
+@pytest.mark.parametrize(
+    ("teacher", "student", "alike"),
+    [
+        ({"type": "cnn"}, {"type": "rnn"}, True),  # the same tokenizer
+        ({"type": "cnn"}, {"type": "bow"}, False),  # token ids against n-grams
+        ({"type": "bow"}, {"type": "bow"}, True),
+        ({"type": "bow"}, {"type": "bow", "min_count": 1}, False),  # another vocabulary
+    ],
+)
+def test_a_student_reuses_the_teachers_text_state_only_where_it_reads_alike(
+    teacher, student, alike
+):
+    from modelyard.compress.distill import _reads_alike
+    from modelyard.config.schema import TextInput
+
+    texts = [TextInput(name="t", type="text", encoder=e) for e in (teacher, student)]
+    assert _reads_alike(*texts) is alike

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from modelyard.config import validate
-from modelyard.config.schema import Config, TextCnn
+from modelyard.config.schema import Config, TextBow, TextCnn
 from modelyard.errors import ConfigError
 
 
@@ -29,7 +29,7 @@ def problems(raw: dict) -> list[str]:
 def test_minimal_config_validates_with_defaults_filled():
     config = validate(minimal())
     assert config.name == "run"
-    assert config.inputs[0].encoder == TextCnn()
+    assert config.inputs[0].encoder == TextBow()
     assert config.inputs[0].preprocessing.tokenizer == "bpe"
     assert config.outputs[0].loss == "cross_entropy"
     assert config.combiner.type == "mlp"
@@ -211,3 +211,19 @@ def test_json_schema_is_valid_json_with_the_top_level_properties():
     }
     assert set(schema["required"]) == {"inputs", "outputs"}
     assert schema["additionalProperties"] is False
+
+
+@pytest.mark.parametrize(
+    ("output", "expected"),
+    [
+        ({"name": "y", "type": "category"}, TextBow()),
+        ({"name": "ner", "type": "tags"}, TextCnn()),
+        ({"name": "french", "type": "text"}, TextCnn()),
+    ],
+)
+def test_a_text_input_naming_no_encoder_gets_one_its_outputs_can_read(output, expected):
+    """bow pools a text into one vector; outputs reading every token get cnn instead."""
+    config = validate({"inputs": [{"name": "t", "type": "text"}], "outputs": [output]})
+    assert config.inputs[0].encoder == expected
+    named = {"name": "t", "type": "text", "encoder": {"type": "rnn"}}
+    assert validate({"inputs": [named], "outputs": [output]}).inputs[0].encoder.type == "rnn"

@@ -264,6 +264,7 @@ def test_a_tokenizer_is_trained_from_the_streamed_texts_as_from_the_whole_column
                 {
                     "name": "note",
                     "type": "text",
+                    "encoder": {"type": "cnn"},
                     "preprocessing": {"tokenizer": "bpe", "vocab_size": 300},
                 }
             ],
@@ -278,3 +279,29 @@ def test_a_tokenizer_is_trained_from_the_streamed_texts_as_from_the_whole_column
     scan(files, TrainingRows(streamed, None, []), ["note", "label"], fit=True)
     assert json.dumps(streamed.state()) == json.dumps(expected.state())
     assert len(json.loads(streamed.state()["note"]["tokenizer"])["model"]["vocab"]) == 300
+
+
+def test_bow_ngrams_are_counted_from_the_streamed_texts_as_from_the_whole_column(tmp_path):
+    rng = np.random.default_rng(1)
+    words = np.array(["alpha", "beta", "gamma", "delta", "kappa", "omega"])
+    rows = FIT_ROWS + 4_000  # two parts
+    texts = [" ".join(rng.choice(words, 4)) + f" w{rng.integers(0, 900)}" for _ in range(rows)]
+    frame = pd.DataFrame({"note": texts, "label": rng.choice(["a", "b"], rows)})
+    config = validate(
+        {
+            "name": "texts",
+            "data": {"split": {"validation": None, "test": None}},
+            "inputs": [
+                {"name": "note", "type": "text", "encoder": {"type": "bow", "max_ngrams": 500}}
+            ],
+            "outputs": [{"name": "label", "type": "category"}],
+        }
+    )
+    expected = Preprocessing(config)
+    expected.fit(frame)
+    path = _parquet(frame, tmp_path / "texts.parquet", group_rows=9_000)
+    streamed = Preprocessing(config)
+    files = TableFiles(path, config.data, tmp_path)
+    scan(files, TrainingRows(streamed, None, []), ["note", "label"], fit=True)
+    assert json.dumps(streamed.state()) == json.dumps(expected.state())
+    assert sum(len(kind) for kind in streamed.state()["note"]["grams"]) == 500

@@ -61,6 +61,35 @@ class TextMlp(Strict):
     dropout: Probability = 0.0
 
 
+class TextBow(Strict):
+    """Bag of n-grams: a learned linear map of the text's TF-IDF vector (word and character
+    n-grams, as scikit-learn's TfidfVectorizer makes them), then optional dense layers.
+
+    `words`: word n-gram lengths [from, to] (null: none); `chars`: character n-gram lengths
+    within words ([from, to], scikit-learn's `char_wb`; null: none). An n-gram found in fewer
+    than `min_count` training texts is dropped, and at most `max_ngrams` of the most frequent
+    are kept; a text keeps its `per_text` n-grams of highest weight. Weights: sublinear tf x
+    idf, L2-normalised per kind (words, chars). `dim`: the size of the learned projection;
+    `hidden`: dense layers after it; `dropout`: on the projection (0.3 measured 0.4 to 0.8
+    points above 0.0 on three short-text sets, bench/text_defaults.py).
+    Use for short texts and topic or sentiment labels, where word choice decides: it matches
+    TF-IDF + logistic regression, trains in seconds, and needs no pretrained model. Ignores
+    word order beyond `words[1]` words; use pretrained (or cnn, rnn, transformer) when order or
+    meaning beyond words matters. Cost: max_ngrams x dim parameters; preprocessing reads each
+    text's n-grams in Python, twice (fit, then transform): 100,000 short texts in about 25 s.
+    """
+
+    type: Literal["bow"] = "bow"
+    words: Annotated[list[PositiveInt], Field(min_length=2, max_length=2)] | None = [1, 2]
+    chars: Annotated[list[PositiveInt], Field(min_length=2, max_length=2)] | None = [2, 5]
+    min_count: PositiveInt = 2
+    max_ngrams: PositiveInt = 100_000
+    per_text: PositiveInt = 1000
+    dim: PositiveInt = 64
+    hidden: list[PositiveInt] = []
+    dropout: Probability = 0.3
+
+
 class TextCnn(Strict):
     """1-D convolutions over token embeddings, max-pooled over time. Fast; local word order."""
 
@@ -195,7 +224,7 @@ class AudioTransformer(Strict):
     dropout: Probability = 0.1
 
 
-TextEncoder = tagged_union(TextCnn, TextRnn, TextTransformer, TextMlp, TextPretrained)
+TextEncoder = tagged_union(TextCnn, TextBow, TextRnn, TextTransformer, TextMlp, TextPretrained)
 ImageEncoder = tagged_union(ImageCnn, ImageResnet, ImageMlp)
 CategoryEncoder = tagged_union(CategoryEmbed, CategoryOneHot)
 NumberEncoder = tagged_union(NumberAuto, Passthrough, NumberPeriodic)

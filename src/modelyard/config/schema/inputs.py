@@ -17,7 +17,7 @@ from modelyard.config.schema.encoders import (
     NumberAuto,
     NumberEncoder,
     Passthrough,
-    TextCnn,
+    TextBow,
     TextEncoder,
 )
 
@@ -46,7 +46,13 @@ class BinaryPreprocessing(Strict):
 
 
 class TextPreprocessing(Strict):
-    tokenizer: Literal["bpe", "wordpiece", "whitespace"] = "bpe"
+    """How a text becomes token ids (encoders but bow and pretrained). `tokenizer`: bpe
+    (subword pieces, the default), wordpiece, whitespace (whole words) or characters (one id
+    per character, spaces included: a character-level cnn or rnn, robust to misspellings and
+    rare words; raise `max_length`, which then counts characters). `vocab_size` and
+    `min_frequency` bound the learned vocabulary (characters: the alphabet)."""
+
+    tokenizer: Literal["bpe", "wordpiece", "whitespace", "characters"] = "bpe"
     vocab_size: PositiveInt = 8000
     min_frequency: PositiveInt = 2
     lowercase: bool = True
@@ -125,10 +131,17 @@ class BinaryInput(Strict):
 
 
 class TextInput(Strict):
+    """A text column. The default encoder, `bow` (TF-IDF n-grams into a learned projection),
+    is on par with TF-IDF + logistic regression on short texts with no tuning and trains in
+    seconds; `pretrained` (e.g. `minilm`) does better where meaning beyond words matters, at
+    the cost of a transformer's forward and backward; cnn, rnn and transformer learn from
+    scratch and need more data. Outputs that read every token (tags, a text decoder) need an
+    encoder that keeps them: cnn, rnn, transformer or pretrained."""
+
     name: str
     type: Literal["text"]
     column: str | None = None
-    encoder: TextEncoder = TextCnn()
+    encoder: TextEncoder = TextBow()
     preprocessing: TextPreprocessing = TextPreprocessing()
 
 

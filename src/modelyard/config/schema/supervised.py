@@ -66,6 +66,32 @@ class Config(Strict):
             return {**data, "gbdt": {}}
         return data
 
+    @model_validator(mode="before")
+    @classmethod
+    def _text_encoder_default(cls, raw: Any) -> Any:
+        """A text input naming no encoder gets bow (TextInput's default), or the encoder an
+        output's task asks for when it reads every token (`Task.text_encoder_default`: cnn
+        for tags and text decoders)."""
+        if not isinstance(raw, dict) or not isinstance(raw.get("outputs"), list):
+            return raw
+        from modelyard.tasks import registered
+
+        asked = {t.type: t.text_encoder_default for t in registered() if t.text_encoder_default}
+        wanted = [
+            asked[o["type"]]
+            for o in raw["outputs"]
+            if isinstance(o, dict) and o.get("type") in asked
+        ]
+        if not wanted or not isinstance(raw.get("inputs"), list):
+            return raw
+        inputs = [
+            {**i, "encoder": {"type": wanted[0]}}
+            if isinstance(i, dict) and i.get("type") == "text" and "encoder" not in i
+            else i
+            for i in raw["inputs"]
+        ]
+        return {**raw, "inputs": inputs}
+
 
 def config_model() -> type[Config]:
     """The supervised config's schema, its `outputs` open to every registered output type:

@@ -57,7 +57,7 @@ class Preprocessing:
     def __init__(self, config: Config, sources: dict[str, Path] | None = None):
         """`sources`: pretrained checkpoint (or saved tokenizer) directory per text input name."""
         self.config = config
-        self.inputs = [FEATURES.get(f.type)(f, is_output=False) for f in config.inputs]
+        self.inputs = [FEATURES.get(f.type).variant(f)(f, is_output=False) for f in config.inputs]
         from modelyard.tasks import task_of
 
         self.outputs = [task_of(f).feature(f, is_output=True) for f in config.outputs]

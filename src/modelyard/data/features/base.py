@@ -207,6 +207,12 @@ class Feature:
         self.is_output = is_output
         self.notes: list[str] = []
 
+    @classmethod
+    def variant(cls, config: Any) -> type[Feature]:
+        """The class that preprocesses `config`: `cls` itself, unless the type has variants
+        (a text input of the bow encoder)."""
+        return cls
+
     # --- missing values
 
     def drops_missing(self, training: bool) -> bool:

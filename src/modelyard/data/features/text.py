@@ -85,6 +85,15 @@ class TextFeature(Feature):
     explain_kind = "text"
     export_preprocessing = "token ids of the tokenizer named here, truncated to max_length (0 = padding); pretrained: (batch, 2, length) ids and attention mask"
 
+    @classmethod
+    def variant(cls, config: Any) -> type[Feature]:
+        """`BowTextFeature` (n-grams and counts) for the bow encoder, else token ids."""
+        if config.encoder.type == "bow":
+            from modelyard.data.features.bow import BowTextFeature
+
+            return BowTextFeature
+        return cls
+
     @property
     def pretrained(self) -> bool:
         return self.config.encoder.type == "pretrained"
@@ -294,15 +303,18 @@ class TextFeature(Feature):
 
 
 def _train_tokenizer(texts: Iterable[str], prep: Any):
-    """A BPE, WordPiece (both over words and punctuation) or whitespace word-level tokenizer
-    trained on `texts`, NFKC-normalised."""
+    """A BPE, WordPiece (both over words and punctuation), whitespace word-level or
+    character-level (spaces included) tokenizer trained on `texts`, NFKC-normalised."""
     from modelyard.data.tokenizers import train_tokenizer
 
-    word = prep.tokenizer == "whitespace"
+    kind, split = {
+        "whitespace": ("word", "whitespace"),
+        "characters": ("word", "characters"),
+    }.get(prep.tokenizer, (prep.tokenizer, "punctuation"))
     return train_tokenizer(
         texts,
-        "word" if word else prep.tokenizer,
-        split="whitespace" if word else "punctuation",
+        kind,
+        split=split,
         vocab_size=prep.vocab_size,
         min_frequency=prep.min_frequency,
         specials=SPECIALS,

@@ -92,3 +92,12 @@ def test_state_round_trips_through_json(tokenizer):
     series = pd.Series(["the cat sat on a dog", "mat", "unseen words"])
     assert torch.equal(g.transform(series), f.transform(series))
     assert g.vocab_size == f.vocab_size
+
+
+def test_characters_tokenizer_gives_one_id_per_character_spaces_included():
+    f = fitted(tokenizer="characters", max_length=8)
+    ids = f.transform(pd.Series(["cat sat", "the mat sat on"]))
+    assert f.token_strings(ids[0].tolist()) == ["c", "a", "t", " ", "s", "a", "t", "[PAD]"]
+    assert ids.shape == (2, 8)  # the longer text is cut at max_length characters
+    assert f.token_strings(f.transform(pd.Series(["cat!"]))[0].tolist())[-1] == "[UNK]"
+    assert f.vocab_size == 3 + len(set("".join(TRAIN).lower()))

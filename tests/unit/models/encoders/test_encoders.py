@@ -15,7 +15,7 @@ import torch
 from safetensors.torch import load_file, save_file
 from torch import nn
 
-from modelyard.models.encoders import audio, cnn, mlp, resnet, rnn, tabular, transformer
+from modelyard.models.encoders import audio, bow, cnn, mlp, resnet, rnn, tabular, transformer
 from modelyard.models.encoders.common import (
     FeatureMapEncoder,
     FrameStatesEncoder,
@@ -35,6 +35,16 @@ def _tokens(generator: torch.Generator) -> torch.Tensor:
     for row, length in enumerate((L, 5, 2, 1)):
         ids[row, length:] = 0
     return ids
+
+
+def _ngrams(generator: torch.Generator) -> torch.Tensor:
+    """(B, 2, L) n-gram ids in 1..VOCAB-1 (distinct per row) and counts 1-3, 0-padded after
+    rows of lengths L, 5, 2, 1, as BowTextFeature gives them."""
+    ids = torch.stack([torch.randperm(VOCAB - 1, generator=generator)[:L] + 1 for _ in range(B)])
+    counts = torch.randint(1, 4, (B, L), generator=generator)
+    for row, length in enumerate((L, 5, 2, 1)):
+        ids[row, length:], counts[row, length:] = 0, 0
+    return torch.stack([ids, counts], dim=1)
 
 
 def _images(generator: torch.Generator) -> torch.Tensor:
@@ -112,6 +122,8 @@ CASES = [
         )
         for p in ("mean", "cls", "max")
     ],
+    Case("text-bow", lambda: bow.TextBow(torch.rand(VOCAB) + 1, 9, 6, [], 0.0), _ngrams),
+    Case("text-bow-hidden", lambda: bow.TextBow(torch.rand(VOCAB) + 1, 9, 6, [5], 0.0), _ngrams),
     Case("image-cnn", lambda: cnn.ImageCnn(C, H, W, [4, 6], 3, True, 5, 0.0), _images),
     Case("image-cnn-no-bn", lambda: cnn.ImageCnn(C, H, W, [4], 3, False, 5, 0.0), _images),
     Case("image-resnet", lambda: resnet.ImageResnet(C, [4, 6], [1, 2], 0.0), _images),
@@ -157,7 +169,7 @@ def test_gradients_reach_every_parameter(case: Case) -> None:
         assert p.grad.abs().sum() > 0, f"{name} got an all-zero gradient"
     embedding = getattr(module, "embedding", None) or getattr(module, "tokens", None)
     if isinstance(embedding, nn.Embedding):
-        used = x.unique()
+        used = (x[:, 0] if x.ndim == 3 else x).unique()  # bow: (B, 2, L) ids and counts
         assert (
             embedding.weight.grad[used[used != embedding.padding_idx]].abs().sum(dim=1) > 0
         ).all()
