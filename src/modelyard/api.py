@@ -110,11 +110,37 @@ class Model(Fitting):
         self.config = self._resolved_config(*data)
 
     def _prepare(self, data: tuple[DataArg, DataArg, DataArg], saved_run, procs) -> _Prepared:
-        from modelyard.models.build import build_losses
 
         files = self._streamed_files(data)
         if files is not None:
             return self._prepare_streamed(files, saved_run, procs)
+        worker = self._baselines_worker(procs)
+        try:
+            return self._prepare_in_memory(data, saved_run, procs, worker)
+        except BaseException:
+            if worker is not None:
+                worker.cancel()
+            raise
+
+    def _baselines_worker(self, procs):
+        """The baselines' process (modelyard.baselines.Worker), started now so that it has
+        imported scikit-learn by the time the data are ready; None where none will be fitted."""
+        from modelyard import baselines
+        from modelyard.tasks import task_of
+
+        config = self.config
+        files = [
+            i.name for i in config.inputs if i.type not in ("number", "binary", "category", "text")
+        ]
+        if not (procs.is_main and config.baselines) or files:
+            return None
+        if any(not task_of(o).baseline for o in config.outputs):
+            return None
+        return baselines.Worker()
+
+    def _prepare_in_memory(self, data, saved_run, procs, worker) -> _Prepared:
+        from modelyard.models.build import build_losses
+
         tables = self._read_splits(*data)
         self._check_trainable(tables)
         self._fit_preprocessing(tables["train"], saved_run, procs)
@@ -128,11 +154,13 @@ class Model(Fitting):
         losses = build_losses(self.config, self.preprocessing)
         found = _Prepared(tables, prepared, self._split_sources(*data), losses)
         if procs.is_main and self._baselines_apply(found):
-            from modelyard import baselines
+            if worker is None:  # (a task registered with baselines but unknown to the config)
+                from modelyard.baselines import Worker
 
-            found.baselines = baselines.start(
-                self.preprocessing, prepared, self.config.trainer.seed
-            )
+                worker = Worker()
+            found.baselines = worker.submit(self.preprocessing, prepared, self.config.trainer.seed)
+        elif worker is not None:
+            worker.cancel()
         return found
 
     def _build(self, prepared: _Prepared) -> torch.nn.Module:
@@ -427,7 +455,11 @@ class Model(Fitting):
 
         if prepared.baselines is None:
             return
-        predictions = prepared.baselines.result()
+        try:
+            predictions = baselines.collect(self.preprocessing, prepared.baselines.result())
+        except Exception as error:  # their process died (memory?): the trained model stands
+            log(f"note: the baselines failed ({type(error).__name__}: {error}); none recorded")
+            return
         found = baselines.score_baselines(
             self.preprocessing, predictions, prepared.tables, prepared.losses
         )

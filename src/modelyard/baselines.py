@@ -45,22 +45,96 @@ def skip_reason(preprocessing) -> str | None:
     return None
 
 
-def start(preprocessing, tables: dict, seed: int) -> Future:
-    """Fit the baselines in a background thread while the network trains: their work is
-    mostly scikit-learn's import and single-threaded fitting, which the training loop (waiting
-    on torch's kernels) leaves room for. The future's result: `predict_baselines`'."""
-    from concurrent.futures import ThreadPoolExecutor
+class Worker:
+    """The Python process that fits the baselines while the network trains, started before
+    the data are read so that importing scikit-learn (about 1.3 s of CPU, the bulk of what
+    baselines cost on small tables) overlaps with reading, preprocessing and training instead
+    of adding to the run. It runs at the lowest priority, gets numpy arrays only (`_jobs`,
+    pickled through its stdin) and writes back `fit_predict`'s result. A plain subprocess, not
+    multiprocessing: spawning would re-import the caller's script. It exits at the end of its
+    stdin, so a run that stops early (or dies) leaves nothing behind."""
 
-    pool = ThreadPoolExecutor(1, thread_name_prefix="baselines")
-    future = pool.submit(predict_baselines, preprocessing, tables, seed)
-    pool.shutdown(wait=False)
-    return future
+    def __init__(self) -> None:
+        import subprocess
+        import sys
+
+        code = "import os; os.nice(19); from modelyard.baselines import serve_jobs; serve_jobs()"
+        self.process = subprocess.Popen(
+            [sys.executable, "-c", code],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+
+    def submit(self, preprocessing, tables: dict, seed: int) -> Future:
+        """The future of `fit_predict` for these tables (`_jobs`); a thread waits on the pipes."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        jobs = _jobs(preprocessing, tables, seed)
+        pool = ThreadPoolExecutor(1, thread_name_prefix="baselines")
+        future = pool.submit(self._run, jobs)
+        pool.shutdown(wait=False)
+        return future
+
+    def cancel(self) -> None:
+        """No baselines after all: the process ends at once."""
+        self.process.kill()
+        self.process.communicate()
+
+    def _run(self, jobs: list[dict]) -> dict:
+        import pickle
+
+        out, err = self.process.communicate(pickle.dumps(jobs))
+        if self.process.returncode != 0:
+            last = err.decode(errors="replace").strip().splitlines()[-1:] or ["no message"]
+            raise RuntimeError(f"exit code {self.process.returncode}: {last[0]}")
+        return pickle.loads(out)
+
+
+def serve_jobs() -> None:
+    """The baselines' process: imports scikit-learn first, then `fit_predict` of the jobs
+    pickled on stdin, pickled to stdout; nothing on stdin (the run stopped): nothing to do."""
+    import pickle
+    import sys
+
+    import sklearn.ensemble  # noqa: F401  (imported while the parent still reads the data)
+    import sklearn.feature_extraction.text  # noqa: F401
+    import sklearn.linear_model  # noqa: F401
+
+    raw = sys.stdin.buffer.read()
+    if raw:
+        sys.stdout.buffer.write(pickle.dumps(fit_predict(pickle.loads(raw))))
 
 
 def predict_baselines(preprocessing, tables: dict, seed: int) -> dict[str, dict[str, dict]]:
     """{baseline: {split: {output: tensor}}}: each baseline's predictions for the validation
     and test tables of `tables` (Tables: "train" and those present), as the model's output
-    tensors, fitted on the training table's rows."""
+    tensors, fitted here (`Worker` fits them in another process)."""
+    return collect(preprocessing, fit_predict(_jobs(preprocessing, tables, seed)))
+
+
+def collect(preprocessing, predicted: dict) -> dict[str, dict[str, dict]]:
+    """`fit_predict`'s arrays as the model's output tensors (`Task.baseline_outputs`)."""
+    from modelyard.tasks import task_of
+
+    features = {f.name: f for f in preprocessing.outputs}
+    return {
+        name: {
+            split: {
+                output: task_of(features[output]).baseline_outputs(features[output], values)
+                for output, values in by_output.items()
+            }
+            for split, by_output in by_split.items()
+        }
+        for name, by_split in predicted.items()
+    }
+
+
+def _jobs(preprocessing, tables: dict, seed: int) -> list[dict]:
+    """What fitting each baseline needs, as plain numpy / scipy arrays and strings: per
+    baseline its estimator (`_ESTIMATORS` name and arguments), the training matrix and, per
+    output, the kept training rows, their targets and the kind of estimator."""
+    from modelyard.tasks import task_of
     from modelyard.train.progress import log
 
     train = tables["train"]
@@ -70,15 +144,49 @@ def predict_baselines(preprocessing, tables: dict, seed: int) -> dict[str, dict[
             f"baselines: fitted on {len(rows)} of {len(train)} training rows (sampled, trainer.seed)"
         )
     splits = {s: tables[s] for s in ("validation", "test") if tables.get(s) is not None}
-    found: dict[str, dict[str, dict]] = {}
-    for name, features, make in _candidates(preprocessing, seed):
-        x_train = _take(features(train), rows)
-        outputs: dict[str, dict] = {s: {} for s in splits}
-        for feature in preprocessing.outputs:
-            predict = _fit_one(feature, make, x_train, train.tensors[feature.name][rows])
-            for split, table in splits.items():
-                outputs[split][feature.name] = predict(features(table))
-        found[name] = outputs
+    outputs = []
+    for feature in preprocessing.outputs:
+        task, target = task_of(feature), train.tensors[feature.name][rows]
+        kept = task.seen(feature, target)
+        kept = np.ones(len(target), bool) if kept is None else kept.numpy()
+        width = 0 if task.baseline == "regressor" else len(task.classes(feature))
+        outputs.append(
+            {
+                "name": feature.name,
+                "kind": task.baseline,
+                "rows": np.flatnonzero(kept),
+                "target": target[kept].numpy(),
+                "width": width,
+            }
+        )
+    jobs = []
+    for name, features, estimator in _candidates(preprocessing, seed):
+        jobs.append(
+            {
+                "name": name,
+                "estimator": estimator,
+                "train": _take(features(train), rows),
+                "splits": {s: features(t) for s, t in splits.items()},
+                "outputs": outputs,
+            }
+        )
+    return jobs
+
+
+def fit_predict(jobs: list[dict]) -> dict[str, dict[str, dict[str, np.ndarray]]]:
+    """{baseline: {split: {output: predictions}}}: class probabilities (N, classes) or values
+    (N,). Runs in `start`'s process, on one thread (training has the others)."""
+    from threadpoolctl import threadpool_limits
+
+    found: dict[str, dict[str, dict[str, np.ndarray]]] = {}
+    with threadpool_limits(1):
+        for job in jobs:
+            by_split: dict[str, dict[str, np.ndarray]] = {s: {} for s in job["splits"]}
+            for output in job["outputs"]:
+                predict = _fit_one(job, output)
+                for split, x in job["splits"].items():
+                    by_split[split][output["name"]] = predict(x)
+            found[job["name"]] = by_split
     return found
 
 
@@ -101,8 +209,9 @@ def fit_baselines(preprocessing, tables: dict, losses, seed: int) -> dict[str, d
     return score_baselines(preprocessing, predictions, tables, losses)
 
 
-def _candidates(preprocessing, seed: int) -> list[tuple[str, Callable, Callable]]:
-    """(name, table -> feature matrix, kind -> unfitted estimator) of each baseline that applies."""
+def _candidates(preprocessing, seed: int) -> list[tuple[str, Callable, tuple]]:
+    """(name, table -> feature matrix, (estimator maker, its arguments)) of each baseline
+    that applies."""
     from modelyard.tasks import task_of
 
     kinds = {task_of(f).baseline for f in preprocessing.outputs}
@@ -113,35 +222,32 @@ def _candidates(preprocessing, seed: int) -> list[tuple[str, Callable, Callable]
     texts = [f for f in preprocessing.inputs if f.type == _TEXT]
     found = []
     if table:
-        found.append((linear, lambda t: _one_hot(table, t), _linear))
-        found.append(("gradient_boosting", lambda t: _codes(table, t), _boosting(table, seed)))
+        found.append((linear, lambda t: _one_hot(table, t), ("linear", ())))
+        boosting = ("boosting", (categorical_mask(table), seed))
+        found.append(("gradient_boosting", lambda t: _codes(table, t), boosting))
     if texts:
-        found.append((f"tfidf_{linear}", lambda t: _texts(texts, t), _tfidf))
+        found.append((f"tfidf_{linear}", lambda t: _texts(texts, t), ("tfidf", ())))
     return found
 
 
-def _fit_one(feature, make: Callable, x, target):
+def _fit_one(job: dict, output: dict) -> Callable:
     """Fit one output's estimator on the training rows with a label (of a class seen in
-    training); returns features -> the model's output tensor for them."""
-    from modelyard.tasks import task_of
-
-    task = task_of(feature)
-    kept = task.seen(feature, target)
-    kept = np.ones(len(target), bool) if kept is None else kept.numpy()
-    x, y = _take(x, np.flatnonzero(kept)), target[kept].numpy()
-    if task.baseline == "regressor":
-        estimator = _fit(make("regressor"), x, y)
-        return lambda rows: task.baseline_outputs(feature, estimator.predict(rows))
-    y, width = y.astype(np.int64), len(task.classes(feature))
+    training); returns features -> its predictions for them."""
+    maker, arguments = job["estimator"]
+    x, y = _take(job["train"], output["rows"]), output["target"]
+    if output["kind"] == "regressor":
+        estimator = _fit(_ESTIMATORS[maker]("regressor", *arguments), x, y)
+        return estimator.predict
+    y, width = y.astype(np.int64), output["width"]
     classes = np.unique(y)
     if len(classes) < 2:  # one class in the training rows: always that class
-        return lambda rows: task.baseline_outputs(feature, _full(rows.shape[0], width, classes))
-    estimator = _fit(make("classifier"), x, y)
+        return lambda rows: _full(rows.shape[0], width, classes)
+    estimator = _fit(_ESTIMATORS[maker]("classifier", *arguments), x, y)
 
     def predict(rows):
         probs = np.zeros((rows.shape[0], width))
         probs[:, estimator.classes_] = estimator.predict_proba(rows)
-        return task.baseline_outputs(feature, probs)
+        return probs
 
     return predict
 
@@ -228,20 +334,11 @@ def categorical_mask(features: list, limit: int = _HGB_CATEGORIES) -> list[bool]
     return [f.type == "category" and len(f.vocab) <= limit for f in features]
 
 
-def _boosting(features: list, seed: int) -> Callable:
-    categorical = categorical_mask(features)
+def _boosting(kind: str, categorical: list[bool], seed: int):
+    from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
 
-    def make(kind: str):
-        from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
-
-        cls = (
-            HistGradientBoostingClassifier
-            if kind == "classifier"
-            else HistGradientBoostingRegressor
-        )
-        return cls(categorical_features=np.array(categorical), random_state=seed)
-
-    return make
+    cls = HistGradientBoostingClassifier if kind == "classifier" else HistGradientBoostingRegressor
+    return cls(categorical_features=np.array(categorical), random_state=seed)
 
 
 def _tfidf(kind: str):
@@ -251,6 +348,9 @@ def _tfidf(kind: str):
     words = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True)
     chars = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True)
     return make_pipeline(make_union(words, chars), _linear(kind))
+
+
+_ESTIMATORS = {"linear": _linear, "boosting": _boosting, "tfidf": _tfidf}
 
 
 # ------------------------------------------------------------ reporting

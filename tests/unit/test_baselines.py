@@ -127,3 +127,77 @@ def test_images_and_text_outputs_get_a_note_instead_of_baselines():
     assert "output summary is not a value per row" in skip_reason(
         Feature(inputs=[number], outputs=[summary])
     )
+
+
+class _RecordingWorker:
+    """Stands in for baselines.Worker: records what the run asked of it."""
+
+    made: list[_RecordingWorker] = []
+
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+        _RecordingWorker.made.append(self)
+
+    def submit(self, preprocessing, tables, seed):
+        from concurrent.futures import Future
+
+        from modelyard.baselines import _jobs, fit_predict
+
+        self.calls.append("submit")
+        future: Future = Future()
+        future.set_result(fit_predict(_jobs(preprocessing, tables, seed)))
+        return future
+
+    def cancel(self) -> None:
+        self.calls.append("cancel")
+
+
+def test_the_baselines_process_starts_before_the_data_and_ends_with_a_failed_run(monkeypatch):
+    from modelyard import baselines
+
+    monkeypatch.setattr(baselines, "Worker", _RecordingWorker)
+    _RecordingWorker.made.clear()
+    config = _given_splits(tiny_config(epochs=1))
+    model = Model.from_config(config).fit(
+        train=make_table(60, seed=1), validation=make_table(20, seed=2)
+    )
+    assert [w.calls for w in _RecordingWorker.made] == [["submit"]]
+    assert set(model.metrics["baselines"]) == {"logistic_regression", "gradient_boosting"} | {
+        "tfidf_logistic_regression"
+    }
+    _RecordingWorker.made.clear()
+    with pytest.raises(UserError):
+        Model.from_config(config).fit(train=make_table(60, seed=1).drop(columns=["x1"]))
+    assert [w.calls for w in _RecordingWorker.made] == [["cancel"]]
+
+
+def test_the_baselines_process_fits_what_it_is_sent_and_nothing_without_input():
+    import pickle
+    import subprocess
+    import sys
+
+    from modelyard.baselines import Worker
+
+    idle = subprocess.run(
+        [sys.executable, "-c", "from modelyard.baselines import serve_jobs; serve_jobs()"],
+        input=b"",
+        capture_output=True,
+        check=True,
+    )
+    assert idle.stdout == b""
+    x = np.array([[0.0], [1.0], [2.0], [3.0]])
+    job = {
+        "name": "linear",
+        "estimator": ("linear", ()),
+        "train": x,
+        "splits": {"test": x},
+        "outputs": [
+            {"name": "y", "kind": "regressor", "rows": np.arange(4), "target": 2 * x[:, 0]}
+        ],
+    }
+    found = Worker()._run([job])
+    from sklearn.linear_model import Ridge
+
+    expected = Ridge(alpha=1.0).fit(x, 2 * x[:, 0]).predict(x)
+    np.testing.assert_allclose(found["linear"]["test"]["y"], expected, atol=1e-9)
+    assert pickle.dumps(found)  # plain arrays
