@@ -136,7 +136,7 @@ class Model(Fitting):
             return None
         if any(not task_of(o).baseline for o in config.outputs):
             return None
-        return baselines.Worker()
+        return baselines.worker()
 
     def _prepare_in_memory(self, data, saved_run, procs, worker) -> _Prepared:
         from modelyard.models.build import build_losses
@@ -155,9 +155,9 @@ class Model(Fitting):
         found = _Prepared(tables, prepared, self._split_sources(*data), losses)
         if procs.is_main and self._baselines_apply(found):
             if worker is None:  # (a task registered with baselines but unknown to the config)
-                from modelyard.baselines import Worker
+                from modelyard.baselines import worker as make_worker
 
-                worker = Worker()
+                worker = make_worker()
             found.baselines = worker.submit(self.preprocessing, prepared, self.config.trainer.seed)
         elif worker is not None:
             worker.cancel()

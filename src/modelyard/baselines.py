@@ -91,6 +91,31 @@ class Worker:
         return pickle.loads(out)
 
 
+class LocalWorker:
+    """Fits the baselines in a thread of this process: `worker()`'s choice where scikit-learn
+    is already imported (a notebook, a test session), so the import costs nothing here."""
+
+    def submit(self, preprocessing, tables: dict, seed: int) -> Future:
+        from concurrent.futures import ThreadPoolExecutor
+
+        jobs = _jobs(preprocessing, tables, seed)
+        pool = ThreadPoolExecutor(1, thread_name_prefix="baselines")
+        future = pool.submit(fit_predict, jobs)
+        pool.shutdown(wait=False)
+        return future
+
+    def cancel(self) -> None:
+        """Nothing started yet."""
+
+
+def worker() -> Worker | LocalWorker:
+    """Where this run's baselines are fitted: a process of their own (`Worker`), which hides
+    importing scikit-learn, unless this process has imported it already (`LocalWorker`)."""
+    import sys
+
+    return LocalWorker() if "sklearn.linear_model" in sys.modules else Worker()
+
+
 def serve_jobs() -> None:
     """The baselines' process: imports scikit-learn first, then `fit_predict` of the jobs
     pickled on stdin, pickled to stdout; nothing on stdin (the run stopped): nothing to do."""

@@ -130,7 +130,7 @@ def test_images_and_text_outputs_get_a_note_instead_of_baselines():
 
 
 class _RecordingWorker:
-    """Stands in for baselines.Worker: records what the run asked of it."""
+    """Stands in for baselines.worker(): records what the run asked of it."""
 
     made: list[_RecordingWorker] = []
 
@@ -155,7 +155,7 @@ class _RecordingWorker:
 def test_the_baselines_process_starts_before_the_data_and_ends_with_a_failed_run(monkeypatch):
     from modelyard import baselines
 
-    monkeypatch.setattr(baselines, "Worker", _RecordingWorker)
+    monkeypatch.setattr(baselines, "worker", _RecordingWorker)
     _RecordingWorker.made.clear()
     config = _given_splits(tiny_config(epochs=1))
     model = Model.from_config(config).fit(
@@ -201,3 +201,18 @@ def test_the_baselines_process_fits_what_it_is_sent_and_nothing_without_input():
     expected = Ridge(alpha=1.0).fit(x, 2 * x[:, 0]).predict(x)
     np.testing.assert_allclose(found["linear"]["test"]["y"], expected, atol=1e-9)
     assert pickle.dumps(found)  # plain arrays
+
+
+def test_baselines_get_a_process_of_their_own_unless_scikit_learn_is_loaded(monkeypatch):
+    import sys
+
+    import sklearn.linear_model  # noqa: F401
+
+    from modelyard import baselines
+
+    assert isinstance(baselines.worker(), baselines.LocalWorker)
+    monkeypatch.delitem(sys.modules, "sklearn.linear_model")
+    separate = baselines.worker()
+    assert isinstance(separate, baselines.Worker)
+    separate.cancel()
+    assert separate.process.returncode is not None  # ended
