@@ -221,44 +221,35 @@ def _bow_ranges(encoder, where: str) -> list[str]:
     return problems
 
 
-def bow_text_has_no_tokenizer(config: Config) -> list[str]:
-    """The bow encoder reads n-grams, not tokens: tokenizer settings would be silently ignored."""
+# Text preprocessing settings an encoder ignores, and why (said instead of ignored silently).
+_IGNORED_BY_ENCODER = {
+    "bow": (
+        ("tokenizer", "vocab_size", "min_frequency", "max_length"),
+        "the bow encoder, which reads word and character n-grams; remove them (its "
+        "encoder.min_count, max_ngrams and per_text play their part)",
+    ),
+    "pretrained": (
+        ("tokenizer", "vocab_size", "min_frequency", "lowercase"),
+        "a pretrained encoder, which brings its own tokenizer; remove them",
+    ),
+}
+
+
+def text_settings_the_encoder_ignores(config: Config) -> list[str]:
+    """Tokenizer settings that a bow or pretrained text encoder would silently ignore."""
     from modelyard.config.schema import TextPreprocessing
 
     defaults = TextPreprocessing()
     problems = []
     for i, feature in enumerate(config.inputs):
-        if feature.type == "text" and feature.encoder.type == "bow":
-            changed = [
-                k
-                for k in ("tokenizer", "vocab_size", "min_frequency", "max_length")
-                if getattr(feature.preprocessing, k) != getattr(defaults, k)
-            ]
-            if changed:
-                problems.append(
-                    f"inputs[{i}].preprocessing: {', '.join(changed)} do not apply to the bow encoder, which reads word and character n-grams; "
-                    "remove them (its encoder.min_count, max_ngrams and per_text play their part)"
-                )
-    return problems
-
-
-def pretrained_text_uses_its_tokenizer(config: Config) -> list[str]:
-    """Tokenizer settings would be silently ignored with a pretrained encoder: say so instead."""
-    from modelyard.config.schema import TextPreprocessing
-
-    defaults = TextPreprocessing()
-    problems = []
-    for i, feature in enumerate(config.inputs):
-        if feature.type == "text" and feature.encoder.type == "pretrained":
-            changed = [
-                k
-                for k in ("tokenizer", "vocab_size", "min_frequency", "lowercase")
-                if getattr(feature.preprocessing, k) != getattr(defaults, k)
-            ]
-            if changed:
-                problems.append(
-                    f"inputs[{i}].preprocessing: {', '.join(changed)} do not apply to a pretrained encoder, which brings its own tokenizer; remove them"
-                )
+        if feature.type != "text" or feature.encoder.type not in _IGNORED_BY_ENCODER:
+            continue
+        keys, why = _IGNORED_BY_ENCODER[feature.encoder.type]
+        changed = [k for k in keys if getattr(feature.preprocessing, k) != getattr(defaults, k)]
+        if changed:
+            problems.append(
+                f"inputs[{i}].preprocessing: {', '.join(changed)} do not apply to {why}"
+            )
     return problems
 
 
@@ -392,8 +383,7 @@ CHECKS: list[Callable[[Config], list[str]]] = [
     strategy_settings_fit,
     encoder_shapes_fit,
     image_crop_fits,
-    pretrained_text_uses_its_tokenizer,
-    bow_text_has_no_tokenizer,
+    text_settings_the_encoder_ignores,
     tracking_settings_fit,
     gbdt_settings_fit,
 ]
