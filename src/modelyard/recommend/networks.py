@@ -1,0 +1,89 @@
+"""Matrix factorisation and its training objectives (ratings: MSE; ranking: BPR)."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+Tensors = dict[str, torch.Tensor]
+
+
+class MatrixFactorization(nn.Module):
+    """score(u, i) = p_u . q_i (+ b_u + b_i + mean): `users` x `dim` and `items` x `dim`
+    embeddings, with `biases` a bias per user and item and the global mean rating."""
+
+    def __init__(self, users: int, items: int, dim: int, biases: bool, mean: float = 0.0):
+        super().__init__()
+        self.user = nn.Embedding(users, dim)
+        self.item = nn.Embedding(items, dim)
+        nn.init.normal_(self.user.weight, std=0.1)
+        nn.init.normal_(self.item.weight, std=0.1)
+        self.biases = biases
+        if biases:
+            self.user_bias = nn.Embedding(users, 1)
+            self.item_bias = nn.Embedding(items, 1)
+            nn.init.zeros_(self.user_bias.weight)
+            nn.init.zeros_(self.item_bias.weight)
+        self.register_buffer("mean", torch.tensor(float(mean)))
+
+    @property
+    def items(self) -> int:
+        return self.item.num_embeddings
+
+    def forward(self, users: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
+        """users, items: (...) int64 of the same shape -> scores (...)."""
+        score = (self.user(users) * self.item(items)).sum(-1)
+        if self.biases:
+            score = score + self.user_bias(users)[..., 0] + self.item_bias(items)[..., 0]
+        return score + self.mean
+
+    def score_all(self, users: torch.Tensor) -> torch.Tensor:
+        """users (U,) -> scores of every item (U, items)."""
+        score = self.user(users) @ self.item.weight.T
+        if self.biases:
+            score = score + self.user_bias(users) + self.item_bias.weight.T
+        return score + self.mean
+
+    def penalty(self, users: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
+        """Squared norm of the batch's embeddings (and biases), per interaction: a scalar."""
+        total = self.user(users).pow(2).sum() + self.item(items).pow(2).sum()
+        if self.biases:
+            total = total + self.user_bias(users).pow(2).sum() + self.item_bias(items).pow(2).sum()
+        return total / users.numel()
+
+
+def ratings_objective(l2: float):
+    """(model, batch {user, item, rating: (B,)}) -> mean squared error (+ l2 penalty)."""
+
+    def objective(model: MatrixFactorization, batch: Tensors) -> torch.Tensor:
+        predicted = model(batch["user"], batch["item"])
+        loss = F.mse_loss(predicted.float(), batch["rating"])
+        return loss + l2 * model.penalty(batch["user"], batch["item"]) if l2 else loss
+
+    return objective
+
+
+def ranking_objective(l2: float, negatives: int, generator: torch.Generator | None = None):
+    """BPR: (model, batch {user, item: (B,)}) -> -log sigmoid(s(u, i) - s(u, j)), averaged
+    over (B, negatives) items j drawn uniformly on the batch's device (from `generator`, or
+    torch's default one: seeded per epoch by the loop, so a resume draws alike)."""
+
+    def objective(model: MatrixFactorization, batch: Tensors) -> torch.Tensor:
+        users, items = batch["user"], batch["item"]
+        drawn = torch.randint(
+            model.items,
+            (len(users), negatives),
+            device=users.device,
+            generator=generator,
+        )
+        positive = model(users, items)  # (B,)
+        negative = model(users[:, None].expand_as(drawn), drawn)  # (B, negatives)
+        loss = -F.logsigmoid((positive[:, None] - negative).float()).mean()
+        if l2:
+            loss = loss + l2 * model.penalty(
+                torch.cat([users, users]), torch.cat([items, drawn[:, 0]])
+            )
+        return loss
+
+    return objective
