@@ -44,8 +44,11 @@ def directions() -> dict[str, str]:
 
 
 # Keys of a split in metrics.json that count rows rather than score them (no direction), and
-# `positive_class`, the class a binary output's precision, recall and f1 are of.
-ROW_COUNTS = frozenset({"rows", "rows_left_out", "rows_unseen_class", "positive_class"})
+# `positive_class`, the class a binary output's precision, recall and f1 are of; a
+# recommendation split's `users` (evaluated) and `protocol` (how ranking was measured).
+ROW_COUNTS = frozenset(
+    {"rows", "rows_left_out", "rows_unseen_class", "positive_class", "users", "protocol"}
+)
 
 
 def metric_mode(name: str, key: str | None = None) -> str:

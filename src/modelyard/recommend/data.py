@@ -89,8 +89,8 @@ def _first_bad(mask: np.ndarray) -> int:
 def _id_column(frame: pd.DataFrame, name: str, source: str, key: str) -> pd.Series:
     column = _column(frame, name, source, key)
     missing = column.isna().to_numpy()
-    if column.dtype == object:
-        missing |= column.astype(str).str.strip().eq("").to_numpy()
+    if not pd.api.types.is_numeric_dtype(column):
+        missing = missing | column.astype(str).str.strip().eq("").to_numpy()
     if missing.any():
         raise UserError(
             f"{source}: row {_first_bad(missing)}: column '{name}' has no id "
@@ -149,7 +149,7 @@ def _resolve_duplicates(found: Interactions, policy: str, source: str) -> Intera
     rows = np.flatnonzero(repeated)
     pairs = int(key[repeated].nunique())
     first = rows[0]
-    user, item = found.user_ids[found.users[first]], found.item_ids[found.items[first]]
+    user, item = str(found.user_ids[found.users[first]]), str(found.item_ids[found.items[first]])
     same = rows[key.to_numpy()[rows] == key.iloc[first]][:2] + 1
     where = f"e.g. user {user!r}, item {item!r} at rows {same[0]} and {same[1]}"
     if policy == "error":

@@ -9,7 +9,7 @@ import pandas as pd
 def synthetic_interactions(
     users: int = 200,
     items: int = 100,
-    per_user: int = 20,
+    per_user: int = 40,
     rank: int = 3,
     noise: float = 0.3,
     seed: int = 0,
@@ -24,7 +24,7 @@ def synthetic_interactions(
     item_f = rng.normal(size=(items, rank))
     affinity = user_f @ item_f.T / np.sqrt(rank)  # (users, items), about unit variance
     # Gumbel top-k: per_user distinct items per user, likelier where affinity is high
-    keys = 2.0 * affinity + rng.gumbel(size=affinity.shape)
+    keys = affinity + rng.gumbel(size=affinity.shape)
     chosen = np.argsort(-keys, axis=1)[:, :per_user]  # (users, per_user)
     user_col = np.repeat(np.arange(users), per_user)
     item_col = chosen.ravel()
