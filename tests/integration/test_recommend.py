@@ -195,3 +195,15 @@ def test_a_resumed_bpr_run_matches_an_uninterrupted_one(tmp_path):
     history = pd.read_csv(tmp_path / "resumed" / "history.csv")
     assert history["epoch"].tolist() == [1, 2, 3]
     assert "validation_ndcg_at_10" in history.columns
+
+
+def test_fit_takes_a_dataframe_in_python():
+    config = {
+        "task": "recommendation",
+        "data": {"rating": "rating"},
+        "model": {"dim": 4},
+        "trainer": {"epochs": 2},
+    }
+    model = Model.from_config(config).fit(synthetic_interactions(users=30, items=20, per_user=5))
+    assert model.metrics["test"]["rows"] == 15 and len(model.history) == 2
+    assert len(model.recommend(["u3"], k=20)) == 15  # 5 of the 20 items seen

@@ -45,6 +45,10 @@ def read_interactions(settings, base: Path) -> Interactions:
     from modelyard.config.schema import Data
     from modelyard.data.read import read_table
 
+    if settings.file is None:
+        raise UserError(
+            "data.file: not set; name the interactions table (or, in Python, pass a DataFrame to fit)"
+        )
     path = Path(settings.file)
     path = path if path.is_absolute() else base / path
     frame = read_table(path, Data(separator=settings.separator, encoding=settings.encoding))

@@ -19,6 +19,14 @@ import numpy as np
 import torch
 
 PROTOCOL = "full ranking, seen items excluded"
+# The most scores held at once (float32: 128 MB, plus a mask and a copy for mrr): a chunk of
+# users is cut smaller than `user_chunk` when the catalogue is large.
+SCORE_BUDGET = 2**25
+
+
+def chunk_rows(chunk: int, n_items: int) -> int:
+    """Users per chunk: at most `chunk`, and at most SCORE_BUDGET scores (at least 1 user)."""
+    return max(1, min(chunk, SCORE_BUDGET // max(n_items, 1)))
 
 
 def rating_metrics(predicted: np.ndarray, target: np.ndarray) -> dict[str, float]:
@@ -62,6 +70,7 @@ def ranking_metrics(
     top_k = min(max(ks), n_items)
     sums: dict[str, float] = {}
     shown = torch.zeros(n_items, dtype=torch.bool, device=device)
+    chunk = chunk_rows(chunk, n_items)
     for start in range(0, len(users), chunk):
         part = users[start : start + chunk]
         scores = score_all(torch.as_tensor(part, device=device)).float()
@@ -69,12 +78,11 @@ def ranking_metrics(
         scores[
             torch.as_tensor(rows, device=device), torch.as_tensor(items, device=device)
         ] = -torch.inf
-        relevant = torch.zeros_like(scores, dtype=torch.bool)
         rows, items = targets.of(part)
-        relevant[torch.as_tensor(rows, device=device), torch.as_tensor(items, device=device)] = True
+        held = (torch.as_tensor(rows, device=device), torch.as_tensor(items, device=device))
         top = scores.topk(top_k, dim=1).indices  # (U, top_k)
         shown[top[torch.isfinite(scores.gather(1, top))]] = True
-        for name, values in _chunk_metrics(scores, relevant, top, ks).items():
+        for name, values in _chunk_metrics(scores, held, top, ks).items():
             sums[name] = sums.get(name, 0.0) + float(values.sum())
     found = {name: total / max(len(users), 1) for name, total in sums.items()}
     found["coverage"] = float(shown.float().mean())
@@ -82,20 +90,27 @@ def ranking_metrics(
 
 
 def _chunk_metrics(
-    scores: torch.Tensor, relevant: torch.Tensor, top: torch.Tensor, ks: Sequence[int]
+    scores: torch.Tensor,
+    held: tuple[torch.Tensor, torch.Tensor],
+    top: torch.Tensor,
+    ks: Sequence[int],
 ) -> dict[str, torch.Tensor]:
-    """scores (U, I) with excluded items at -inf, relevant (U, I) bool, top (U, K) indices
-    -> {metric: (U,) per-user values}."""
+    """scores (U, I) with excluded items at -inf; held: (rows, items) (H,) each, the held-out
+    pairs; top (U, K) indices -> {metric: (U,) per-user values}."""
+    rows, items = held
+    relevant = torch.zeros_like(scores, dtype=torch.bool)
+    relevant[rows, items] = True
     hits = relevant.gather(1, top).float()  # (U, K)
-    held = relevant.sum(1)  # (U,)
+    count = torch.bincount(rows, minlength=len(scores))  # (U,) held-out items per user
     discount = 1.0 / torch.log2(torch.arange(2, top.shape[1] + 2, device=scores.device))
     found = {}
     for k in ks:
         k_hits = hits[:, :k]
-        ideal = torch.cumsum(discount, 0)[(held.clamp(max=k) - 1).clamp(max=top.shape[1] - 1)]
-        found[f"recall_at_{k}"] = k_hits.sum(1) / held
+        ideal = torch.cumsum(discount, 0)[(count.clamp(max=k) - 1).clamp(max=top.shape[1] - 1)]
+        found[f"recall_at_{k}"] = k_hits.sum(1) / count
         found[f"ndcg_at_{k}"] = (k_hits * discount[:k]).sum(1) / ideal
         found[f"hr_at_{k}"] = (k_hits.sum(1) > 0).float()
-    best = scores.masked_fill(~relevant, -torch.inf).max(1).values  # (U,)
+    best = torch.full((len(scores),), -torch.inf, device=scores.device)
+    best = best.scatter_reduce(0, rows, scores[rows, items], "amax")  # (U,)
     found["mrr"] = 1.0 / ((scores > best[:, None]).sum(1) + 1).float()
     return found

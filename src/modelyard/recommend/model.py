@@ -57,18 +57,27 @@ class Recommender(Fitting):
         return self.config.model.objective == "ranking"
 
     def fit(
-        self, *, output_dir: str | Path | None = None, resume: bool = False, overwrite: bool = False
+        self,
+        data: Any = None,
+        *,
+        output_dir: str | Path | None = None,
+        resume: bool = False,
+        overwrite: bool = False,
     ) -> Recommender:
-        """Read and split the interactions, train, measure validation and test."""
-        return self._fit_run(output_dir, resume, overwrite)
+        """Read (data.file, or `data`: a DataFrame with the configured columns) and split the
+        interactions, train, measure validation and test."""
+        return self._fit_run(output_dir, resume, overwrite, data)
 
     # ------------------------------------------------------------ the steps of Fitting
 
     def _prepare(self, data, saved_run: Path | None, procs) -> _Prepared:
-        from modelyard.recommend.data import read_interactions
+        from modelyard.recommend.data import interactions_from_frame, read_interactions
         from modelyard.recommend.split import split_rows
 
-        found = read_interactions(self.config.data, self.base_dir)
+        if data is None:
+            found = read_interactions(self.config.data, self.base_dir)
+        else:
+            found = interactions_from_frame(data, self.config.data, "the DataFrame given to fit")
         rows = split_rows(found, self.config.split)
         self.user_ids, self.item_ids = found.user_ids, found.item_ids
         self.seen = (found.users, found.items)
@@ -210,7 +219,7 @@ class Recommender(Fitting):
         interacted with are left out unless `include_seen`. Unknown ids: a UserError."""
         import pandas as pd
 
-        from modelyard.recommend.metrics import UserItems
+        from modelyard.recommend.metrics import UserItems, chunk_rows
 
         if k < 1:
             raise UserError(f"--k {k}: give 1 or more items to recommend")
@@ -225,7 +234,7 @@ class Recommender(Fitting):
             )
         seen = UserItems(*self.seen, len(self.user_ids))
         frames = []
-        chunk = self.config.evaluation.user_chunk
+        chunk = chunk_rows(self.config.evaluation.user_chunk, len(self.item_ids))
         with torch.no_grad():
             for start in range(0, len(codes), chunk):
                 part = codes[start : start + chunk]

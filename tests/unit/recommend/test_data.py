@@ -103,3 +103,10 @@ def test_synthetic_interactions_have_distinct_pairs_in_scale():
     assert len(frame) == 150 and not frame.duplicated(["user", "item"]).any()
     assert frame["rating"].between(1, 5).all()
     assert frame.groupby("user")["timestamp"].nunique().eq(5).all()
+
+
+def test_a_config_without_a_file_asks_for_one():
+    from modelyard.recommend.data import read_interactions
+
+    with pytest.raises(UserError, match="^data.file: not set"):
+        read_interactions(Settings(), base=None)

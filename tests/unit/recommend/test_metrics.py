@@ -104,3 +104,11 @@ def test_rating_metrics():
 @pytest.mark.parametrize("name", ["recall_at_10", "ndcg_at_5", "hr_at_20", "mrr", "coverage"])
 def test_ranking_metrics_are_higher_is_better(name):
     assert metric_mode(name) == "max"
+
+
+def test_chunks_shrink_so_a_large_catalogue_stays_within_the_score_budget():
+    from modelyard.recommend.metrics import SCORE_BUDGET, chunk_rows
+
+    assert chunk_rows(1024, 1000) == 1024
+    assert chunk_rows(1024, 1_000_000) * 1_000_000 <= SCORE_BUDGET
+    assert chunk_rows(1024, 10 * SCORE_BUDGET) == 1

@@ -18,7 +18,7 @@ class Interactions(Strict):
     (user, item) pairs: keep the `last` row (default, with a note), the `first`, their `mean`
     rating, or stop with an `error`."""
 
-    file: Annotated[str, Field(min_length=1)]
+    file: Annotated[str, Field(min_length=1)] | None = None  # or a DataFrame given to fit
     user: str = "user"
     item: str = "item"
     rating: str | None = None
@@ -61,8 +61,9 @@ class RecModel(Strict):
 class RecEvaluation(Strict):
     """Ranking metrics (objective ranking) over the FULL catalogue: every item is ranked,
     the user's training items excluded (for test, the validation items too). `k`: cut-offs of
-    recall/ndcg/hr (coverage is at the largest). `user_chunk`: users scored at once (memory:
-    user_chunk x items scores)."""
+    recall/ndcg/hr (coverage is at the largest). `user_chunk`: the most users scored at once;
+    fewer when user_chunk x items would pass 2^25 scores (128 MB), so memory stays bounded
+    whatever the catalogue's size."""
 
     k: Annotated[list[PositiveInt], Field(min_length=1)] = [10]
     user_chunk: PositiveInt = 1024
