@@ -120,9 +120,15 @@ def test_recommend_excludes_seen_items_unless_asked(tmp_path):
     assert len(model.recommend(["u1"], k=100)) == 60  # 40 of the 100 items seen
 
 
-def test_an_unknown_user_is_a_user_error(tmp_path):
+def test_an_unknown_user_and_other_tools_are_user_errors(tmp_path):
     _project(tmp_path, trainer={"epochs": 1})
     modelyard("train", "rec.yaml", cwd=tmp_path)
+    for tool in (
+        ["generate", "runs/rec", "--prompt", "hi"],
+        ["predict", "runs/rec", "--data", "ratings.csv", "--out", "p.csv"],
+        ["export", "runs/rec", "--format", "onnx", "--out", "x.onnx"],
+    ):
+        user_error(modelyard(*tool, cwd=tmp_path, check=None))
     error = user_error(
         modelyard(
             "recommend", "runs/rec", "--user", "u1", "--user", "ghost", cwd=tmp_path, check=None

@@ -274,6 +274,11 @@ class Recommender(Fitting):
             "metrics.json holds its validation and test metrics"
         )
 
+    def generate(self, prompt: str, **options: Any) -> str:
+        raise UserError(
+            "generate needs a causal language model (task: language_model); this is a recommendation run"
+        )
+
     def predict(self, data: Any, **options: Any):
         raise UserError(
             "a recommendation run has no predict yet; use `modelyard recommend RUN --user ID`"
