@@ -213,3 +213,23 @@ def test_fit_takes_a_dataframe_in_python():
     model = Model.from_config(config).fit(synthetic_interactions(users=30, items=20, per_user=5))
     assert model.metrics["test"]["rows"] == 15 and len(model.history) == 2
     assert len(model.recommend(["u3"], k=20)) == 15  # 5 of the 20 items seen
+
+
+def test_bpr_with_l2_trains_under_torchrun(tmp_path):
+    """The objectives reach the model through DDP's wrapper (one forward call per step)."""
+    import os
+    import subprocess
+    import sys
+
+    _project(tmp_path, model={"objective": "ranking"}, trainer={"epochs": 2})
+    result = subprocess.run(
+        [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2"]
+        + ["-m", "modelyard", "train", "rec.yaml"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=240,
+        env={**os.environ, "OMP_NUM_THREADS": "1"},
+    )
+    assert result.returncode == 0, result.stderr
+    assert _metrics(tmp_path)["test"]["users"] == 200

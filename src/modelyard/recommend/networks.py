@@ -46,7 +46,8 @@ class MatrixFactorization(nn.Module):
         return score + self.mean
 
     def penalty(self, users: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
-        """Squared norm of the batch's embeddings (and biases), per interaction: a scalar."""
+        """users (B,), items (B, ...): the squared norm of their embeddings (and biases),
+        divided by B: a scalar."""
         total = self.user(users).pow(2).sum() + self.item(items).pow(2).sum()
         if self.biases:
             total = total + self.user_bias(users).pow(2).sum() + self.item_bias(items).pow(2).sum()
@@ -54,12 +55,15 @@ class MatrixFactorization(nn.Module):
 
 
 def ratings_objective(l2: float):
-    """(model, batch {user, item, rating: (B,)}) -> mean squared error (+ l2 penalty)."""
+    """(model, batch {user, item, rating: (B,)}) -> mean squared error (+ l2 penalty).
+    `model`: the MatrixFactorization, or its DDP wrapper (one forward call per step)."""
 
-    def objective(model: MatrixFactorization, batch: Tensors) -> torch.Tensor:
+    def objective(model: nn.Module, batch: Tensors) -> torch.Tensor:
         predicted = model(batch["user"], batch["item"])
         loss = F.mse_loss(predicted.float(), batch["rating"])
-        return loss + l2 * model.penalty(batch["user"], batch["item"]) if l2 else loss
+        if l2:
+            loss = loss + l2 * _inner(model).penalty(batch["user"], batch["item"])
+        return loss
 
     return objective
 
@@ -67,23 +71,25 @@ def ratings_objective(l2: float):
 def ranking_objective(l2: float, negatives: int, generator: torch.Generator | None = None):
     """BPR: (model, batch {user, item: (B,)}) -> -log sigmoid(s(u, i) - s(u, j)), averaged
     over (B, negatives) items j drawn uniformly on the batch's device (from `generator`, or
-    torch's default one: seeded per epoch by the loop, so a resume draws alike)."""
+    torch's default one: seeded per epoch by the loop, so a resume draws alike). A drawn item
+    may be one the user knows (rare in a large catalogue; the usual BPR sampling)."""
 
-    def objective(model: MatrixFactorization, batch: Tensors) -> torch.Tensor:
+    def objective(model: nn.Module, batch: Tensors) -> torch.Tensor:
         users, items = batch["user"], batch["item"]
+        inner = _inner(model)
         drawn = torch.randint(
-            model.items,
-            (len(users), negatives),
-            device=users.device,
-            generator=generator,
+            inner.items, (len(users), negatives), device=users.device, generator=generator
         )
-        positive = model(users, items)  # (B,)
-        negative = model(users[:, None].expand_as(drawn), drawn)  # (B, negatives)
-        loss = -F.logsigmoid((positive[:, None] - negative).float()).mean()
+        candidates = torch.cat([items[:, None], drawn], dim=1)  # (B, 1 + negatives)
+        scores = model(users[:, None].expand_as(candidates), candidates).float()
+        loss = -F.logsigmoid(scores[:, :1] - scores[:, 1:]).mean()
         if l2:
-            loss = loss + l2 * model.penalty(
-                torch.cat([users, users]), torch.cat([items, drawn[:, 0]])
-            )
+            loss = loss + l2 * inner.penalty(users, candidates)
         return loss
 
     return objective
+
+
+def _inner(model: nn.Module) -> MatrixFactorization:
+    """The MatrixFactorization itself, also when the loop hands its DDP wrapper."""
+    return getattr(model, "module", model)
