@@ -233,3 +233,25 @@ def test_bpr_with_l2_trains_under_torchrun(tmp_path):
     )
     assert result.returncode == 0, result.stderr
     assert _metrics(tmp_path)["test"]["users"] == 200
+
+
+@pytest.mark.parametrize("objective", ["ratings", "ranking"])
+def test_evaluate_on_the_test_interactions_gives_the_runs_test_metrics(tmp_path, objective):
+    _project(
+        tmp_path,
+        split={"by": "leave_last_out"},
+        model={"objective": objective},
+        trainer={"epochs": 2},
+    )
+    modelyard("train", "rec.yaml", cwd=tmp_path)
+    frame = pd.read_csv(tmp_path / "ratings.csv")
+    last = frame.sort_values("timestamp").groupby("user").tail(1)
+    stranger = pd.DataFrame({"user": ["new"], "item": ["i1"], "rating": [3.0], "timestamp": [1]})
+    pd.concat([last, stranger]).to_csv(tmp_path / "test.csv", index=False)
+    result = modelyard("evaluate", "runs/rec", "--data", "test.csv", cwd=tmp_path)
+    found, expected = json.loads(result.stdout), _metrics(tmp_path)["test"]
+    assert found.pop("rows_left_out") == 1
+    expected.pop("loss")
+    assert found.keys() == expected.keys()
+    for name, value in expected.items():
+        assert found[name] == pytest.approx(value, rel=1e-5), name

@@ -268,11 +268,12 @@ class Recommender(Fitting):
             f"{tool} works on supervised runs; this is a recommendation run (use `modelyard recommend`)"
         )
 
-    def evaluate(self, data: Any) -> dict[str, float]:
-        raise UserError(
-            "evaluate on new data is not available for recommendation runs yet; the run's "
-            "metrics.json holds its validation and test metrics"
-        )
+    def evaluate(self, data: Any) -> dict[str, Any]:
+        """Metrics on interactions (a table file or DataFrame with the training columns):
+        recommend/evaluate.evaluate_interactions."""
+        from modelyard.recommend.evaluate import evaluate_interactions
+
+        return evaluate_interactions(self, data)
 
     def generate(self, prompt: str, **options: Any) -> str:
         raise UserError(
