@@ -167,12 +167,13 @@ def test_bad_interactions_stop_train_and_validate_with_exit_2(tmp_path, change, 
 def test_config_mistakes_are_reported_before_reading_data(tmp_path):
     _project(
         tmp_path,
-        data={"rating": None, "timestamp": None},
+        data={"rating": None, "timestamp": None, "duplicates": "mean"},
         split={"by": "leave_last_out"},
         trainer={"early_stopping": {"metric": "ndcg_at_10"}},
     )
     error = user_error(modelyard("validate", "rec.yaml", "--config-only", cwd=tmp_path, check=None))
     assert "model.objective: ratings needs data.rating" in error
+    assert "data.duplicates: mean averages ratings, but data.rating is not set" in error
     assert "split.by: leave_last_out orders each user's interactions by time" in error
     assert "'ndcg_at_10' is not measured for objective ratings" in error
 

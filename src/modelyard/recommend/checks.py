@@ -14,6 +14,10 @@ def ratings_need_a_column(config) -> list[str]:
         problems.append(
             "model.objective: ratings needs data.rating (the rating column); set it, or use objective: ranking for implicit feedback"
         )
+    if data.duplicates == "mean" and data.rating is None:
+        problems.append(
+            "data.duplicates: mean averages ratings, but data.rating is not set; use last, first or error"
+        )
     if data.rating_scale is not None:
         low, high = data.rating_scale
         if data.rating is None:
@@ -32,7 +36,7 @@ def split_needs_time(config) -> list[str]:
         return [
             "split.by: leave_last_out orders each user's interactions by time; set data.timestamp to the time column, or use split.by: random"
         ]
-    if config.split.by == "random" and config.split.validation + config.split.test >= 1:
+    if config.split.by != "leave_last_out" and config.split.validation + config.split.test >= 1:
         return ["split.validation + split.test must leave interactions for training (below 1)"]
     return []
 

@@ -14,6 +14,8 @@ def split_rows(found: Interactions, settings) -> dict[str, np.ndarray]:
     `settings`: the config's `split` section (schema.recommendation.RecSplit)."""
     if settings.by == "leave_last_out":
         return leave_last_out(found.users, found.times)
+    if settings.by == "per_user":
+        return per_user(found.users, found.times, settings.validation, settings.test, settings.seed)
     return random_split(len(found), settings.validation, settings.test, settings.seed)
 
 
@@ -49,4 +51,25 @@ def leave_last_out(users: np.ndarray, times: np.ndarray | None) -> dict[str, np.
         "train": np.sort(order[~held | (from_end >= 2)]),
         "validation": np.sort(order[held & (from_end == 1)]),
         "test": np.sort(order[held & (from_end == 0)]),
+    }
+
+
+def per_user(
+    users: np.ndarray, times: np.ndarray | None, validation: float, test: float, seed: int
+) -> dict[str, np.ndarray]:
+    """Per user, round(n x test) interactions to test and round(n x validation) to
+    validation: the latest ones by time (ties: by row order), or without times a seeded
+    random choice; every user keeps at least one in training."""
+    rows = np.arange(len(users))
+    order_key = times if times is not None else np.random.default_rng(seed).permutation(len(rows))
+    order = np.lexsort((rows, order_key, users))
+    sorted_users = users[order]
+    from_end = pd.Series(sorted_users).groupby(sorted_users).cumcount(ascending=False).to_numpy()
+    count = np.bincount(users)[sorted_users]
+    n_test = np.minimum(np.round(count * test), count - 1)
+    n_val = np.minimum(np.round(count * validation), count - 1 - n_test)
+    return {
+        "train": np.sort(order[from_end >= n_test + n_val]),
+        "validation": np.sort(order[(from_end >= n_test) & (from_end < n_test + n_val)]),
+        "test": np.sort(order[from_end < n_test]),
     }

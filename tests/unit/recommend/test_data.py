@@ -110,3 +110,26 @@ def test_a_config_without_a_file_asks_for_one():
 
     with pytest.raises(UserError, match="^data.file: not set"):
         read_interactions(Settings(), base=None)
+
+
+def test_per_user_holds_out_each_users_latest_fraction_and_keeps_one_in_training():
+    from modelyard.recommend.split import per_user
+
+    users = np.array([0] * 10 + [1] * 2 + [2])
+    times = np.array([9, 8, 7, 6, 5, 4, 3, 2, 1, 0, 1, 2, 5])
+    rows = per_user(users, times, validation=0.2, test=0.3, seed=0)
+    assert rows["test"].tolist() == [0, 1, 2, 11]  # user 0's 3 latest; user 1's round(0.6)=1
+    assert rows["validation"].tolist() == [3, 4]  # user 1 keeps its other one in training
+    assert rows["train"].tolist() == [5, 6, 7, 8, 9, 10, 12]
+
+
+def test_per_user_without_times_is_seeded_and_exact_per_user():
+    from modelyard.recommend.split import per_user
+
+    users = np.repeat(np.arange(50), 10)
+    rows = per_user(users, None, 0.1, 0.2, seed=4)
+    assert (np.bincount(users[rows["test"]]) == 2).all()
+    assert (np.bincount(users[rows["validation"]]) == 1).all()
+    again = per_user(users, None, 0.1, 0.2, seed=4)
+    assert all((rows[s] == again[s]).all() for s in rows)
+    assert not (rows["test"] == per_user(users, None, 0.1, 0.2, seed=5)["test"]).all()

@@ -33,10 +33,12 @@ class RecSplit(Strict):
     """`random`: shuffle the interactions (with `seed`) and hold out `validation` and `test`
     fractions. `leave_last_out`: per user, by timestamp, the last interaction is the test one
     and the second to last the validation one (users with fewer than 3 interactions keep all
-    in training). Validation picks the epoch (early stopping, `keep: best`); test is only
-    measured at the end."""
+    in training). `per_user`: of each user's n interactions, round(n x test) to test and
+    round(n x validation) to validation: the latest by time with `data.timestamp`, else a
+    seeded random choice (each user keeps one or more in training). Validation picks the
+    epoch (early stopping, `keep: best`); test is only measured at the end."""
 
-    by: Literal["random", "leave_last_out"] = "random"
+    by: Literal["random", "leave_last_out", "per_user"] = "random"
     validation: Probability = 0.1
     test: Probability = 0.1
     seed: int = 0
