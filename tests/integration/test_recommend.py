@@ -52,12 +52,13 @@ def test_mf_learns_low_rank_ratings_far_better_than_the_global_mean(tmp_path):
     assert test["rows"] == 800  # 10% of 8000
 
 
-def test_bpr_beats_popularity_in_full_ranking_recall(tmp_path):
+@pytest.mark.parametrize(("loss", "negatives"), [("bpr", 4), ("softmax", 16)])
+def test_ranking_losses_beat_popularity_in_full_ranking_recall(tmp_path, loss, negatives):
     _project(
         tmp_path,
         data={"rating": None},
         split={"by": "leave_last_out"},
-        model={"objective": "ranking", "l2": 0.0, "dim": 16, "negatives": 4},
+        model={"objective": "ranking", "loss": loss, "l2": 0.0, "dim": 16, "negatives": negatives},
         trainer={
             "epochs": 25,
             "optimizer": {"type": "adam", "lr": 0.02},

@@ -14,6 +14,10 @@ def ratings_need_a_column(config) -> list[str]:
         problems.append(
             "model.objective: ratings needs data.rating (the rating column); set it, or use objective: ranking for implicit feedback"
         )
+    if model.objective == "ratings" and model.loss != "bpr":
+        problems.append(
+            f"model.loss: {model.loss} applies to objective ranking; remove it, or set model.objective: ranking"
+        )
     if data.duplicates == "mean" and data.rating is None:
         problems.append(
             "data.duplicates: mean averages ratings, but data.rating is not set; use last, first or error"

@@ -99,9 +99,15 @@ class Recommender(Fitting):
         )
 
     def _objective(self, prepared: _Prepared):
-        from modelyard.recommend.networks import ranking_objective, ratings_objective
+        from modelyard.recommend.networks import (
+            ranking_objective,
+            ratings_objective,
+            softmax_objective,
+        )
 
         settings = self.config.model
+        if self.ranking and settings.loss == "softmax":
+            return softmax_objective(settings.l2, settings.negatives)
         if self.ranking:
             return ranking_objective(settings.l2, settings.negatives)
         return ratings_objective(settings.l2)
@@ -163,25 +169,34 @@ class Recommender(Fitting):
         network.train(was_training)
         return found
 
-    def _batches(self, held: Interactions, device: torch.device):
-        size = self.config.trainer.eval_batch_size
+    def _batches(self, held: Interactions, device: torch.device, size: int | None = None):
+        size = size or self.config.trainer.eval_batch_size
         tensors = _tensors(held)
         for start in range(0, len(held), size):
             yield {k: v[start : start + size].to(device) for k, v in tensors.items()}
 
     def _held_out_loss(self, network, held: Interactions, device: torch.device) -> float:
-        """The training objective on held-out interactions (BPR: negatives from a fixed seed)."""
-        from modelyard.recommend.networks import ranking_objective, ratings_objective
+        """The training objective (without l2) on held-out interactions; negatives drawn from
+        a fixed seed; softmax in batches of the training batch size (its in-batch negatives)."""
+        from modelyard.recommend.networks import (
+            ranking_objective,
+            ratings_objective,
+            softmax_objective,
+        )
 
-        settings = self.config.model
-        if self.ranking:
-            generator = torch.Generator(device).manual_seed(self.config.split.seed)
+        settings, size = self.config.model, None
+        generator = torch.Generator(device).manual_seed(self.config.split.seed)
+        if self.ranking and settings.loss == "softmax":
+            objective = softmax_objective(0.0, settings.negatives, generator)
+            size = (
+                self.config.trainer.batch_size if self.config.trainer.batch_size != "full" else None
+            )
+        elif self.ranking:
             objective = ranking_objective(0.0, settings.negatives, generator)
         else:
             objective = ratings_objective(0.0)
-        total = sum(
-            float(objective(network, b)) * len(b["user"]) for b in self._batches(held, device)
-        )
+        batches = self._batches(held, device, size)
+        total = sum(float(objective(network, b)) * len(b["user"]) for b in batches)
         return total / max(len(held), 1)
 
     def _rating_errors(self, network, held: Interactions, device: torch.device) -> dict:

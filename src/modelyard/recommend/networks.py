@@ -31,8 +31,16 @@ class MatrixFactorization(nn.Module):
     def items(self) -> int:
         return self.item.num_embeddings
 
-    def forward(self, users: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
-        """users, items: (...) int64 of the same shape -> scores (...)."""
+    def forward(
+        self, users: torch.Tensor, items: torch.Tensor, all_pairs: bool = False
+    ) -> torch.Tensor:
+        """users, items: (...) int64 of the same shape -> scores (...); with `all_pairs`,
+        users (B,) and items (C,) -> scores of every pair (B, C)."""
+        if all_pairs:
+            score = self.user(users) @ self.item(items).T
+            if self.biases:
+                score = score + self.user_bias(users) + self.item_bias(items).T
+            return score + self.mean
         score = (self.user(users) * self.item(items)).sum(-1)
         if self.biases:
             score = score + self.user_bias(users)[..., 0] + self.item_bias(items)[..., 0]
@@ -85,6 +93,31 @@ def ranking_objective(l2: float, negatives: int, generator: torch.Generator | No
         loss = -F.logsigmoid(scores[:, :1] - scores[:, 1:]).mean()
         if l2:
             loss = loss + l2 * inner.penalty(users, candidates)
+        return loss
+
+    return objective
+
+
+def softmax_objective(l2: float, negatives: int, generator: torch.Generator | None = None):
+    """Sampled softmax: (model, batch {user, item: (B,)}) -> cross-entropy of each user's
+    item among the batch's other items (in-batch negatives) and `negatives` items drawn
+    uniformly on the device, shared by the batch. Another row's item equal to the user's own
+    is masked (not a negative). No popularity correction: in-batch negatives are drawn by
+    popularity, which pushes popular items down."""
+
+    def objective(model: nn.Module, batch: Tensors) -> torch.Tensor:
+        users, items = batch["user"], batch["item"]
+        inner = _inner(model)
+        drawn = torch.randint(inner.items, (negatives,), device=users.device, generator=generator)
+        candidates = torch.cat([items, drawn])  # (B + negatives,)
+        logits = model(users, candidates, all_pairs=True).float()  # (B, B + negatives)
+        same = items[:, None] == candidates[None, :]
+        same[:, : len(items)].fill_diagonal_(False)
+        loss = F.cross_entropy(
+            logits.masked_fill(same, -torch.inf), torch.arange(len(users), device=users.device)
+        )
+        if l2:
+            loss = loss + l2 * inner.penalty(users, items)
         return loss
 
     return objective

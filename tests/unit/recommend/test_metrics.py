@@ -112,3 +112,22 @@ def test_chunks_shrink_so_a_large_catalogue_stays_within_the_score_budget():
     assert chunk_rows(1024, 1000) == 1024
     assert chunk_rows(1024, 1_000_000) * 1_000_000 <= SCORE_BUDGET
     assert chunk_rows(1024, 10 * SCORE_BUDGET) == 1
+
+
+def test_sampled_softmax_masks_a_repeated_item_and_matches_cross_entropy():
+    from modelyard.recommend.networks import MatrixFactorization, softmax_objective
+
+    torch.manual_seed(0)
+    model = MatrixFactorization(5, 8, 4, biases=True)
+    users, items = torch.tensor([0, 1, 2]), torch.tensor([3, 3, 5])  # item 3 twice
+    generator = torch.Generator().manual_seed(1)
+    loss = softmax_objective(0.0, 2, generator)(model, {"user": users, "item": items})
+    drawn = torch.randint(8, (2,), generator=torch.Generator().manual_seed(1))
+    candidates = torch.cat([items, drawn])
+    logits = torch.stack([model(u.expand(5), candidates) for u in users])
+    for row in range(3):  # another row's equal item is no negative; the row's own is the target
+        for col in range(5):
+            if candidates[col] == items[row] and col != row:
+                logits[row, col] = -torch.inf
+    expected = torch.nn.functional.cross_entropy(logits, torch.arange(3))
+    torch.testing.assert_close(loss, expected)

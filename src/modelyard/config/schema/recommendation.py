@@ -47,13 +47,17 @@ class RecSplit(Strict):
 class RecModel(Strict):
     """Matrix factorisation: score(u, i) = p_u . q_i (+ b_u + b_i + global mean with `biases`).
     `objective: ratings` fits explicit ratings with mean squared error; `ranking` trains for
-    top-N with BPR (each positive against `negatives` items drawn uniformly on the device).
+    top-N with `loss: bpr` (each positive against `negatives` items drawn uniformly on the
+    device) or `loss: softmax` (sampled softmax: each positive against the batch's other
+    items and `negatives` uniform items shared by the batch; cost B x (B + negatives) scores
+    per step, so keep batch_size in the thousands).
     `l2`: penalty on the embeddings and biases of each batch. Use `ratings` when the data
     have ratings and you predict them; `ranking` for implicit feedback (clicks, views) or to
     rank items. Cost: (users + items) x (dim + 1) parameters."""
 
     type: Literal["mf"] = "mf"
     objective: Literal["ratings", "ranking"] = "ratings"
+    loss: Literal["bpr", "softmax"] = "bpr"  # of objective ranking
     dim: PositiveInt = 32
     biases: bool = True
     l2: Annotated[float, Field(ge=0)] = 0.0
