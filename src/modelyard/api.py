@@ -75,6 +75,10 @@ class Model(Fitting):
             from modelyard.language_model import LanguageModel
 
             return LanguageModel(config, base)
+        if config.task == "recommendation":
+            from modelyard.recommend.model import Recommender
+
+            return Recommender(config, base)
         return cls(config, base)
 
     # ------------------------------------------------------------ training
@@ -734,6 +738,10 @@ class Model(Fitting):
             from modelyard.language_model import LanguageModel
 
             return LanguageModel.load(folder)
+        if config.task == "recommendation":
+            from modelyard.recommend.model import Recommender
+
+            return Recommender.load(folder)
         model = cls(config)
         sources = {f.name: folder / BACKBONES / f.name for f in pretrained_inputs(model.config)}
         model.preprocessing = Preprocessing(model.config, sources)

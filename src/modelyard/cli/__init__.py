@@ -13,7 +13,7 @@ import os
 import sys
 import traceback
 
-from modelyard.cli import apply, train
+from modelyard.cli import apply, recommend, train
 
 EPILOG = """examples:
   modelyard train examples/penguins/config.yaml
@@ -25,6 +25,7 @@ EPILOG = """examples:
   modelyard generate runs/tiny-gpt --prompt "Once upon a time" --max-new-tokens 40
   modelyard export runs/penguins --format onnx --out penguins.onnx
   modelyard serve runs/penguins --port 8000
+  modelyard recommend runs/ratings --user 42 --k 10
   modelyard explain runs/penguins --data test.csv --method shap --out explain.json
   modelyard compress runs/penguins --method quantize --output runs/penguins-int8 --data test.csv
 
@@ -44,6 +45,7 @@ VERBS = {
     "serve": (apply.add_serve, apply.run_serve),
     "compress": (apply.add_compress, apply.run_compress),
     "explain": (apply.add_explain, apply.run_explain),
+    "recommend": (recommend.add_recommend, recommend.run_recommend),
     "schema": (train.add_schema, train.run_schema),
 }
 

@@ -437,4 +437,6 @@ LM_CHECKS = [
 
 def run_all(config) -> list[str]:
     checks = LM_CHECKS if config.task == "language_model" else CHECKS
+    if config.task == "recommendation":
+        from modelyard.recommend.checks import CHECKS as checks
     return [problem for check in checks for problem in check(config)]

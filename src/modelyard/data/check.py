@@ -16,6 +16,10 @@ def check_data(config: Config, base: Path) -> list[str]:
     """Raise UserError on the first data problem; otherwise return a summary, one line each."""
     if config.task == "language_model":
         return _check_corpus(config, base)
+    if config.task == "recommendation":
+        from modelyard.recommend.checks import check_interactions
+
+        return check_interactions(config, base)
     tables = read_config_data(config, base)
     for column in config.data.id_columns:
         if column not in tables["train"].columns:

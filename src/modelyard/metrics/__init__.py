@@ -6,7 +6,7 @@ Importing this package is cheap: scikit-learn is imported inside the functions t
 from modelyard.errors import UserError
 from modelyard.metrics.classification import classification_details, classification_metrics
 from modelyard.metrics.regression import regression_details, regression_metrics
-from modelyard.tasks.base import LOWER
+from modelyard.tasks.base import HIGHER, LOWER
 
 __all__ = [
     "CORE_DIRECTIONS",
@@ -21,7 +21,14 @@ __all__ = [
 
 # Metrics of every model, whatever its task: the training objective, and the language
 # models' perplexity. Each task declares its own (`Task.metrics`).
-CORE_DIRECTIONS: dict[str, str] = {"loss": LOWER, "perplexity": LOWER}
+CORE_DIRECTIONS: dict[str, str] = {
+    "loss": LOWER,
+    "perplexity": LOWER,
+    "mrr": HIGHER,
+    "coverage": HIGHER,
+}
+# Top-K metrics (recommendation), named `<metric>_at_<K>` for any K: `recall_at_10`.
+AT_K: dict[str, str] = {"recall": HIGHER, "ndcg": HIGHER, "hr": HIGHER}
 
 
 def directions() -> dict[str, str]:
@@ -37,8 +44,11 @@ def directions() -> dict[str, str]:
 
 
 # Keys of a split in metrics.json that count rows rather than score them (no direction), and
-# `positive_class`, the class a binary output's precision, recall and f1 are of.
-ROW_COUNTS = frozenset({"rows", "rows_left_out", "rows_unseen_class", "positive_class"})
+# `positive_class`, the class a binary output's precision, recall and f1 are of; a
+# recommendation split's `users` (evaluated) and `protocol` (how ranking was measured).
+ROW_COUNTS = frozenset(
+    {"rows", "rows_left_out", "rows_unseen_class", "positive_class", "users", "protocol"}
+)
 
 
 def metric_mode(name: str, key: str | None = None) -> str:
@@ -52,6 +62,8 @@ def metric_mode(name: str, key: str | None = None) -> str:
     base, known = name.rsplit(".", 1)[-1], directions()
     if base in known:
         return known[base]
+    if base.rpartition("_at_")[0] in AT_K and base.rpartition("_at_")[2].isdigit():
+        return AT_K[base.rpartition("_at_")[0]]
     message = f"unknown metric '{name}'; known: {', '.join(sorted(known))}"
     if key is not None:
         raise UserError(f"{key}: {message}")

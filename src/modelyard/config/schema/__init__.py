@@ -82,6 +82,7 @@ from modelyard.config.schema.outputs import (
     TextOutputPreprocessing,
     TransformerDecoder,
 )
+from modelyard.config.schema.recommendation import RecommendationConfig
 from modelyard.config.schema.supervised import (
     Combiner,
     ConcatCombiner,
@@ -103,7 +104,11 @@ from modelyard.config.schema.trainer import (
 
 def root_models() -> dict[str, type[Strict]]:
     """The schema of each kind of config, by its `task:` value."""
-    return {"supervised": config_model(), "language_model": LanguageModelConfig}
+    return {
+        "supervised": config_model(),
+        "language_model": LanguageModelConfig,
+        "recommendation": RecommendationConfig,
+    }
 
 
 __all__ = [
@@ -158,6 +163,7 @@ __all__ = [
     "Output",
     "Passthrough",
     "PositiveFloat",
+    "RecommendationConfig",
     "Probability",
     "Schedule",
     "Sgd",

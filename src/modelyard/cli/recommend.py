@@ -1,0 +1,79 @@
+"""`recommend RUN --user ID | --users FILE --k 10 --out FILE`: top-K items per user."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+def add_recommend(verbs) -> None:
+    recommend = verbs.add_parser(
+        "recommend", help="the top-K items for users of a task: recommendation run"
+    )
+    recommend.add_argument("run", help="run directory (or its model/ folder)")
+    who = recommend.add_mutually_exclusive_group(required=True)
+    who.add_argument("--user", action="append", metavar="ID", help="a user id (repeatable)")
+    who.add_argument(
+        "--users", metavar="FILE", help="a text file of user ids, one per line (no header)"
+    )
+    recommend.add_argument("--k", type=int, default=10, help="items per user (default 10)")
+    recommend.add_argument(
+        "--include-seen",
+        action="store_true",
+        help="also rank items the user already interacted with (by default they are left out)",
+    )
+    recommend.add_argument(
+        "--out",
+        help="write user, rank, item, score, seen_excluded to this file (.csv, .tsv, .parquet, "
+        ".jsonl); default: CSV on stdout",
+    )
+    recommend.add_argument("--overwrite", action="store_true", help="replace --out if it exists")
+
+
+def run_recommend(args) -> int:
+    import sys
+
+    from modelyard.api import Model
+    from modelyard.errors import UserError
+    from modelyard.train.progress import log
+
+    out = Path(args.out) if args.out else None
+    writers = {".csv": ",", ".tsv": "\t", ".parquet": None, ".jsonl": None}
+    if out is not None and out.suffix.lower() not in writers:
+        raise UserError(
+            f"--out '{out}': unknown format '{out.suffix}'; use one of {', '.join(writers)}"
+        )
+    if out is not None and out.exists() and not args.overwrite:
+        raise UserError(f"--out '{out}' already exists; pass --overwrite to replace it")
+    users = args.user or _read_users(Path(args.users))
+    model = Model.load(args.run)
+    if not hasattr(model, "recommend"):
+        raise UserError(f"'{args.run}' is not a recommendation run (task: recommendation)")
+    table = model.recommend(users, args.k, args.include_seen)
+    seen = "included (--include-seen)" if args.include_seen else "excluded"
+    if out is None:
+        table.to_csv(sys.stdout, index=False)
+    else:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        suffix = out.suffix.lower()
+        if suffix == ".parquet":
+            table.to_parquet(out, index=False)
+        elif suffix == ".jsonl":
+            table.to_json(out, orient="records", lines=True)
+        else:
+            table.to_csv(out, index=False, sep=writers[suffix])
+    log(
+        f"{len(table)} recommendations for {len(users)} users; items they interacted with {seen}"
+        + (f"; written to {out}" if out else "")
+    )
+    return 0
+
+
+def _read_users(path: Path) -> list[str]:
+    from modelyard.errors import UserError
+
+    if not path.is_file():
+        raise UserError(f"--users '{path}' does not exist")
+    users = [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    if not users:
+        raise UserError(f"--users '{path}' holds no user ids (one per line)")
+    return users

@@ -1,0 +1,97 @@
+"""The recommendation task's config: an interactions table, its split, the model, evaluation."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field, PositiveInt
+
+from modelyard.config.schema.common import Probability, Strict
+from modelyard.config.schema.trainer import Adam, Optimizer, Tracking, Trainer
+
+
+class Interactions(Strict):
+    """One table of (user, item) interactions: CSV, TSV, Parquet or JSON lines, relative to
+    the config's folder. `rating`: a column of explicit ratings (leave it out for implicit
+    feedback: every row is a positive); `rating_scale: [min, max]` rejects ratings outside it.
+    `timestamp`: needed by `split.by: leave_last_out`. `duplicates`: what to do with repeated
+    (user, item) pairs: keep the `last` row (default, with a note), the `first`, their `mean`
+    rating, or stop with an `error`."""
+
+    file: Annotated[str, Field(min_length=1)] | None = None  # or a DataFrame given to fit
+    user: str = "user"
+    item: str = "item"
+    rating: str | None = None
+    timestamp: str | None = None
+    rating_scale: tuple[float, float] | None = None
+    duplicates: Literal["last", "first", "mean", "error"] = "last"
+    separator: str | None = None  # default: ',' for .csv, a tab for .tsv
+    encoding: str = "utf-8"
+
+
+class RecSplit(Strict):
+    """`random`: shuffle the interactions (with `seed`) and hold out `validation` and `test`
+    fractions. `leave_last_out`: per user, by timestamp, the last interaction is the test one
+    and the second to last the validation one (users with fewer than 3 interactions keep all
+    in training). `per_user`: of each user's n interactions, round(n x test) to test and
+    round(n x validation) to validation: the latest by time with `data.timestamp`, else a
+    seeded random choice (each user keeps one or more in training). Validation picks the
+    epoch (early stopping, `keep: best`); test is only measured at the end."""
+
+    by: Literal["random", "leave_last_out", "per_user"] = "random"
+    validation: Probability = 0.1
+    test: Probability = 0.1
+    seed: int = 0
+
+
+class RecModel(Strict):
+    """Matrix factorisation: score(u, i) = p_u . q_i (+ b_u + b_i + global mean with `biases`).
+    `objective: ratings` fits explicit ratings with mean squared error; `ranking` trains for
+    top-N with `loss: bpr` (each positive against `negatives` items drawn uniformly on the
+    device) or `loss: softmax` (sampled softmax: each positive against the batch's other
+    items and `negatives` uniform items shared by the batch; cost B x (B + negatives) scores
+    per step, so keep batch_size in the thousands).
+    `l2`: penalty on the embeddings and biases of each batch. Use `ratings` when the data
+    have ratings and you predict them; `ranking` for implicit feedback (clicks, views) or to
+    rank items. Cost: (users + items) x (dim + 1) parameters."""
+
+    type: Literal["mf"] = "mf"
+    objective: Literal["ratings", "ranking"] = "ratings"
+    loss: Literal["bpr", "softmax"] = "bpr"  # of objective ranking
+    dim: PositiveInt = 32
+    biases: bool = True
+    l2: Annotated[float, Field(ge=0)] = 0.0
+    negatives: PositiveInt = 1
+
+
+class RecEvaluation(Strict):
+    """Ranking metrics (objective ranking) over the FULL catalogue: every item is ranked,
+    the user's training items excluded (for test, the validation items too). `k`: cut-offs of
+    recall/ndcg/hr (coverage is at the largest). `user_chunk`: the most users scored at once;
+    fewer when user_chunk x items would pass 2^25 scores (128 MB), so memory stays bounded
+    whatever the catalogue's size."""
+
+    k: Annotated[list[PositiveInt], Field(min_length=1)] = [10]
+    user_chunk: PositiveInt = 1024
+
+
+class RecTrainer(Trainer):
+    """As `trainer` elsewhere, with defaults that suit embedding tables."""
+
+    epochs: PositiveInt = 30
+    optimizer: Optimizer = Adam(lr=0.01)
+    batch_size: PositiveInt | Literal["full"] = 1024
+    eval_batch_size: PositiveInt = 65536
+
+
+class RecommendationConfig(Strict):
+    """Learn from (user, item[, rating][, time]) interactions; recommend items per user."""
+
+    task: Literal["recommendation"]
+    name: str = "run"
+    data: Interactions
+    split: RecSplit = RecSplit()
+    model: RecModel = RecModel()
+    evaluation: RecEvaluation = RecEvaluation()
+    trainer: RecTrainer = RecTrainer()
+    tracking: Tracking = Tracking()

@@ -1,0 +1,87 @@
+"""Cross-field checks of a `task: recommendation` config, and `modelyard validate`'s data check."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from modelyard.config import checks as common
+
+
+def ratings_need_a_column(config) -> list[str]:
+    data, model = config.data, config.model
+    problems = []
+    if model.objective == "ratings" and data.rating is None:
+        problems.append(
+            "model.objective: ratings needs data.rating (the rating column); set it, or use objective: ranking for implicit feedback"
+        )
+    if model.objective == "ratings" and model.loss != "bpr":
+        problems.append(
+            f"model.loss: {model.loss} applies to objective ranking; remove it, or set model.objective: ranking"
+        )
+    if data.duplicates == "mean" and data.rating is None:
+        problems.append(
+            "data.duplicates: mean averages ratings, but data.rating is not set; use last, first or error"
+        )
+    if data.rating_scale is not None:
+        low, high = data.rating_scale
+        if data.rating is None:
+            problems.append(
+                "data.rating_scale: applies to data.rating, which is not set; set both or neither"
+            )
+        elif low >= high:
+            problems.append(
+                f"data.rating_scale: [{low:g}, {high:g}]: the minimum must be below the maximum"
+            )
+    return problems
+
+
+def split_needs_time(config) -> list[str]:
+    if config.split.by == "leave_last_out" and config.data.timestamp is None:
+        return [
+            "split.by: leave_last_out orders each user's interactions by time; set data.timestamp to the time column, or use split.by: random"
+        ]
+    if config.split.by != "leave_last_out" and config.split.validation + config.split.test >= 1:
+        return ["split.validation + split.test must leave interactions for training (below 1)"]
+    return []
+
+
+def early_stopping_metric_fits(config) -> list[str]:
+    stopping = config.trainer.early_stopping
+    if stopping is None:
+        return []
+    if config.model.objective == "ratings":
+        known = ["loss", "mse", "rmse", "mae"]
+    else:
+        known = ["loss", "mrr", "coverage"] + [
+            f"{m}_at_{k}" for k in config.evaluation.k for m in ("recall", "ndcg", "hr")
+        ]
+    if stopping.metric not in known:
+        return [
+            f"trainer.early_stopping.metric: '{stopping.metric}' is not measured for objective {config.model.objective}; use one of {', '.join(known)}"
+        ]
+    return []
+
+
+CHECKS = [
+    ratings_need_a_column,
+    split_needs_time,
+    early_stopping_metric_fits,
+    common.optimizer_settings_fit,
+    common.tracking_settings_fit,
+    common.strategy_settings_fit,
+]
+
+
+def check_interactions(config, base: Path) -> list[str]:
+    """Read, check and split the interactions as training would; one line each."""
+    from modelyard.recommend.data import read_interactions
+    from modelyard.recommend.split import split_rows
+
+    found = read_interactions(config.data, base)
+    rows = split_rows(found, config.split)
+    sizes = ", ".join(f"{name}: {len(r)}" for name, r in rows.items())
+    return [
+        f"interactions: {len(found)} of {len(found.user_ids)} users and {len(found.item_ids)} items",
+        f"split ({config.split.by}): {sizes}",
+        "data is valid",
+    ]

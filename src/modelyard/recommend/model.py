@@ -1,0 +1,378 @@
+"""The Python API of recommendation: fit on interactions, evaluate, recommend items per user.
+
+`Model.from_config` returns a `Recommender` for `task: recommendation` configs (and
+`Model.load` for such a run), so the CLI treats it like other runs. Training runs through the
+shared skeleton (fitting.Fitting) and loop (train/loop.py): same run directory, checkpoints,
+--resume, early stopping on validation, never on test.
+
+model/ holds modelyard.json (the resolved config), preprocessing.json (the user and item ids,
+as text, in code order), seen.safetensors (every known (user, item) pair, to exclude from
+recommendations), weights.safetensors and meta.json.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from modelyard import run
+from modelyard.errors import UserError
+from modelyard.fitting import Fitting
+from modelyard.recommend.data import Interactions
+from modelyard.train.progress import log
+
+SEEN_FILE = "seen.safetensors"
+
+
+@dataclass
+class _Prepared:
+    """The interactions and their split ({split: row indices})."""
+
+    found: Interactions
+    rows: dict[str, np.ndarray]
+
+    def part(self, split: str) -> Interactions:
+        return self.found.take(self.rows[split])
+
+
+class Recommender(Fitting):
+    """Matrix factorisation trained on ratings (MSE) or for ranking (BPR)."""
+
+    def __init__(self, config, base_dir: Path | None = None):
+        self.config = config
+        self.base_dir = base_dir or Path.cwd()
+        self.module: torch.nn.Module | None = None
+        self.metrics: dict[str, Any] = {}
+        self.history: list[dict[str, float]] = []
+        self.user_ids: np.ndarray | None = None
+        self.item_ids: np.ndarray | None = None
+        self.seen: tuple[np.ndarray, np.ndarray] | None = None  # (users, items) codes
+
+    @property
+    def ranking(self) -> bool:
+        return self.config.model.objective == "ranking"
+
+    def fit(
+        self,
+        data: Any = None,
+        *,
+        output_dir: str | Path | None = None,
+        resume: bool = False,
+        overwrite: bool = False,
+    ) -> Recommender:
+        """Read (data.file, or `data`: a DataFrame with the configured columns) and split the
+        interactions, train, measure validation and test."""
+        return self._fit_run(output_dir, resume, overwrite, data)
+
+    # ------------------------------------------------------------ the steps of Fitting
+
+    def _prepare(self, data, saved_run: Path | None, procs) -> _Prepared:
+        from modelyard.recommend.data import interactions_from_frame, read_interactions
+        from modelyard.recommend.split import split_rows
+
+        if data is None:
+            found = read_interactions(self.config.data, self.base_dir)
+        else:
+            found = interactions_from_frame(data, self.config.data, "the DataFrame given to fit")
+        rows = split_rows(found, self.config.split)
+        self.user_ids, self.item_ids = found.user_ids, found.item_ids
+        self.seen = (found.users, found.items)
+        if procs.is_main:
+            sizes = ", ".join(f"{len(r)} {name}" for name, r in rows.items())
+            log(
+                f"interactions: {len(found)} ({sizes}) of {len(found.user_ids)} users and {len(found.item_ids)} items"
+            )
+        return _Prepared(found, rows)
+
+    def _build(self, prepared: _Prepared) -> torch.nn.Module:
+        from modelyard.recommend.networks import MatrixFactorization
+
+        settings = self.config.model
+        train = prepared.part("train")
+        mean = float(train.ratings.mean()) if not self.ranking and settings.biases else 0.0
+        return MatrixFactorization(
+            len(self.user_ids), len(self.item_ids), settings.dim, settings.biases, mean
+        )
+
+    def _objective(self, prepared: _Prepared):
+        from modelyard.recommend.networks import (
+            ranking_objective,
+            ratings_objective,
+            softmax_objective,
+        )
+
+        settings = self.config.model
+        if self.ranking and settings.loss == "softmax":
+            return softmax_objective(settings.l2, settings.negatives)
+        if self.ranking:
+            return ranking_objective(settings.l2, settings.negatives)
+        return ratings_objective(settings.l2)
+
+    def _validation(self, prepared: _Prepared, device: torch.device, bf16: bool):
+        if len(prepared.rows["validation"]) == 0:
+            return None
+
+        def validate(network) -> dict[str, float]:
+            found = self._measure(network, prepared, "validation", device)
+            return {k: v for k, v in found.items() if not isinstance(v, str)}
+
+        return validate
+
+    def _epoch_metrics(self) -> tuple[str, ...]:
+        k = self.config.evaluation.k[0]
+        return (f"ndcg_at_{k}", f"recall_at_{k}") if self.ranking else ("rmse",)
+
+    def _train_source(self, prepared: _Prepared):
+        from modelyard.data.source import InMemorySource
+
+        settings = self.config.trainer
+        return InMemorySource(_tensors(prepared.part("train")), settings.batch_size, settings.seed)
+
+    def _final_metrics(self, prepared: _Prepared, device: torch.device) -> dict[str, Any]:
+        self.metrics = {
+            split: self._measure(self.module.to(device), prepared, split, device)
+            for split in ("validation", "test")
+            if len(prepared.rows[split])
+        }
+        return {}
+
+    def _save_start(self, run_dir: Path, prepared: _Prepared) -> None:
+        run.write_config(run_dir, self.config)
+        (run_dir / run.MODEL_DIR).mkdir(parents=True, exist_ok=True)
+
+    def _save_end(self, run_dir: Path, details: dict[str, Any]) -> None:
+        self.save(run_dir / run.MODEL_DIR)
+        run.write_results(run_dir, self.config, self.metrics, self.history, details)
+        log(f"run saved to {run.final_dir(run_dir)}")
+
+    # ------------------------------------------------------------ measuring
+
+    @torch.no_grad()
+    def _measure(
+        self, network, prepared: _Prepared, split: str, device: torch.device
+    ) -> dict[str, Any]:
+        """Validation or test metrics: the loss, and the rating errors (ratings) or the
+        full-ranking metrics (ranking; excluded: training items, and for test validation's)."""
+        was_training = network.training
+        network.eval()
+        held = prepared.part(split)
+        found = {"loss": self._held_out_loss(network, held, device)}
+        if self.ranking:
+            found.update(self._ranking(network, prepared, split, device))
+        else:
+            found.update(self._rating_errors(network, held, device))
+        found["rows"] = len(held)
+        network.train(was_training)
+        return found
+
+    def _batches(self, held: Interactions, device: torch.device, size: int | None = None):
+        size = size or self.config.trainer.eval_batch_size
+        tensors = _tensors(held)
+        for start in range(0, len(held), size):
+            yield {k: v[start : start + size].to(device) for k, v in tensors.items()}
+
+    def _held_out_loss(self, network, held: Interactions, device: torch.device) -> float:
+        """The training objective (without l2) on held-out interactions; negatives drawn from
+        a fixed seed; softmax in batches of the training batch size (its in-batch negatives)."""
+        from modelyard.recommend.networks import (
+            ranking_objective,
+            ratings_objective,
+            softmax_objective,
+        )
+
+        settings, size = self.config.model, None
+        generator = torch.Generator(device).manual_seed(self.config.split.seed)
+        if self.ranking and settings.loss == "softmax":
+            objective = softmax_objective(0.0, settings.negatives, generator)
+            size = (
+                self.config.trainer.batch_size if self.config.trainer.batch_size != "full" else None
+            )
+        elif self.ranking:
+            objective = ranking_objective(0.0, settings.negatives, generator)
+        else:
+            objective = ratings_objective(0.0)
+        batches = self._batches(held, device, size)
+        total = sum(float(objective(network, b)) * len(b["user"]) for b in batches)
+        return total / max(len(held), 1)
+
+    def _rating_errors(self, network, held: Interactions, device: torch.device) -> dict:
+        from modelyard.recommend.metrics import rating_metrics
+
+        predicted = torch.cat(
+            [network(b["user"], b["item"]).float().cpu() for b in self._batches(held, device)]
+        )
+        return rating_metrics(predicted.numpy(), held.ratings)
+
+    def _ranking(self, network, prepared: _Prepared, split: str, device: torch.device) -> dict:
+        from modelyard.recommend.metrics import PROTOCOL, UserItems, ranking_metrics
+
+        n_users = len(self.user_ids)
+        known = ["train"] if split == "validation" else ["train", "validation"]
+        rows = np.concatenate([prepared.rows[s] for s in known])
+        held = prepared.part(split)
+        found = ranking_metrics(
+            network.score_all,
+            len(self.item_ids),
+            UserItems(held.users, held.items, n_users),
+            UserItems(prepared.found.users[rows], prepared.found.items[rows], n_users),
+            np.unique(held.users),
+            self.config.evaluation.k,
+            self.config.evaluation.user_chunk,
+            device,
+        )
+        return {**found, "users": len(np.unique(held.users)), "protocol": PROTOCOL}
+
+    # ------------------------------------------------------------ applying
+
+    def recommend(self, users: list[str], k: int = 10, include_seen: bool = False):
+        """The `k` best items for each user id (as text) in `users`: a DataFrame of user,
+        rank (1 = best), item, score, seen_excluded. Items the user is known to have
+        interacted with are left out unless `include_seen`. Unknown ids: a UserError."""
+        import pandas as pd
+
+        from modelyard.recommend.metrics import UserItems, chunk_rows
+
+        if k < 1:
+            raise UserError(f"--k {k}: give 1 or more items to recommend")
+        codes = pd.Index(self.user_ids).get_indexer(pd.Index(users, dtype=str))
+        unknown = [u for u, c in zip(users, codes, strict=True) if c < 0]
+        if unknown:
+            shown = ", ".join(repr(u) for u in unknown[:5])
+            raise UserError(
+                f"{len(unknown)} of {len(users)} users are unknown to this model ({shown}"
+                f"{', ...' if len(unknown) > 5 else ''}); it knows the {len(self.user_ids)} users "
+                "of its training data (new users need a retrain in this version)"
+            )
+        seen = UserItems(*self.seen, len(self.user_ids))
+        frames = []
+        chunk = chunk_rows(self.config.evaluation.user_chunk, len(self.item_ids))
+        with torch.no_grad():
+            for start in range(0, len(codes), chunk):
+                part = codes[start : start + chunk]
+                frames.append(self._top_items(part, seen, k, include_seen))
+        table = pd.concat(frames, ignore_index=True)
+        table["seen_excluded"] = not include_seen
+        return table
+
+    def _top_items(self, part: np.ndarray, seen, k: int, include_seen: bool):
+        import pandas as pd
+
+        scores = self.module.score_all(torch.as_tensor(part)).float()
+        if not include_seen:
+            rows, items = seen.of(part)
+            scores[torch.as_tensor(rows), torch.as_tensor(items)] = -torch.inf
+        top = scores.topk(min(k, scores.shape[1]), dim=1)
+        keep = torch.isfinite(top.values)  # a user who has seen nearly everything gets fewer
+        rows = torch.arange(len(part))[:, None].expand_as(top.indices)[keep].numpy()
+        ranks = torch.arange(1, top.indices.shape[1] + 1).expand_as(top.indices)[keep].numpy()
+        return pd.DataFrame(
+            {
+                "user": self.user_ids[part[rows]],
+                "rank": ranks,
+                "item": self.item_ids[top.indices[keep].numpy()],
+                "score": top.values[keep].numpy(),
+            }
+        )
+
+    def require(self, capability: str, tool: str) -> None:
+        raise UserError(
+            f"{tool} works on supervised runs; this is a recommendation run (use `modelyard recommend`)"
+        )
+
+    def evaluate(self, data: Any) -> dict[str, Any]:
+        """Metrics on interactions (a table file or DataFrame with the training columns):
+        recommend/evaluate.evaluate_interactions."""
+        from modelyard.recommend.evaluate import evaluate_interactions
+
+        return evaluate_interactions(self, data)
+
+    def generate(self, prompt: str, **options: Any) -> str:
+        raise UserError(
+            "generate needs a causal language model (task: language_model); this is a recommendation run"
+        )
+
+    def predict(self, data: Any, **options: Any):
+        raise UserError(
+            "a recommendation run has no predict yet; use `modelyard recommend RUN --user ID`"
+        )
+
+    # ------------------------------------------------------------ saving
+
+    def _save_seen(self, folder: Path) -> None:
+        """seen.safetensors: the known (user, item) pairs, as int32 codes."""
+        from safetensors.torch import save_file
+
+        folder.mkdir(parents=True, exist_ok=True)
+        users, items = self.seen
+        save_file(
+            {
+                "users": torch.from_numpy(users.astype(np.int32)),
+                "items": torch.from_numpy(items.astype(np.int32)),
+            },
+            str(folder / SEEN_FILE),
+        )
+
+    def save(self, directory: str | Path) -> None:
+        """The whole model folder (see the module's docstring)."""
+        import modelyard
+
+        folder = Path(directory)
+        self._save_seen(folder)
+        run.save_model(
+            folder,
+            self.config.model_dump(mode="json"),
+            {"user_ids": self.user_ids.tolist(), "item_ids": self.item_ids.tolist()},
+            self.module.state_dict(),
+            {
+                "modelyard_version": modelyard.__version__,
+                "torch_version": torch.__version__,
+                "task": "recommendation",
+                "users": len(self.user_ids),
+                "items": len(self.item_ids),
+            },
+        )
+
+    @classmethod
+    def load(cls, folder: Path) -> Recommender:
+        from safetensors.torch import load_file
+
+        from modelyard.config import validate
+        from modelyard.recommend.networks import MatrixFactorization
+
+        model = cls(
+            validate(run.read_json(folder / run.CONFIG_FILE), str(folder / run.CONFIG_FILE))
+        )
+        weights = folder / "weights.safetensors"
+        if not weights.is_file():
+            raise UserError(
+                f"'{folder}' has no weights.safetensors; the training did not finish (resume it: modelyard train --resume)"
+            )
+        ids = run.read_json(folder / "preprocessing.json")
+        model.user_ids = np.asarray(ids["user_ids"], dtype=str)
+        model.item_ids = np.asarray(ids["item_ids"], dtype=str)
+        seen = load_file(str(folder / SEEN_FILE))
+        model.seen = (
+            seen["users"].numpy().astype(np.int64),
+            seen["items"].numpy().astype(np.int64),
+        )
+        settings = model.config.model
+        module = MatrixFactorization(
+            len(model.user_ids), len(model.item_ids), settings.dim, settings.biases
+        )
+        module.load_state_dict(load_file(str(weights)))
+        model.module = module.eval()
+        metrics = folder.parent / "metrics.json"
+        model.metrics = run.read_json(metrics) if metrics.is_file() else {}
+        return model
+
+
+def _tensors(part: Interactions) -> dict[str, torch.Tensor]:
+    """{"user", "item"[, "rating"]}: (N,) tensors of the interactions."""
+    tensors = {"user": torch.from_numpy(part.users), "item": torch.from_numpy(part.items)}
+    if part.ratings is not None:
+        tensors["rating"] = torch.from_numpy(part.ratings)
+    return tensors
