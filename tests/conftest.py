@@ -7,7 +7,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import sklearn.linear_model  # noqa: F401
 import yaml
+
+# scikit-learn imported once for the session: runs fit their baselines in a thread
+# (baselines.worker) instead of starting a process per fit to hide that import;
+# tests/unit/test_baselines.py covers the process.
 
 WORDS_POS = ["great", "lovely", "superb", "fine", "happy"]
 WORDS_NEG = ["awful", "poor", "sad", "bad", "broken"]
