@@ -51,7 +51,7 @@ class _Prepared:
     sources: dict[str, str]
     losses: dict
     stream: Any = None  # (TableFiles, TrainingRows, Scanned) when the training rows stream
-    baselines: Any = None  # the future of the baselines' predictions (baselines.start)
+    baselines: Any = None  # the future of the baselines' predictions (baselines.Worker)
 
 
 class Model(Fitting):
@@ -130,15 +130,10 @@ class Model(Fitting):
         """The baselines' process (modelyard.baselines.Worker), started now so that it has
         imported scikit-learn by the time the data are ready; None where none will be fitted."""
         from modelyard import baselines
-        from modelyard.tasks import task_of
 
-        config = self.config
-        files = [
-            i.name for i in config.inputs if i.type not in ("number", "binary", "category", "text")
-        ]
-        if not (procs.is_main and config.baselines) or files:
+        if not (procs.is_main and self.config.baselines):
             return None
-        if any(not task_of(o).baseline for o in config.outputs):
+        if baselines.skip_reason(self.config) is not None:  # the config's inputs and outputs
             return None
         return baselines.worker()
 
@@ -157,11 +152,8 @@ class Model(Fitting):
         self._log_notes(procs)
         losses = build_losses(self.config, self.preprocessing)
         found = _Prepared(tables, prepared, self._split_sources(*data), losses)
-        if procs.is_main and self._baselines_apply(found):
-            if worker is None:  # (a task registered with baselines but unknown to the config)
-                from modelyard.baselines import worker as make_worker
-
-                worker = make_worker()
+        applies = procs.is_main and self._baselines_apply(found)  # (its note where they do not)
+        if worker is not None and applies:  # _baselines_worker's rules, on the fitted features
             found.baselines = worker.submit(self.preprocessing, prepared, self.config.trainer.seed)
         elif worker is not None:
             worker.cancel()

@@ -33,7 +33,8 @@ _TEXT = "text"
 
 
 def skip_reason(preprocessing) -> str | None:
-    """Why this model gets no baselines (a note for the log), or None when it gets them."""
+    """Why this model gets no baselines (a note for the log), or None when it gets them.
+    `preprocessing`: the fitted Preprocessing, or the config (its inputs and outputs alike)."""
     from modelyard.tasks import task_of
 
     files = [f.name for f in preprocessing.inputs if f.type not in (*_TABLE_TYPES, _TEXT)]
@@ -131,13 +132,6 @@ def serve_jobs() -> None:
         sys.stdout.buffer.write(pickle.dumps(fit_predict(pickle.loads(raw))))
 
 
-def predict_baselines(preprocessing, tables: dict, seed: int) -> dict[str, dict[str, dict]]:
-    """{baseline: {split: {output: tensor}}}: each baseline's predictions for the validation
-    and test tables of `tables` (Tables: "train" and those present), as the model's output
-    tensors, fitted here (`Worker` fits them in another process)."""
-    return collect(preprocessing, fit_predict(_jobs(preprocessing, tables, seed)))
-
-
 def collect(preprocessing, predicted: dict) -> dict[str, dict[str, dict]]:
     """`fit_predict`'s arrays as the model's output tensors (`Task.baseline_outputs`)."""
     from modelyard.tasks import task_of
@@ -216,7 +210,7 @@ def fit_predict(jobs: list[dict]) -> dict[str, dict[str, dict[str, np.ndarray]]]
 
 
 def score_baselines(preprocessing, predictions: dict, tables: dict, losses) -> dict[str, dict]:
-    """{baseline: {split: metrics}} of `predict_baselines`' predictions, scored as the model is."""
+    """{baseline: {split: metrics}} of `collect`'s predictions, scored as the model is."""
     from modelyard.evaluate import score
 
     return {
@@ -226,12 +220,6 @@ def score_baselines(preprocessing, predictions: dict, tables: dict, losses) -> d
         }
         for name, by_split in predictions.items()
     }
-
-
-def fit_baselines(preprocessing, tables: dict, losses, seed: int) -> dict[str, dict[str, Any]]:
-    """{baseline: {split: metrics}}, fitted and scored here and now."""
-    predictions = predict_baselines(preprocessing, tables, seed)
-    return score_baselines(preprocessing, predictions, tables, losses)
 
 
 def _candidates(preprocessing, seed: int) -> list[tuple[str, Callable, tuple]]:

@@ -75,12 +75,7 @@ class BowTextFeature(TextFeature):
         self.end_fit_from(None)
 
     def end_fit_from(self, again) -> None:
-        if not self._seen["text"]:
-            raise UserError(f"column '{self.column}' has no text in the training data")
-        if not self._seen["words"]:
-            raise UserError(
-                f"column '{self.column}' holds numbers, not text; use type: number or category for it"
-            )
+        self._require_text()
         encoder = self.config.encoder
         kept = [
             (-count, kind, gram)

@@ -124,14 +124,18 @@ class TextFeature(Feature):
     def end_fit(self) -> None:
         raise RuntimeError("a text feature's fit ends with end_fit_from(its parts again)")
 
-    def end_fit_from(self, again) -> None:
-        """`again()`: the training column once more, part by part (Series)."""
+    def _require_text(self) -> None:
+        """A UserError when the training column held no text, or numbers only."""
         if not self._seen["text"]:
             raise UserError(f"column '{self.column}' has no text in the training data")
         if not self._seen["words"]:
             raise UserError(
                 f"column '{self.column}' holds numbers, not text; use type: number or category for it"
             )
+
+    def end_fit_from(self, again) -> None:
+        """`again()`: the training column once more, part by part (Series)."""
+        self._require_text()
         if self.pretrained:
             self.tokenizer = load_tokenizer(self.source)
             return
