@@ -40,7 +40,8 @@ class _Prepared:
 
 
 class Recommender(Fitting):
-    """Matrix factorisation trained on ratings (MSE) or for ranking (BPR)."""
+    """A recommendation model (recommend/build.py: one network per `model.type`) trained on
+    ratings (MSE) or for ranking (BPR or sampled softmax)."""
 
     def __init__(self, config, base_dir: Path | None = None):
         self.config = config
@@ -89,14 +90,12 @@ class Recommender(Fitting):
         return _Prepared(found, rows)
 
     def _build(self, prepared: _Prepared) -> torch.nn.Module:
-        from modelyard.recommend.networks import MatrixFactorization
+        from modelyard.recommend.build import NetworkData, build_network
 
-        settings = self.config.model
         train = prepared.part("train")
-        mean = float(train.ratings.mean()) if not self.ranking and settings.biases else 0.0
-        return MatrixFactorization(
-            len(self.user_ids), len(self.item_ids), settings.dim, settings.biases, mean
-        )
+        mean = float(train.ratings.mean()) if not self.ranking else 0.0
+        data = NetworkData(len(self.user_ids), len(self.item_ids), mean, train)
+        return build_network(self.config.model, data)
 
     def _objective(self, prepared: _Prepared):
         from modelyard.recommend.networks import (
@@ -341,7 +340,7 @@ class Recommender(Fitting):
         from safetensors.torch import load_file
 
         from modelyard.config import validate
-        from modelyard.recommend.networks import MatrixFactorization
+        from modelyard.recommend.build import NetworkData, build_network
 
         model = cls(
             validate(run.read_json(folder / run.CONFIG_FILE), str(folder / run.CONFIG_FILE))
@@ -359,9 +358,8 @@ class Recommender(Fitting):
             seen["users"].numpy().astype(np.int64),
             seen["items"].numpy().astype(np.int64),
         )
-        settings = model.config.model
-        module = MatrixFactorization(
-            len(model.user_ids), len(model.item_ids), settings.dim, settings.biases
+        module = build_network(
+            model.config.model, NetworkData(len(model.user_ids), len(model.item_ids))
         )
         module.load_state_dict(load_file(str(weights)))
         model.module = module.eval()

@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, PositiveInt
 
-from modelyard.config.schema.common import Probability, Strict
+from modelyard.config.schema.common import Probability, Strict, tagged_union
 from modelyard.config.schema.trainer import Adam, Optimizer, Tracking, Trainer
 
 
@@ -44,24 +44,34 @@ class RecSplit(Strict):
     seed: int = 0
 
 
-class RecModel(Strict):
-    """Matrix factorisation: score(u, i) = p_u . q_i (+ b_u + b_i + global mean with `biases`).
-    `objective: ratings` fits explicit ratings with mean squared error; `ranking` trains for
-    top-N with `loss: bpr` (each positive against `negatives` items drawn uniformly on the
-    device) or `loss: softmax` (sampled softmax: each positive against the batch's other
-    items and `negatives` uniform items shared by the batch; cost B x (B + negatives) scores
-    per step, so keep batch_size in the thousands).
-    `l2`: penalty on the embeddings and biases of each batch. Use `ratings` when the data
+class RecModelBase(Strict):
+    """What every model type shares: `objective: ratings` fits explicit ratings with mean
+    squared error; `ranking` trains for top-N with `loss: bpr` (each positive against
+    `negatives` items drawn uniformly on the device) or `loss: softmax` (sampled softmax: each
+    positive against the batch's other items and `negatives` uniform items shared by the
+    batch; cost B x (B + negatives) scores per step, so keep batch_size in the thousands).
+    `l2`: penalty on the embeddings (and biases) of each batch. Use `ratings` when the data
     have ratings and you predict them; `ranking` for implicit feedback (clicks, views) or to
-    rank items. Cost: (users + items) x (dim + 1) parameters."""
+    rank items. `dim`: the size of the user and item vectors."""
 
-    type: Literal["mf"] = "mf"
     objective: Literal["ratings", "ranking"] = "ratings"
     loss: Literal["bpr", "softmax"] = "bpr"  # of objective ranking
     dim: PositiveInt = 32
-    biases: bool = True
     l2: Annotated[float, Field(ge=0)] = 0.0
     negatives: PositiveInt = 1
+
+
+class MatrixFactorizationModel(RecModelBase):
+    """`type: mf`, matrix factorisation: score(u, i) = p_u . q_i (+ b_u + b_i + global mean
+    with `biases`). Cost: (users + items) x (dim + 1) parameters."""
+
+    type: Literal["mf"] = "mf"
+    biases: bool = True
+
+
+# One member per model type (recommend/build.py has one network per type); `type` defaults
+# to the first.
+RecModel = tagged_union(MatrixFactorizationModel)
 
 
 class RecEvaluation(Strict):
@@ -91,7 +101,7 @@ class RecommendationConfig(Strict):
     name: str = "run"
     data: Interactions
     split: RecSplit = RecSplit()
-    model: RecModel = RecModel()
+    model: RecModel = MatrixFactorizationModel()
     evaluation: RecEvaluation = RecEvaluation()
     trainer: RecTrainer = RecTrainer()
     tracking: Tracking = Tracking()
