@@ -7,7 +7,8 @@ top_K its K best-scored items that are not excluded:
   hr_at_K     = 1 if top_K & T else 0
   ndcg_at_K   = sum over hits at rank r (1-based) of 1/log2(r + 1), divided by the same sum
                 for the best possible ranking (min(|T|, K) hits at ranks 1, 2, ...)
-  mrr         = 1 / rank of the best-ranked held-out item in the whole catalogue (not cut at K)
+  mrr         = 1 / rank of the best-ranked held-out item in the whole catalogue (not cut at K;
+                items tied with it: the realistic rank, the mean of the best and worst ranks)
 and `coverage` = the share of the catalogue in anyone's top-K at the largest K.
 """
 
@@ -112,5 +113,7 @@ def _chunk_metrics(
         found[f"hr_at_{k}"] = (k_hits.sum(1) > 0).float()
     best = torch.full((len(scores),), -torch.inf, device=scores.device)
     best = best.scatter_reduce(0, rows, scores[rows, items], "amax")  # (U,)
-    found["mrr"] = 1.0 / ((scores > best[:, None]).sum(1) + 1).float()
+    above = (scores > best[:, None]).sum(1)
+    tied = (scores == best[:, None]).sum(1)  # the best held-out item and its ties
+    found["mrr"] = 1.0 / (above + (tied + 1) / 2).float()  # the realistic rank
     return found

@@ -131,3 +131,20 @@ def test_sampled_softmax_masks_a_repeated_item_and_matches_cross_entropy():
                 logits[row, col] = -torch.inf
     expected = torch.nn.functional.cross_entropy(logits, torch.arange(3))
     torch.testing.assert_close(loss, expected)
+
+
+def test_mrr_ranks_ties_realistically():
+    # Every item scores the same (a constant model): the held-out item's rank is the mean of
+    # the best (1) and the worst (the 8 items not excluded), 4.5, not the optimistic 1.
+    n_items = 10
+    found = ranking_metrics(
+        lambda u: torch.zeros(len(u), n_items),
+        n_items,
+        UserItems(np.array([0]), np.array([3]), 1),
+        UserItems(np.array([0, 0]), np.array([0, 1]), 1),
+        np.array([0]),
+        [5],
+        8,
+        torch.device("cpu"),
+    )
+    assert found["mrr"] == pytest.approx(1 / 4.5)
