@@ -171,8 +171,10 @@ def test_config_mistakes_are_reported_before_reading_data(tmp_path):
         data={"rating": None, "timestamp": None, "duplicates": "mean"},
         split={"by": "leave_last_out"},
         trainer={"early_stopping": {"metric": "ndcg_at_10"}},
+        model={"popularity_correction": False},
     )
     error = user_error(modelyard("validate", "rec.yaml", "--config-only", cwd=tmp_path, check=None))
+    assert "model.popularity_correction: applies to objective ranking with loss softmax" in error
     assert "model.objective: ratings needs data.rating" in error
     assert "data.duplicates: mean averages ratings, but data.rating is not set" in error
     assert "split.by: leave_last_out orders each user's interactions by time" in error

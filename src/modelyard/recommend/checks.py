@@ -18,6 +18,12 @@ def ratings_need_a_column(config) -> list[str]:
         problems.append(
             f"model.loss: {model.loss} applies to objective ranking; remove it, or set model.objective: ranking"
         )
+    if not model.popularity_correction and (  # the default (True) is quiet: saved configs hold it
+        model.objective != "ranking" or model.loss != "softmax"
+    ):
+        problems.append(
+            "model.popularity_correction: applies to objective ranking with loss softmax; remove it, or set model.loss: softmax"
+        )
     if data.duplicates == "mean" and data.rating is None:
         problems.append(
             "data.duplicates: mean averages ratings, but data.rating is not set; use last, first or error"

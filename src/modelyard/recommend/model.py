@@ -98,6 +98,10 @@ class Recommender(Fitting):
         return build_network(self.config.model, data)
 
     def _objective(self, prepared: _Prepared):
+        return self._make_objective(prepared, self.config.model.l2)
+
+    def _make_objective(self, prepared: _Prepared, l2: float, generator=None):
+        """The training objective of the config (`generator`: for the negatives drawn)."""
         from modelyard.recommend.networks import (
             ranking_objective,
             ratings_objective,
@@ -106,10 +110,15 @@ class Recommender(Fitting):
 
         settings = self.config.model
         if self.ranking and settings.loss == "softmax":
-            return softmax_objective(settings.l2, settings.negatives)
+            frequency = None
+            if settings.popularity_correction:
+                train = prepared.part("train")
+                counts = np.bincount(train.items, minlength=len(self.item_ids))
+                frequency = torch.from_numpy(counts / max(len(train), 1)).float()
+            return softmax_objective(l2, settings.negatives, generator, frequency)
         if self.ranking:
-            return ranking_objective(settings.l2, settings.negatives)
-        return ratings_objective(settings.l2)
+            return ranking_objective(l2, settings.negatives, generator)
+        return ratings_objective(l2)
 
     def _validation(self, prepared: _Prepared, device: torch.device, bf16: bool):
         if len(prepared.rows["validation"]) == 0:
@@ -159,7 +168,7 @@ class Recommender(Fitting):
         was_training = network.training
         network.eval()
         held = prepared.part(split)
-        found = {"loss": self._held_out_loss(network, held, device)}
+        found = {"loss": self._held_out_loss(network, prepared, held, device)}
         if self.ranking:
             found.update(self._ranking(network, prepared, split, device))
         else:
@@ -174,27 +183,16 @@ class Recommender(Fitting):
         for start in range(0, len(held), size):
             yield {k: v[start : start + size].to(device) for k, v in tensors.items()}
 
-    def _held_out_loss(self, network, held: Interactions, device: torch.device) -> float:
+    def _held_out_loss(
+        self, network, prepared: _Prepared, held: Interactions, device: torch.device
+    ) -> float:
         """The training objective (without l2) on held-out interactions; negatives drawn from
         a fixed seed; softmax in batches of the training batch size (its in-batch negatives)."""
-        from modelyard.recommend.networks import (
-            ranking_objective,
-            ratings_objective,
-            softmax_objective,
-        )
-
-        settings, size = self.config.model, None
         generator = torch.Generator(device).manual_seed(self.config.split.seed)
-        if self.ranking and settings.loss == "softmax":
-            objective = softmax_objective(0.0, settings.negatives, generator)
-            size = (
-                self.config.trainer.batch_size if self.config.trainer.batch_size != "full" else None
-            )
-        elif self.ranking:
-            objective = ranking_objective(0.0, settings.negatives, generator)
-        else:
-            objective = ratings_objective(0.0)
-        batches = self._batches(held, device, size)
+        objective = self._make_objective(prepared, 0.0, generator)
+        size = self.config.trainer.batch_size
+        softmax = self.ranking and self.config.model.loss == "softmax"
+        batches = self._batches(held, device, size if softmax and size != "full" else None)
         total = sum(float(objective(network, b)) * len(b["user"]) for b in batches)
         return total / max(len(held), 1)
 

@@ -98,12 +98,21 @@ def ranking_objective(l2: float, negatives: int, generator: torch.Generator | No
     return objective
 
 
-def softmax_objective(l2: float, negatives: int, generator: torch.Generator | None = None):
+def softmax_objective(
+    l2: float,
+    negatives: int,
+    generator: torch.Generator | None = None,
+    frequency: torch.Tensor | None = None,
+):
     """Sampled softmax: (model, batch {user, item: (B,)}) -> cross-entropy of each user's
     item among the batch's other items (in-batch negatives) and `negatives` items drawn
     uniformly on the device, shared by the batch. Another row's item equal to the user's own
-    is masked (not a negative). No popularity correction: in-batch negatives are drawn by
-    popularity, which pushes popular items down."""
+    is masked (not a negative).
+
+    In-batch negatives are drawn by popularity, which pushes popular items down. With
+    `frequency` ((items,): each item's share of the training interactions) every logit is
+    corrected by the log of the item's expected count among the candidates,
+    log(B x frequency + negatives / items) (the "logQ" correction of Yi et al., RecSys 2019)."""
 
     def objective(model: nn.Module, batch: Tensors) -> torch.Tensor:
         users, items = batch["user"], batch["item"]
@@ -111,6 +120,9 @@ def softmax_objective(l2: float, negatives: int, generator: torch.Generator | No
         drawn = torch.randint(inner.items, (negatives,), device=users.device, generator=generator)
         candidates = torch.cat([items, drawn])  # (B + negatives,)
         logits = model(users, candidates, all_pairs=True).float()  # (B, B + negatives)
+        if frequency is not None:
+            expected = len(items) * frequency.to(users.device)[candidates] + negatives / inner.items
+            logits = logits - expected.log()[None, :]
         same = items[:, None] == candidates[None, :]
         same[:, : len(items)].fill_diagonal_(False)
         loss = F.cross_entropy(

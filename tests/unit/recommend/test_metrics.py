@@ -148,3 +148,21 @@ def test_mrr_ranks_ties_realistically():
         torch.device("cpu"),
     )
     assert found["mrr"] == pytest.approx(1 / 4.5)
+
+
+def test_sampled_softmax_corrects_each_logit_by_its_items_expected_count():
+    from modelyard.recommend.networks import MatrixFactorization, softmax_objective
+
+    torch.manual_seed(0)
+    model = MatrixFactorization(5, 8, 4, biases=False)
+    users, items = torch.tensor([0, 1, 2]), torch.tensor([3, 4, 5])
+    frequency = torch.tensor([0.3, 0.1, 0.1, 0.2, 0.1, 0.1, 0.05, 0.05])
+    batch = {"user": users, "item": items}
+    loss = softmax_objective(0.0, 2, torch.Generator().manual_seed(1), frequency)(model, batch)
+    drawn = torch.randint(8, (2,), generator=torch.Generator().manual_seed(1))
+    candidates = torch.cat([items, drawn])
+    logits = torch.stack([model(u.expand(5), candidates) for u in users])
+    logits = logits - torch.log(3 * frequency[candidates] + 2 / 8)  # B x freq + negatives / I
+    logits[:, 3:][candidates[3:] == items[:, None]] = -torch.inf  # a drawn copy of the target
+    expected = torch.nn.functional.cross_entropy(logits, torch.arange(3))
+    torch.testing.assert_close(loss, expected)

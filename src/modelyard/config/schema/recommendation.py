@@ -50,6 +50,8 @@ class RecModelBase(Strict):
     `negatives` items drawn uniformly on the device) or `loss: softmax` (sampled softmax: each
     positive against the batch's other items and `negatives` uniform items shared by the
     batch; cost B x (B + negatives) scores per step, so keep batch_size in the thousands).
+    `popularity_correction` (softmax): subtract from each logit the log of the item's expected
+    count among the candidates (logQ), so in-batch negatives stop pushing popular items down.
     `l2`: penalty on the embeddings (and biases) of each batch. Use `ratings` when the data
     have ratings and you predict them; `ranking` for implicit feedback (clicks, views) or to
     rank items. `dim`: the size of the user and item vectors."""
@@ -59,6 +61,7 @@ class RecModelBase(Strict):
     dim: PositiveInt = 32
     l2: Annotated[float, Field(ge=0)] = 0.0
     negatives: PositiveInt = 1
+    popularity_correction: bool = True  # of loss softmax
 
 
 class MatrixFactorizationModel(RecModelBase):
