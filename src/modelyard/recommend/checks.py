@@ -52,8 +52,11 @@ def early_stopping_metric_fits(config) -> list[str]:
     if config.model.objective == "ratings":
         known = ["loss", "mse", "rmse", "mae"]
     else:
+        kinds = ("recall", "ndcg", "hr")
+        if config.evaluation.sampled is not None:
+            kinds += ("sampled_hr", "sampled_ndcg")
         known = ["loss", "mrr", "coverage"] + [
-            f"{m}_at_{k}" for k in config.evaluation.k for m in ("recall", "ndcg", "hr")
+            f"{m}_at_{k}" for k in config.evaluation.k for m in kinds
         ]
     if stopping.metric not in known:
         return [
@@ -62,8 +65,17 @@ def early_stopping_metric_fits(config) -> list[str]:
     return []
 
 
+def sampled_needs_ranking(config) -> list[str]:
+    if config.evaluation.sampled is not None and config.model.objective != "ranking":
+        return [
+            "evaluation.sampled: sampled ranking metrics apply to objective ranking; remove it, or set model.objective: ranking"
+        ]
+    return []
+
+
 CHECKS = [
     ratings_need_a_column,
+    sampled_needs_ranking,
     split_needs_time,
     early_stopping_metric_fits,
     common.optimizer_settings_fit,

@@ -223,17 +223,50 @@ class Recommender(Fitting):
             self.config.evaluation.user_chunk,
             device,
         )
+        found.update(self._sampled(network, held, (prepared.found.users, prepared.found.items)))
         return {**found, "users": len(np.unique(held.users)), "protocol": PROTOCOL}
+
+    def _sampled(self, network, held: Interactions, known: tuple[np.ndarray, np.ndarray]):
+        """The sampled metrics (recommend/sampled.py) when evaluation.sampled asks, else {}."""
+        from modelyard.recommend.sampled import sampled_metrics
+
+        settings, device = self.config.evaluation, next(network.parameters()).device
+        if settings.sampled is None:
+            return {}
+        return sampled_metrics(
+            network,
+            held.users,
+            held.items,
+            known,
+            len(self.item_ids),
+            settings.k,
+            settings.sampled.negatives,
+            settings.sampled.seed,
+            device,
+        )
 
     # ------------------------------------------------------------ applying
 
-    def recommend(self, users: list[str], k: int = 10, include_seen: bool = False):
+    def recommend(
+        self,
+        users: list[str],
+        k: int = 10,
+        include_seen: bool = False,
+        fallback: str | None = None,
+    ):
         """The `k` best items for each user id (as text) in `users`: a DataFrame of user,
         rank (1 = best), item, score, seen_excluded. Items the user is known to have
-        interacted with are left out unless `include_seen`. Unknown ids: a UserError."""
+        interacted with are left out unless `include_seen`. Unknown ids: a UserError, or
+        with `fallback="popular"` the most popular items, and a `source` column (model or
+        popular) says which (recommend/apply.py)."""
         import pandas as pd
 
         from modelyard.recommend.metrics import UserItems, chunk_rows
+
+        if fallback is not None:
+            from modelyard.recommend.apply import recommend_with_fallback
+
+            return recommend_with_fallback(self, users, k, include_seen, fallback)
 
         if k < 1:
             raise UserError(f"--k {k}: give 1 or more items to recommend")
@@ -277,7 +310,22 @@ class Recommender(Fitting):
             }
         )
 
+    def similar_items(self, items: list[str], k: int = 10):
+        """The `k` items most like each item id in `items` (cosine similarity of the item
+        vectors): a DataFrame of item, rank, similar_item, similarity (recommend/apply.py)."""
+        from modelyard.recommend.apply import similar_items
+
+        return similar_items(self, items, k)
+
+    def create_app(self, **options: Any):
+        """`modelyard serve`'s app for this run (serve/recommend_app.py)."""
+        from modelyard.serve.recommend_app import create_recommend_app
+
+        return create_recommend_app(self, **options)
+
     def require(self, capability: str, tool: str) -> None:
+        if capability == "serve":
+            return
         raise UserError(
             f"{tool} works on supervised runs; this is a recommendation run (use `modelyard recommend`)"
         )
@@ -294,10 +342,13 @@ class Recommender(Fitting):
             "generate needs a causal language model (task: language_model); this is a recommendation run"
         )
 
-    def predict(self, data: Any, **options: Any):
-        raise UserError(
-            "a recommendation run has no predict yet; use `modelyard recommend RUN --user ID`"
-        )
+    def predict(self, data: Any, include_inputs: bool = False, unknown: str = "error"):
+        """The predicted rating (objective ratings) or score (ranking) of each (user, item)
+        row of `data`, a table file or DataFrame with the training's user and item columns
+        (recommend/apply.predict_pairs; `unknown`: "error" or "skip")."""
+        from modelyard.recommend.apply import predict_pairs
+
+        return predict_pairs(self, data, include_inputs, unknown)
 
     # ------------------------------------------------------------ saving
 
