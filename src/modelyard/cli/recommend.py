@@ -24,7 +24,9 @@ def add_recommend(verbs) -> None:
         help="an item id (repeatable): its K most similar items by cosine similarity of the "
         "item vectors, the item itself left out; writes item, rank, similar_item, similarity",
     )
-    recommend.add_argument("--k", type=int, default=10, help="items per user (default 10)")
+    recommend.add_argument(
+        "--k", type=int, default=10, help="items per user, or per --similar-to item (default 10)"
+    )
     recommend.add_argument(
         "--include-seen",
         action="store_true",
