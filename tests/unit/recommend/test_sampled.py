@@ -87,3 +87,19 @@ def test_too_few_unknown_items_is_a_user_error():
 @pytest.mark.parametrize("name", ["sampled_hr_at_10", "sampled_ndcg_at_5"])
 def test_sampled_metrics_are_higher_is_better(name):
     assert metric_mode(name) == "max"
+
+
+def test_early_stopping_may_watch_a_sampled_metric_only_when_they_are_measured():
+    from modelyard.config import validate
+    from modelyard.errors import ConfigError
+
+    raw = {
+        "task": "recommendation",
+        "data": {"file": "interactions.csv"},
+        "model": {"objective": "ranking"},
+        "trainer": {"early_stopping": {"metric": "sampled_ndcg_at_10"}},
+    }
+    with pytest.raises(ConfigError, match="'sampled_ndcg_at_10' is not measured"):
+        validate(raw)
+    config = validate({**raw, "evaluation": {"sampled": {"negatives": 99}}})
+    assert config.evaluation.sampled.negatives == 99 and config.evaluation.sampled.seed == 0
