@@ -135,6 +135,7 @@ def test_an_unknown_user_and_other_tools_are_user_errors(tmp_path):
         )
     )
     assert "1 of 2 users are unknown to this model ('ghost')" in error
+    assert "--fallback popular gives them the most popular items" in error
 
 
 @pytest.mark.parametrize(

@@ -277,7 +277,8 @@ class Recommender(Fitting):
             raise UserError(
                 f"{len(unknown)} of {len(users)} users are unknown to this model ({shown}"
                 f"{', ...' if len(unknown) > 5 else ''}); it knows the {len(self.user_ids)} users "
-                "of its training data (new users need a retrain in this version)"
+                "of its training data (new users need a retrain, or --fallback popular gives them the "
+                "most popular items)"
             )
         seen = UserItems(*self.seen, len(self.user_ids))
         frames = []
