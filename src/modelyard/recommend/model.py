@@ -208,6 +208,7 @@ class Recommender(Fitting):
 
     def _ranking(self, network, prepared: _Prepared, split: str, device: torch.device) -> dict:
         from modelyard.recommend.metrics import PROTOCOL, UserItems, ranking_metrics
+        from modelyard.recommend.sampled import sampled_if_asked
 
         n_users = len(self.user_ids)
         known = ["train"] if split == "validation" else ["train", "validation"]
@@ -223,27 +224,9 @@ class Recommender(Fitting):
             self.config.evaluation.user_chunk,
             device,
         )
-        found.update(self._sampled(network, held, (prepared.found.users, prepared.found.items)))
+        known = (prepared.found.users, prepared.found.items)
+        found.update(sampled_if_asked(self.config.evaluation, network, held, known))
         return {**found, "users": len(np.unique(held.users)), "protocol": PROTOCOL}
-
-    def _sampled(self, network, held: Interactions, known: tuple[np.ndarray, np.ndarray]):
-        """The sampled metrics (recommend/sampled.py) when evaluation.sampled asks, else {}."""
-        from modelyard.recommend.sampled import sampled_metrics
-
-        settings, device = self.config.evaluation, next(network.parameters()).device
-        if settings.sampled is None:
-            return {}
-        return sampled_metrics(
-            network,
-            held.users,
-            held.items,
-            known,
-            len(self.item_ids),
-            settings.k,
-            settings.sampled.negatives,
-            settings.sampled.seed,
-            device,
-        )
 
     # ------------------------------------------------------------ applying
 

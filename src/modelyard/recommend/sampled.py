@@ -36,6 +36,27 @@ def sampled_protocol(negatives: int) -> str:
     return f"sampled: 1 positive + {negatives} negatives"
 
 
+def sampled_if_asked(
+    settings, network, held, known: tuple[np.ndarray, np.ndarray]
+) -> dict[str, float | str]:
+    """`settings`: the config's `evaluation` section; {} unless it sets `sampled`. held: the
+    held-out Interactions; known: (users, items) codes of every pair the users interacted
+    with; the network's parameters say the device."""
+    if settings.sampled is None:
+        return {}
+    return sampled_metrics(
+        network,
+        held.users,
+        held.items,
+        known,
+        len(held.item_ids),
+        settings.k,
+        settings.sampled.negatives,
+        settings.sampled.seed,
+        next(network.parameters()).device,
+    )
+
+
 def sampled_metrics(
     network,
     users: np.ndarray,
