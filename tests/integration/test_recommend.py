@@ -332,6 +332,20 @@ def test_sampled_metrics_are_written_beside_the_full_ranking_ones(tmp_path):
     assert found["hr_at_10"] == pytest.approx(test["hr_at_10"], rel=1e-5)
 
 
+def test_too_many_sampled_negatives_stop_validate_and_train_before_the_first_epoch(tmp_path):
+    _project(
+        tmp_path,
+        data={"rating": None},
+        model={"objective": "ranking"},
+        evaluation={"sampled": {"negatives": 99}},  # 100 items, 40 known by each user
+    )
+    for verb in ("validate", "train"):
+        error = user_error(modelyard(verb, "rec.yaml", cwd=tmp_path, check=None))
+        assert "evaluation.sampled.negatives: 99, but user 'u" in error
+        assert "has only 60 items they have not interacted with" in error
+    assert not (tmp_path / "runs" / "rec" / "history.csv").exists()
+
+
 def test_sampled_metrics_of_a_ratings_run_are_a_config_error(tmp_path):
     _project(tmp_path, evaluation={"sampled": {"negatives": 99}})
     error = user_error(modelyard("validate", "rec.yaml", "--config-only", cwd=tmp_path, check=None))

@@ -86,11 +86,15 @@ CHECKS = [
 
 def check_interactions(config, base: Path) -> list[str]:
     """Read, check and split the interactions as training would; one line each."""
+    import numpy as np
+
     from modelyard.recommend.data import read_interactions
+    from modelyard.recommend.sampled import check_negatives
     from modelyard.recommend.split import split_rows
 
     found = read_interactions(config.data, base)
     rows = split_rows(found, config.split)
+    check_negatives(config.evaluation, found, np.concatenate([rows["validation"], rows["test"]]))
     sizes = ", ".join(f"{name}: {len(r)}" for name, r in rows.items())
     return [
         f"interactions: {len(found)} of {len(found.user_ids)} users and {len(found.item_ids)} items",

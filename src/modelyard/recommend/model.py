@@ -73,6 +73,7 @@ class Recommender(Fitting):
 
     def _prepare(self, data, saved_run: Path | None, procs) -> _Prepared:
         from modelyard.recommend.data import interactions_from_frame, read_interactions
+        from modelyard.recommend.sampled import check_negatives
         from modelyard.recommend.split import split_rows
 
         if data is None:
@@ -80,6 +81,8 @@ class Recommender(Fitting):
         else:
             found = interactions_from_frame(data, self.config.data, "the DataFrame given to fit")
         rows = split_rows(found, self.config.split)
+        held = np.concatenate([rows["validation"], rows["test"]])
+        check_negatives(self.config.evaluation, found, held)
         self.user_ids, self.item_ids = found.user_ids, found.item_ids
         self.seen = (found.users, found.items)
         if procs.is_main:

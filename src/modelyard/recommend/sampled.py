@@ -72,7 +72,7 @@ def sampled_metrics(
     the users interacted with (the held-out ones included), never drawn as negatives;
     `network(users, items)` with (P, C) int64 codes -> (P, C) scores."""
     known_keys = _distinct(known[0] * n_items + known[1])
-    _check_enough_items(users, known_keys // n_items, n_items, negatives)
+    _check_enough_items(users, known_keys // n_items, n_items, negatives)  # as check_negatives
     known_keys = pd.Index(known_keys)  # a hash table: membership 3x faster than searchsorted
     rng = np.random.default_rng(seed)
     ranks = []
@@ -85,14 +85,37 @@ def sampled_metrics(
     return _from_ranks(np.concatenate(ranks), ks, negatives)
 
 
+def check_negatives(settings, found, held: np.ndarray) -> None:
+    """Before training (and in `modelyard validate`): with evaluation.sampled, every user of
+    the held-out rows `held` of `found` (Interactions) must have `negatives` items it never
+    interacted with; else a UserError naming one, rather than one after the first epoch."""
+    if settings.sampled is None or not len(held):
+        return
+    n_items = len(found.item_ids)
+    known_users = _distinct(found.users * n_items + found.items) // n_items
+    _check_enough_items(
+        found.users[held], known_users, n_items, settings.sampled.negatives, found.user_ids
+    )
+
+
 def _check_enough_items(
-    users: np.ndarray, known_users: np.ndarray, n_items: int, negatives: int
+    users: np.ndarray,
+    known_users: np.ndarray,
+    n_items: int,
+    negatives: int,
+    user_ids: np.ndarray | None = None,
 ) -> None:
-    counts = np.bincount(known_users, minlength=int(users.max(initial=0)) + 1)
+    """users (P,): codes of the held-out pairs' users; known_users: the user code of each
+    distinct known pair."""
+    if not len(users):
+        return
+    counts = np.bincount(known_users, minlength=int(users.max()) + 1)
     free = n_items - counts[users]
-    if len(free) and free.min() < negatives:
+    if free.min() < negatives:
+        worst = int(users[free.argmin()])
+        who = f"user {str(user_ids[worst])!r}" if user_ids is not None else "a user"
         raise UserError(
-            f"evaluation.sampled.negatives: {negatives}, but a user has only {int(free.min())} "
+            f"evaluation.sampled.negatives: {negatives}, but {who} has only {int(free.min())} "
             "items they have not interacted with; lower negatives (or leave evaluation.sampled "
             "out and use the full-ranking metrics)"
         )
