@@ -227,8 +227,8 @@ class Recommender(Fitting):
             self.config.evaluation.user_chunk,
             device,
         )
-        known = (prepared.found.users, prepared.found.items)
-        found.update(sampled_if_asked(self.config.evaluation, network, held, known))
+        every = (prepared.found.users, prepared.found.items)  # sampled negatives avoid all
+        found.update(sampled_if_asked(self.config.evaluation, network, held, every))
         return {**found, "users": len(np.unique(held.users)), "protocol": PROTOCOL}
 
     # ------------------------------------------------------------ applying
