@@ -184,6 +184,9 @@ def test_predict_errors(project):
         modelyard("predict", "run", "--data", "data.csv", "--out", "p.csv", cwd=project, check=None)
     )
     assert "already exists" in message and (project / "p.csv").read_text() == "mine"
+    args = ["predict", "run", "--data", "data.csv", "--out", "q.csv", "--unknown", "skip"]
+    message = user_error(modelyard(*args, cwd=project, check=None))
+    assert "--unknown applies to recommendation runs" in message
 
 
 def test_resume_without_checkpoint(project):

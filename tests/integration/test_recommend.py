@@ -126,7 +126,6 @@ def test_an_unknown_user_and_other_tools_are_user_errors(tmp_path):
     modelyard("train", "rec.yaml", cwd=tmp_path)
     for tool in (
         ["generate", "runs/rec", "--prompt", "hi"],
-        ["predict", "runs/rec", "--data", "ratings.csv", "--out", "p.csv"],
         ["export", "runs/rec", "--format", "onnx", "--out", "x.onnx"],
     ):
         user_error(modelyard(*tool, cwd=tmp_path, check=None))
@@ -136,6 +135,7 @@ def test_an_unknown_user_and_other_tools_are_user_errors(tmp_path):
         )
     )
     assert "1 of 2 users are unknown to this model ('ghost')" in error
+    assert "--fallback popular gives them the most popular items" in error
 
 
 @pytest.mark.parametrize(
@@ -259,3 +259,118 @@ def test_evaluate_on_the_test_interactions_gives_the_runs_test_metrics(tmp_path,
     assert found.keys() == expected.keys()
     for name, value in expected.items():
         assert found[name] == pytest.approx(value, rel=1e-5), name
+
+
+def test_predict_similar_items_and_the_popular_fallback_through_the_cli(tmp_path):
+    _project(tmp_path, data={"rating_scale": [1, 5]}, trainer={"epochs": 2})
+    modelyard("train", "rec.yaml", cwd=tmp_path)
+    pairs = pd.DataFrame({"user": ["u1", "u2", "u3"], "item": ["i1", "i2", "i3"]})
+    pairs.to_csv(tmp_path / "pairs.csv", index=False)
+    modelyard("predict", "runs/rec", "--data", "pairs.csv", "--out", "p.csv", cwd=tmp_path)
+    found = pd.read_csv(tmp_path / "p.csv")
+    assert found.columns.tolist() == ["user", "item", "rating_prediction"]
+    assert found["rating_prediction"].between(1, 5).all()
+    expected = Model.load(tmp_path / "runs" / "rec").predict(pairs)["rating_prediction"]
+    np.testing.assert_allclose(found["rating_prediction"], expected, rtol=1e-5)
+
+    pd.concat([pairs, pd.DataFrame({"user": ["ghost"], "item": ["i1"]})]).to_csv(
+        tmp_path / "more.csv", index=False
+    )
+    args = ["predict", "runs/rec", "--data", "more.csv", "--out", "q.csv"]
+    error = user_error(modelyard(*args, cwd=tmp_path, check=None))
+    assert "more.csv: 1 of 4 rows have a user or item this model does not know" in error
+    assert "row 4: user 'ghost'" in error and not (tmp_path / "q.csv").exists()
+    result = modelyard(*args, "--unknown", "skip", cwd=tmp_path)
+    assert "left out (--unknown skip)" in result.stderr
+    assert len(pd.read_csv(tmp_path / "q.csv")) == 3
+
+    result = modelyard("recommend", "runs/rec", "--similar-to", "i1", "--k", "4", cwd=tmp_path)
+    lines = result.stdout.splitlines()
+    assert lines[0] == "item,rank,similar_item,similarity" and len(lines) == 5
+    assert not any(line.split(",")[2] == "i1" for line in lines[1:])
+    error = user_error(
+        modelyard(
+            "recommend",
+            "runs/rec",
+            "--similar-to",
+            "i1",
+            "--include-seen",
+            cwd=tmp_path,
+            check=None,
+        )
+    )
+    assert "--similar-to ranks items" in error
+
+    fallback = ["recommend", "runs/rec", "--user", "ghost", "--user", "u1", "--k", "3"]
+    result = modelyard(*fallback, "--fallback", "popular", "--out", "top.csv", cwd=tmp_path)
+    assert "1 of 2 users are unknown to this model; they got the 3 most popular" in result.stderr
+    top = pd.read_csv(tmp_path / "top.csv")
+    assert top["source"].tolist() == ["popular"] * 3 + ["model"] * 3
+    counts = pd.read_csv(tmp_path / "ratings.csv")["item"].value_counts()
+    assert top["item"].tolist()[:3] == counts.index[:3].tolist()
+
+
+def test_sampled_metrics_are_written_beside_the_full_ranking_ones(tmp_path):
+    _project(
+        tmp_path,
+        data={"rating": None},
+        split={"by": "leave_last_out"},
+        model={"objective": "ranking", "negatives": 4},
+        evaluation={"sampled": {"negatives": 50, "seed": 1}},
+        trainer={"epochs": 5, "optimizer": {"type": "adam", "lr": 0.02}},
+    )
+    result = modelyard("train", "rec.yaml", cwd=tmp_path)
+    test = _metrics(tmp_path)["test"]
+    assert test["protocol"] == "full ranking, seen items excluded"
+    assert test["sampled_protocol"] == "sampled: 1 positive + 50 negatives"
+    assert {"hr_at_10", "ndcg_at_10", "sampled_hr_at_10", "sampled_ndcg_at_10"} <= test.keys()
+    assert '"sampled_hr_at_10"' in result.stdout  # printed with its name
+    # 50 of the 59 items a user has not seen, against all of them: the sampled hit rate is higher
+    assert test["sampled_hr_at_10"] > test["hr_at_10"]
+    frame = pd.read_csv(tmp_path / "ratings.csv")
+    frame.sort_values("timestamp").groupby("user").tail(1).to_csv(tmp_path / "t.csv", index=False)
+    found = json.loads(modelyard("evaluate", "runs/rec", "--data", "t.csv", cwd=tmp_path).stdout)
+    assert found["sampled_protocol"] == test["sampled_protocol"]
+    assert found["hr_at_10"] == pytest.approx(test["hr_at_10"], rel=1e-5)
+
+
+def test_too_many_sampled_negatives_stop_validate_and_train_before_the_first_epoch(tmp_path):
+    _project(
+        tmp_path,
+        data={"rating": None},
+        model={"objective": "ranking"},
+        evaluation={"sampled": {"negatives": 99}},  # 100 items, 40 known by each user
+    )
+    for verb in ("validate", "train"):
+        error = user_error(modelyard(verb, "rec.yaml", cwd=tmp_path, check=None))
+        assert "evaluation.sampled.negatives: 99, but user 'u" in error
+        assert "has only 60 items they have not interacted with" in error
+    assert not (tmp_path / "runs" / "rec" / "history.csv").exists()
+
+
+def test_sampled_metrics_of_a_ratings_run_are_a_config_error(tmp_path):
+    _project(tmp_path, evaluation={"sampled": {"negatives": 99}})
+    error = user_error(modelyard("validate", "rec.yaml", "--config-only", cwd=tmp_path, check=None))
+    assert "evaluation.sampled: sampled ranking metrics apply to objective ranking" in error
+
+
+def test_bad_input_after_training_is_a_user_error(tmp_path):
+    frame = synthetic_interactions()
+    _project(tmp_path, frame=pd.concat([frame, frame.iloc[[3]]]), data={"rating_scale": [1, 5]})
+    result = modelyard("train", "rec.yaml", "--set", "trainer.epochs=1", cwd=tmp_path)
+    assert "1 (user, item) pairs appear more than once" in result.stderr
+    assert "kept the last row of each" in result.stderr  # the default, said
+    frame.assign(rating=frame["rating"].where(frame.index != 2, 9.0)).to_csv(
+        tmp_path / "bad.csv", index=False
+    )
+    error = user_error(
+        modelyard("evaluate", "runs/rec", "--data", "bad.csv", cwd=tmp_path, check=None)
+    )
+    assert "row 3: rating 9 in column 'rating' is outside data.rating_scale [1, 5]" in error
+    pd.DataFrame({"user": ["u1", None], "item": ["i1", "i2"]}).to_csv(
+        tmp_path / "p.csv", index=False
+    )
+    args = ["predict", "runs/rec", "--data", "p.csv", "--out", "o.csv"]
+    assert "row 2: column 'user' has no id" in user_error(
+        modelyard(*args, cwd=tmp_path, check=None)
+    )

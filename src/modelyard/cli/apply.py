@@ -31,7 +31,12 @@ in POST /predict/files (multipart form, one record). A record with a missing or 
 or an input the model cannot read, is a 422 naming it. GET /health, GET /metadata (inputs,
 outputs, classes, metrics, versions), GET /docs (OpenAPI). Concurrent requests are batched.
 Binds 127.0.0.1 (this machine only) unless --host says otherwise. Set the environment variable
-MODELYARD_API_KEY (or the one named by --api-key-env) to require an X-API-Key header."""
+MODELYARD_API_KEY (or the one named by --api-key-env) to require an X-API-Key header.
+A recommendation run (task: recommendation) answers instead POST /recommend with {"user": ID
+or "users": [IDs], "k": 10, "include_seen": false, "fallback": null or "popular"} (per user:
+items with scores, seen_excluded, source), POST /similar with {"item": ID or "items": [IDs],
+"k": 10}, POST /predict with {"pairs": [{"user": ID, "item": ID}, ...]}, GET /health and
+/metadata; an unknown id is a 422 saying how many were unknown (no request batching)."""
 
 COMPRESS_HELP = """Writes a new run directory (evaluate, predict and serve use it like any other) and a
 before/after table (printed, and saved as <output>/compression.json and .md): parameters,
@@ -145,7 +150,8 @@ def add_serve(verbs) -> None:
     """`serve RUN`: a REST server."""
     serve = verbs.add_parser(
         "serve",
-        help="serve a trained model over HTTP (POST /predict, GET /health, /metadata, /docs)",
+        help="serve a trained model over HTTP (POST /predict, GET /health, /metadata, /docs; "
+        "recommendation runs: also /recommend, /similar)",
         description=SERVE_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

@@ -1,4 +1,5 @@
-"""`recommend RUN --user ID | --users FILE --k 10 --out FILE`: top-K items per user."""
+"""`recommend RUN --user ID | --users FILE | --similar-to ITEM --k 10 --out FILE`: top-K items
+per user, or the items most like an item."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ from pathlib import Path
 
 def add_recommend(verbs) -> None:
     recommend = verbs.add_parser(
-        "recommend", help="the top-K items for users of a task: recommendation run"
+        "recommend",
+        help="the top-K items for users of a task: recommendation run, or items like an item",
     )
     recommend.add_argument("run", help="run directory (or its model/ folder)")
     who = recommend.add_mutually_exclusive_group(required=True)
@@ -15,23 +17,37 @@ def add_recommend(verbs) -> None:
     who.add_argument(
         "--users", metavar="FILE", help="a text file of user ids, one per line (no header)"
     )
-    recommend.add_argument("--k", type=int, default=10, help="items per user (default 10)")
+    who.add_argument(
+        "--similar-to",
+        action="append",
+        metavar="ITEM",
+        help="an item id (repeatable): its K most similar items by cosine similarity of the "
+        "item vectors, the item itself left out; writes item, rank, similar_item, similarity",
+    )
+    recommend.add_argument(
+        "--k", type=int, default=10, help="items per user, or per --similar-to item (default 10)"
+    )
     recommend.add_argument(
         "--include-seen",
         action="store_true",
         help="also rank items the user already interacted with (by default they are left out)",
     )
     recommend.add_argument(
+        "--fallback",
+        choices=["popular"],
+        help="popular: users the model does not know get the K items with the most "
+        "interactions (no score), and a source column says model or popular; without it, "
+        "an unknown user is an error",
+    )
+    recommend.add_argument(
         "--out",
-        help="write user, rank, item, score, seen_excluded to this file (.csv, .tsv, .parquet, "
-        ".jsonl); default: CSV on stdout",
+        help="write user, rank, item, score, seen_excluded (and source, with --fallback) to this "
+        "file (.csv, .tsv, .parquet, .jsonl); default: CSV on stdout",
     )
     recommend.add_argument("--overwrite", action="store_true", help="replace --out if it exists")
 
 
 def run_recommend(args) -> int:
-    import sys
-
     from modelyard.api import Model
     from modelyard.errors import UserError
     from modelyard.train.progress import log
@@ -44,12 +60,29 @@ def run_recommend(args) -> int:
         )
     if out is not None and out.exists() and not args.overwrite:
         raise UserError(f"--out '{out}' already exists; pass --overwrite to replace it")
-    users = args.user or _read_users(Path(args.users))
+    if args.similar_to and (args.include_seen or args.fallback):
+        raise UserError(
+            "--similar-to ranks items, not a user's: leave out --include-seen and --fallback"
+        )
+    users = args.user or (_read_users(Path(args.users)) if args.users else [])
     model = Model.load(args.run)
     if not hasattr(model, "recommend"):
         raise UserError(f"'{args.run}' is not a recommendation run (task: recommendation)")
-    table = model.recommend(users, args.k, args.include_seen)
-    seen = "included (--include-seen)" if args.include_seen else "excluded"
+    if args.similar_to:
+        table = model.similar_items(args.similar_to, args.k)
+        summary = f"{len(table)} similar items for {len(args.similar_to)} items"
+    else:
+        table = model.recommend(users, args.k, args.include_seen, args.fallback)
+        seen = "included (--include-seen)" if args.include_seen else "excluded"
+        summary = f"{len(table)} recommendations for {len(users)} users; items they interacted with {seen}"
+    _write(table, out, writers)
+    log(summary + (f"; written to {out}" if out else ""))
+    return 0
+
+
+def _write(table, out: Path | None, writers: dict) -> None:
+    import sys
+
     if out is None:
         table.to_csv(sys.stdout, index=False)
     else:
@@ -61,11 +94,6 @@ def run_recommend(args) -> int:
             table.to_json(out, orient="records", lines=True)
         else:
             table.to_csv(out, index=False, sep=writers[suffix])
-    log(
-        f"{len(table)} recommendations for {len(users)} users; items they interacted with {seen}"
-        + (f"; written to {out}" if out else "")
-    )
-    return 0
 
 
 def _read_users(path: Path) -> list[str]:

@@ -69,7 +69,11 @@ def run_evaluate(args) -> int:
 
 def add_predict(verbs) -> None:
     """`predict RUN --data PATH --out FILE`: a predictions file."""
-    predict = verbs.add_parser("predict", help="predictions of a trained model")
+    predict = verbs.add_parser(
+        "predict",
+        help="predictions of a trained model (recommendation runs: the rating or score of "
+        "each (user, item) row)",
+    )
     predict.add_argument("run", help="run directory (or its model/ folder)")
     predict.add_argument(
         "--data",
@@ -89,6 +93,12 @@ def add_predict(verbs) -> None:
         "columns keep their names (<output>_prediction, ...): a copied column named like one "
         "gets '_input' appended",
     )
+    predict.add_argument(
+        "--unknown",
+        choices=["error", "skip"],
+        help="recommendation runs: rows of a user or item the model does not know stop with "
+        "an error saying how many (error, the default) or are left out with a note (skip)",
+    )
     predict.add_argument("--overwrite", action="store_true", help="replace --out if it exists")
 
 
@@ -105,7 +115,17 @@ def run_predict(args) -> int:
         )
     if out.exists() and not args.overwrite:
         raise UserError(f"--out '{out}' already exists; pass --overwrite to replace it")
-    predictions = Model.load(args.run).predict(args.data, include_inputs=args.include_inputs)
+    model = Model.load(args.run)
+    options = {"include_inputs": args.include_inputs}
+    if args.unknown is not None:
+        from modelyard.recommend.model import Recommender
+
+        if not isinstance(model, Recommender):
+            raise UserError(
+                "--unknown applies to recommendation runs ((user, item) pairs); leave it out"
+            )
+        options["unknown"] = args.unknown
+    predictions = model.predict(args.data, **options)
     out.parent.mkdir(parents=True, exist_ok=True)
     kwargs = {
         ".csv": {"index": False},

@@ -28,7 +28,14 @@ CORE_DIRECTIONS: dict[str, str] = {
     "coverage": HIGHER,
 }
 # Top-K metrics (recommendation), named `<metric>_at_<K>` for any K: `recall_at_10`.
-AT_K: dict[str, str] = {"recall": HIGHER, "ndcg": HIGHER, "hr": HIGHER}
+# The sampled ones (evaluation.sampled) are `sampled_hr_at_10`, `sampled_ndcg_at_10`.
+AT_K: dict[str, str] = {
+    "recall": HIGHER,
+    "ndcg": HIGHER,
+    "hr": HIGHER,
+    "sampled_hr": HIGHER,
+    "sampled_ndcg": HIGHER,
+}
 
 
 def directions() -> dict[str, str]:
@@ -45,9 +52,18 @@ def directions() -> dict[str, str]:
 
 # Keys of a split in metrics.json that count rows rather than score them (no direction), and
 # `positive_class`, the class a binary output's precision, recall and f1 are of; a
-# recommendation split's `users` (evaluated) and `protocol` (how ranking was measured).
+# recommendation split's `users` (evaluated), `protocol` and `sampled_protocol` (how ranking
+# was measured).
 ROW_COUNTS = frozenset(
-    {"rows", "rows_left_out", "rows_unseen_class", "positive_class", "users", "protocol"}
+    {
+        "rows",
+        "rows_left_out",
+        "rows_unseen_class",
+        "positive_class",
+        "users",
+        "protocol",
+        "sampled_protocol",
+    }
 )
 
 

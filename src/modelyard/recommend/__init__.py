@@ -5,6 +5,8 @@ independent rows with a per-row head (evaluation ranks the whole catalogue per u
 the user's known items excluded), so this is a kind of run of its own, like language-model
 pretraining, rather than an output type of the row `Task` interface: data.py (reading and
 id mapping), split.py, networks.py (matrix factorisation, MSE and BPR objectives),
-metrics.py (rating errors, full-ranking top-K metrics), model.py (`Recommender`: fit through
-fitting.Fitting and train/loop.py, save, load, recommend), synthetic.py (test data).
+metrics.py (rating errors, full-ranking top-K metrics), sampled.py (the NCF protocol's sampled
+metrics, when evaluation.sampled asks), model.py (`Recommender`: fit through fitting.Fitting
+and train/loop.py, save, load, recommend), apply.py (predict on (user, item) pairs, similar
+items, the popularity fallback), synthetic.py (test data). serve/recommend_app.py serves a run.
 """

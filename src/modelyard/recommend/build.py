@@ -3,7 +3,9 @@ registry of networks, one per `model.type`.
 
 Every network answers the calls the objectives (networks.py), the metrics and `recommend`
 make: forward(users, items[, all_pairs]) -> scores, score_all(users) -> (U, items) scores,
-penalty(users, items) -> scalar, and the `items` property (the catalogue's size).
+penalty(users, items) -> scalar, and the `items` property (the catalogue's size). A network
+may also give item_vectors() -> (items, D): `recommend --similar-to` ranks items by their
+cosine similarity (without it, similar items are a clear error).
 """
 
 from __future__ import annotations

@@ -58,8 +58,11 @@ def early_stopping_metric_fits(config) -> list[str]:
     if config.model.objective == "ratings":
         known = ["loss", "mse", "rmse", "mae"]
     else:
+        kinds = ("recall", "ndcg", "hr")
+        if config.evaluation.sampled is not None:
+            kinds += ("sampled_hr", "sampled_ndcg")
         known = ["loss", "mrr", "coverage"] + [
-            f"{m}_at_{k}" for k in config.evaluation.k for m in ("recall", "ndcg", "hr")
+            f"{m}_at_{k}" for k in config.evaluation.k for m in kinds
         ]
     if stopping.metric not in known:
         return [
@@ -68,8 +71,17 @@ def early_stopping_metric_fits(config) -> list[str]:
     return []
 
 
+def sampled_needs_ranking(config) -> list[str]:
+    if config.evaluation.sampled is not None and config.model.objective != "ranking":
+        return [
+            "evaluation.sampled: sampled ranking metrics apply to objective ranking; remove it, or set model.objective: ranking"
+        ]
+    return []
+
+
 CHECKS = [
     ratings_need_a_column,
+    sampled_needs_ranking,
     split_needs_time,
     early_stopping_metric_fits,
     common.optimizer_settings_fit,
@@ -80,11 +92,15 @@ CHECKS = [
 
 def check_interactions(config, base: Path) -> list[str]:
     """Read, check and split the interactions as training would; one line each."""
+    import numpy as np
+
     from modelyard.recommend.data import read_interactions
+    from modelyard.recommend.sampled import check_negatives
     from modelyard.recommend.split import split_rows
 
     found = read_interactions(config.data, base)
     rows = split_rows(found, config.split)
+    check_negatives(config.evaluation, found, np.concatenate([rows["validation"], rows["test"]]))
     sizes = ", ".join(f"{name}: {len(r)}" for name, r in rows.items())
     return [
         f"interactions: {len(found)} of {len(found.user_ids)} users and {len(found.item_ids)} items",

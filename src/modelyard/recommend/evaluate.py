@@ -61,7 +61,9 @@ def _ratings(model, users: np.ndarray, items: np.ndarray, ratings: np.ndarray) -
 
 
 def _ranking(model, users: np.ndarray, items: np.ndarray) -> dict:
+    from modelyard.recommend.data import Interactions
     from modelyard.recommend.metrics import PROTOCOL, UserItems, ranking_metrics
+    from modelyard.recommend.sampled import sampled_if_asked
 
     n_users, n_items = len(model.user_ids), len(model.item_ids)
     seen_users, seen_items = model.seen
@@ -77,4 +79,7 @@ def _ranking(model, users: np.ndarray, items: np.ndarray) -> dict:
             model.config.evaluation.user_chunk,
             torch.device("cpu"),
         )
+    known = (np.concatenate([seen_users, users]), np.concatenate([seen_items, items]))
+    held = Interactions(users, items, None, None, model.user_ids, model.item_ids)
+    found.update(sampled_if_asked(model.config.evaluation, model.module, held, known))
     return {**found, "users": len(np.unique(users)), "protocol": PROTOCOL}

@@ -73,6 +73,7 @@ class Recommender(Fitting):
 
     def _prepare(self, data, saved_run: Path | None, procs) -> _Prepared:
         from modelyard.recommend.data import interactions_from_frame, read_interactions
+        from modelyard.recommend.sampled import check_negatives
         from modelyard.recommend.split import split_rows
 
         if data is None:
@@ -80,6 +81,8 @@ class Recommender(Fitting):
         else:
             found = interactions_from_frame(data, self.config.data, "the DataFrame given to fit")
         rows = split_rows(found, self.config.split)
+        held = np.concatenate([rows["validation"], rows["test"]])
+        check_negatives(self.config.evaluation, found, held)
         self.user_ids, self.item_ids = found.user_ids, found.item_ids
         self.seen = (found.users, found.items)
         if procs.is_main:
@@ -206,6 +209,7 @@ class Recommender(Fitting):
 
     def _ranking(self, network, prepared: _Prepared, split: str, device: torch.device) -> dict:
         from modelyard.recommend.metrics import PROTOCOL, UserItems, ranking_metrics
+        from modelyard.recommend.sampled import sampled_if_asked
 
         n_users = len(self.user_ids)
         known = ["train"] if split == "validation" else ["train", "validation"]
@@ -221,17 +225,32 @@ class Recommender(Fitting):
             self.config.evaluation.user_chunk,
             device,
         )
+        every = (prepared.found.users, prepared.found.items)  # sampled negatives avoid all
+        found.update(sampled_if_asked(self.config.evaluation, network, held, every))
         return {**found, "users": len(np.unique(held.users)), "protocol": PROTOCOL}
 
     # ------------------------------------------------------------ applying
 
-    def recommend(self, users: list[str], k: int = 10, include_seen: bool = False):
+    def recommend(
+        self,
+        users: list[str],
+        k: int = 10,
+        include_seen: bool = False,
+        fallback: str | None = None,
+    ):
         """The `k` best items for each user id (as text) in `users`: a DataFrame of user,
         rank (1 = best), item, score, seen_excluded. Items the user is known to have
-        interacted with are left out unless `include_seen`. Unknown ids: a UserError."""
+        interacted with are left out unless `include_seen`. Unknown ids: a UserError, or
+        with `fallback="popular"` the most popular items, and a `source` column (model or
+        popular) says which (recommend/apply.py)."""
         import pandas as pd
 
         from modelyard.recommend.metrics import UserItems, chunk_rows
+
+        if fallback is not None:
+            from modelyard.recommend.apply import recommend_with_fallback
+
+            return recommend_with_fallback(self, users, k, include_seen, fallback)
 
         if k < 1:
             raise UserError(f"--k {k}: give 1 or more items to recommend")
@@ -242,7 +261,8 @@ class Recommender(Fitting):
             raise UserError(
                 f"{len(unknown)} of {len(users)} users are unknown to this model ({shown}"
                 f"{', ...' if len(unknown) > 5 else ''}); it knows the {len(self.user_ids)} users "
-                "of its training data (new users need a retrain in this version)"
+                "of its training data (new users need a retrain, or --fallback popular gives them the "
+                "most popular items)"
             )
         seen = UserItems(*self.seen, len(self.user_ids))
         frames = []
@@ -275,7 +295,22 @@ class Recommender(Fitting):
             }
         )
 
+    def similar_items(self, items: list[str], k: int = 10):
+        """The `k` items most like each item id in `items` (cosine similarity of the item
+        vectors): a DataFrame of item, rank, similar_item, similarity (recommend/apply.py)."""
+        from modelyard.recommend.apply import similar_items
+
+        return similar_items(self, items, k)
+
+    def create_app(self, **options: Any):
+        """`modelyard serve`'s app for this run (serve/recommend_app.py)."""
+        from modelyard.serve.recommend_app import create_recommend_app
+
+        return create_recommend_app(self, **options)
+
     def require(self, capability: str, tool: str) -> None:
+        if capability == "serve":
+            return
         raise UserError(
             f"{tool} works on supervised runs; this is a recommendation run (use `modelyard recommend`)"
         )
@@ -292,10 +327,13 @@ class Recommender(Fitting):
             "generate needs a causal language model (task: language_model); this is a recommendation run"
         )
 
-    def predict(self, data: Any, **options: Any):
-        raise UserError(
-            "a recommendation run has no predict yet; use `modelyard recommend RUN --user ID`"
-        )
+    def predict(self, data: Any, include_inputs: bool = False, unknown: str = "error"):
+        """The predicted rating (objective ratings) or score (ranking) of each (user, item)
+        row of `data`, a table file or DataFrame with the training's user and item columns
+        (recommend/apply.predict_pairs; `unknown`: "error" or "skip")."""
+        from modelyard.recommend.apply import predict_pairs
+
+        return predict_pairs(self, data, include_inputs, unknown)
 
     # ------------------------------------------------------------ saving
 

@@ -53,6 +53,10 @@ class MatrixFactorization(nn.Module):
             score = score + self.user_bias(users) + self.item_bias.weight.T
         return score + self.mean
 
+    def item_vectors(self) -> torch.Tensor:
+        """(items, dim): the item embeddings (similar items: their cosine similarity)."""
+        return self.item.weight
+
     def penalty(self, users: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
         """users (B,), items (B, ...): the squared norm of their embeddings (and biases),
         divided by B: a scalar."""

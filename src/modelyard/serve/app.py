@@ -59,36 +59,14 @@ def create_app(
     fitted = {f.name: f for f in model.preprocessing.inputs}
     request_model = _request_model(config, fitted)
     batcher = Batcher(lambda frame: model.predict(frame, ids=False), max_batch_size, max_wait_ms)
-    app = FastAPI(
-        title=f"modelyard: {config.name}",
-        description="Predictions of a modelyard run. Inputs: "
+    app, guard = base_app(
+        f"modelyard: {config.name}",
+        "Predictions of a modelyard run. Inputs: "
         + ", ".join(f"{f.name} ({f.type})" for f in config.inputs),
-        docs_url=None,
-        redoc_url=None,
+        max_request_bytes,
+        api_key,
     )
     app.state.batcher = batcher
-    _offline_docs(app)
-    app.add_exception_handler(RequestValidationError, _validation_error)
-    guard = _key_guard(api_key)
-
-    @app.middleware("http")
-    async def limit_size(request: Request, call_next):
-        if request.method == "POST":
-            declared = request.headers.get("content-length")
-            if declared is None:
-                return JSONResponse({"detail": "send a Content-Length header"}, status_code=411)
-            if int(declared) > max_request_bytes:
-                return JSONResponse(
-                    {
-                        "detail": f"the request is {int(declared):,} bytes; the limit is {max_request_bytes:,} (modelyard serve --max-request-mb)"
-                    },
-                    status_code=413,
-                )
-        return await call_next(request)
-
-    @app.get("/health")
-    async def health() -> dict[str, str]:
-        return {"status": "ok"}
 
     @app.get("/metadata", dependencies=[Depends(guard)])
     async def metadata() -> dict[str, Any]:
@@ -126,6 +104,35 @@ def create_app(
             return {"predictions": await _predictions(batcher, frame)}
 
     return app
+
+
+def base_app(title: str, description: str, max_request_bytes: int, api_key: str | None):
+    """(app, guard): an app with offline /docs, FastAPI's 422s made JSON-safe, the request
+    size limit, GET /health, and `guard`, the dependency that checks X-API-Key."""
+    app = FastAPI(title=title, description=description, docs_url=None, redoc_url=None)
+    _offline_docs(app)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+
+    @app.middleware("http")
+    async def limit_size(request: Request, call_next):
+        if request.method == "POST":
+            declared = request.headers.get("content-length")
+            if declared is None:
+                return JSONResponse({"detail": "send a Content-Length header"}, status_code=411)
+            if int(declared) > max_request_bytes:
+                return JSONResponse(
+                    {
+                        "detail": f"the request is {int(declared):,} bytes; the limit is {max_request_bytes:,} (modelyard serve --max-request-mb)"
+                    },
+                    status_code=413,
+                )
+        return await call_next(request)
+
+    @app.get("/health")
+    async def health() -> dict[str, str]:
+        return {"status": "ok"}
+
+    return app, _key_guard(api_key)
 
 
 async def _predictions(batcher: Batcher, frame: pd.DataFrame) -> list[dict[str, Any]]:

@@ -20,9 +20,20 @@ def app():
 
 
 def test_no_request_from_the_spec_gets_a_server_error(app):
+    _never_a_server_error(app, {"/predict", "/health", "/metadata"})
+
+
+def test_no_request_to_a_recommendation_run_gets_a_server_error():
+    from tests.unit.recommend.handmade import handmade_recommender
+
+    app = handmade_recommender("ratings").create_app()
+    _never_a_server_error(app, {"/recommend", "/similar", "/predict", "/health", "/metadata"})
+
+
+def _never_a_server_error(app, paths: set[str]) -> None:
     schema = schemathesis.openapi.from_asgi("/openapi.json", app)
     operations = [result.ok() for result in schema.get_all_operations()]
-    assert {op.path for op in operations} >= {"/predict", "/health", "/metadata"}
+    assert {op.path for op in operations} >= paths
     for operation in operations:
 
         @settings(

@@ -77,15 +77,27 @@ class MatrixFactorizationModel(RecModelBase):
 RecModel = tagged_union(MatrixFactorizationModel)
 
 
+class SampledEvaluation(Strict):
+    """The NCF protocol, as well as the full ranking: each held-out positive ranked among
+    `negatives` items drawn uniformly (with `seed`) from those its user has not interacted
+    with; written as sampled_hr_at_K, sampled_ndcg_at_K and sampled_protocol."""
+
+    negatives: PositiveInt = 99
+    seed: int = 0
+
+
 class RecEvaluation(Strict):
     """Ranking metrics (objective ranking) over the FULL catalogue: every item is ranked,
     the user's training items excluded (for test, the validation items too). `k`: cut-offs of
     recall/ndcg/hr (coverage is at the largest). `user_chunk`: the most users scored at once;
     fewer when user_chunk x items would pass 2^25 scores (128 MB), so memory stays bounded
-    whatever the catalogue's size."""
+    whatever the catalogue's size. `sampled: {negatives: 99, seed: 0}` adds the sampled
+    metrics of the NCF papers beside (never instead of) the full-ranking ones; use them only
+    to compare with numbers measured the same way."""
 
     k: Annotated[list[PositiveInt], Field(min_length=1)] = [10]
     user_chunk: PositiveInt = 1024
+    sampled: SampledEvaluation | None = None
 
 
 class RecTrainer(Trainer):
