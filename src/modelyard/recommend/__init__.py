@@ -4,7 +4,8 @@
 independent rows with a per-row head (evaluation ranks the whole catalogue per user, with
 the user's known items excluded), so this is a kind of run of its own, like language-model
 pretraining, rather than an output type of the row `Task` interface: data.py (reading and
-id mapping), split.py, networks.py (matrix factorisation, MSE and BPR objectives),
-metrics.py (rating errors, full-ranking top-K metrics), model.py (`Recommender`: fit through
+id mapping), split.py, build.py (one network per model.type), networks.py (matrix
+factorisation; MSE, BPR and sampled-softmax objectives), neumf.py, sasrec.py (sequential:
+its own training rows and objective), metrics.py (rating errors, full-ranking top-K metrics), model.py (`Recommender`: fit through
 fitting.Fitting and train/loop.py, save, load, recommend), synthetic.py (test data).
 """

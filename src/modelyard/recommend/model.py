@@ -57,6 +57,13 @@ class Recommender(Fitting):
     def ranking(self) -> bool:
         return self.config.model.objective == "ranking"
 
+    @property
+    def _sequences(self):
+        """The model type's recommend/build.SequenceTraining (sasrec), or None."""
+        from modelyard.recommend.build import SEQUENCES
+
+        return SEQUENCES.get(self.config.model.type)
+
     def fit(
         self,
         data: Any = None,
@@ -105,6 +112,8 @@ class Recommender(Fitting):
         )
 
         settings = self.config.model
+        if self._sequences is not None:
+            return self._sequences.objective(settings)
         if self.ranking and settings.loss == "softmax":
             return softmax_objective(settings.l2, settings.negatives)
         if self.ranking:
@@ -128,15 +137,20 @@ class Recommender(Fitting):
     def _train_source(self, prepared: _Prepared):
         from modelyard.data.source import InMemorySource
 
-        settings = self.config.trainer
-        return InMemorySource(_tensors(prepared.part("train")), settings.batch_size, settings.seed)
+        settings, train = self.config.trainer, prepared.part("train")
+        own = self._sequences
+        tensors = own.rows(self.config.model, train) if own is not None else _tensors(train)
+        return InMemorySource(tensors, settings.batch_size, settings.seed)
 
     def _final_metrics(self, prepared: _Prepared, device: torch.device) -> dict[str, Any]:
-        self.metrics = {
-            split: self._measure(self.module.to(device), prepared, split, device)
-            for split in ("validation", "test")
-            if len(prepared.rows[split])
-        }
+        network, self.metrics = self.module.to(device), {}
+        if len(prepared.rows["validation"]):
+            self.metrics["validation"] = self._measure(network, prepared, "validation", device)
+        if self._sequences is not None:  # test, and the saved model, continue after validation
+            known = np.concatenate([prepared.rows["train"], prepared.rows["validation"]])
+            self._sequences.remember(network, prepared.found.take(np.sort(known)))
+        if len(prepared.rows["test"]):
+            self.metrics["test"] = self._measure(network, prepared, "test", device)
         return {}
 
     def _save_start(self, run_dir: Path, prepared: _Prepared) -> None:
