@@ -164,3 +164,23 @@ def test_model_type_mistakes_stop_validate_and_train_with_exit_2(tmp_path, data,
         for message in messages:
             assert message in error, error
     assert not (tmp_path / "runs").exists()
+
+
+def test_a_resumed_sasrec_run_matches_an_uninterrupted_one(tmp_path):
+    frame = synthetic_interactions(users=30, items=20, per_user=10).drop(columns="rating")
+    _project(
+        tmp_path,
+        frame,
+        model={"type": "sasrec", "max_length": 6, "dim": 8},
+        trainer={"epochs": 2, "early_stopping": None, "keep_checkpoints": "last"},
+    )
+    modelyard("train", "rec.yaml", "--output", "resumed", cwd=tmp_path)
+    three = ["--set", "trainer.epochs=3"]
+    modelyard("train", "rec.yaml", "--output", "resumed", "--resume", *three, cwd=tmp_path)
+    modelyard("train", "rec.yaml", "--output", "straight", *three, cwd=tmp_path)
+    resumed, straight = (Model.load(tmp_path / name).module for name in ("resumed", "straight"))
+    for (name, a), b in zip(
+        resumed.state_dict().items(), straight.state_dict().values(), strict=True
+    ):
+        torch.testing.assert_close(a, b, rtol=0, atol=1e-6, msg=name)
+    assert _test_metrics(tmp_path / "resumed") == _test_metrics(tmp_path / "straight")

@@ -54,7 +54,10 @@ def test_neumf_scores_in_chunks_of_items_as_at_once():
     with torch.no_grad():
         whole = network.score_all(users)
         network.hidden_budget = USERS * 8 * 3  # 3 items per chunk: 4 chunks, the last of 2
+        chunks = []
+        network.first_item.register_forward_hook(lambda m, i, o: chunks.append(o.shape[0]))
         chunked = network.score_all(users)
+    assert chunks == [3, 3, 3, 2]
     torch.testing.assert_close(chunked, whole)
 
 
