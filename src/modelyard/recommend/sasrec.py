@@ -28,17 +28,23 @@ from modelyard.recommend.data import Interactions
 Tensors = dict[str, torch.Tensor]
 
 
+def _by_time(users: np.ndarray, times: np.ndarray, n_users: int) -> tuple[np.ndarray, np.ndarray]:
+    """users, times (N,) -> (order, from_end) (N,) each: the rows by user, then time, then row
+    order; and for each row in that order, how many of its user's rows come after it."""
+    order = np.lexsort((np.arange(len(users)), times, users))
+    counts = np.bincount(users, minlength=n_users)
+    by_user = users[order]
+    from_end = counts[by_user] - 1 - (np.arange(len(order)) - (np.cumsum(counts) - counts)[by_user])
+    return order, from_end
+
+
 def last_items(
     users: np.ndarray, items: np.ndarray, times: np.ndarray, n_users: int, length: int, pad: int
 ) -> np.ndarray:
     """(n_users, length) int64: each user's last `length` items ordered by time (ties: by
     row order), the latest in the last column, left-padded with `pad`. users, items, times (N,)."""
-    rows = np.arange(len(users))
-    order = np.lexsort((rows, times, users))
+    order, from_end = _by_time(users, times, n_users)
     by_user, by_item = users[order], items[order]
-    counts = np.bincount(users, minlength=n_users)
-    starts = np.cumsum(counts) - counts
-    from_end = counts[by_user] - 1 - (np.arange(len(order)) - starts[by_user])
     keep = from_end < length
     out = np.full((n_users, length), pad, dtype=np.int64)
     out[by_user[keep], length - 1 - from_end[keep]] = by_item[keep]
@@ -54,10 +60,8 @@ def training_sequences(train: Interactions, max_length: int) -> Tensors:
     items gives one row, its whole history, as in the paper; longer histories give more rows
     instead of being cut (on MovieLens the last 51 items hold 29% of the interactions)."""
     pad, length = len(train.item_ids), max_length
-    order = np.lexsort((np.arange(len(train)), train.times, train.users))
+    order, from_end = _by_time(train.users, train.times, len(train.user_ids))
     users, items = train.users[order], train.items[order]
-    counts = np.bincount(users, minlength=len(train.user_ids))
-    from_end = counts[users] - 1 - (np.arange(len(order)) - (np.cumsum(counts) - counts)[users])
     # window w holds from_end wL .. wL + L in columns L .. 0; an item at from_end wL (w > 0)
     # is also column 0 of window w - 1
     window = np.maximum(from_end - 1, 0) // length
