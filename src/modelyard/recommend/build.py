@@ -6,13 +6,18 @@ make: forward(users, items[, all_pairs]) -> scores, score_all(users) -> (U, item
 penalty(users, items) -> scalar, and the `items` property (the catalogue's size). A network
 may also give item_vectors() -> (items, D): `recommend --similar-to` ranks items by their
 cosine similarity (without it, similar items are a clear error).
+
+A model type that reads each user's history (sasrec) also has a `SequenceTraining` in
+SEQUENCES: its own training rows and objective, and how it learns which items a user has.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
+import torch
 from torch import nn
 
 from modelyard.recommend.data import Interactions
@@ -40,6 +45,69 @@ def _matrix_factorization(settings, data: NetworkData) -> nn.Module:
 
     mean = data.mean if settings.biases else 0.0
     return MatrixFactorization(data.users, data.items, settings.dim, settings.biases, mean)
+
+
+@NETWORKS.register("neumf")
+def _neumf(settings, data: NetworkData) -> nn.Module:
+    from modelyard.recommend.neumf import NeuMF
+
+    return NeuMF(data.users, data.items, settings.dim, settings.layers, settings.dropout, data.mean)
+
+
+@NETWORKS.register("sasrec")
+def _sasrec(settings, data: NetworkData) -> nn.Module:
+    from modelyard.recommend.sasrec import SASRec
+
+    network = SASRec(
+        data.users,
+        data.items,
+        settings.dim,
+        settings.max_length,
+        settings.layers,
+        settings.heads,
+        settings.dropout,
+    )
+    if data.train is not None:
+        _remember(network, data.train)
+    return network
+
+
+@dataclass(frozen=True)
+class SequenceTraining:
+    """A model type that reads each user's history instead of training on one row per
+    interaction with networks.py's objectives.
+
+    rows(settings, train interactions) -> the training tensors {name: (N, ...)};
+    objective(settings) -> (network, batch) -> loss;
+    remember(network, interactions): score each user after these (its known history): the
+    network's state, saved with its weights. The Recommender calls it with train +
+    validation before measuring test, so the saved model continues from there too.
+    """
+
+    rows: Callable[[Any, Interactions], dict[str, torch.Tensor]]
+    objective: Callable[[Any], Callable[..., torch.Tensor]]
+    remember: Callable[[nn.Module, Interactions], None]
+
+
+def _sasrec_rows(settings, train: Interactions) -> dict[str, torch.Tensor]:
+    from modelyard.recommend.sasrec import training_sequences
+
+    return training_sequences(train, settings.max_length)
+
+
+def _sasrec_objective(settings):
+    from modelyard.recommend.sasrec import sequence_objective
+
+    return sequence_objective(settings.loss, settings.l2, settings.negatives)
+
+
+def _remember(network: nn.Module, known: Interactions) -> None:
+    network.remember(known.users, known.items, known.times)
+
+
+SEQUENCES: dict[str, SequenceTraining] = {
+    "sasrec": SequenceTraining(_sasrec_rows, _sasrec_objective, _remember)
+}
 
 
 def build_network(settings, data: NetworkData) -> nn.Module:

@@ -79,9 +79,30 @@ def sampled_needs_ranking(config) -> list[str]:
     return []
 
 
+def sasrec_settings_fit(config) -> list[str]:
+    model = config.model
+    if model.type != "sasrec":
+        return []
+    problems = []
+    if model.objective == "ratings":
+        problems.append(
+            "model.objective: ratings does not apply to type sasrec (it ranks the next item); use objective: ranking, or type mf / neumf to predict ratings"
+        )
+    if config.data.timestamp is None:
+        problems.append(
+            "model.type: sasrec reads each user's interactions in time order; set data.timestamp to the time column, or use type mf / neumf"
+        )
+    if model.dim % model.heads:
+        problems.append(
+            f"model.heads: {model.heads} must divide model.dim {model.dim}; change one of them"
+        )
+    return problems
+
+
 CHECKS = [
     ratings_need_a_column,
     sampled_needs_ranking,
+    sasrec_settings_fit,
     split_needs_time,
     early_stopping_metric_fits,
     common.optimizer_settings_fit,

@@ -57,6 +57,13 @@ class Recommender(Fitting):
     def ranking(self) -> bool:
         return self.config.model.objective == "ranking"
 
+    @property
+    def _sequences(self):
+        """The model type's recommend/build.SequenceTraining (sasrec), or None."""
+        from modelyard.recommend.build import SEQUENCES
+
+        return SEQUENCES.get(self.config.model.type)
+
     def fit(
         self,
         data: Any = None,
@@ -101,10 +108,14 @@ class Recommender(Fitting):
         return build_network(self.config.model, data)
 
     def _objective(self, prepared: _Prepared):
+        if self._sequences is not None:  # sasrec: its own rows and objective
+            return self._sequences.objective(self.config.model)
         return self._make_objective(prepared, self.config.model.l2)
 
     def _make_objective(self, prepared: _Prepared, l2: float, generator=None):
-        """The training objective of the config (`generator`: for the negatives drawn)."""
+        """The pointwise objective of the config on (user, item) batches (`generator`: for the
+        negatives drawn): the training objective, except for sequence models, whose held-out
+        loss it measures."""
         from modelyard.recommend.networks import (
             ranking_objective,
             ratings_objective,
@@ -140,15 +151,20 @@ class Recommender(Fitting):
     def _train_source(self, prepared: _Prepared):
         from modelyard.data.source import InMemorySource
 
-        settings = self.config.trainer
-        return InMemorySource(_tensors(prepared.part("train")), settings.batch_size, settings.seed)
+        settings, train = self.config.trainer, prepared.part("train")
+        own = self._sequences
+        tensors = own.rows(self.config.model, train) if own is not None else _tensors(train)
+        return InMemorySource(tensors, settings.batch_size, settings.seed)
 
     def _final_metrics(self, prepared: _Prepared, device: torch.device) -> dict[str, Any]:
-        self.metrics = {
-            split: self._measure(self.module.to(device), prepared, split, device)
-            for split in ("validation", "test")
-            if len(prepared.rows[split])
-        }
+        network, self.metrics = self.module.to(device), {}
+        if len(prepared.rows["validation"]):
+            self.metrics["validation"] = self._measure(network, prepared, "validation", device)
+        if self._sequences is not None:  # test, and the saved model, continue after validation
+            known = np.concatenate([prepared.rows["train"], prepared.rows["validation"]])
+            self._sequences.remember(network, prepared.found.take(np.sort(known)))
+        if len(prepared.rows["test"]):
+            self.metrics["test"] = self._measure(network, prepared, "test", device)
         return {}
 
     def _save_start(self, run_dir: Path, prepared: _Prepared) -> None:

@@ -72,9 +72,42 @@ class MatrixFactorizationModel(RecModelBase):
     biases: bool = True
 
 
+class NeuMFModel(RecModelBase):
+    """`type: neumf`, neural matrix factorisation (He et al. 2017): a GMF branch (the
+    elementwise product of `dim`-sized user and item vectors) and an MLP branch (separate
+    `dim`-sized user and item vectors, concatenated, through `layers` with ReLU and `dropout`),
+    joined by one linear score. Use when MF underfits interactions that are not a plain dot
+    product; cost: scoring the full catalogue runs the MLP on every (user, item) pair (about
+    layers[0] x layers[1] multiply-adds each: tens of times MF's cost), so evaluation is slower.
+    On small data it overfits sooner than MF (on MovieLens it ranks worse: see the README)."""
+
+    type: Literal["neumf"] = "neumf"
+    layers: Annotated[list[PositiveInt], Field(min_length=1)] = [64, 32, 16]
+    dropout: Probability = 0.1
+
+
+class SASRecModel(RecModelBase):
+    """`type: sasrec`, self-attentive sequential recommendation (Kang & McAuley 2018): a causal
+    Transformer (`layers` blocks, `heads` attention heads, `dropout`) over each user's last
+    `max_length` items in time order (item vectors of size `dim` plus learned positions),
+    trained to predict the next item at every position. Needs data.timestamp and objective
+    ranking; `loss: bpr` is the paper's binary cross-entropy of each next item against
+    `negatives` uniform items per position, `loss: softmax` a sampled softmax against
+    `negatives` uniform items shared by the batch (give it 100 or more). Use when the order of interactions matters
+    (sessions, watching series); cost: batch x max_length x dim activations per layer, and
+    scoring a user runs the Transformer over its history once."""
+
+    type: Literal["sasrec"] = "sasrec"
+    objective: Literal["ratings", "ranking"] = "ranking"
+    max_length: PositiveInt = 50
+    layers: PositiveInt = 2
+    heads: PositiveInt = 1
+    dropout: Probability = 0.2
+
+
 # One member per model type (recommend/build.py has one network per type); `type` defaults
 # to the first.
-RecModel = tagged_union(MatrixFactorizationModel)
+RecModel = tagged_union(MatrixFactorizationModel, NeuMFModel, SASRecModel)
 
 
 class SampledEvaluation(Strict):
