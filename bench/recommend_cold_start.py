@@ -9,8 +9,9 @@ popularity among the OTHER users' test ratings, an oracle that knows the new mov
 popularity.
 
     python examples/movielens/prepare.py /tmp/dslabs        # once: data/ratings.csv, movies.csv
-    python bench/recommend_cold_start.py                     # bow title + genres
-    python bench/recommend_cold_start.py --minilm            # also a row with minilm titles
+    python bench/recommend_cold_start.py                     # title through bow
+    python bench/recommend_cold_start.py --title minilm      # title through frozen minilm
+    python bench/recommend_cold_start.py --title both
 """
 
 from __future__ import annotations
@@ -63,7 +64,7 @@ def popularity(config_path: Path, ks: list[int], oracle: bool) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--minilm", action="store_true", help="also train with minilm titles")
+    parser.add_argument("--title", choices=["bow", "minilm", "both"], default="bow")
     parser.add_argument("--epochs", type=int, default=6)
     args = parser.parse_args()
     from modelyard.train.progress import verbosity
@@ -76,8 +77,10 @@ def main() -> None:
     started = time.perf_counter()
     oracle = popularity(CONFIG, [10], oracle=True)
     rows["popularity oracle (other users' test counts)"] = (oracle, time.perf_counter() - started)
-    variants = {"two_tower, title bow + genres + year": []}
-    if args.minilm:
+    variants = {}
+    if args.title in ("bow", "both"):
+        variants["two_tower, title bow + genres + year"] = []
+    if args.title in ("minilm", "both"):
         variants["two_tower, title minilm + genres + year"] = [f"items.features.0={MINILM_TITLE}"]
     with tempfile.TemporaryDirectory() as folder:
         for i, (name, overrides) in enumerate(variants.items()):

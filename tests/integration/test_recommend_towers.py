@@ -146,3 +146,45 @@ def test_side_feature_config_mistakes_are_reported_at_once(tmp_path):
     assert "side features are read by model.type: two_tower" in error
     assert "users.features[0] (photo): type image is not supported as a side feature" in error
     assert "split.by: cold_items keeps test items out of training" in error
+
+
+def test_two_tower_fits_ratings_with_user_features_from_interaction_columns(tmp_path):
+    from modelyard.recommend.synthetic import synthetic_interactions
+
+    frame = synthetic_interactions()
+    frame["group"] = "g" + (frame["user"].str[1:].astype(int) % 3).astype(str)
+    frame.to_csv(tmp_path / "ratings.csv", index=False)
+    config = {
+        "task": "recommendation",
+        "data": {"file": "ratings.csv", "rating": "rating"},
+        "users": {"features": [{"name": "group", "type": "category"}]},
+        "model": {"type": "two_tower", "objective": "ratings", "item_id": True, "dim": 8},
+        "trainer": {"epochs": 15, "batch_size": 256},
+    }
+    (tmp_path / "rec.yaml").write_text(yaml.safe_dump(config))
+    modelyard("train", "rec.yaml", cwd=tmp_path)
+    test = json.loads((tmp_path / "runs" / "rec" / "metrics.json").read_text())["test"]
+    assert test["rmse"] < 0.75 * float(frame["rating"].std())
+    saved = json.loads((tmp_path / "runs" / "rec" / "model" / "preprocessing.json").read_text())
+    assert list(saved["sides"]) == ["users"]
+
+
+def test_frozen_minilm_titles_train_save_and_recommend(tmp_path):
+    minilm = {
+        "name": "title",
+        "type": "text",
+        "encoder": {"type": "pretrained", "model": "minilm", "freeze": "all", "dropout": 0.0},
+    }
+    _project(
+        tmp_path,
+        items={"features": [minilm]},
+        split={"by": "random", "validation": 0.0, "test": 0.2},
+        trainer={"epochs": 1},
+    )
+    model = Model.from_config(tmp_path / "rec.yaml")
+    model.fit(output_dir=tmp_path / "runs" / "rec")
+    expected = model.recommend(["u3"], k=5)
+    result = modelyard("recommend", "runs/rec", "--user", "u3", "--k", "5", cwd=tmp_path)
+    found = pd.read_csv(io.StringIO(result.stdout))
+    assert found["item"].tolist() == expected["item"].tolist()
+    assert found["score"].to_numpy() == pytest.approx(expected["score"].to_numpy(), abs=1e-4)

@@ -48,7 +48,9 @@ def _two_tower(settings, data: NetworkData) -> nn.Module:
 
     users = _tower(settings, data, "users", data.users, settings.user_id)
     items = _tower(settings, data, "items", data.items, settings.item_id)
-    return TwoTower(users, items, settings.similarity, settings.temperature, settings.item_chunk)
+    return TwoTower(
+        users, items, settings.similarity, settings.temperature, settings.item_chunk, data.mean
+    )
 
 
 def _tower(settings, data: NetworkData, kind: str, count: int, use_id: bool) -> nn.Module:

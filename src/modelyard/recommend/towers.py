@@ -21,7 +21,9 @@ class Tower(nn.Module):
     code's preprocessed side features (kept as buffers, not saved: they are transformed from
     the saved side table at load), encoded by `encoders` {name: module with output_size}.
     The encodings and id vector are concatenated, then `hidden` layers and a linear map to
-    `dim`."""
+    `dim`. An encoder without trainable parameters (a pretrained text encoder with `freeze:
+    all`) always gives the same vector per code: it runs once over every code (in eval mode:
+    no dropout) and its vectors are looked up after that, which makes minilm titles cheap."""
 
     def __init__(
         self,
@@ -47,6 +49,7 @@ class Tower(nn.Module):
         for name in self.names:
             self.register_buffer(f"feature_{name}", features[name], persistent=False)
         self.encoders = nn.ModuleDict(encoders)
+        self._fixed: dict[str, torch.Tensor] = {}  # {name: (n, output_size)} of frozen encoders
         width = (dim if use_id else 0) + sum(e.output_size for e in encoders.values())
         self.body = mlp(width, hidden, dropout)
         self.out = nn.Linear(hidden[-1] if hidden else width, dim)
@@ -63,8 +66,30 @@ class Tower(nn.Module):
                 index = index * keep
             parts.append(self.id(index))
         for name in self.names:
-            parts.append(self.encoders[name](_rows(getattr(self, f"feature_{name}"), codes)))
+            parts.append(self._encode(name, codes))
         return self.out(self.body(torch.cat(parts, dim=-1)))
+
+    def _encode(self, name: str, codes: torch.Tensor) -> torch.Tensor:
+        """(N,) codes -> (N, output_size) encodings of feature `name`."""
+        encoder, feature = self.encoders[name], getattr(self, f"feature_{name}")
+        if any(p.requires_grad for p in encoder.parameters()):
+            return encoder(_rows(feature, codes))
+        fixed = self._fixed.get(name)
+        if fixed is None or fixed.device != codes.device:
+            fixed = self._fixed[name] = self._encode_all(encoder, feature)
+        return fixed[codes]
+
+    @torch.no_grad()
+    def _encode_all(self, encoder: nn.Module, feature: torch.Tensor, chunk: int = 512):
+        """(n, output_size): every code through a frozen `encoder`, in eval mode."""
+        was_training = encoder.training
+        encoder.eval()
+        codes = torch.arange(len(feature), device=feature.device)
+        found = torch.cat(
+            [encoder(_rows(feature, codes[i : i + chunk])) for i in range(0, len(codes), chunk)]
+        )
+        encoder.train(was_training)
+        return found
 
     def ids(self, codes: torch.Tensor) -> torch.Tensor:
         """(N, dim) the id vectors of `codes` (zeros without an id embedding)."""
@@ -74,7 +99,8 @@ class Tower(nn.Module):
 
 
 class TwoTower(nn.Module):
-    """score(u, i) = user_tower(u) . item_tower(i), or their cosine / `temperature`.
+    """score(u, i) = user_tower(u) . item_tower(i), or their cosine / `temperature`, plus
+    `mean` (the mean training rating for objective ratings, else 0).
 
     Answers what recommend/build.py's networks answer; evaluation (no gradients, eval mode)
     encodes all items once, `item_chunk` at a time, and keeps them until the next `train()`."""
@@ -86,8 +112,10 @@ class TwoTower(nn.Module):
         similarity: str,
         temperature: float,
         item_chunk: int,
+        mean: float = 0.0,
     ):
         super().__init__()
+        self.register_buffer("mean", torch.tensor(float(mean)))
         self.user_tower, self.item_tower = users, items
         self.cosine = similarity == "cosine"
         self.temperature = temperature
@@ -107,7 +135,7 @@ class TwoTower(nn.Module):
         return F.normalize(vectors, dim=-1) if self.cosine else vectors
 
     def _scale(self, scores: torch.Tensor) -> torch.Tensor:
-        return scores / self.temperature if self.cosine else scores
+        return (scores / self.temperature if self.cosine else scores) + self.mean
 
     def forward(
         self, users: torch.Tensor, items: torch.Tensor, all_pairs: bool = False

@@ -163,3 +163,22 @@ def test_popularity_baselines_on_a_cold_split_are_chance_or_the_oracle():
     assert "training" in chance["baseline"] and "oracle" in oracle["baseline"]
     assert oracle["hr_at_1"] == 1.0  # item 10 first for everyone
     assert chance["hr_at_1"] < 0.5
+
+
+def test_a_frozen_encoder_runs_once_per_code():
+    from modelyard.models.encoders.tabular import CategoryEmbedding
+    from modelyard.recommend.towers import Tower
+
+    encoder = CategoryEmbedding(5, 4).requires_grad_(False)
+    calls = []
+    encoder.register_forward_hook(lambda module, args, out: calls.append(len(args[0])))
+    features = {"genre": torch.tensor([0, 1, 2, 3, 4, 1])}
+    tower = Tower(
+        torch.ones(6, dtype=torch.bool), False, 0.0, features, {"genre": encoder}, [], 0.0, 3
+    )
+    codes = torch.tensor([5, 0, 5])
+    first, second = tower(codes), tower(torch.tensor([1]))
+    assert calls == [6]  # every code once, then looked up
+    expected = tower.out(tower.body(encoder.embedding(features["genre"][codes])))
+    torch.testing.assert_close(first, expected)
+    assert second.requires_grad  # the tower's own layers still train
