@@ -6,5 +6,7 @@ the user's known items excluded), so this is a kind of run of its own, like lang
 pretraining, rather than an output type of the row `Task` interface: data.py (reading and
 id mapping), split.py, networks.py (matrix factorisation, MSE and BPR objectives),
 metrics.py (rating errors, full-ranking top-K metrics), model.py (`Recommender`: fit through
-fitting.Fitting and train/loop.py, save, load, recommend), synthetic.py (test data).
+fitting.Fitting and train/loop.py, save, load, recommend), build.py (one network per
+model.type), side.py (side features of items and users), towers.py (the two-tower network),
+cold.py (the cold-item protocol and popularity baselines), synthetic.py (test data).
 """

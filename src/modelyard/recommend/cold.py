@@ -10,7 +10,7 @@ interacted with a cold item elsewhere. Metrics as in metrics.py over that candid
 
 Popularity baselines on a cold split: a cold item has no training interactions, so the
 deployable baseline, popularity in training, gives every candidate zero and ranks them in a
-seeded random order (chance level). Its upper reference, `oracle`, counts for each user how
+random order per user (seeded: chance level). Its upper reference, `oracle`, counts for each user how
 many OTHER users interacted with each candidate in the evaluated split itself: it knows the
 new items' future popularity (the user's own interactions are left out of its counts, or it
 would find them by construction), which no deployable model has. On warm splits, popularity
@@ -26,7 +26,7 @@ import torch
 
 COLD_PROTOCOL = "cold items: full ranking over the split's held-out items only, none excluded"
 POPULARITY = {
-    False: "popularity in the training interactions (ties in a seeded random order)",
+    False: "popularity in the training interactions (ties in a random order per user)",
     True: "popularity among the other users' interactions of the evaluated split (oracle)",
 }
 
@@ -68,19 +68,20 @@ def popularity_scores(
     counts: np.ndarray, own: tuple[np.ndarray, np.ndarray], n_users: int, seed: int = 0
 ) -> Callable[[torch.Tensor], torch.Tensor]:
     """score_all of the popularity baseline: `counts` (items,) interactions per item, less the
-    user's own among them (`own`: (users, items) pairs counted in `counts`, or empty), and
-    ties broken by a seeded random order (not by code)."""
+    user's own among them (`own`: (users, items) pairs counted in `counts`, or empty); ties
+    broken at random per user (seeded; not by code, which would favour low codes)."""
     from modelyard.recommend.metrics import UserItems
 
-    jitter = np.random.default_rng(seed).random(len(counts)) * 0.5
-    base = torch.as_tensor(counts + jitter, dtype=torch.float64)
+    base = torch.as_tensor(counts, dtype=torch.float64)
     mine = UserItems(*own, n_users)
+    generator = torch.Generator().manual_seed(seed)
 
     def score_all(part: torch.Tensor) -> torch.Tensor:
-        scores = base[None, :].repeat(len(part), 1)
+        jitter = torch.rand((len(part), len(base)), generator=generator, dtype=torch.float64)
+        scores = base[None, :] + 0.5 * jitter
         rows, items = mine.of(part.cpu().numpy())
         scores[torch.as_tensor(rows), torch.as_tensor(items)] -= 1.0
-        return scores.float()
+        return scores.float().to(part.device)
 
     return score_all
 
