@@ -188,3 +188,22 @@ def test_frozen_minilm_titles_train_save_and_recommend(tmp_path):
     found = pd.read_csv(io.StringIO(result.stdout))
     assert found["item"].tolist() == expected["item"].tolist()
     assert found["score"].to_numpy() == pytest.approx(expected["score"].to_numpy(), abs=1e-4)
+
+
+def test_a_dataframe_with_mixed_types_in_a_feature_column_saves_and_loads(tmp_path):
+    found, items = synthetic_genres()
+    frame = found.merge(items, on="item")
+    frame["genre"] = frame["genre"].astype(object)
+    frame.loc[frame["genre"] == "g0", "genre"] = 7  # ints and strings: Parquet refuses them
+    config = {
+        "task": "recommendation",
+        "data": {},
+        "items": {"features": [{"name": "genre", "type": "category"}]},
+        "model": {"type": "two_tower", "dim": 4},
+        "trainer": {"epochs": 1},
+    }
+    model = Model.from_config(config)
+    model.fit(frame, output_dir=tmp_path / "run")
+    loaded = Model.load(tmp_path / "run")
+    expected = model.recommend(["u0"], k=3)
+    assert loaded.recommend(["u0"], k=3)["item"].tolist() == expected["item"].tolist()

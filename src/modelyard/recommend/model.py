@@ -7,8 +7,8 @@ shared skeleton (fitting.Fitting) and loop (train/loop.py): same run directory, 
 
 model/ holds modelyard.json (the resolved config), preprocessing.json (the user and item ids,
 as text, in code order, and the side features' fitted states), items.parquet / users.parquet
-(the side features' raw columns in code order, recommend/side.py), seen.safetensors (every known (user, item) pair, to exclude from
-recommendations), weights.safetensors and meta.json.
+(the side features' raw columns in code order, recommend/side.py), seen.safetensors (every
+known (user, item) pair, to exclude from recommendations), weights.safetensors and meta.json.
 """
 
 from __future__ import annotations

@@ -275,9 +275,16 @@ def side_state(sides: dict[str, SideTable]) -> dict[str, Any]:
 
 
 def save_sides(folder: Path, sides: dict[str, SideTable]) -> None:
-    """`<kind>.parquet`: the raw feature columns, row i = code i (re-transformed at load)."""
+    """`<kind>.parquet`: the raw feature columns, row i = code i (re-transformed at load).
+    Columns of Python objects are saved as text (missing values kept): a DataFrame given to
+    fit may mix types in one, which Parquet refuses; category and text features read 3 and
+    '3' alike."""
     for kind, table in sides.items():
-        table.frame.to_parquet(folder / f"{kind}.parquet", index=False)
+        frame = table.frame.copy()
+        for column in [c for c in frame.columns if frame[c].dtype == object]:
+            values = frame[column]
+            frame[column] = values.astype(str).where(values.notna(), None)
+        frame.to_parquet(folder / f"{kind}.parquet", index=False)
 
 
 def load_sides(config, folder: Path, state: dict[str, Any], ids: dict[str, np.ndarray]):
