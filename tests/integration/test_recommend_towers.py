@@ -207,3 +207,54 @@ def test_a_dataframe_with_mixed_types_in_a_feature_column_saves_and_loads(tmp_pa
     loaded = Model.load(tmp_path / "run")
     expected = model.recommend(["u0"], k=3)
     assert loaded.recommend(["u0"], k=3)["item"].tolist() == expected["item"].tolist()
+
+
+def test_items_given_after_training_are_recommended_from_their_features(tmp_path):
+    _, table = synthetic_genres()
+    table.to_csv(tmp_path / "later.csv", index=False)  # i80..i83 are new to the run
+    _project(
+        tmp_path,
+        table=table[~table["item"].isin(["i80", "i81", "i82", "i83"])],
+        split={"by": "random", "validation": 0.0, "test": 0.0},
+    )
+    modelyard("train", "rec.yaml", cwd=tmp_path)
+    users = [f"--user=u{u}" for u in range(20)]
+    before = modelyard("recommend", "runs/rec", *users, "--k", "21", cwd=tmp_path)
+    assert not pd.read_csv(io.StringIO(before.stdout))["item"].isin(["i80", "i81"]).any()
+    result = modelyard(
+        "recommend", "runs/rec", *users, "--k", "21", "--include-seen", "--items", "later.csv",
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert "4 new items from later.csv" in result.stderr
+    top = pd.read_csv(io.StringIO(result.stdout))
+    new = top[top["item"].isin(["i80", "i81", "i82", "i83"])]
+    matches = new["user"].str[1:].astype(int) % 4 == new["item"].str[1:].astype(int) % 4
+    assert matches.sum() >= 18 and (~matches).sum() <= 4, new
+
+
+def test_items_after_training_need_item_features(tmp_path):
+    from modelyard.recommend.synthetic import synthetic_interactions
+
+    synthetic_interactions().to_csv(tmp_path / "ratings.csv", index=False)
+    (tmp_path / "items.csv").write_text("item,title\ni999,new\n")
+    config = {
+        "task": "recommendation",
+        "data": {"file": "ratings.csv"},
+        "model": {"objective": "ranking"},
+        "trainer": {"epochs": 1},
+    }
+    (tmp_path / "rec.yaml").write_text(yaml.safe_dump(config))
+    modelyard("train", "rec.yaml", cwd=tmp_path)
+    error = user_error(
+        modelyard(
+            "recommend",
+            "runs/rec",
+            "--user",
+            "u1",
+            "--items",
+            "items.csv",
+            cwd=tmp_path,
+            check=None,
+        )
+    )
+    assert "--items: this run has no item features" in error

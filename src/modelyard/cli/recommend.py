@@ -17,6 +17,12 @@ def add_recommend(verbs) -> None:
     )
     recommend.add_argument("--k", type=int, default=10, help="items per user (default 10)")
     recommend.add_argument(
+        "--items",
+        metavar="FILE",
+        help="an items table with the run's item id and feature columns: items the run does not "
+        "know are recommended too, scored from their features (two_tower with items.features)",
+    )
+    recommend.add_argument(
         "--include-seen",
         action="store_true",
         help="also rank items the user already interacted with (by default they are left out)",
@@ -48,6 +54,8 @@ def run_recommend(args) -> int:
     model = Model.load(args.run)
     if not hasattr(model, "recommend"):
         raise UserError(f"'{args.run}' is not a recommendation run (task: recommendation)")
+    if args.items:
+        log(f"{model.add_items(args.items)} new items from {args.items}")
     table = model.recommend(users, args.k, args.include_seen)
     seen = "included (--include-seen)" if args.include_seen else "excluded"
     if out is None:

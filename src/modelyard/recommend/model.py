@@ -286,6 +286,14 @@ class Recommender(Fitting):
         table["seen_excluded"] = not include_seen
         return table
 
+    def add_items(self, data: Any) -> int:
+        """Items of an items table (a file or DataFrame with the run's item id and feature
+        columns) that the model does not know join its catalogue for `recommend`, scored from
+        their features (two_tower with items.features): side.add_items. Returns how many."""
+        from modelyard.recommend.side import add_items
+
+        return add_items(self, data)
+
     def _top_items(self, part: np.ndarray, seen, k: int, include_seen: bool):
         import pandas as pd
 

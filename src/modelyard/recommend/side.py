@@ -12,6 +12,8 @@ the Recommender takes them:
                     transform every row: tensors {feature: (n ids, ...)} in code order
     save_sides / load_sides   model/items.parquet and users.parquet (the raw feature columns,
                     in code order) beside preprocessing.json's fitted states
+    add_items       after training (`recommend --items FILE`): items of a new table join the
+                    catalogue of a loaded model, scored from their features
 """
 
 from __future__ import annotations
@@ -303,3 +305,46 @@ def load_sides(config, folder: Path, state: dict[str, Any], ids: dict[str, np.nd
         _transform(table)
         sides[kind] = table
     return sides
+
+
+# ------------------------------------------------------------------ new items after training
+
+
+def add_items(model, data: pd.DataFrame | str | Path) -> int:
+    """Append the items of `data` (a table file or DataFrame with the items table's id and
+    feature columns) that `model` (a loaded Recommender) does not know to its catalogue; the
+    fitted preprocessing transforms them and the item tower scores them from their features.
+    Known ids keep their trained features. Returns how many items were added."""
+    table = model.sides.get("items")
+    if table is None or not hasattr(model.module, "item_tower"):
+        raise UserError(
+            "--items: this run has no item features; new items need model.type: two_tower with items.features (retrain with them)"
+        )
+    if isinstance(data, pd.DataFrame):
+        frame, source = data, "the items DataFrame"
+    else:
+        frame, source = _read_items(Path(data), table.settings)
+    id_column = table.settings.id or model.config.data.item
+    ids = _ids(frame, id_column, source, "items.id")
+    columns = _feature_columns(frame, table.settings, source, "items")
+    new = ~pd.Index(ids).isin(pd.Index(table.ids)) & ~pd.Series(ids).duplicated().to_numpy()
+    if not new.any():
+        return 0
+    table.frame = pd.concat([table.frame, frame.loc[new, columns]], ignore_index=True)
+    table.ids = np.concatenate([table.ids, ids[new]]).astype(str)
+    _transform(table)
+    model.item_ids = table.ids
+    model.module.item_tower.extend(table.tensors)
+    model.module.train(False)  # forget the item vectors
+    return int(new.sum())
+
+
+def _read_items(path: Path, settings) -> tuple[pd.DataFrame, str]:
+    from modelyard.config.schema import Data
+    from modelyard.data.read import read_table
+
+    if not path.is_file():
+        raise UserError(f"--items '{path}' does not exist")
+    return read_table(path, Data(separator=settings.separator, encoding=settings.encoding)), str(
+        path
+    )

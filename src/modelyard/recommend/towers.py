@@ -57,6 +57,15 @@ class Tower(nn.Module):
     def __len__(self) -> int:
         return len(self.id_index)
 
+    def extend(self, features: dict[str, torch.Tensor]) -> None:
+        """Take `features` {name: (n', ...)} for n' >= n codes: the first n as before, the
+        new ones without an id vector (no training interactions)."""
+        added = len(next(iter(features.values()))) - len(self)
+        self.id_index = torch.cat([self.id_index, self.id_index.new_zeros(added)])
+        for name in self.names:
+            setattr(self, f"feature_{name}", features[name].to(self.id_index.device))
+        self._fixed = {}
+
     def forward(self, codes: torch.Tensor) -> torch.Tensor:
         parts = []
         if self.id is not None:
