@@ -50,7 +50,10 @@ def _project(tmp_path, ratings=None, table=None, **sections) -> None:
 
 def test_cold_items_are_ranked_from_their_features_and_new_items_recommended(tmp_path):
     _project(tmp_path, evaluation={"k": [5]})
-    modelyard("train", "rec.yaml", cwd=tmp_path)
+    trained = modelyard("train", "rec.yaml", cwd=tmp_path)
+    assert (
+        "items.csv: 4 items without interactions (e.g. 'i80') join the catalogue" in trained.stderr
+    )
     test = json.loads((tmp_path / "runs" / "rec" / "metrics.json").read_text())["test"]
     # 20 cold test items, 5 of each genre; a user's targets are cold items of its genre, so
     # chance gives recall@5 about 0.25 and a ranking by genre 1.0

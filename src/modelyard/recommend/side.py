@@ -215,6 +215,13 @@ def add_side_ids(found, sides: dict[str, SideTable]):
     for kind, table in sides.items():
         known = found.item_ids if kind == "items" else found.user_ids
         new = table.ids[~pd.Index(table.ids).isin(pd.Index(known))]
+        if len(new):
+            from modelyard.train.progress import log
+
+            log(
+                f"note: {table.source}: {len(new)} {kind} without interactions (e.g. {str(new[0])!r}) "
+                "join the catalogue, scored from their features"
+            )
         ids = np.concatenate([known, new]).astype(str)
         order = pd.Index(table.ids).get_indexer(pd.Index(ids))
         table.frame = table.frame.iloc[order].reset_index(drop=True)
