@@ -261,3 +261,24 @@ def test_items_after_training_need_item_features(tmp_path):
         )
     )
     assert "--items: this run has no item features" in error
+
+
+def test_a_user_of_the_users_table_without_interactions_gets_recommendations(tmp_path):
+    found, _ = synthetic_genres()
+    users = pd.DataFrame({"user": [f"u{u}" for u in range(60)] + ["newcomer"]})
+    users["taste"] = ["g" + str(u % 4) for u in range(60)] + ["g2"]
+    users.to_csv(tmp_path / "users.csv", index=False)
+    _project(
+        tmp_path,
+        users={"file": "users.csv", "features": [{"name": "taste", "type": "category"}]},
+        split={"by": "random", "validation": 0.0, "test": 0.0},
+        model={"type": "two_tower", "dim": 16, "hidden": [32], "user_id": False},
+    )
+    modelyard("train", "rec.yaml", cwd=tmp_path)
+    result = modelyard("recommend", "runs/rec", "--user", "newcomer", "--k", "10", cwd=tmp_path)
+    top = pd.read_csv(io.StringIO(result.stdout))
+    assert (top["item"].str[1:].astype(int) % 4 == 2).mean() >= 0.8  # genre g2, from its taste
+    error = user_error(
+        modelyard("recommend", "runs/rec", "--user", "ghost", cwd=tmp_path, check=None)
+    )
+    assert "1 of 1 users are unknown to this model ('ghost')" in error
