@@ -6,7 +6,8 @@ redistribution: never commit them) from the Debian package r-cran-dslabs, with P
     python examples/movielens/prepare.py /tmp/dslabs
 
 Writes data/ratings.csv beside this script: userId, movieId, rating (0.5 to 5), timestamp
-(Unix seconds), title.
+(Unix seconds), title, year, genres ('|'-separated, e.g. Comedy|Romance); and data/movies.csv,
+one row per movie: movieId, title, year, genres (the item side table of cold_start.yaml).
 """
 
 from __future__ import annotations
@@ -43,11 +44,14 @@ def main() -> None:
     parser.add_argument("root", type=Path, help="where r-cran-dslabs was extracted (dpkg-deb -x)")
     args = parser.parse_args()
     frame = read_movielens(args.root)
-    columns = ["userId", "movieId", "rating", "timestamp", "title"]
+    columns = ["userId", "movieId", "rating", "timestamp", "title", "year", "genres"]
     out = Path(__file__).resolve().parent / "data" / "ratings.csv"
     out.parent.mkdir(exist_ok=True)
     frame[columns].to_csv(out, index=False)
     print(f"wrote {len(frame)} ratings to {out}")
+    movies = frame[["movieId", "title", "year", "genres"]].drop_duplicates("movieId")
+    movies.sort_values("movieId").to_csv(out.with_name("movies.csv"), index=False)
+    print(f"wrote {len(movies)} movies to {out.with_name('movies.csv')}")
 
 
 if __name__ == "__main__":

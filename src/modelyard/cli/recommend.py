@@ -28,6 +28,12 @@ def add_recommend(verbs) -> None:
         "--k", type=int, default=10, help="items per user, or per --similar-to item (default 10)"
     )
     recommend.add_argument(
+        "--items",
+        metavar="FILE",
+        help="an items table with the run's item id and feature columns: items the run does not "
+        "know are recommended too, scored from their features (two_tower with items.features)",
+    )
+    recommend.add_argument(
         "--include-seen",
         action="store_true",
         help="also rank items the user already interacted with (by default they are left out)",
@@ -68,6 +74,8 @@ def run_recommend(args) -> int:
     model = Model.load(args.run)
     if not hasattr(model, "recommend"):
         raise UserError(f"'{args.run}' is not a recommendation run (task: recommendation)")
+    if args.items:
+        log(f"{model.add_items(args.items)} new items from {args.items}")
     if args.similar_to:
         table = model.similar_items(args.similar_to, args.k)
         summary = f"{len(table)} similar items for {len(args.similar_to)} items"

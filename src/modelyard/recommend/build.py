@@ -14,7 +14,7 @@ SEQUENCES: its own training rows and objective, and how it learns which items a 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import torch
@@ -27,13 +27,15 @@ from modelyard.registry import Registry
 @dataclass
 class NetworkData:
     """What a network is built from: the id counts, the mean training rating (objective
-    ratings, with biases), and at training time the training interactions (None at load:
-    a network that needs them keeps what it needs in its state dict)."""
+    ratings, with biases), at training time the training interactions (None at load:
+    a network that needs them keeps what it needs in its state dict), and the fitted side
+    tables {"items" / "users": side.SideTable} (recommend/side.py)."""
 
     users: int
     items: int
     mean: float = 0.0
     train: Interactions | None = None
+    sides: dict = field(default_factory=dict)
 
 
 NETWORKS: Registry[Callable[..., nn.Module]] = Registry("recommendation model type")
@@ -108,6 +110,46 @@ def _remember(network: nn.Module, known: Interactions) -> None:
 SEQUENCES: dict[str, SequenceTraining] = {
     "sasrec": SequenceTraining(_sasrec_rows, _sasrec_objective, _remember)
 }
+
+
+@NETWORKS.register("two_tower")
+def _two_tower(settings, data: NetworkData) -> nn.Module:
+    from modelyard.recommend.towers import TwoTower
+
+    users = _tower(settings, data, "users", data.users, settings.user_id)
+    items = _tower(settings, data, "items", data.items, settings.item_id)
+    return TwoTower(
+        users, items, settings.similarity, settings.temperature, settings.item_chunk, data.mean
+    )
+
+
+def _tower(settings, data: NetworkData, kind: str, count: int, use_id: bool) -> nn.Module:
+    """One tower: its side table's encoders (models/build.ENCODERS, as a supervised input's)
+    and which codes had training interactions (at load: the saved `id_index` replaces it)."""
+    import torch
+
+    from modelyard.models.build import ENCODERS, encoder_config
+    from modelyard.recommend.towers import Tower
+
+    known = torch.zeros(count, dtype=torch.bool)
+    if data.train is not None:
+        known[torch.from_numpy(data.train.items if kind == "items" else data.train.users)] = True
+    table = data.sides.get(kind)
+    encoders, features = {}, {}
+    for feature in table.features if table is not None else []:
+        encoder = encoder_config(feature)
+        encoders[feature.name] = ENCODERS.get(f"{feature.type}.{encoder.type}")(encoder, feature)
+        features[feature.name] = table.tensors[feature.name]
+    return Tower(
+        known,
+        use_id,
+        settings.id_dropout,
+        features,
+        encoders,
+        settings.hidden,
+        settings.dropout,
+        settings.dim,
+    )
 
 
 def build_network(settings, data: NetworkData) -> nn.Module:

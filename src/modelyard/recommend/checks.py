@@ -14,7 +14,7 @@ def ratings_need_a_column(config) -> list[str]:
         problems.append(
             "model.objective: ratings needs data.rating (the rating column); set it, or use objective: ranking for implicit feedback"
         )
-    if model.objective == "ratings" and model.loss != "bpr":
+    if model.objective == "ratings" and model.loss != type(model).model_fields["loss"].default:
         problems.append(
             f"model.loss: {model.loss} applies to objective ranking; remove it, or set model.objective: ranking"
         )
@@ -99,10 +99,19 @@ def sasrec_settings_fit(config) -> list[str]:
     return problems
 
 
+def side_features_fit(config) -> list[str]:
+    """Side tables are read by two_tower; each tower needs ids or features; cold items need
+    item features; features of table types only, each name once."""
+    from modelyard.recommend.side import side_problems
+
+    return side_problems(config)
+
+
 CHECKS = [
     ratings_need_a_column,
     sampled_needs_ranking,
     sasrec_settings_fit,
+    side_features_fit,
     split_needs_time,
     early_stopping_metric_fits,
     common.optimizer_settings_fit,
@@ -117,14 +126,18 @@ def check_interactions(config, base: Path) -> list[str]:
 
     from modelyard.recommend.data import read_interactions
     from modelyard.recommend.sampled import check_negatives
+    from modelyard.recommend.side import read_sides
     from modelyard.recommend.split import split_rows
 
     found = read_interactions(config.data, base)
     rows = split_rows(found, config.split)
     check_negatives(config.evaluation, found, np.concatenate([rows["validation"], rows["test"]]))
     sizes = ", ".join(f"{name}: {len(r)}" for name, r in rows.items())
+    sides = read_sides(config, base, None, found)
+    lines = [f"{kind}: {len(table)} rows of features" for kind, table in sides.items()]
     return [
         f"interactions: {len(found)} of {len(found.user_ids)} users and {len(found.item_ids)} items",
         f"split ({config.split.by}): {sizes}",
+        *lines,
         "data is valid",
     ]

@@ -6,8 +6,9 @@ shared skeleton (fitting.Fitting) and loop (train/loop.py): same run directory, 
 --resume, early stopping on validation, never on test.
 
 model/ holds modelyard.json (the resolved config), preprocessing.json (the user and item ids,
-as text, in code order), seen.safetensors (every known (user, item) pair, to exclude from
-recommendations), weights.safetensors and meta.json.
+as text, in code order, and the side features' fitted states), items.parquet / users.parquet
+(the side features' raw columns in code order, recommend/side.py), seen.safetensors (every
+known (user, item) pair, to exclude from recommendations), weights.safetensors and meta.json.
 """
 
 from __future__ import annotations
@@ -52,6 +53,7 @@ class Recommender(Fitting):
         self.user_ids: np.ndarray | None = None
         self.item_ids: np.ndarray | None = None
         self.seen: tuple[np.ndarray, np.ndarray] | None = None  # (users, items) codes
+        self.sides: dict = {}  # {"items" / "users": side.SideTable}
 
     @property
     def ranking(self) -> bool:
@@ -81,15 +83,19 @@ class Recommender(Fitting):
     def _prepare(self, data, saved_run: Path | None, procs) -> _Prepared:
         from modelyard.recommend.data import interactions_from_frame, read_interactions
         from modelyard.recommend.sampled import check_negatives
+        from modelyard.recommend.side import add_side_ids, fit_sides, read_sides
         from modelyard.recommend.split import split_rows
 
         if data is None:
             found = read_interactions(self.config.data, self.base_dir)
         else:
             found = interactions_from_frame(data, self.config.data, "the DataFrame given to fit")
+        self.sides = read_sides(self.config, self.base_dir, data, found)
+        found = add_side_ids(found, self.sides)  # items and users known by features only
         rows = split_rows(found, self.config.split)
         held = np.concatenate([rows["validation"], rows["test"]])
         check_negatives(self.config.evaluation, found, held)
+        fit_sides(self.sides, found.take(rows["train"]), self.base_dir)
         self.user_ids, self.item_ids = found.user_ids, found.item_ids
         self.seen = (found.users, found.items)
         if procs.is_main:
@@ -104,7 +110,7 @@ class Recommender(Fitting):
 
         train = prepared.part("train")
         mean = float(train.ratings.mean()) if not self.ranking else 0.0
-        data = NetworkData(len(self.user_ids), len(self.item_ids), mean, train)
+        data = NetworkData(len(self.user_ids), len(self.item_ids), mean, train, self.sides)
         return build_network(self.config.model, data)
 
     def _objective(self, prepared: _Prepared):
@@ -231,6 +237,8 @@ class Recommender(Fitting):
         known = ["train"] if split == "validation" else ["train", "validation"]
         rows = np.concatenate([prepared.rows[s] for s in known])
         held = prepared.part(split)
+        if self.config.split.by == "cold_items":
+            return self._cold_ranking(network, held, device)
         found = ranking_metrics(
             network.score_all,
             len(self.item_ids),
@@ -244,6 +252,27 @@ class Recommender(Fitting):
         every = (prepared.found.users, prepared.found.items)  # sampled negatives avoid all
         found.update(sampled_if_asked(self.config.evaluation, network, held, every))
         return {**found, "users": len(np.unique(held.users)), "protocol": PROTOCOL}
+
+    def _cold_ranking(self, network, held: Interactions, device: torch.device) -> dict:
+        from modelyard.recommend.cold import COLD_PROTOCOL, cold_ranking
+
+        settings = self.config.evaluation
+        found = cold_ranking(
+            network.score_all,
+            held.users,
+            held.items,
+            len(self.user_ids),
+            settings.k,
+            settings.user_chunk,
+            device,
+        )
+        users = len(np.unique(held.users))
+        return {
+            **found,
+            "users": users,
+            "items": len(np.unique(held.items)),
+            "protocol": COLD_PROTOCOL,
+        }
 
     # ------------------------------------------------------------ applying
 
@@ -290,6 +319,14 @@ class Recommender(Fitting):
         table = pd.concat(frames, ignore_index=True)
         table["seen_excluded"] = not include_seen
         return table
+
+    def add_items(self, data: Any) -> int:
+        """Items of an items table (a file or DataFrame with the run's item id and feature
+        columns) that the model does not know join its catalogue for `recommend`, scored from
+        their features (two_tower with items.features): side.add_items. Returns how many."""
+        from modelyard.recommend.side import add_items
+
+        return add_items(self, data)
 
     def _top_items(self, part: np.ndarray, seen, k: int, include_seen: bool):
         import pandas as pd
@@ -370,13 +407,19 @@ class Recommender(Fitting):
     def save(self, directory: str | Path) -> None:
         """The whole model folder (see the module's docstring)."""
         import modelyard
+        from modelyard.recommend.side import save_sides, side_state
 
         folder = Path(directory)
         self._save_seen(folder)
+        save_sides(folder, self.sides)
         run.save_model(
             folder,
             self.config.model_dump(mode="json"),
-            {"user_ids": self.user_ids.tolist(), "item_ids": self.item_ids.tolist()},
+            {
+                "user_ids": self.user_ids.tolist(),
+                "item_ids": self.item_ids.tolist(),
+                "sides": side_state(self.sides),
+            },
             self.module.state_dict(),
             {
                 "modelyard_version": modelyard.__version__,
@@ -393,6 +436,7 @@ class Recommender(Fitting):
 
         from modelyard.config import validate
         from modelyard.recommend.build import NetworkData, build_network
+        from modelyard.recommend.side import load_sides
 
         model = cls(
             validate(run.read_json(folder / run.CONFIG_FILE), str(folder / run.CONFIG_FILE))
@@ -410,8 +454,11 @@ class Recommender(Fitting):
             seen["users"].numpy().astype(np.int64),
             seen["items"].numpy().astype(np.int64),
         )
+        codes = {"items": model.item_ids, "users": model.user_ids}
+        model.sides = load_sides(model.config, folder, ids.get("sides", {}), codes)
         module = build_network(
-            model.config.model, NetworkData(len(model.user_ids), len(model.item_ids))
+            model.config.model,
+            NetworkData(len(model.user_ids), len(model.item_ids), sides=model.sides),
         )
         module.load_state_dict(load_file(str(weights)))
         model.module = module.eval()

@@ -1,4 +1,5 @@
-"""Splitting interactions: at random, or per user leave-last-out by time. Vectorised."""
+"""Splitting interactions: at random, per user (leave-last-out by time, or fractions), or by
+item (cold start: held-out items never seen in training). Vectorised."""
 
 from __future__ import annotations
 
@@ -14,6 +15,8 @@ def split_rows(found: Interactions, settings) -> dict[str, np.ndarray]:
     `settings`: the config's `split` section (schema.recommendation.RecSplit)."""
     if settings.by == "leave_last_out":
         return leave_last_out(found.users, found.times)
+    if settings.by == "cold_items":
+        return cold_items(found.items, settings.validation, settings.test, settings.seed)
     if settings.by == "per_user":
         return per_user(found.users, found.times, settings.validation, settings.test, settings.seed)
     return random_split(len(found), settings.validation, settings.test, settings.seed)
@@ -72,4 +75,28 @@ def per_user(
         "train": np.sort(order[from_end >= n_test + n_val]),
         "validation": np.sort(order[(from_end >= n_test) & (from_end < n_test + n_val)]),
         "test": np.sort(order[from_end < n_test]),
+    }
+
+
+def cold_items(
+    items: np.ndarray, validation: float, test: float, seed: int
+) -> dict[str, np.ndarray]:
+    """Cold start: a seeded permutation of the distinct items; the first round(n x test) of
+    them go to test with ALL their interactions, the next round(n x validation) to
+    validation, the rest (and their interactions) to training."""
+    distinct = np.unique(items)
+    if validation + test >= 1:
+        raise UserError(
+            f"split.validation {validation} + split.test {test} leave no training items; lower them"
+        )
+    order = np.random.default_rng(seed).permutation(distinct)
+    n_test, n_val = round(len(distinct) * test), round(len(distinct) * validation)
+    part = np.zeros(int(distinct.max()) + 1, dtype=np.int8)  # 0 train, 1 validation, 2 test
+    part[order[:n_test]] = 2
+    part[order[n_test : n_test + n_val]] = 1
+    of_row = part[items]
+    return {
+        "train": np.flatnonzero(of_row == 0),
+        "validation": np.flatnonzero(of_row == 1),
+        "test": np.flatnonzero(of_row == 2),
     }

@@ -38,3 +38,42 @@ def synthetic_interactions(
             "timestamp": 1_600_000_000 + user_col * 1000 + order,
         }
     )
+
+
+GENRE_WORDS = [
+    ["space", "laser", "robot", "galaxy", "alien"],
+    ["love", "kiss", "wedding", "heart", "romance"],
+    ["murder", "detective", "crime", "clue", "killer"],
+    ["dragon", "wizard", "magic", "quest", "sword"],
+]
+
+
+def synthetic_genres(
+    users: int = 60, items: int = 80, per_user: int = 8, new_items: int = 4, seed: int = 0
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(interactions, items): item i has genre i % 4, a title of two of its genre's words and
+    a filler word, and a year; each user likes one genre (user u: u % 4) and interacts with
+    `per_user` items of it. `new_items` more items (one genre each, in turn) are in the items
+    table only: no interactions. Interactions: user, item, timestamp; items: item, title,
+    genre, year."""
+    rng = np.random.default_rng(seed)
+    total = items + new_items
+    genre = np.arange(total) % len(GENRE_WORDS)
+    titles = [
+        " ".join([*rng.choice(GENRE_WORDS[g], 2, replace=False), f"part{rng.integers(9)}"])
+        for g in genre
+    ]
+    table = pd.DataFrame(
+        {
+            "item": [f"i{i}" for i in range(total)],
+            "title": titles,
+            "genre": [f"g{g}" for g in genre],
+            "year": rng.integers(1950, 2020, total),
+        }
+    )
+    rows = []
+    for u in range(users):
+        liked = np.flatnonzero(genre[:items] == u % len(GENRE_WORDS))
+        for t, i in enumerate(rng.choice(liked, per_user, replace=False)):
+            rows.append((f"u{u}", f"i{i}", 1_600_000_000 + t))
+    return pd.DataFrame(rows, columns=["user", "item", "timestamp"]), table

@@ -6,7 +6,8 @@ from typing import Annotated, Literal
 
 from pydantic import Field, PositiveInt
 
-from modelyard.config.schema.common import Probability, Strict, tagged_union
+from modelyard.config.schema.common import PositiveFloat, Probability, Strict, tagged_union
+from modelyard.config.schema.inputs import Input
 from modelyard.config.schema.trainer import Adam, Optimizer, Tracking, Trainer
 
 
@@ -29,16 +30,38 @@ class Interactions(Strict):
     encoding: str = "utf-8"
 
 
+class SideTable(Strict):
+    """Side features of the items (`items:`) or users (`users:`), one row per id: `file` (a
+    table relative to the config's folder; leave it out to take the features from columns of
+    the interactions table, which must then agree in every row of an id), `id` (its id column;
+    default: data.item or data.user), and `features`: inputs as in a supervised config's
+    `inputs:` (number, category, binary, text with any text encoder: bow, pretrained minilm,
+    ...). Every id of the interactions needs a row; rows of ids without interactions add
+    items (users) that are scored from their features alone: new items, cold start.
+    Preprocessing (vocabularies, scalers) is fitted on the ids of the training interactions
+    only. Read by `model.type: two_tower`."""
+
+    file: Annotated[str, Field(min_length=1)] | None = None
+    id: str | None = None
+    features: Annotated[list[Input], Field(min_length=1)]
+    separator: str | None = None  # default: ',' for .csv, a tab for .tsv
+    encoding: str = "utf-8"
+
+
 class RecSplit(Strict):
     """`random`: shuffle the interactions (with `seed`) and hold out `validation` and `test`
     fractions. `leave_last_out`: per user, by timestamp, the last interaction is the test one
     and the second to last the validation one (users with fewer than 3 interactions keep all
     in training). `per_user`: of each user's n interactions, round(n x test) to test and
     round(n x validation) to validation: the latest by time with `data.timestamp`, else a
-    seeded random choice (each user keeps one or more in training). Validation picks the
-    epoch (early stopping, `keep: best`); test is only measured at the end."""
+    seeded random choice (each user keeps one or more in training). `cold_items`: cold start:
+    round(items x test) of the ITEMS (seeded) and all their interactions go to test, and
+    round(items x validation) others to validation; training never sees them, so only a model
+    that scores items from their features (two_tower with `items.features`) can rank them.
+    Cold splits are ranked among their own held-out items (recommend/cold.py). Validation
+    picks the epoch (early stopping, `keep: best`); test is only measured at the end."""
 
-    by: Literal["random", "leave_last_out", "per_user"] = "random"
+    by: Literal["random", "leave_last_out", "per_user", "cold_items"] = "random"
     validation: Probability = 0.1
     test: Probability = 0.1
     seed: int = 0
@@ -105,9 +128,35 @@ class SASRecModel(RecModelBase):
     dropout: Probability = 0.2
 
 
+class TwoTowerModel(RecModelBase):
+    """`type: two_tower`: a user tower (a user id embedding with `user_id`, and the encoded
+    `users.features`) and an item tower (an item id embedding with `item_id`, and the encoded
+    `items.features`, e.g. a title through bow or minilm), each concatenated and put through
+    an MLP (`hidden` layers with ReLU, then a linear map to `dim`). score(u, i) = u . i
+    (`similarity: dot`) or cos(u, i) / `temperature` (`cosine`). Ids without training
+    interactions share one zero id vector, so new items and users are scored from their
+    features alone; `id_dropout` replaces training ids by that zero vector at this rate, so the
+    towers learn to work without them. Use for side features and cold start (items without
+    interactions); mf is cheaper and as good where every item has interactions. Cost: the
+    encoders run on the B (+ negatives) items of each step; evaluation encodes every item once,
+    `item_chunk` items at a time."""
+
+    type: Literal["two_tower"] = "two_tower"
+    objective: Literal["ratings", "ranking"] = "ranking"
+    loss: Literal["bpr", "softmax"] = "softmax"
+    user_id: bool = True
+    item_id: bool = False
+    id_dropout: Probability = 0.0
+    hidden: list[PositiveInt] = [128]
+    dropout: Probability = 0.0
+    similarity: Literal["dot", "cosine"] = "dot"
+    temperature: PositiveFloat = 0.1  # of cosine
+    item_chunk: PositiveInt = 4096
+
+
 # One member per model type (recommend/build.py has one network per type); `type` defaults
 # to the first.
-RecModel = tagged_union(MatrixFactorizationModel, NeuMFModel, SASRecModel)
+RecModel = tagged_union(MatrixFactorizationModel, NeuMFModel, SASRecModel, TwoTowerModel)
 
 
 class SampledEvaluation(Strict):
@@ -149,6 +198,8 @@ class RecommendationConfig(Strict):
     name: str = "run"
     data: Interactions
     split: RecSplit = RecSplit()
+    items: SideTable | None = None
+    users: SideTable | None = None
     model: RecModel = MatrixFactorizationModel()
     evaluation: RecEvaluation = RecEvaluation()
     trainer: RecTrainer = RecTrainer()
