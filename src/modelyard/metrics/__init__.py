@@ -26,9 +26,11 @@ CORE_DIRECTIONS: dict[str, str] = {
     "perplexity": LOWER,
     "mrr": HIGHER,
     "coverage": HIGHER,
+    "mean_rank": LOWER,  # link prediction
 }
-# Top-K metrics (recommendation), named `<metric>_at_<K>` for any K: `recall_at_10`.
-AT_K: dict[str, str] = {"recall": HIGHER, "ndcg": HIGHER, "hr": HIGHER}
+# Top-K metrics (recommendation; link prediction's hits), named `<metric>_at_<K>` for any K:
+# `recall_at_10`.
+AT_K: dict[str, str] = {"recall": HIGHER, "ndcg": HIGHER, "hr": HIGHER, "hits": HIGHER}
 
 
 def directions() -> dict[str, str]:
@@ -45,9 +47,19 @@ def directions() -> dict[str, str]:
 
 # Keys of a split in metrics.json that count rows rather than score them (no direction), and
 # `positive_class`, the class a binary output's precision, recall and f1 are of; a
-# recommendation split's `users` (evaluated) and `protocol` (how ranking was measured).
+# recommendation split's `users` (evaluated) and `protocol` (how ranking was measured); a
+# link-prediction split's `queries` (two per triple) and `tie_rule` (how tied scores rank).
 ROW_COUNTS = frozenset(
-    {"rows", "rows_left_out", "rows_unseen_class", "positive_class", "users", "protocol"}
+    {
+        "rows",
+        "rows_left_out",
+        "rows_unseen_class",
+        "positive_class",
+        "users",
+        "protocol",
+        "queries",
+        "tie_rule",
+    }
 )
 
 
