@@ -139,8 +139,9 @@ def test_predict_refuses_unknown_names_and_malformed_queries(tmp_path):
         ),
         ({"type": "tucker", "relation_dim": 4}, {"loss": "softmax", "label_smoothing": 0.1}),
         ({"type": "complex"}, {"inverse_relations": False, "regularizer": "n3", "weight": 0.01}),
+        ({"type": "conve", "dim": 20, "height": 4, "channels": 4}, {"loss": "softmax"}),
     ],
-    ids=["transe", "rotate-adversarial", "distmult-bernoulli", "tucker", "complex-n3"],
+    ids=["transe", "rotate-adversarial", "distmult-bernoulli", "tucker", "complex-n3", "conve"],
 )
 def test_every_model_and_objective_trains_saves_and_predicts(tmp_path, model, training):
     _ring(tmp_path)

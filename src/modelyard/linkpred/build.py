@@ -66,6 +66,20 @@ def _tucker(settings, size: NetworkSize) -> nn.Module:
     )
 
 
+@NETWORKS.register("conve")
+def _conve(settings, size: NetworkSize) -> nn.Module:
+    from modelyard.linkpred.networks import ConvE
+
+    return ConvE(
+        size.entities,
+        size.relations,
+        settings.dim,
+        settings.height,
+        settings.channels,
+        settings.dropout,
+    )
+
+
 DISTANCE_MODELS = frozenset({"transe", "rotate"})
 
 

@@ -60,6 +60,19 @@ def training_fits(config) -> list[str]:
     return problems
 
 
+def model_fits(config) -> list[str]:
+    model, problems = config.model, []
+    if model.type == "conve" and not config.training.inverse_relations:
+        problems.append(
+            "model.type: conve predicts tails only; set training.inverse_relations: true (heads are then asked as tails of r')"
+        )
+    if model.type == "conve" and (model.dim % model.height or model.dim // model.height < 3):
+        problems.append(
+            f"model.height: {model.height} must divide model.dim ({model.dim}) into rows of 3 or more; e.g. dim 200, height 10"
+        )
+    return problems
+
+
 def early_stopping_metric_fits(config) -> list[str]:
     stopping = config.trainer.early_stopping
     if stopping is not None and stopping.metric not in METRICS:
@@ -73,6 +86,7 @@ CHECKS = [
     files_fit,
     columns_fit,
     training_fits,
+    model_fits,
     early_stopping_metric_fits,
     common.optimizer_settings_fit,
     common.tracking_settings_fit,

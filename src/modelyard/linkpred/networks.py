@@ -189,3 +189,49 @@ class TuckER(_Bilinear):
         tail = (a[:, None, :] @ m)[:, 0]  # (B, d): h M_r
         head = (m @ a[:, :, None])[..., 0]  # (B, d): M_r t
         return self.dropout(torch.where(side[:, None].bool(), head, tail))
+
+
+class ConvE(KgNetwork):
+    """score = f(vec(f([h; r] * w)) W) . t + b_t (Dettmers et al. 2018): the head and relation
+    vectors, each reshaped to a (height, dim / height) image, stacked and convolved with
+    `channels` 3x3 filters, projected back to dim; batch norm and dropout between. Tail
+    queries only (it needs inverse relations for heads)."""
+
+    def __init__(
+        self, entities: int, relations: int, dim: int, height: int, channels: int, dropout: float
+    ):
+        super().__init__()
+        self.entity = nn.Embedding(entities, dim)
+        self.relation = nn.Embedding(relations, dim)
+        nn.init.xavier_normal_(self.entity.weight)
+        nn.init.xavier_normal_(self.relation.weight)
+        self.shape = (height, dim // height)
+        self.convolve = nn.Sequential(
+            nn.BatchNorm2d(1),
+            nn.Dropout(dropout),
+            nn.Conv2d(1, channels, 3),
+            nn.BatchNorm2d(channels),
+            nn.ReLU(),
+            nn.Dropout2d(dropout),
+            nn.Flatten(),
+        )
+        flat = channels * (2 * height - 2) * (dim // height - 2)
+        self.project = nn.Sequential(
+            nn.Linear(flat, dim), nn.Dropout(dropout), nn.BatchNorm1d(dim), nn.ReLU()
+        )
+        self.bias = nn.Parameter(torch.zeros(entities))
+
+    def query(self, anchor, relation, side):
+        image = torch.cat(
+            [
+                self.entity(anchor).view(-1, 1, *self.shape),
+                self.relation(relation).view(-1, 1, *self.shape),
+            ],
+            2,
+        )  # (B, 1, 2 height, dim / height)
+        return self.project(self.convolve(image))  # (B, dim)
+
+    def compare(self, query, candidates):
+        if candidates is None:
+            return query @ self.entity.weight.T + self.bias
+        return (query[:, None, :] * self.entity(candidates)).sum(-1) + self.bias[candidates]

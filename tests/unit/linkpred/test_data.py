@@ -128,6 +128,11 @@ def test_training_checks():
     ):
         with pytest.raises(ConfigError, match=message):
             validate({**base, "training": training})
+    conve = {**base, "model": {"type": "conve", "dim": 20, "height": 4}}
+    with pytest.raises(ConfigError, match="conve predicts tails only"):
+        validate({**conve, "training": {"inverse_relations": False}})
+    with pytest.raises(ConfigError, match="model.height: 3 must divide model.dim"):
+        validate({**conve, "model": {"type": "conve", "dim": 20, "height": 3}})
     assert np.isclose(
         validate(
             {

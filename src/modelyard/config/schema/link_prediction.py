@@ -94,9 +94,24 @@ class TuckERModel(KgModelBase):
     dropout: Annotated[float, Field(ge=0, lt=1)] = 0.2
 
 
+class ConvEModel(KgModelBase):
+    """`type: conve` (Dettmers et al. 2018): a 2D convolution over the stacked head and
+    relation vectors (each reshaped to `height` x dim/height), projected back and compared
+    with every tail. Needs `training.inverse_relations: true` (it predicts tails only) and
+    suits `loss: softmax`. Cost: a convolution per query, not per candidate, so 1-N scoring
+    stays cheap; batch norm makes it want batches of tens or more."""
+
+    type: Literal["conve"] = "conve"
+    height: PositiveInt = 10
+    channels: PositiveInt = 32
+    dropout: Annotated[float, Field(ge=0, lt=1)] = 0.2
+
+
 # One member per model type (linkpred/networks.py has one network per type); `type`
 # defaults to the first.
-KgModel = tagged_union(DistMultModel, TransEModel, ComplExModel, RotatEModel, TuckERModel)
+KgModel = tagged_union(
+    DistMultModel, TransEModel, ComplExModel, RotatEModel, TuckERModel, ConvEModel
+)
 
 
 class KgTraining(Strict):
