@@ -225,3 +225,35 @@ def test_a_resumed_negative_sampling_run_matches_an_uninterrupted_one(tmp_path):
     ):
         torch.testing.assert_close(a, b, rtol=0, atol=1e-6, msg=name)
     assert pd.read_csv(tmp_path / "resumed" / "history.csv")["epoch"].tolist() == [1, 2, 3]
+
+
+def test_serve_app_answers_queries_and_refuses_unknown_names(tmp_path):
+    from fastapi.testclient import TestClient
+
+    from modelyard import Model
+
+    _ring(tmp_path)
+    _config(tmp_path, trainer={"epochs": 1})
+    modelyard("train", "kg.yaml", cwd=tmp_path)
+    model = Model.load(tmp_path / "runs" / "kg")
+    model.require("serve", "serve")  # allowed: the run has an app of its own
+    app = model.serve_app(max_batch_size=8, max_wait_ms=1, max_request_bytes=2**20, api_key="k")
+    client = TestClient(app)
+    assert client.get("/health").json() == {"status": "ok"}
+    assert client.get("/metadata").status_code == 401
+    meta = client.get("/metadata", headers={"X-API-Key": "k"}).json()
+    assert meta["entities"] == N and meta["relations"] == ["prev", "next"]
+    body = {
+        "queries": [{"head": "e1", "relation": "next"}, {"relation": "prev", "tail": "e4"}],
+        "k": 2,
+    }
+    found = client.post("/predict", json=body, headers={"X-API-Key": "k"}).json()["predictions"]
+    assert [(p["query"], p["rank"], p["predicted"]) for p in found] == [
+        (1, 1, "tail"),
+        (1, 2, "tail"),
+        (2, 1, "head"),
+        (2, 2, "head"),
+    ]
+    bad = {"queries": [{"head": "nobody", "relation": "next"}]}
+    refused = client.post("/predict", json=bad, headers={"X-API-Key": "k"})
+    assert refused.status_code == 422 and "unknown entity 'nobody'" in refused.json()["detail"]

@@ -83,6 +83,11 @@ def _conve(settings, size: NetworkSize) -> nn.Module:
 DISTANCE_MODELS = frozenset({"transe", "rotate"})
 
 
+def margin_of(config) -> float:
+    """training.margin for the distance models (their scores are negative distances), else 0."""
+    return config.training.margin if config.model.type in DISTANCE_MODELS else 0.0
+
+
 def build_network(settings, size: NetworkSize) -> nn.Module:
     """`settings`: the config's `model` section."""
     return NETWORKS.get(settings.type)(settings, size)

@@ -93,18 +93,16 @@ class LinkPredictor(Fitting):
         return _Prepared(graph, known)
 
     def _build(self, prepared: _Prepared) -> torch.nn.Module:
-        from modelyard.linkpred.build import DISTANCE_MODELS, NetworkSize, build_network
+        from modelyard.linkpred.build import NetworkSize, build_network, margin_of
 
-        margin = self.config.training.margin if self.config.model.type in DISTANCE_MODELS else 0
-        return build_network(
-            self.config.model, NetworkSize(prepared.graph.entities, self.slots, margin)
-        )
+        size = NetworkSize(prepared.graph.entities, self.slots, margin_of(self.config))
+        return build_network(self.config.model, size)
 
     def _objective(
         self, prepared: _Prepared, generator: torch.Generator | None = None, regularize=True
     ):
         """The training loss; `regularize: False` leaves the regularizer out (held-out loss)."""
-        from modelyard.linkpred.build import DISTANCE_MODELS
+        from modelyard.linkpred.build import margin_of
         from modelyard.linkpred.objectives import (
             head_probabilities,
             negative_sampling_objective,
@@ -115,11 +113,12 @@ class LinkPredictor(Fitting):
         weight = settings.weight if regularize else 0.0
         if settings.loss == "softmax":
             return softmax_objective(settings.label_smoothing, settings.regularizer, weight)
-        margin = settings.margin if self.config.model.type in DISTANCE_MODELS else 0.0
         chance = None
         if settings.corruption == "bernoulli":
             chance = head_probabilities(prepared.graph.triples["train"], len(self.relation_ids))
-        return negative_sampling_objective(settings, margin, weight, chance, generator)
+        return negative_sampling_objective(
+            settings, margin_of(self.config), weight, chance, generator
+        )
 
     def _validation(self, prepared: _Prepared, device: torch.device, bf16: bool):
         if len(prepared.graph.triples["validation"]) == 0:
@@ -259,7 +258,15 @@ class LinkPredictor(Fitting):
 
         return self.predict_links(read_queries(self, data), **options)
 
+    def serve_app(self, **options: Any):
+        """`modelyard serve`'s app (linkpred/serve.py)."""
+        from modelyard.linkpred.serve import create_link_app
+
+        return create_link_app(self, **options)
+
     def require(self, capability: str, tool: str) -> None:
+        if capability == "serve":
+            return
         raise UserError(
             f"{tool} works on supervised runs; this is a link prediction run (use `modelyard predict RUN --head H --relation R`)"
         )
@@ -303,7 +310,7 @@ class LinkPredictor(Fitting):
         from safetensors.torch import load_file
 
         from modelyard.config import validate
-        from modelyard.linkpred.build import DISTANCE_MODELS, NetworkSize, build_network
+        from modelyard.linkpred.build import NetworkSize, build_network, margin_of
 
         config_file = folder / run.CONFIG_FILE
         model = cls(validate(run.read_json(config_file), str(config_file)))
@@ -317,10 +324,8 @@ class LinkPredictor(Fitting):
         model.relation_ids = np.asarray(names["relation_ids"], dtype=str)
         known = load_file(str(folder / KNOWN_FILE))["triples"]
         model.known_triples = known.numpy().astype(np.int64)
-        settings = model.config
-        margin = settings.training.margin if settings.model.type in DISTANCE_MODELS else 0.0
-        size = NetworkSize(len(model.entity_ids), model.slots, margin)
-        module = build_network(settings.model, size)
+        size = NetworkSize(len(model.entity_ids), model.slots, margin_of(model.config))
+        module = build_network(model.config.model, size)
         module.load_state_dict(load_file(str(weights)))
         model.module = module.eval()
         metrics = folder.parent / "metrics.json"

@@ -6,6 +6,7 @@ import errno
 import os
 import socket
 import sys
+from functools import partial
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
@@ -30,8 +31,8 @@ def serve(
     model = Model.load(run)
     model.require("serve", "serve")
     api_key = os.environ.get(api_key_env) or None
-    app = create_app(
-        model,
+    make_app = getattr(model, "serve_app", None)  # a run with an app of its own (link prediction)
+    app = (make_app or partial(create_app, model))(
         max_batch_size=max_batch_size,
         max_wait_ms=max_wait_ms,
         max_request_bytes=int(max_request_mb * 2**20),
