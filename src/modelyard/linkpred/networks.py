@@ -19,6 +19,7 @@ from torch import nn
 # The most scores x vector elements a distance model holds at once when comparing with every
 # entity (float32: 64 MB).
 ELEMENT_BUDGET = 2**24
+HYPOT_SHIFT = 1e-9  # keeps RotatE's distance differentiable where a difference is exactly 0
 
 
 class KgNetwork(nn.Module):
@@ -116,10 +117,12 @@ def _modulus(x: torch.Tensor) -> torch.Tensor:
 
 def _distance(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     """sum_i |a_i - b_i| over complex vectors (real parts, then imaginary): (..., 2d) -> (...).
-    hypot: one kernel each way, about twice as fast as sqrt(re^2 + im^2)."""
+    hypot: one kernel each way, about twice as fast as sqrt(re^2 + im^2). Its gradient is
+    0 / 0 where a_i == b_i exactly (it happened on Kinships): the imaginary part is shifted by
+    HYPOT_SHIFT, far below float32's resolution of any distance that matters."""
     a_re, a_im = _complex(a)
     b_re, b_im = _complex(b)
-    return torch.hypot(a_re - b_re, a_im - b_im).sum(-1)
+    return torch.hypot(a_re - b_re, a_im - b_im + HYPOT_SHIFT).sum(-1)
 
 
 class TransE(KgNetwork):

@@ -118,3 +118,12 @@ def test_self_adversarial_weights_make_hard_negatives_count_more():
         with torch.no_grad():
             values.append(float(objective(network, batch)))
     assert values[0] != pytest.approx(values[1])
+
+
+def test_rotate_gradients_stay_finite_where_query_and_entity_coincide():
+    network = _network("rotate").train()
+    with torch.no_grad():
+        network.relation.weight.zero_()  # r = 1: (e, r, e) has distance exactly 0
+    scores = network(torch.tensor([2]), torch.tensor([1]), torch.tensor([0]))
+    scores.sum().backward()
+    assert torch.isfinite(network.entity.weight.grad).all()
