@@ -79,6 +79,10 @@ class Model(Fitting):
             from modelyard.recommend.model import Recommender
 
             return Recommender(config, base)
+        if config.task == "link_prediction":
+            from modelyard.linkpred.model import LinkPredictor
+
+            return LinkPredictor(config, base)
         return cls(config, base)
 
     # ------------------------------------------------------------ training
@@ -734,6 +738,10 @@ class Model(Fitting):
             from modelyard.recommend.model import Recommender
 
             return Recommender.load(folder)
+        if config.task == "link_prediction":
+            from modelyard.linkpred.model import LinkPredictor
+
+            return LinkPredictor.load(folder)
         model = cls(config)
         sources = {f.name: folder / BACKBONES / f.name for f in pretrained_inputs(model.config)}
         model.preprocessing = Preprocessing(model.config, sources)

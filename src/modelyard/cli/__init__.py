@@ -27,6 +27,7 @@ EPILOG = """examples:
   modelyard serve runs/penguins --port 8000
   modelyard recommend runs/ratings --user 42 --k 10
   modelyard recommend runs/ratings --similar-to 260 --k 10
+  modelyard predict runs/kg-umls --head alga --relation isa --k 5   # link prediction
   modelyard explain runs/penguins --data test.csv --method shap --out explain.json
   modelyard compress runs/penguins --method quantize --output runs/penguins-int8 --data test.csv
 

@@ -68,22 +68,24 @@ def run_evaluate(args) -> int:
 
 
 def add_predict(verbs) -> None:
-    """`predict RUN --data PATH --out FILE`: a predictions file."""
+    """`predict RUN --data PATH --out FILE`: a predictions file (link prediction: also
+    `--head H --relation R` / `--relation R --tail T`)."""
     predict = verbs.add_parser(
         "predict",
         help="predictions of a trained model (recommendation runs: the rating or score of "
-        "each (user, item) row)",
+        "each (user, item) row; link prediction: the top entities of queries)",
     )
     predict.add_argument("run", help="run directory (or its model/ folder)")
     predict.add_argument(
         "--data",
-        required=True,
-        help="table (csv, tsv, parquet, jsonl), a class-per-subfolder folder, or a folder of image files",
+        help="table (csv, tsv, parquet, jsonl), a class-per-subfolder folder, or a folder of "
+        "image files; for a link prediction run, a triples file of queries (the missing head "
+        "or tail empty or '?')",
     )
     predict.add_argument(
         "--out",
-        required=True,
-        help="predictions file; format from its suffix (.csv, .tsv, .parquet, .jsonl)",
+        help="predictions file; format from its suffix (.csv, .tsv, .parquet, .jsonl); "
+        "link prediction: default CSV on stdout",
     )
     predict.add_argument(
         "--include-inputs",
@@ -100,13 +102,21 @@ def add_predict(verbs) -> None:
         "an error saying how many (error, the default) or are left out with a note (skip)",
     )
     predict.add_argument("--overwrite", action="store_true", help="replace --out if it exists")
+    from modelyard.cli.linkpred import add_link_options
+
+    add_link_options(predict)
 
 
 def run_predict(args) -> int:
     from modelyard.api import Model
+    from modelyard.cli.linkpred import asks_links, run_link_predict
     from modelyard.errors import UserError
     from modelyard.train.progress import log
 
+    if asks_links(args):
+        return run_link_predict(args)
+    if not args.data or not args.out:
+        raise UserError("predict needs --data PATH and --out FILE")
     out = Path(args.out)
     writers = {".csv": "to_csv", ".tsv": "to_csv", ".parquet": "to_parquet", ".jsonl": "to_json"}
     if out.suffix.lower() not in writers:
@@ -116,6 +126,8 @@ def run_predict(args) -> int:
     if out.exists() and not args.overwrite:
         raise UserError(f"--out '{out}' already exists; pass --overwrite to replace it")
     model = Model.load(args.run)
+    if hasattr(model, "predict_links"):  # a link prediction run given a file of queries
+        return run_link_predict(args, model)
     options = {"include_inputs": args.include_inputs}
     if args.unknown is not None:
         from modelyard.recommend.model import Recommender

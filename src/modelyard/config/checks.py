@@ -439,4 +439,6 @@ def run_all(config) -> list[str]:
     checks = LM_CHECKS if config.task == "language_model" else CHECKS
     if config.task == "recommendation":
         from modelyard.recommend.checks import CHECKS as checks
+    if config.task == "link_prediction":
+        from modelyard.linkpred.checks import CHECKS as checks
     return [problem for check in checks for problem in check(config)]

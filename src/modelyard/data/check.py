@@ -20,6 +20,10 @@ def check_data(config: Config, base: Path) -> list[str]:
         from modelyard.recommend.checks import check_interactions
 
         return check_interactions(config, base)
+    if config.task == "link_prediction":
+        from modelyard.linkpred.checks import check_triples
+
+        return check_triples(config, base)
     tables = read_config_data(config, base)
     for column in config.data.id_columns:
         if column not in tables["train"].columns:

@@ -26,8 +26,9 @@ CORE_DIRECTIONS: dict[str, str] = {
     "perplexity": LOWER,
     "mrr": HIGHER,
     "coverage": HIGHER,
+    "mean_rank": LOWER,  # link prediction
 }
-# Top-K metrics (recommendation), named `<metric>_at_<K>` for any K: `recall_at_10`.
+# Top-K metrics (recommendation; link prediction's hits), named `<metric>_at_<K>` for any K: `recall_at_10`.
 # The sampled ones (evaluation.sampled) are `sampled_hr_at_10`, `sampled_ndcg_at_10`.
 AT_K: dict[str, str] = {
     "recall": HIGHER,
@@ -35,6 +36,7 @@ AT_K: dict[str, str] = {
     "hr": HIGHER,
     "sampled_hr": HIGHER,
     "sampled_ndcg": HIGHER,
+    "hits": HIGHER,
 }
 
 
@@ -53,7 +55,8 @@ def directions() -> dict[str, str]:
 # Keys of a split in metrics.json that count rows rather than score them (no direction), and
 # `positive_class`, the class a binary output's precision, recall and f1 are of; a
 # recommendation split's `users` (evaluated), `protocol` and `sampled_protocol` (how ranking
-# was measured).
+# was measured); a link-prediction split's `queries` (two per triple) and `tie_rule` (how
+# tied scores rank).
 ROW_COUNTS = frozenset(
     {
         "rows",
@@ -63,6 +66,8 @@ ROW_COUNTS = frozenset(
         "users",
         "protocol",
         "sampled_protocol",
+        "queries",
+        "tie_rule",
     }
 )
 

@@ -31,7 +31,9 @@ def serve(
     model = Model.load(run)
     model.require("serve", "serve")
     api_key = os.environ.get(api_key_env) or None
-    factory = getattr(model, "create_app", None)  # a run with its own endpoints (recommendation)
+    factory = getattr(
+        model, "create_app", None
+    )  # a run with its own endpoints (recommendation, link prediction)
     app = (factory or partial(create_app, model))(
         max_batch_size=max_batch_size,
         max_wait_ms=max_wait_ms,

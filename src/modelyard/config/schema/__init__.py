@@ -69,6 +69,7 @@ from modelyard.config.schema.language_model import (
     LmModel,
     LmTokenizer,
 )
+from modelyard.config.schema.link_prediction import LinkPredictionConfig
 from modelyard.config.schema.outputs import (
     BinaryOutput,
     CategoryOutput,
@@ -108,6 +109,7 @@ def root_models() -> dict[str, type[Strict]]:
         "supervised": config_model(),
         "language_model": LanguageModelConfig,
         "recommendation": RecommendationConfig,
+        "link_prediction": LinkPredictionConfig,
     }
 
 
@@ -148,6 +150,7 @@ __all__ = [
     "ImageResnet",
     "Input",
     "LanguageModelConfig",
+    "LinkPredictionConfig",
     "LmModel",
     "LmTokenizer",
     "Lora",

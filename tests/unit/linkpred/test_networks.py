@@ -1,0 +1,129 @@
+"""Every link-prediction model: 1-N scores agree with candidate scores, a head query scores
+the same triple as its tail query, gradients reach the embeddings; the objectives."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from modelyard.config import validate
+from modelyard.config.schema.link_prediction import KgTraining
+from modelyard.linkpred.build import NetworkSize, build_network
+from modelyard.linkpred.objectives import (
+    head_probabilities,
+    negative_sampling_objective,
+    queries,
+    softmax_objective,
+    training_tensors,
+)
+
+TYPES = ["distmult", "complex", "transe", "rotate", "tucker", "conve"]
+BOTH_SIDES = [t for t in TYPES if t != "conve"]  # conve asks for tails only
+
+
+def _network(kind: str, entities: int = 9, relations: int = 4):
+    torch.manual_seed(0)
+    model = {"type": kind, "dim": 6, **({"height": 2} if kind == "conve" else {})}
+    config = validate({"task": "link_prediction", "data": {"train": "t.tsv"}, "model": model})
+    return build_network(config.model, NetworkSize(entities, relations, margin=2.0)).eval()
+
+
+@pytest.mark.parametrize("kind", TYPES)
+def test_all_entity_scores_match_candidate_scores(kind):
+    network = _network(kind)
+    anchor, relation = torch.tensor([0, 3, 5]), torch.tensor([1, 0, 3])
+    side = torch.tensor([0, 1 if kind != "conve" else 0, 0])
+    every = network(anchor, relation, side)  # (3, 9)
+    assert every.shape == (3, 9)
+    candidates = torch.tensor([[2, 4], [0, 8], [5, 1]])
+    picked = network(anchor, relation, side, candidates)
+    torch.testing.assert_close(picked, every.gather(1, candidates), rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("kind", BOTH_SIDES)
+def test_a_head_query_scores_the_same_triple_as_its_tail_query(kind):
+    network = _network(kind)
+    h, r, t = torch.tensor([1, 2, 7]), torch.tensor([0, 3, 2]), torch.tensor([4, 2, 0])
+    tail_query = network(h, r, torch.zeros(3, dtype=torch.long), t[:, None])
+    head_query = network(t, r, torch.ones(3, dtype=torch.long), h[:, None])
+    torch.testing.assert_close(tail_query, head_query, rtol=1e-5, atol=1e-5)
+
+
+def test_distmult_is_symmetric_and_complex_is_not():
+    h, r, t = torch.tensor([1]), torch.tensor([2]), torch.tensor([[4]])
+    zero = torch.zeros(1, dtype=torch.long)
+    for kind, same in (("distmult", True), ("complex", False)):
+        network = _network(kind)
+        forward, backward = network(h, r, zero, t), network(t[:, 0], r, zero, h[:, None])
+        assert torch.allclose(forward, backward) is same
+
+
+@pytest.mark.parametrize("kind", TYPES)
+@pytest.mark.parametrize("loss", ["softmax", "negative_sampling"])
+def test_objectives_give_gradients_to_the_embeddings(kind, loss):
+    network = _network(kind).train()
+    settings = KgTraining(loss=loss, negatives=5, regularizer="n3", weight=0.1)
+    triples = np.array([[0, 1, 2], [3, 0, 4], [5, 1, 6]])
+    batch = training_tensors(triples, settings, relations=2)
+    if loss == "softmax":
+        objective = softmax_objective(0.1, "n3", 0.1)
+    else:
+        objective = negative_sampling_objective(settings, 2.0, 0.1, None)
+    value = objective(network, batch)
+    value.backward()
+    assert torch.isfinite(value)
+    assert network.entity.weight.grad.abs().sum() > 0
+    assert network.relation.weight.grad.abs().sum() > 0
+
+
+def test_inverse_relations_turn_head_queries_into_tail_queries_of_r_prime():
+    asked = queries(np.array([[0, 1, 2]]), relations=3, inverse=True)
+    assert asked["anchor"].tolist() == [0, 2]
+    assert asked["relation"].tolist() == [1, 4]
+    assert asked["side"].tolist() == [0, 0]
+    assert asked["answer"].tolist() == [2, 0]
+    plain = queries(np.array([[0, 1, 2]]), relations=3, inverse=False)
+    assert plain["relation"].tolist() == [1, 1] and plain["side"].tolist() == [0, 1]
+
+
+def test_negative_sampling_with_inverse_relations_trains_each_triple_both_ways():
+    settings = KgTraining(loss="negative_sampling", inverse_relations=True)
+    tensors = training_tensors(np.array([[0, 1, 2]]), settings, relations=3)
+    assert tensors["head"].tolist() == [0, 2]
+    assert tensors["relation"].tolist() == [1, 4]
+    assert tensors["tail"].tolist() == [2, 0]
+
+
+def test_bernoulli_corrupts_the_head_of_one_to_many_relations_less():
+    # relation 0: one head with 4 tails (tph 4, hpt 1): replace the head with chance 4/5.
+    # relation 1: 4 heads with one tail (tph 1, hpt 4): 1/5. Relation 2 unseen: 1/2.
+    triples = np.array([[0, 0, t] for t in range(1, 5)] + [[h, 1, 9] for h in range(4)])
+    chance = head_probabilities(triples, relations=3)
+    torch.testing.assert_close(chance, torch.tensor([0.8, 0.2, 0.5]))
+
+
+def test_self_adversarial_weights_make_hard_negatives_count_more():
+    """With a high temperature the loss follows the hardest negative; evenly weighted, the
+    mean of all: the two differ once negatives differ in score."""
+    network = _network("distmult").train()
+    triples = np.array([[0, 1, 2], [3, 0, 4]])
+    base = {"loss": "negative_sampling", "negatives": 8, "inverse_relations": False}
+    values = []
+    for temperature in (None, 50.0):
+        settings = KgTraining(**base, self_adversarial=temperature)
+        batch = training_tensors(triples, settings, relations=2)
+        generator = torch.Generator().manual_seed(0)
+        objective = negative_sampling_objective(settings, 0.0, 0.0, None, generator)
+        with torch.no_grad():
+            values.append(float(objective(network, batch)))
+    assert values[0] != pytest.approx(values[1])
+
+
+def test_rotate_gradients_stay_finite_where_query_and_entity_coincide():
+    network = _network("rotate").train()
+    with torch.no_grad():
+        network.relation.weight.zero_()  # r = 1: (e, r, e) has distance exactly 0
+    scores = network(torch.tensor([2]), torch.tensor([1]), torch.tensor([0]))
+    scores.sum().backward()
+    assert torch.isfinite(network.entity.weight.grad).all()
