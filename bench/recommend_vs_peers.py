@@ -60,6 +60,12 @@ OURS_RANKING = [
     {"loss": "bpr", "dim": 128, "l2": 0.0002, "negatives": 4},
     {"loss": "softmax", "dim": 128, "l2": 0.001, "negatives": 1024},
 ]
+SASREC = [
+    {"type": "sasrec", "loss": "bpr", "dim": 64, "dropout": 0.2},  # examples/movielens/sasrec.yaml
+    {"type": "sasrec", "loss": "softmax", "dim": 64, "dropout": 0.2, "negatives": 256},
+    {"type": "sasrec", "loss": "bpr", "dim": 128, "heads": 2, "dropout": 0.3},
+    {"type": "sasrec", "loss": "bpr", "dim": 64, "layers": 1, "dropout": 0.2},
+]
 ALS = [
     {"factors": 64, "regularization": 0.05, "alpha": 1.0},
     {"factors": 128, "regularization": 0.05, "alpha": 1.0},
@@ -178,6 +184,7 @@ def ranking(frame: pd.DataFrame, found, budget: int, epochs: int) -> list[tuple]
     rows = leave_last_out(found.users, found.times)
 
     def fit_ours(setting):
+        sasrec = setting.get("type") == "sasrec"
         config = {
             "task": "recommendation",
             "data": {k: v for k, v in COLUMNS.items() if k != "rating"},
@@ -185,9 +192,10 @@ def ranking(frame: pd.DataFrame, found, budget: int, epochs: int) -> list[tuple]
             "model": {"objective": "ranking", **setting},
             "evaluation": {"k": [K]},
             "trainer": {
-                "epochs": epochs,
-                "batch_size": 1024 if setting["loss"] == "bpr" else 4096,
-                "early_stopping": {"metric": f"ndcg_at_{K}", "patience": 5},
+                "epochs": epochs * 3 if sasrec else epochs,
+                "batch_size": 128 if sasrec else 1024 if setting["loss"] == "bpr" else 4096,
+                "early_stopping": {"metric": f"ndcg_at_{K}", "patience": 10 if sasrec else 5},
+                **({"optimizer": {"type": "adam", "lr": 0.002}} if sasrec else {}),
             },
         }
         metrics, seconds = ours(frame, config)
@@ -195,8 +203,9 @@ def ranking(frame: pd.DataFrame, found, budget: int, epochs: int) -> list[tuple]
 
     higher = lambda a, b: a[f"ndcg_at_{K}"] > b[f"ndcg_at_{K}"]  # noqa: E731
     table = []
-    setting, test, seconds = tune("modelyard mf", OURS_RANKING[:budget], fit_ours, higher)
-    table.append(("modelyard mf", setting, test, seconds))
+    for name, grid in (("modelyard mf", OURS_RANKING), ("modelyard sasrec", SASREC)):
+        setting, test, seconds = tune(name, grid[:budget], fit_ours, higher)
+        table.append((name, setting, test, seconds))
     for name, fit, grid in (
         ("implicit ALS", _implicit_fit(found, rows, "als"), ALS),
         ("implicit BPR", _implicit_fit(found, rows, "bpr"), BPR),
@@ -303,12 +312,12 @@ def main() -> None:
             f"{name:16} {test[f'ndcg_at_{K}']:8.4f} {test[f'recall_at_{K}']:9.4f} "
             f"{test[f'hr_at_{K}']:7.4f} {test['mrr']:7.4f} {test['coverage']:8.4f} {seconds:7.1f}  {setting}"
         )
-    ours_test = table[0][2]
-    for name, _, test, _ in table[1:]:
-        print(
-            f"modelyard / {name}: ndcg@10 {ours_test[f'ndcg_at_{K}'] / test[f'ndcg_at_{K}']:.3f}x, "
-            f"recall@10 {ours_test[f'recall_at_{K}'] / test[f'recall_at_{K}']:.3f}x"
-        )
+    for ours_name, _, ours_test, _ in table[:2]:
+        for name, _, test, _ in table[2:]:
+            print(
+                f"{ours_name} / {name}: ndcg@10 {ours_test[f'ndcg_at_{K}'] / test[f'ndcg_at_{K}']:.3f}x, "
+                f"recall@10 {ours_test[f'recall_at_{K}'] / test[f'recall_at_{K}']:.3f}x"
+            )
 
 
 if __name__ == "__main__":

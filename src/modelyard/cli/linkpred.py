@@ -3,8 +3,6 @@ the top-K entities of link prediction queries (options added to `predict`)."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 
 def add_link_options(predict) -> None:
     group = predict.add_argument_group(
@@ -27,22 +25,15 @@ def asks_links(args) -> bool:
 
 
 def run_link_predict(args, model=None) -> int:
-    import sys
 
     import pandas as pd
 
     from modelyard.api import Model
+    from modelyard.cli.tables import checked_out, write_table
     from modelyard.errors import UserError
     from modelyard.train.progress import log
 
-    out = Path(args.out) if args.out else None
-    writers = {".csv": ",", ".tsv": "\t", ".parquet": None, ".jsonl": None}
-    if out is not None and out.suffix.lower() not in writers:
-        raise UserError(
-            f"--out '{out}': unknown format '{out.suffix}'; use one of {', '.join(writers)}"
-        )
-    if out is not None and out.exists() and not args.overwrite:
-        raise UserError(f"--out '{out}' already exists; pass --overwrite to replace it")
+    out = checked_out(args.out, args.overwrite)
     if asks_links(args) and args.data:
         raise UserError(
             "give one query (--head/--relation/--tail) or a file of them (--data), not both"
@@ -59,17 +50,7 @@ def run_link_predict(args, model=None) -> int:
             {"head": [args.head], "relation": [args.relation], "tail": [args.tail]}
         )
         asked = model.predict_links(query, args.k, args.exclude_known)
-    if out is None:
-        asked.to_csv(sys.stdout, index=False)
-    else:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        suffix = out.suffix.lower()
-        if suffix == ".parquet":
-            asked.to_parquet(out, index=False)
-        elif suffix == ".jsonl":
-            asked.to_json(out, orient="records", lines=True)
-        else:
-            asked.to_csv(out, index=False, sep=writers[suffix])
+    write_table(asked, out)
     log(
         f"{len(asked)} predictions for {asked['query'].nunique()} queries"
         + (f"; written to {out}" if out else "")

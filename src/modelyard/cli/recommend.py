@@ -55,17 +55,11 @@ def add_recommend(verbs) -> None:
 
 def run_recommend(args) -> int:
     from modelyard.api import Model
+    from modelyard.cli.tables import checked_out, write_table
     from modelyard.errors import UserError
     from modelyard.train.progress import log
 
-    out = Path(args.out) if args.out else None
-    writers = {".csv": ",", ".tsv": "\t", ".parquet": None, ".jsonl": None}
-    if out is not None and out.suffix.lower() not in writers:
-        raise UserError(
-            f"--out '{out}': unknown format '{out.suffix}'; use one of {', '.join(writers)}"
-        )
-    if out is not None and out.exists() and not args.overwrite:
-        raise UserError(f"--out '{out}' already exists; pass --overwrite to replace it")
+    out = checked_out(args.out, args.overwrite)
     if args.similar_to and (args.include_seen or args.fallback):
         raise UserError(
             "--similar-to ranks items, not a user's: leave out --include-seen and --fallback"
@@ -83,25 +77,9 @@ def run_recommend(args) -> int:
         table = model.recommend(users, args.k, args.include_seen, args.fallback)
         seen = "included (--include-seen)" if args.include_seen else "excluded"
         summary = f"{len(table)} recommendations for {len(users)} users; items they interacted with {seen}"
-    _write(table, out, writers)
+    write_table(table, out)
     log(summary + (f"; written to {out}" if out else ""))
     return 0
-
-
-def _write(table, out: Path | None, writers: dict) -> None:
-    import sys
-
-    if out is None:
-        table.to_csv(sys.stdout, index=False)
-    else:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        suffix = out.suffix.lower()
-        if suffix == ".parquet":
-            table.to_parquet(out, index=False)
-        elif suffix == ".jsonl":
-            table.to_json(out, orient="records", lines=True)
-        else:
-            table.to_csv(out, index=False, sep=writers[suffix])
 
 
 def _read_users(path: Path) -> list[str]:
