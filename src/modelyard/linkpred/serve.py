@@ -29,36 +29,17 @@ def create_link_app(model, *, max_request_bytes: int, api_key: str | None, **_: 
     """The FastAPI app for a loaded `LinkPredictor` (batching options do not apply: each
     request's queries are scored together)."""
     import pandas as pd
-    from fastapi import Depends, FastAPI, HTTPException, Request
-    from fastapi.responses import JSONResponse
+    from fastapi import Depends, HTTPException
 
     from modelyard.errors import UserError
-    from modelyard.serve.app import _key_guard, _offline_docs
+    from modelyard.serve.app import base_app
 
-    app = FastAPI(
-        title=f"modelyard: {model.config.name}",
-        description="Link prediction: the missing head or tail of (h, r, ?) / (?, r, t) queries",
-        docs_url=None,
-        redoc_url=None,
+    app, guard = base_app(
+        f"modelyard: {model.config.name}",
+        "Link prediction: the missing head or tail of (h, r, ?) / (?, r, t) queries",
+        max_request_bytes,
+        api_key,
     )
-    _offline_docs(app)  # /docs from the installed package, no CDN
-    guard = _key_guard(api_key)
-
-    @app.middleware("http")
-    async def limit_size(request: Request, call_next):
-        declared = request.headers.get("content-length")
-        if request.method == "POST" and declared and int(declared) > max_request_bytes:
-            return JSONResponse(
-                {
-                    "detail": f"the request is {int(declared):,} bytes; the limit is {max_request_bytes:,}"
-                },
-                status_code=413,
-            )
-        return await call_next(request)
-
-    @app.get("/health")
-    async def health() -> dict[str, str]:
-        return {"status": "ok"}
 
     @app.get("/metadata", dependencies=[Depends(guard)])
     async def metadata() -> dict[str, Any]:
