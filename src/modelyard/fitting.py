@@ -31,6 +31,14 @@ class Fitting:
     module: torch.nn.Module | None
     history: list[dict[str, float]]
 
+    def embedding_table(self) -> tuple[Any, list[str], str]:
+        """((N, D) float array, N names, what they are) for `export --format projector`: the
+        entity or item embeddings of runs that learn them."""
+        raise UserError(
+            "export --format projector writes learned entity or item embeddings: it works on "
+            "link prediction and recommendation runs"
+        )
+
     def _fit_run(
         self, output_dir: str | Path | None, resume: bool, overwrite: bool, data: Any = None
     ):

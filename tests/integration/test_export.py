@@ -101,6 +101,9 @@ def test_export_errors_are_plain(tmp_path):
     )
     assert "--overwrite" in taken
     assert (tmp_path / "w.safetensors").read_text(encoding="utf-8") == "mine"
+    args = ["export", "run", "--format", "projector", "--out", "proj"]
+    projector = user_error(modelyard(*args, cwd=tmp_path, check=None))
+    assert "link prediction and recommendation runs" in projector
     missing = user_error(
         modelyard(
             "export", "nowhere", "--format", "onnx", "--out", "m.onnx", cwd=tmp_path, check=None

@@ -66,6 +66,14 @@ def test_complex_learns_the_held_out_edges_and_predicts_them(tmp_path):
     vectors = np.load(run / "model" / "entity_embeddings.npy")
     names = (run / "model" / "entities.tsv").read_text().splitlines()
     assert vectors.shape == (N, 32) and sorted(names) == sorted(f"e{i}" for i in range(N))
+    modelyard("export", "runs/kg", "--format", "projector", "--out", "proj", cwd=tmp_path)
+    shipped = np.fromfile(tmp_path / "proj" / "tensors.bytes", dtype="<f4").reshape(N, 32)
+    np.testing.assert_array_equal(shipped, vectors)
+    assert (tmp_path / "proj" / "metadata.tsv").read_text().splitlines() == names
+    again = modelyard(
+        "export", "runs/kg", "--format", "projector", "--out", "proj", check=None, cwd=tmp_path
+    )
+    assert "--overwrite" in user_error(again)
 
     # (e21, next, ?) -> e22, held out of training, so not marked known; (?, next, e22) -> e21
     found = modelyard(

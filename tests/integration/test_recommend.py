@@ -300,6 +300,12 @@ def test_predict_similar_items_and_the_popular_fallback_through_the_cli(tmp_path
         )
     )
     assert "--similar-to ranks items" in error
+    modelyard("export", "runs/rec", "--format", "projector", "--out", "items", cwd=tmp_path)
+    names = (tmp_path / "items" / "metadata.tsv").read_text().splitlines()
+    model = Model.load(tmp_path / "runs" / "rec")
+    assert names == model.item_ids.tolist()
+    shipped = np.fromfile(tmp_path / "items" / "tensors.bytes", dtype="<f4")
+    np.testing.assert_allclose(shipped, model.module.item_vectors().detach().numpy().ravel())
 
     fallback = ["recommend", "runs/rec", "--user", "ghost", "--user", "u1", "--k", "3"]
     result = modelyard(*fallback, "--fallback", "popular", "--out", "top.csv", cwd=tmp_path)

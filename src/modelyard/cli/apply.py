@@ -22,7 +22,10 @@ model input, batch axis dynamic:
 <out>.json beside the graph lists every input (dtype, shape, columns) and output, and the
 largest difference between onnxruntime and torch on sample rows (from --data, or made up).
 safetensors: every weight in one file, the resolved config and preprocessing state in its
-metadata."""
+metadata.
+projector (link prediction and recommendation runs): the entity or item embeddings as a
+TensorBoard Embedding Projector folder (tensors.bytes, metadata.tsv with the names,
+projector_config.pbtxt); view it with `tensorboard --logdir OUT`."""
 
 SERVE_HELP = """POST /predict with {"records": [{"<input name>": value, ...}, ...]} returns
 {"predictions": [{"<output>_prediction": ..., "<output>_probability": ..., ...}, ...]}, one per
@@ -118,13 +121,16 @@ def add_export(verbs) -> None:
     """`export RUN --format F --out FILE`: ONNX or safetensors."""
     export = verbs.add_parser(
         "export",
-        help="write a trained model as ONNX (checked with onnxruntime) or safetensors",
+        help="write a trained model as ONNX (checked with onnxruntime) or safetensors, or its "
+        "entity / item embeddings for TensorBoard's projector",
         description=EXPORT_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     export.add_argument("run", help="run directory (or its model/ folder)")
-    export.add_argument("--format", required=True, choices=["onnx", "safetensors"])
-    export.add_argument("--out", required=True, help="file to write (e.g. model.onnx)")
+    export.add_argument("--format", required=True, choices=["onnx", "safetensors", "projector"])
+    export.add_argument(
+        "--out", required=True, help="file to write (e.g. model.onnx); projector: a folder"
+    )
     export.add_argument(
         "--data", help="a few rows of inputs to check the ONNX graph on (default: made up)"
     )
@@ -140,6 +146,12 @@ def run_export(args) -> int:
     if out.exists() and not args.overwrite:
         raise UserError(f"--out '{out}' already exists; pass --overwrite to replace it")
     model = Model.load(args.run)
+    if args.format == "projector":
+        from modelyard.export.projector import write_projector
+
+        vectors, names, tag = model.embedding_table()
+        print(json.dumps(write_projector(vectors, names, out, tag), indent=2))
+        return 0
     model.require("export", "export")
     result = export(model, args.format, out, args.data)
     print(json.dumps(result, indent=2))

@@ -276,6 +276,10 @@ class LinkPredictor(Fitting):
             "generate needs a causal language model (task: language_model); this is a link prediction run"
         )
 
+    def embedding_table(self) -> tuple[np.ndarray, list[str], str]:
+        """(E, width) entity vectors (complex models: real parts, then imaginary), names."""
+        return self.module.entity_vectors().cpu().float().numpy(), list(self.entity_ids), "entities"
+
     # ------------------------------------------------------------ saving
 
     def save(self, directory: str | Path) -> None:

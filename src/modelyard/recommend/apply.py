@@ -120,20 +120,27 @@ def similar_items(model, items: list[str], k: int = 10) -> pd.DataFrame:
         raise UserError(f"--k {k}: give 1 or more similar items")
     from modelyard.recommend.metrics import chunk_rows
 
-    vectors_of = getattr(model.module, "item_vectors", None)
-    if vectors_of is None:
-        raise UserError(
-            f"model.type {model.config.model.type} gives no item vectors, so it cannot find similar items"
-        )
+    vectors = item_vectors(model, "find similar items")
     codes = pd.Index(model.item_ids).get_indexer(pd.Index(items, dtype=str))
     _refuse_unknown(items, codes, "items", len(model.item_ids))
-    with torch.no_grad():
-        vectors = torch.nn.functional.normalize(vectors_of().float(), dim=1)  # (I, D)
+    vectors = torch.nn.functional.normalize(vectors, dim=1)  # (I, D)
     frames = []
     chunk = chunk_rows(model.config.evaluation.user_chunk, len(model.item_ids))
     for start in range(0, len(codes), chunk):
         frames.append(_nearest(model, vectors, codes[start : start + chunk], k))
     return pd.concat(frames, ignore_index=True)
+
+
+def item_vectors(model, purpose: str) -> torch.Tensor:
+    """(items, D) float vectors of every item in code order, from the network's
+    `item_vectors()`; a UserError naming `purpose` for networks without them."""
+    vectors_of = getattr(model.module, "item_vectors", None)
+    if vectors_of is None:
+        raise UserError(
+            f"model.type {model.config.model.type} gives no item vectors, so it cannot {purpose}"
+        )
+    with torch.no_grad():
+        return vectors_of().detach().float()
 
 
 def _nearest(model, vectors: torch.Tensor, part: np.ndarray, k: int) -> pd.DataFrame:

@@ -348,6 +348,13 @@ class Recommender(Fitting):
             }
         )
 
+    def embedding_table(self) -> tuple[np.ndarray, list[str], str]:
+        """(items, D) item vectors and the item ids, for `export --format projector`."""
+        from modelyard.recommend.apply import item_vectors
+
+        vectors = item_vectors(self, "export item embeddings")
+        return vectors.cpu().numpy(), [str(item) for item in self.item_ids], "items"
+
     def similar_items(self, items: list[str], k: int = 10):
         """The `k` items most like each item id in `items` (cosine similarity of the item
         vectors): a DataFrame of item, rank, similar_item, similarity (recommend/apply.py)."""
