@@ -186,3 +186,14 @@ def test_unreadable_column_and_one_class():
         ModelyardClassifier(**FAST).fit(dates, y)
     with pytest.raises(ValueError, match="only one class"):
         ModelyardClassifier(**FAST).fit(X, np.zeros(len(y)))
+
+
+def test_a_failed_fit_leaves_the_estimator_unfitted():
+    from sklearn.exceptions import NotFittedError
+
+    X, y = blobs()
+    clf = ModelyardClassifier(**FAST, config={"trainer": {"epochz": 3}})
+    with pytest.raises(UserError):
+        clf.fit(X, y)
+    with pytest.raises(NotFittedError):
+        clf.predict(X)

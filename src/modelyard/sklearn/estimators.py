@@ -77,6 +77,9 @@ class _ModelyardEstimator(BaseEstimator):
         tags.input_tags.allow_nan = True  # a missing value, filled by the input's `missing`
         return tags
 
+    def __sklearn_is_fitted__(self) -> bool:
+        return hasattr(self, "model_")  # not set by a fit that failed half-way
+
     # ------------------------------------------------------------ fitting
 
     def _fit_frame(self, X):
@@ -118,7 +121,6 @@ class _ModelyardEstimator(BaseEstimator):
                     entry["encoder"] = {"type": self.encoder}
         seed = _seed(self.random_state)
         generated = {
-            "name": type(self).__name__,
             "baselines": False,
             "combiner": _set(hidden=_listed(self.hidden), dropout=self.dropout),
             "trainer": {
@@ -130,6 +132,7 @@ class _ModelyardEstimator(BaseEstimator):
         if self.early_stopping is False:
             generated["trainer"]["early_stopping"] = None
         config = tables.merged(generated, _without(given, "inputs", "outputs"))
+        config.setdefault("name", type(self).__name__)  # the run directory's config name
         config["inputs"] = tables.with_inputs(inputs, given.get("inputs"))
         config["outputs"] = [self._output(output, given.get("outputs"))]
         return config
