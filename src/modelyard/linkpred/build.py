@@ -47,14 +47,22 @@ def _transe(settings, size: NetworkSize) -> nn.Module:
     from modelyard.linkpred.networks import TransE
 
     scale = size.margin + DISTANCE_SLACK
-    return TransE(size.entities, size.relations, settings.dim, settings.p_norm, scale)
+    return TransE(
+        size.entities,
+        size.relations,
+        settings.dim,
+        settings.p_norm,
+        scale,
+        settings.normalize_entities,
+    )
 
 
 @NETWORKS.register("rotate")
 def _rotate(settings, size: NetworkSize) -> nn.Module:
     from modelyard.linkpred.networks import RotatE
 
-    return RotatE(size.entities, size.relations, settings.dim, size.margin + DISTANCE_SLACK)
+    scale = size.margin + DISTANCE_SLACK
+    return RotatE(size.entities, size.relations, settings.dim, scale, settings.p_norm)
 
 
 @NETWORKS.register("tucker")

@@ -115,44 +115,71 @@ def _modulus(x: torch.Tensor) -> torch.Tensor:
     return torch.sqrt(re**2 + im**2 + 1e-12)
 
 
-def _distance(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    """sum_i |a_i - b_i| over complex vectors (real parts, then imaginary): (..., 2d) -> (...).
+def _distance(a: torch.Tensor, b: torch.Tensor, p: int = 1) -> torch.Tensor:
+    """(sum_i |a_i - b_i|^p)^(1/p) over complex vectors (real parts, then imaginary), p 1 or
+    2: (..., 2d) -> (...).
     hypot: one kernel each way, about twice as fast as sqrt(re^2 + im^2). Its gradient is
     0 / 0 where a_i == b_i exactly (it happened on Kinships): the imaginary part is shifted by
     HYPOT_SHIFT, far below float32's resolution of any distance that matters."""
     a_re, a_im = _complex(a)
     b_re, b_im = _complex(b)
+    if p == 2:  # the L2 norm of the whole complex difference
+        return torch.cat([a_re - b_re, a_im - b_im + HYPOT_SHIFT], -1).norm(dim=-1)
     return torch.hypot(a_re - b_re, a_im - b_im + HYPOT_SHIFT).sum(-1)
 
 
 class TransE(KgNetwork):
-    """score = -||h + r - t||_p; tail query h + r, head query t - r."""
+    """score = -||h + r - t||_p; tail query h + r, head query t - r. `normalize`: entity
+    vectors scaled to unit L2 norm wherever they are used (the constraint of Bordes et al.
+    2013, which PyKEEN applies after every step)."""
 
-    def __init__(self, entities: int, relations: int, dim: int, p_norm: int, scale: float):
+    def __init__(
+        self,
+        entities: int,
+        relations: int,
+        dim: int,
+        p_norm: int,
+        scale: float,
+        normalize: bool = False,
+    ):
         super().__init__()
         self.p = p_norm
+        self.normalize = normalize
         self.entity = nn.Embedding(entities, dim)
         self.relation = nn.Embedding(relations, dim)
         bound = scale / dim if p_norm == 1 else scale / math.sqrt(dim)
         nn.init.uniform_(self.entity.weight, -bound, bound)
         nn.init.uniform_(self.relation.weight, -bound, bound)
 
+    def _entities(self, codes: torch.Tensor | None = None) -> torch.Tensor:
+        """(..., dim) vectors of `codes`, or (E, dim) of every entity."""
+        vectors = self.entity.weight if codes is None else self.entity(codes)
+        return nn.functional.normalize(vectors, dim=-1) if self.normalize else vectors
+
     def query(self, anchor, relation, side):
         sign = 1.0 - 2.0 * side[:, None].float()
-        return self.entity(anchor) + sign * self.relation(relation)
+        return self._entities(anchor) + sign * self.relation(relation)
 
     def compare(self, query, candidates):
         if candidates is None:
-            return -torch.cdist(query, self.entity.weight, p=self.p)
-        return -(query[:, None, :] - self.entity(candidates)).norm(p=self.p, dim=-1)
+            return -torch.cdist(query, self._entities(), p=self.p)
+        return -(query[:, None, :] - self._entities(candidates)).norm(p=self.p, dim=-1)
+
+    def factors(self, heads, relations, tails):
+        return [self._entities(heads), self.relation(relations), self._entities(tails)]
+
+    def entity_vectors(self) -> torch.Tensor:
+        return self._entities().detach()
 
 
 class RotatE(KgNetwork):
-    """score = -sum_i |h_i r_i - t_i| with r_i = exp(i theta_i); tail query h r, head query
-    t conj(r) (|r_i| = 1, so both give the same distance)."""
+    """score = -sum_i |h_i r_i - t_i| (p_norm 1, the paper) or -sqrt(sum_i |h_i r_i - t_i|^2)
+    (p_norm 2, PyKEEN's) with r_i = exp(i theta_i); tail query h r, head query t conj(r)
+    (|r_i| = 1, so both give the same distance)."""
 
-    def __init__(self, entities: int, relations: int, dim: int, scale: float):
+    def __init__(self, entities: int, relations: int, dim: int, scale: float, p_norm: int = 1):
         super().__init__()
+        self.p = p_norm
         self.entity = nn.Embedding(entities, 2 * dim)
         self.relation = nn.Embedding(relations, dim)  # phases
         nn.init.uniform_(self.entity.weight, -scale / dim, scale / dim)
@@ -167,11 +194,11 @@ class RotatE(KgNetwork):
 
     def compare(self, query, candidates):
         if candidates is not None:
-            return -_distance(query[:, None, :], self.entity(candidates))
+            return -_distance(query[:, None, :], self.entity(candidates), self.p)
         table = self.entity.weight
         step = max(1, ELEMENT_BUDGET // max(query.shape[0] * query.shape[1], 1))
         parts = [
-            -_distance(query[:, None, :], table[None, start : start + step])
+            -_distance(query[:, None, :], table[None, start : start + step], self.p)
             for start in range(0, len(table), step)
         ]
         return torch.cat(parts, 1)  # (B, E)

@@ -18,13 +18,26 @@ from modelyard.linkpred.objectives import (
     training_tensors,
 )
 
-TYPES = ["distmult", "complex", "transe", "rotate", "tucker", "conve"]
+TYPES = [
+    "distmult",
+    "complex",
+    "transe",
+    "rotate",
+    "tucker",
+    "conve",
+    "transe+normalize",
+    "rotate+l2",
+]
 BOTH_SIDES = [t for t in TYPES if t != "conve"]  # conve asks for tails only
+
+
+VARIANTS = {"transe+normalize": {"normalize_entities": True}, "rotate+l2": {"p_norm": 2}}
 
 
 def _network(kind: str, entities: int = 9, relations: int = 4):
     torch.manual_seed(0)
-    model = {"type": kind, "dim": 6, **({"height": 2} if kind == "conve" else {})}
+    kind, options = kind.split("+")[0], VARIANTS.get(kind, {})
+    model = {"type": kind, "dim": 6, **({"height": 2} if kind == "conve" else {}), **options}
     config = validate({"task": "link_prediction", "data": {"train": "t.tsv"}, "model": model})
     return build_network(config.model, NetworkSize(entities, relations, margin=2.0)).eval()
 
@@ -39,6 +52,22 @@ def test_all_entity_scores_match_candidate_scores(kind):
     candidates = torch.tensor([[2, 4], [0, 8], [5, 1]])
     picked = network(anchor, relation, side, candidates)
     torch.testing.assert_close(picked, every.gather(1, candidates), rtol=1e-5, atol=1e-5)
+
+
+def test_normalized_transe_and_l2_rotate_score_by_their_formulas():
+    h, r, t = torch.tensor([1, 2]), torch.tensor([0, 3]), torch.tensor([4, 2])
+    tails = torch.zeros(2, dtype=torch.long)
+    transe = _network("transe+normalize")
+    unit = torch.nn.functional.normalize(transe.entity.weight, dim=-1)
+    expected = -(unit[h] + transe.relation.weight[r] - unit[t]).abs().sum(-1)
+    torch.testing.assert_close(transe(h, r, tails, t[:, None])[:, 0], expected)
+    assert torch.allclose(transe.entity_vectors().norm(dim=-1), torch.ones(9))
+
+    rotate = _network("rotate+l2")
+    as_complex = torch.complex(*rotate.entity.weight.detach().chunk(2, dim=-1))
+    turn = torch.polar(torch.ones(4, 6), rotate.relation.weight.detach())
+    expected = -(as_complex[h] * turn[r] - as_complex[t]).abs().pow(2).sum(-1).sqrt()
+    torch.testing.assert_close(rotate(h, r, tails, t[:, None])[:, 0], expected)
 
 
 @pytest.mark.parametrize("kind", BOTH_SIDES)

@@ -59,6 +59,8 @@ class TransEModel(KgModelBase):
 
     type: Literal["transe"] = "transe"
     p_norm: Literal[1, 2] = 1
+    # entity vectors scaled to unit L2 norm before scoring (the paper's constraint; PyKEEN's)
+    normalize_entities: bool = False
 
 
 class DistMultModel(KgModelBase):
@@ -82,6 +84,8 @@ class RotatEModel(KgModelBase):
     with `negative_sampling`, `self_adversarial` and a `margin` (as in the paper)."""
 
     type: Literal["rotate"] = "rotate"
+    # 1: the sum of the complex moduli |h_i r_i - t_i| (the paper); 2: their L2 norm (PyKEEN)
+    p_norm: Literal[1, 2] = 1
 
 
 class TuckERModel(KgModelBase):
