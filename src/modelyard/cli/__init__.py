@@ -13,7 +13,7 @@ import os
 import sys
 import traceback
 
-from modelyard.cli import apply, recommend, train
+from modelyard.cli import apply, extract, recommend, train
 
 EPILOG = """examples:
   modelyard train examples/penguins/config.yaml
@@ -48,6 +48,7 @@ VERBS = {
     "compress": (apply.add_compress, apply.run_compress),
     "explain": (apply.add_explain, apply.run_explain),
     "recommend": (recommend.add_recommend, recommend.run_recommend),
+    "extract-triples": (extract.add_extract, extract.run_extract),
     "schema": (train.add_schema, train.run_schema),
 }
 
