@@ -13,7 +13,7 @@ import os
 import sys
 import traceback
 
-from modelyard.cli import apply, recommend, train
+from modelyard.cli import apply, experiments, recommend, train
 
 EPILOG = """examples:
   modelyard train examples/penguins/config.yaml
@@ -30,6 +30,8 @@ EPILOG = """examples:
   modelyard predict runs/kg-umls --head alga --relation isa --k 5   # link prediction
   modelyard explain runs/penguins --data test.csv --method shap --out explain.json
   modelyard compress runs/penguins --method quantize --output runs/penguins-int8 --data test.csv
+  modelyard cv examples/penguins/config.yaml --folds 5 --stratify
+  modelyard compare runs/penguins runs/penguins-wide --html compare.html
 
 plugins: before any command, the modules named in MODELYARD_PLUGINS (comma-separated) and
 those of installed packages' modelyard.plugins entry points are imported; they may register
@@ -48,6 +50,8 @@ VERBS = {
     "compress": (apply.add_compress, apply.run_compress),
     "explain": (apply.add_explain, apply.run_explain),
     "recommend": (recommend.add_recommend, recommend.run_recommend),
+    "cv": (experiments.add_cv, experiments.run_cv),
+    "compare": (experiments.add_compare, experiments.run_compare),
     "schema": (train.add_schema, train.run_schema),
 }
 

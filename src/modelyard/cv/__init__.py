@@ -1,0 +1,188 @@
+"""k-fold cross-validation: `cross_validate(config, folds=5)` / `modelyard cv CONFIG`.
+
+    DIR/folds.csv                row, repeat, fold: the held-out rows of every fold
+    DIR/fold_1 ... fold_K        one ordinary run directory per fold (repeat_R/fold_K with
+                                 repeats), its held-out rows as its test split
+    DIR/cv.csv, DIR/cv.json      per-fold held-out metrics, their mean and standard deviation
+    DIR/report.html              the summary
+
+Rows, folds and what each fold trains on: cv/rows.py and cv/folds.py. A killed
+cross-validation run again into the same DIR skips the folds that finished (after checking
+that their config is the one this run would train) and resumes the one that has a checkpoint.
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from modelyard.errors import UserError
+from modelyard.train.progress import log
+
+FOLDS_FILE = "folds.csv"
+
+
+@dataclass
+class CrossValidation:
+    """The result: `folds` one dict per fold (repeat, fold, train_rows, held_out_rows and its
+    held-out metrics); `mean` and `std` per metric (std: numpy's, ddof=0, as
+    `cross_val_score(...).std()`); `settings` how the folds were made."""
+
+    folds: list[dict[str, Any]]
+    settings: dict[str, Any]
+    output_dir: Path | None = None
+    mean: dict[str, float] = field(default_factory=dict)
+    std: dict[str, float] = field(default_factory=dict)
+
+
+def cross_validate(
+    config: str | Path | dict[str, Any],
+    folds: int = 5,
+    *,
+    stratify: bool = False,
+    group: str | None = None,
+    repeats: int = 1,
+    output_dir: str | Path | None = None,
+    overrides: list[str] = (),
+    overwrite: bool = False,
+) -> CrossValidation:
+    """Train one model per fold on the config's data (a YAML path or a dict; `overrides` are
+    `KEY=VALUE` strings) and score it on the fold's held-out rows. With `output_dir`, one run
+    directory per fold plus the summary files; a second call on the same `output_dir` skips
+    the folds that finished (`overwrite`: start again)."""
+    from modelyard.config import load_config
+    from modelyard.cv import summary
+    from modelyard.cv.folds import fold_indices, folds_frame
+    from modelyard.cv.rows import cv_rows, stratify_column
+
+    written, base = load_config(config, list(overrides))
+    if written.task != "supervised":
+        raise UserError(
+            f"cv trains models of inputs and outputs; this config's task is '{written.task}', "
+            "which splits its data its own way"
+        )
+    rows, fold_config = cv_rows(written, base)
+    column = stratify_column(written) if stratify else None
+    seed = written.data.split.seed
+    found = fold_indices(rows, folds, repeats, seed, column, group)
+    settings = {
+        "folds": folds,
+        "repeats": repeats,
+        "seed": seed,
+        "stratify": column,
+        "group": group,
+        "rows": len(rows),
+    }
+    directory = Path(output_dir) if output_dir is not None else None
+    if directory is not None:
+        _open_directory(directory, folds_frame(found), overwrite)
+    result = CrossValidation([], settings, directory)
+    for fold in found:
+        run_dir = directory / fold.name(repeats) if directory is not None else None
+        metrics = _fold_metrics(fold_config, base, rows, fold, run_dir, len(found), repeats)
+        result.folds.append(metrics)
+    result.mean, result.std = summary.aggregate(result.folds)
+    if directory is not None:
+        summary.write(result)
+    return result
+
+
+def _open_directory(directory: Path, folds, overwrite: bool) -> None:
+    """Create `directory` with folds.csv, or check that the one there is this run's folds
+    (a resume); `overwrite` empties a cross-validation directory first."""
+    import pandas as pd
+
+    saved = directory / FOLDS_FILE
+    if directory.exists() and any(directory.iterdir()):
+        if not saved.is_file():
+            raise UserError(
+                f"'{directory}' exists and is not a cross-validation directory (no {FOLDS_FILE}); "
+                "choose another --output"
+            )
+        if overwrite:
+            shutil.rmtree(directory)
+        elif not pd.read_csv(saved).equals(folds):
+            raise UserError(
+                f"'{directory}' holds a cross-validation with other folds (another seed, "
+                "--folds, --repeats, --stratify, --group or other data); pass --overwrite to "
+                "start again, or choose another --output"
+            )
+        else:
+            log(f"cv: continuing the cross-validation in '{directory}'")
+            return
+    directory.mkdir(parents=True, exist_ok=True)
+    folds.to_csv(saved, index=False)
+
+
+def _fold_metrics(config, base, rows, fold, run_dir, total, repeats) -> dict[str, Any]:
+    """Train one fold (or read the metrics of its finished run) -> its summary record."""
+    from modelyard.api import Model
+    from modelyard.cv.folds import training_rows
+
+    train = rows.iloc[training_rows(len(rows), fold)]
+    held_out = rows.iloc[fold.held_out]
+    record = {
+        "repeat": fold.repeat,
+        "fold": fold.fold,
+        "train_rows": len(train),
+        "held_out_rows": len(held_out),
+    }
+    where = f"fold {fold.fold}" + (f" of repeat {fold.repeat}" if repeats > 1 else "")
+    if run_dir is not None and _finished(run_dir):
+        _require_same_config(run_dir, config, fold.name(repeats))
+        log(f"cv: {where} finished before; its metrics are read from '{run_dir}'")
+        return {**record, **_scores(_read_json(run_dir / "metrics.json").get("test", {}))}
+    log(
+        f"cv: {where} ({total} folds in all): {len(train)} rows to train on, {len(held_out)} held out"
+    )
+    resume = run_dir is not None and _has_checkpoint(run_dir)
+    model = Model(config, base).fit(
+        train, test=held_out, output_dir=run_dir, resume=resume, overwrite=not resume
+    )
+    return {**record, **_scores(model.metrics.get("test", {}))}
+
+
+def _scores(metrics: dict[str, Any]) -> dict[str, float]:
+    """The numbers of a split's metrics, without its row counts."""
+    return {
+        name: float(value)
+        for name, value in metrics.items()
+        if name not in ("rows", "rows_left_out") and isinstance(value, int | float)
+    }
+
+
+def _finished(run_dir: Path) -> bool:
+    return (run_dir / "metrics.json").is_file() and (run_dir / "report.html").is_file()
+
+
+def _has_checkpoint(run_dir: Path) -> bool:
+    from modelyard import run
+
+    return (run_dir / run.CHECKPOINT).is_file() or (run_dir / run.PREVIOUS_CHECKPOINT).is_file()
+
+
+def _read_json(path: Path) -> dict:
+    from modelyard import run
+
+    return run.read_json(path)
+
+
+def _require_same_config(run_dir: Path, config, name: str) -> None:
+    """A finished fold counts only if it trained with the config this run would use."""
+    import yaml
+
+    from modelyard.compare import differing_keys
+    from modelyard.data.split import with_resolved_split
+
+    resolved = with_resolved_split(config, {"train", "test"}).model_dump(mode="json")
+    saved = yaml.safe_load((run_dir / "config.yaml").read_text(encoding="utf-8"))
+    keys = differing_keys([saved, resolved])
+    if keys:
+        shown = ", ".join(keys[:5]) + (f" and {len(keys) - 5} more" if len(keys) > 5 else "")
+        raise UserError(
+            f"{name} of the cross-validation ('{run_dir}') was trained with another config (it differs at "
+            f"{shown}); pass --overwrite to start the cross-validation again, or choose "
+            "another --output"
+        )
