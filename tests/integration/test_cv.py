@@ -3,7 +3,9 @@ the summary agreeing with `cross_val_score` on the same folds, resume, bad input
 
 from __future__ import annotations
 
+import base64
 import json
+import re
 
 import numpy as np
 import pandas as pd
@@ -13,7 +15,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.model_selection import StratifiedKFold, cross_val_score
 
 from tests.conftest import make_table
-from tests.integration.cli_helpers import modelyard, user_error
+from tests.integration.cli_helpers import modelyard, no_run_figures, user_error
 
 pytestmark = pytest.mark.integration
 
@@ -44,18 +46,11 @@ def _project(folder, rows: int = 90, **changes):
 
 @pytest.fixture(scope="module", autouse=True)
 def _quick_fold_figures():
-    """The fold runs' own report figures as a stub: matplotlib took most of these tests' time
-    (a fold's report is train's, tested there); cv's summary figure is drawn for real."""
+    """The fold runs' reports without figures (cli_helpers.no_run_figures); cv's summary
+    figure is drawn for real."""
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr("modelyard.report.plots._encode", _stub_png)
+        no_run_figures(patch)
         yield
-
-
-def _stub_png(fig) -> str:
-    import matplotlib.pyplot as plt
-
-    plt.close(fig)
-    return "c3R1Yg=="
 
 
 @pytest.fixture(scope="module")
@@ -140,7 +135,9 @@ def test_each_fold_fits_preprocessing_on_its_own_training_rows_and_never_validat
         metrics = json.loads((run / "metrics.json").read_text())
         assert metrics["test"]["rows"] == len(held_out)
     html = (project / "cv/report.html").read_text()
-    assert "data:image/png;base64" in html and 'href="fold_2/report.html"' in html
+    png = re.search(r'src="data:image/png;base64,([^"]+)"', html).group(1)
+    assert base64.b64decode(png).startswith(b"\x89PNG")  # each fold's scores
+    assert 'href="fold_2/report.html"' in html and "https://" not in html
 
 
 def test_a_killed_cv_run_again_skips_the_finished_folds(tmp_path):
