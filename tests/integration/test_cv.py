@@ -187,3 +187,11 @@ def test_repeats_give_a_run_per_repeat_and_fold(tmp_path):
 def test_bad_cv_input_is_the_users_error(tmp_path, args, changes, message):
     project = _project(tmp_path, rows=4, **changes)
     assert message in user_error(modelyard("cv", "config.yaml", *args, cwd=project, check=None))
+
+
+def test_help_says_how_to_resume_and_gives_examples(tmp_path):
+    cv = modelyard("cv", "--help", cwd=tmp_path).stdout
+    assert "skipped" in cv and "modelyard cv examples/penguins/config.yaml --folds 5" in cv
+    compare = modelyard("compare", "--help", cwd=tmp_path).stdout
+    assert "modelyard compare runs/a runs/b runs/c --html compare.html" in compare
+    assert "cv" in modelyard("--help", cwd=tmp_path).stdout

@@ -66,9 +66,11 @@ def _without_split_column(rows: pd.DataFrame, config: Config) -> tuple[pd.DataFr
 
 
 def _fold_config(config: Config) -> Config:
-    """The config of a fold's run: no test ratio (the held-out rows are its test split)."""
+    """The config of a fold's run: no validation or test file and no test ratio (its rows are
+    given to fit: the held-out ones as its test split; validation is cut from the others)."""
     split = config.data.split.model_copy(update={"test": None})
-    return config.model_copy(update={"data": config.data.model_copy(update={"split": split})})
+    data = config.data.model_copy(update={"split": split, "validation": None, "test": None})
+    return config.model_copy(update={"data": data})
 
 
 def stratify_column(config: Config) -> str:
