@@ -51,12 +51,17 @@ def test_stratified_repeats_are_repeated_stratified_kfold():
     assert found[0].name(2) == "repeat_1/fold_1" and found[0].name(1) == "fold_1"
 
 
-def test_a_group_never_straddles_two_folds():
+@pytest.mark.parametrize("stratify", [None, "label"])  # GroupKFold, StratifiedGroupKFold
+def test_a_group_never_straddles_two_folds(stratify):
     rows = _rows()
-    found = fold_indices(rows, folds=3, repeats=1, seed=0, group="patient")
-    held = [set(rows["patient"].iloc[f.held_out]) for f in found]
-    assert set.union(*held) == set(rows["patient"])
-    assert sum(len(h) for h in held) == rows["patient"].nunique()  # no group in two folds
+    found = fold_indices(rows, folds=3, repeats=2, seed=0, stratify=stratify, group="patient")
+    assert len(found) == 6
+    for repeat in (1, 2):
+        held = [set(rows["patient"].iloc[f.held_out]) for f in found if f.repeat == repeat]
+        assert set.union(*held) == set(rows["patient"])
+        assert sum(len(h) for h in held) == rows["patient"].nunique()  # no group in two folds
+    first, second = (folds_frame(found).query(f"repeat == {r}")["fold"] for r in (1, 2))
+    assert first.tolist() != second.tolist()  # each repeat shuffles anew
 
 
 @pytest.mark.parametrize(

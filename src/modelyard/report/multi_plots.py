@@ -62,6 +62,7 @@ def overlaid_curves(histories: dict[str, list[dict[str, Any]]]) -> str | None:
         ax.set_title(name, fontsize=10)
         ax.set_xlabel("epoch", fontsize=8)
         ax.tick_params(labelsize=8)
+        ax.xaxis.get_major_locator().set_params(integer=True)
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7)
     return _encode(fig)
