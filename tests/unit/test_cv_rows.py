@@ -54,3 +54,18 @@ def test_stratify_needs_a_single_classifier_output(tmp_path):
     raw["outputs"] = [{"name": "y", "type": "number"}]
     with pytest.raises(UserError, match=r"outputs are 'y' \(number\): leave out --stratify"):
         stratify_column(load_config(raw)[0])
+
+
+def test_fold_scores_leave_out_row_counts_of_every_output():
+    from modelyard.cv import _scores
+
+    metrics = {
+        "label.accuracy": 0.5,
+        "label.rows": 10,
+        "rows": 12,
+        "rows_unseen_class": 1,
+        "rows_left_out": {"no label": 2},
+        "positive_class": "yes",
+        "amount.mse": 2,
+    }
+    assert _scores(metrics) == {"label.accuracy": 0.5, "amount.mse": 2.0}

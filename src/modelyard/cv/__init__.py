@@ -145,11 +145,14 @@ def _fold_metrics(config, base, rows, fold, run_dir, total, repeats) -> dict[str
 
 
 def _scores(metrics: dict[str, Any]) -> dict[str, float]:
-    """The numbers of a split's metrics, without its row counts."""
+    """The numbers of a split's metrics, without its row counts (`rows`, `label.rows`,
+    `rows_unseen_class` ...)."""
     return {
         name: float(value)
         for name, value in metrics.items()
-        if name not in ("rows", "rows_left_out") and isinstance(value, int | float)
+        if not name.rpartition(".")[2].startswith("rows")
+        and isinstance(value, int | float)
+        and not isinstance(value, bool)
     }
 
 
