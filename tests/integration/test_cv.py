@@ -140,25 +140,49 @@ def test_each_fold_fits_preprocessing_on_its_own_training_rows_and_never_validat
     assert 'href="fold_2/report.html"' in html and "https://" not in html
 
 
-def test_a_killed_cv_run_again_skips_the_finished_folds(tmp_path):
+def test_a_killed_cv_run_again_skips_the_finished_folds(tmp_path, monkeypatch):
     project = _project(tmp_path, rows=40)
     args = ("cv", "config.yaml", "--folds", "2", "--output", "cv")
-    modelyard(*args, cwd=project)
+    _kill_after_first_epoch_of(monkeypatch, "fold_2")
+    killed = modelyard(*args, cwd=project, check=None)  # Ctrl-C in fold 2
+    assert killed.returncode == 130 and "run the same cv command again" in killed.stderr
+    assert (project / "cv/fold_2/checkpoints/last.pt").is_file()
     weights = project / "cv/fold_1/model/weights.safetensors"
     before = weights.stat().st_mtime_ns
-    (project / "cv/fold_2/metrics.json").unlink()  # as if killed before fold 2 finished
-    (project / "cv/cv.json").unlink()
+    monkeypatch.undo()
     result = modelyard(*args, cwd=project)
     assert "fold 1 finished before" in result.stderr
-    assert "fold 2 (2 folds in all)" in result.stderr
+    assert "fold 2 continues from its checkpoint" in result.stderr
     assert weights.stat().st_mtime_ns == before
-    assert (project / "cv/cv.json").is_file() and (project / "cv/fold_2/metrics.json").is_file()
+    history = pd.read_csv(project / "cv/fold_2/history.csv")
+    assert history["epoch"].tolist() == [1, 2]
+    assert (project / "cv/cv.json").is_file()
     changed = user_error(modelyard(*args, "--set", "trainer.epochs=1", cwd=project, check=None))
     assert "trained with another config (it differs at trainer.epochs)" in changed
-    other = user_error(
-        modelyard("cv", "config.yaml", "--folds", "3", "--output", "cv", cwd=project, check=None)
+    other = ("cv", "config.yaml", "--folds", "3", "--output", "cv")
+    assert "holds a cross-validation with other folds" in user_error(
+        modelyard(*other, cwd=project, check=None)
     )
-    assert "holds a cross-validation with other folds" in other
+
+
+def _kill_after_first_epoch_of(monkeypatch, fold: str) -> None:
+    """A KeyboardInterrupt as `fold`'s second epoch ends, before its checkpoint: the first
+    epoch's is on disk, as after a kill."""
+    from modelyard import fitting
+
+    live = fitting._live_history
+
+    def interrupting(run_dir):
+        record = live(run_dir)
+
+        def after_epoch(history):
+            record(history)
+            if run_dir is not None and run_dir.name == fold and len(history) == 2:
+                raise KeyboardInterrupt
+
+        return after_epoch
+
+    monkeypatch.setattr(fitting, "_live_history", interrupting)
 
 
 def test_repeats_give_a_run_per_repeat_and_fold(tmp_path):

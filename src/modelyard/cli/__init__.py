@@ -125,7 +125,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("interrupted; a training run can be continued with --resume", file=sys.stderr)
+        again = (
+            "run the same cv command again to continue it (finished folds are skipped)"
+            if args.verb == "cv"
+            else "a training run can be continued with --resume"
+        )
+        print(f"interrupted; {again}", file=sys.stderr)
         return 130
     except Exception:  # noqa: BLE001 - anything else is our bug
         if _torchrun():  # unless it is a collective broken by another process's user error

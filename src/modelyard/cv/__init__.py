@@ -138,6 +138,8 @@ def _fold_metrics(config, base, rows, fold, run_dir, total, repeats) -> dict[str
         f"cv: {where} ({total} folds in all): {len(train)} rows to train on, {len(held_out)} held out"
     )
     resume = run_dir is not None and _has_checkpoint(run_dir)
+    if resume:
+        log(f"cv: {where} continues from its checkpoint in '{run_dir}'")
     model = Model(config, base).fit(
         train, test=held_out, output_dir=run_dir, resume=resume, overwrite=not resume
     )
