@@ -158,19 +158,21 @@ def _value(value: Any) -> float | None:
     return value if isinstance(value, int) else float(value)  # a count stays a count
 
 
-def best(metric: str, values: list[float | None]) -> int | None:
-    """The index of the best value by the metric's direction; None for counts (rows), metrics
-    of unknown direction, or fewer than two values."""
+def best(metric: str, values: list[float | None]) -> set[int]:
+    """The indices of the best value by the metric's direction (all of them where several
+    tie); none for counts (rows), metrics of unknown direction, fewer than two values, or
+    values that are all the same."""
     from modelyard.metrics import metric_mode
 
-    present = [(v, i) for i, v in enumerate(values) if v is not None]
-    if metric.startswith("rows") or len(present) < 2:
-        return None
+    present = {i: v for i, v in enumerate(values) if v is not None}
+    if metric.rpartition(".")[2].startswith("rows") or len(set(present.values())) < 2:
+        return set()
     try:
         mode = metric_mode(metric)
     except ValueError:  # a metric no task declared a direction for: no winner shown
-        return None
-    return (max if mode == "max" else min)(present)[1]
+        return set()
+    top = (max if mode == "max" else min)(present.values())
+    return {i for i, v in present.items() if v == top}
 
 
 def shown(value: Any) -> str:
@@ -225,10 +227,9 @@ def _rows(rows: list[tuple[str, list]]) -> list[list[str]]:
     """Table rows with the best value of each metric marked ★."""
     out = []
     for name, values in rows:
-        winner = best(name, values)
-        out.append(
-            [name, *(shown(v) + (" ★" if i == winner else "") for i, v in enumerate(values))]
-        )
+        winners = best(name, values)
+        marked = [shown(v) + (" ★" if i in winners else "") for i, v in enumerate(values)]
+        out.append([name, *marked])
     return out
 
 
@@ -247,10 +248,9 @@ def print_comparison(found: Comparison) -> None:
         for label in found.labels:
             table.add_column(escape(label), justify="right")
         for name, values in rows:
-            winner = best(name, values)
             cells = [escape(shown(v)) for v in values]
-            if winner is not None:
-                cells[winner] = f"[bold]{cells[winner]} *[/bold]"
+            for i in best(name, values):
+                cells[i] = f"[bold]{cells[i]} *[/bold]"
             table.add_row(escape(name), *cells)
         console.print(table)
     if not found.differences:

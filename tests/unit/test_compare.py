@@ -24,14 +24,16 @@ def test_differing_keys_are_those_not_equal_everywhere_including_absent_ones():
     assert differing_keys([{"x": 1}, {"x": 1.0}]) == []  # a YAML 1 and 1.0 are the same value
 
 
-def test_best_follows_each_metrics_direction_and_ignores_counts():
-    assert best("accuracy", [0.8, 0.9, None]) == 1
-    assert best("label.mse", [0.3, 0.2]) == 1  # lower is better, output prefix ignored
-    assert best("recall_at_10", [0.1, 0.3]) == 1
-    assert best("mean_rank", [12.0, 30.0]) == 0
-    assert best("rows", [10, 20]) is None
-    assert best("made_up_metric", [1.0, 2.0]) is None
-    assert best("accuracy", [0.5, None]) is None
+def test_best_follows_each_metrics_direction_and_ignores_counts_and_ties():
+    assert best("accuracy", [0.8, 0.9, None]) == {1}
+    assert best("label.mse", [0.3, 0.2]) == {1}  # lower is better, output prefix ignored
+    assert best("recall_at_10", [0.1, 0.3]) == {1}
+    assert best("mean_rank", [12.0, 30.0]) == {0}
+    assert best("hits_at_3", [1.0, 0.5, 1.0]) == {0, 2}  # a tie: both marked
+    assert best("hits_at_10", [1.0, 1.0]) == set()  # all the same: nobody wins
+    assert best("rows", [10, 20]) == set() and best("label.rows", [1, 2]) == set()
+    assert best("made_up_metric", [1.0, 2.0]) == set()
+    assert best("accuracy", [0.5, None]) == set()
 
 
 def test_metric_rows_take_flat_splits_and_skip_baselines():
