@@ -160,9 +160,13 @@ def test_a_killed_cv_run_again_skips_the_finished_folds(tmp_path, monkeypatch):
     changed = user_error(modelyard(*args, "--set", "trainer.epochs=1", cwd=project, check=None))
     assert "trained with another config (it differs at trainer.epochs)" in changed
     other = ("cv", "config.yaml", "--folds", "3", "--output", "cv")
-    assert "holds a cross-validation with other folds" in user_error(
+    assert "holds a cross-validation of other data or other folds" in user_error(
         modelyard(*other, cwd=project, check=None)
     )
+    data = pd.read_csv(project / "data.csv")
+    data.loc[5, "x1"] += 1.0  # the same rows and folds, another value
+    data.to_csv(project / "data.csv", index=False)
+    assert "of other data" in user_error(modelyard(*args, cwd=project, check=None))
 
 
 def _kill_after_first_epoch_of(monkeypatch, fold: str) -> None:

@@ -1,6 +1,7 @@
 """k-fold cross-validation: `cross_validate(config, folds=5)` / `modelyard cv CONFIG`.
 
     DIR/folds.csv                row, repeat, fold: the held-out rows of every fold
+    DIR/cv_settings.json         the folds' settings and the data's SHA-256, for resuming
     DIR/fold_1 ... fold_K        one ordinary run directory per fold (repeat_R/fold_K with
                                  repeats), its held-out rows as its test split
     DIR/cv.csv, DIR/cv.json      per-fold held-out metrics, their mean and standard deviation
@@ -22,6 +23,7 @@ from modelyard.errors import UserError
 from modelyard.train.progress import log
 
 FOLDS_FILE = "folds.csv"
+SETTINGS_FILE = "cv_settings.json"  # written first: what a resume must match
 
 
 @dataclass
@@ -74,10 +76,11 @@ def cross_validate(
         "stratify": column,
         "group": group,
         "rows": len(rows),
+        "data_sha256": _fingerprint(rows),
     }
     directory = Path(output_dir) if output_dir is not None else None
     if directory is not None:
-        _open_directory(directory, folds_frame(found), overwrite)
+        _open_directory(directory, folds_frame(found), settings, overwrite)
     result = CrossValidation([], settings, directory)
     for fold in found:
         run_dir = directory / fold.name(repeats) if directory is not None else None
@@ -89,10 +92,22 @@ def cross_validate(
     return result
 
 
-def _open_directory(directory: Path, folds, overwrite: bool) -> None:
-    """Create `directory` with folds.csv, or check that the one there is this run's folds
-    (a resume); `overwrite` empties a cross-validation directory first."""
+def _fingerprint(rows) -> str:
+    """SHA-256 of the rows' values (pandas' row hashes): a resume on changed data is refused."""
+    import hashlib
+
     import pandas as pd
+
+    hashed = pd.util.hash_pandas_object(rows, index=True).to_numpy()
+    return hashlib.sha256(hashed.tobytes()).hexdigest()
+
+
+def _open_directory(directory: Path, folds, settings: dict, overwrite: bool) -> None:
+    """Create `directory` with folds.csv and cv_settings.json, or check that the ones there
+    are this run's (a resume); `overwrite` empties a cross-validation directory first."""
+    import pandas as pd
+
+    from modelyard import run
 
     saved = directory / FOLDS_FILE
     if directory.exists() and any(directory.iterdir()):
@@ -103,17 +118,23 @@ def _open_directory(directory: Path, folds, overwrite: bool) -> None:
             )
         if overwrite:
             shutil.rmtree(directory)
-        elif not pd.read_csv(saved).equals(folds):
+        elif _saved_settings(directory) != settings or not pd.read_csv(saved).equals(folds):
             raise UserError(
-                f"'{directory}' holds a cross-validation with other folds (another seed, "
-                "--folds, --repeats, --stratify, --group or other data); pass --overwrite to "
-                "start again, or choose another --output"
+                f"'{directory}' holds a cross-validation of other data or other folds "
+                "(another seed, --folds, --repeats, --stratify or --group); pass --overwrite "
+                "to start again, or choose another --output"
             )
         else:
             log(f"cv: continuing the cross-validation in '{directory}'")
             return
     directory.mkdir(parents=True, exist_ok=True)
+    run.write_json(directory / SETTINGS_FILE, settings)
     folds.to_csv(saved, index=False)
+
+
+def _saved_settings(directory: Path) -> dict | None:
+    path = directory / SETTINGS_FILE
+    return _read_json(path) if path.is_file() else None
 
 
 def _fold_metrics(config, base, rows, fold, run_dir, total, repeats) -> dict[str, Any]:
