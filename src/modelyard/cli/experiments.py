@@ -20,8 +20,8 @@ repeat, fold). DIR/cv.csv and cv.json hold each fold's held-out metrics, their m
 standard deviation (numpy's, ddof=0, as cross_val_score(...).std()); DIR/report.html sums up.
 
 Resume: run the same command again after a kill (or a failure): folds that finished are
-skipped (their config must be the one this run would train), the one with a checkpoint
-continues, the others train. --overwrite starts again.
+skipped (their config and data must be those this run would train on), the one with a
+checkpoint continues, the others train. --overwrite starts again.
 
 examples:
   modelyard cv examples/penguins/config.yaml --folds 5 --stratify
