@@ -19,7 +19,7 @@ from tests.integration.cli_helpers import modelyard, no_run_figures, user_error
 
 pytestmark = pytest.mark.integration
 
-FOLDS, SEED = 3, 4
+FOLDS, SEED, ROWS = 3, 4, 90
 
 
 def _config(**changes) -> dict:
@@ -37,7 +37,7 @@ def _config(**changes) -> dict:
     return config
 
 
-def _project(folder, rows: int = 90, **changes):
+def _project(folder, rows: int = ROWS, **changes):
     folder.mkdir(parents=True, exist_ok=True)
     make_table(rows=rows).to_csv(folder / "data.csv", index=False)
     (folder / "config.yaml").write_text(yaml.safe_dump(_config(**changes)), encoding="utf-8")
@@ -72,7 +72,7 @@ class _TrainedFolds(ClassifierMixin, BaseEstimator):
     def fit(self, x, y):
         from modelyard import Model
 
-        held_out = sorted(set(range(90)) - set(x.index))
+        held_out = sorted(set(range(ROWS)) - set(x.index))
         for run in sorted(self.folder.glob("fold_*")):
             splits = json.loads((run / "splits.json").read_text())
             if splits["test"]["rows"] == held_out:
@@ -110,7 +110,7 @@ def test_folds_are_stratified_kfold_and_the_summary_agrees_with_cross_val_score(
         np.testing.assert_allclose(per_fold, scores, atol=1e-5, err_msg=ours)
         assert summary["mean"][ours] == pytest.approx(scores.mean(), abs=1e-5)
         assert summary["std"][ours] == pytest.approx(scores.std(), abs=1e-5)
-    assert "3-fold cross-validation (90 rows)" in stdout and "accuracy" in stdout
+    assert f"3-fold cross-validation ({ROWS} rows)" in stdout and "accuracy" in stdout
     assert f"{summary['mean']['accuracy']:.4f}" in stdout
 
 
