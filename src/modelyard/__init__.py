@@ -12,10 +12,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 __version__ = "0.1.0"
-__all__ = ["Model", "UserError", "__version__"]
+__all__ = ["Model", "UserError", "__version__", "compare_runs", "cross_validate"]
 
 if TYPE_CHECKING:
     from modelyard.api import Model
+    from modelyard.compare import compare_runs
+    from modelyard.cv import cross_validate
     from modelyard.errors import UserError
 
 
@@ -28,4 +30,12 @@ def __getattr__(name: str):
         from modelyard.errors import UserError
 
         return UserError
+    if name == "cross_validate":
+        from modelyard.cv import cross_validate
+
+        return cross_validate
+    if name == "compare_runs":
+        from modelyard.compare import compare_runs
+
+        return compare_runs
     raise AttributeError(f"module 'modelyard' has no attribute '{name}'")

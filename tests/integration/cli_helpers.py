@@ -96,3 +96,11 @@ def user_error(result: subprocess.CompletedProcess) -> str:
     assert any(line.startswith("error: ") for line in result.stderr.splitlines()), result.stderr
     assert "Traceback" not in result.stderr
     return result.stderr
+
+
+def no_run_figures(patch) -> None:
+    """A run's report.html without its matplotlib figures (learning curves, confusion matrix,
+    ROC...), for tests of tools over many runs: drawing them took most of those tests' time,
+    and train's own tests cover them. `patch`: a pytest MonkeyPatch."""
+    patch.setattr("modelyard.report.plots.learning_curves", lambda history: None)
+    patch.setattr("modelyard.report.html._figures", lambda detail: [])

@@ -13,7 +13,7 @@ import os
 import sys
 import traceback
 
-from modelyard.cli import apply, extract, recommend, train
+from modelyard.cli import apply, experiments, extract, recommend, train
 
 EPILOG = """examples:
   modelyard train examples/penguins/config.yaml
@@ -30,6 +30,8 @@ EPILOG = """examples:
   modelyard predict runs/kg-umls --head alga --relation isa --k 5   # link prediction
   modelyard explain runs/penguins --data test.csv --method shap --out explain.json
   modelyard compress runs/penguins --method quantize --output runs/penguins-int8 --data test.csv
+  modelyard cv examples/penguins/config.yaml --folds 5 --stratify
+  modelyard compare runs/penguins runs/penguins-wide --html compare.html
 
 plugins: before any command, the modules named in MODELYARD_PLUGINS (comma-separated) and
 those of installed packages' modelyard.plugins entry points are imported; they may register
@@ -49,6 +51,8 @@ VERBS = {
     "explain": (apply.add_explain, apply.run_explain),
     "recommend": (recommend.add_recommend, recommend.run_recommend),
     "extract-triples": (extract.add_extract, extract.run_extract),
+    "cv": (experiments.add_cv, experiments.run_cv),
+    "compare": (experiments.add_compare, experiments.run_compare),
     "schema": (train.add_schema, train.run_schema),
 }
 
@@ -122,7 +126,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("interrupted; a training run can be continued with --resume", file=sys.stderr)
+        again = (
+            "run the same cv command again to continue it (finished folds are skipped)"
+            if args.verb == "cv"
+            else "a training run can be continued with --resume"
+        )
+        print(f"interrupted; {again}", file=sys.stderr)
         return 130
     except Exception:  # noqa: BLE001 - anything else is our bug
         if _torchrun():  # unless it is a collective broken by another process's user error
