@@ -47,7 +47,7 @@ def _config(**evaluation) -> dict:
         "trainer": {"epochs": 4, "batch_size": 32, "optimizer": {"type": "adam", "lr": 0.03}},
         "baselines": False,
         "evaluation": evaluation
-        or {"sensitive": ["group", "sex"], "mitigation": {"constraint": "demographic_parity"}},
+        or {"sensitive": ["group", "sex"], "mitigation": {"grid_size": 100}},
     }
 
 
