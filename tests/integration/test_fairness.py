@@ -144,6 +144,7 @@ def test_predict_and_serve_need_the_sensitive_columns(trained):
         modelyard(*args, cwd=trained, check=None)
     )
     client = TestClient(create_app(Model.load(trained / "run")))
+    assert client.get("/metadata").json()["sensitive"] == ["group"]  # sex is an input
     record = {"x": 0.1, "sex": "f"}
     missing = client.post("/predict", json={"records": [record]})
     assert missing.status_code == 422 and "group" in missing.text
@@ -155,7 +156,7 @@ def test_predict_and_serve_need_the_sensitive_columns(trained):
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        ({"evaluation": {"sensitive": ["gruop"]}}, "no column 'gruop' (evaluation.sensitive); did you mean 'group'?"),
+        ({"evaluation": {"sensitive": ["gruop"]}}, "data.csv' has no column 'gruop' (evaluation.sensitive); did you mean 'group'?"),
         (
             {"outputs": [{"name": "x", "type": "number"}], "inputs": [{"name": "sex", "type": "category"}]},
             "per-group metrics are for classification outputs",

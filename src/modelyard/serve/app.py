@@ -324,6 +324,7 @@ def describe(model, batcher: Batcher) -> dict[str, Any]:
             {"name": f.name, "type": f.type, "encoder": f.encoder.type} for f in model.config.inputs
         ],
         "outputs": outputs,
+        "sensitive": _sensitive_columns(model),  # extra record fields a mitigation reads
         "metrics": model.metrics,
         "batching": {
             "max_batch_size": batcher.max_batch_size,
