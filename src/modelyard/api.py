@@ -578,7 +578,9 @@ class Model(Fitting):
         self, data: pd.DataFrame | str | Path, ids: bool = True, include_inputs: bool = False
     ) -> pd.DataFrame:
         """Id columns (unless `ids=False`), then prediction columns; one row per input row, in
-        order. From a folder of files, the file path is the id. `include_inputs`: the model's
+        order (with an evaluation.mitigation, `<output>_prediction` is its decision and the
+        model's own is `<output>_prediction_unmitigated`; `data` needs the sensitive
+        columns). From a folder of files, the file path is the id. `include_inputs`: the model's
         input columns (image and audio inputs: their path columns) and the label columns the
         data has, as read, come between them (`_copied_inputs`)."""
         from modelyard.evaluate import prediction_columns
@@ -691,7 +693,8 @@ class Model(Fitting):
     # ------------------------------------------------------------ saving
 
     def save(self, directory: str | Path, weights: bool = True) -> None:
-        """Write modelyard.json, preprocessing.json, meta.json and weights.safetensors to `directory`."""
+        """Write modelyard.json, preprocessing.json, meta.json and weights.safetensors to
+        `directory` (and fairness.json: an evaluation.mitigation's thresholds)."""
         import modelyard
 
         if self.preprocessing is None:
