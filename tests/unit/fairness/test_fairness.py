@@ -132,3 +132,54 @@ def test_a_small_validation_group_is_named():
         check_groups(frame, settings, "v.csv")
     with pytest.raises(UserError, match="has no column 'sx' .*did you mean 'sex'"):
         check_groups(frame, Evaluation(sensitive=["sx"], mitigation={}), "v.csv")
+
+
+def test_evaluate_scores_each_classification_output_under_its_name():
+    """Two outputs (binary and category), a sensitive column that is not an input: flat names
+    prefixed by the output, numbers equal to fairlearn's on the same decisions."""
+    import torch
+    from fairlearn.metrics import MetricFrame, demographic_parity_difference
+    from sklearn.metrics import accuracy_score
+
+    from modelyard import fairness
+    from modelyard.config import validate
+    from modelyard.data.features import Preprocessing
+
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame(
+        {
+            "x": rng.normal(size=60),
+            "g": rng.choice(["u", "v"], size=60),
+            "label": rng.choice(["no", "yes"], size=60),
+            "kind": rng.choice(["p", "q", "r"], size=60),
+        }
+    )
+    config = validate(
+        {
+            "inputs": [{"name": "x", "type": "number"}],
+            "outputs": [
+                {"name": "label", "type": "binary", "positive": "yes"},
+                {"name": "kind", "type": "category"},
+            ],
+            "evaluation": {"sensitive": ["g"]},
+        }
+    )
+    preprocessing = Preprocessing(config)
+    preprocessing.fit(frame)
+    table = preprocessing.prepare(frame, "test")
+    outputs = {"label": torch.randn(60), "kind": torch.randn(60, 3)}
+    found, details = fairness.evaluate(preprocessing, outputs, table, config.evaluation, None, "t")
+    decided = (torch.sigmoid(outputs["label"]) >= 0.5).numpy().astype(int)
+    truth = (frame["label"] == "yes").astype(int).to_numpy()
+    assert found["label.fairness.g.demographic_parity_difference"] == pytest.approx(
+        demographic_parity_difference(truth, decided, sensitive_features=frame["g"])
+    )
+    vocab = preprocessing.outputs[1].vocab
+    chosen = np.array(vocab)[outputs["kind"].argmax(dim=1).numpy()]
+    by_group = MetricFrame(
+        metrics=accuracy_score, y_true=frame["kind"], y_pred=chosen, sensitive_features=frame["g"]
+    ).by_group
+    for group in ("u", "v"):
+        assert found[f"kind.fairness.g.{group}.accuracy"] == pytest.approx(by_group[group])
+    assert "kind.fairness.g.demographic_parity_difference" not in found
+    assert details["label"]["columns"] == {"g": {"input": False}}
