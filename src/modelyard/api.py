@@ -65,6 +65,7 @@ class Model(Fitting):
         self.module: torch.nn.Module | None = None
         self.metrics: dict[str, dict[str, float]] = {}
         self.history: list[dict[str, float]] = []
+        self.mitigation: dict[str, Any] | None = None  # fairness.json (modelyard.fairness)
 
     @classmethod
     def from_config(cls, source: str | Path | dict[str, Any], overrides: list[str] = ()) -> Model:
@@ -368,8 +369,20 @@ class Model(Fitting):
         return next((step for step in steps if step is not None), None)
 
     def _check_trainable(self, tables: dict) -> None:
-        """Rules that need the data: validation rows for early stopping and plateau schedules."""
+        """Rules that need the data: validation rows for early stopping, plateau schedules
+        and a fairness mitigation (with enough rows per group)."""
         settings = self.config.trainer
+        evaluation = self.config.evaluation
+        if evaluation is not None and evaluation.mitigation is not None:
+            if tables.get("validation") is None:
+                raise UserError(
+                    "evaluation.mitigation is fitted on validation rows, but the data has none; set data.validation or data.split.validation"
+                )
+            from modelyard import fairness
+
+            data = self.config.data
+            where = str(data.validation or data.train or "the validation DataFrame")
+            fairness.check_groups(tables["validation"], evaluation, where)
         if tables.get("validation") is None:
             if early_stopping_chosen(settings):
                 raise UserError(
@@ -425,14 +438,47 @@ class Model(Fitting):
         from modelyard.evaluate import row_counts, score
 
         details: dict[str, Any] = {}
-        for split in ("validation", "test"):
-            table = prepared.tables.get(split)
-            if table is not None:
-                outputs = self._infer(table, device)
-                found, details[split] = score(self.preprocessing, outputs, table, prepared.losses)
-                self.metrics[split] = {**found, **row_counts(self.preprocessing, table)}
+        found_outputs = {
+            split: self._infer(prepared.tables[split], device)
+            for split in ("validation", "test")
+            if prepared.tables.get(split) is not None
+        }
+        self._fit_mitigation(prepared, found_outputs.get("validation"))
+        for split, outputs in found_outputs.items():
+            table = prepared.tables[split]
+            found, details[split] = score(self.preprocessing, outputs, table, prepared.losses)
+            found.update(self._fairness(outputs, table, prepared.sources[split], details[split]))
+            self.metrics[split] = {**found, **row_counts(self.preprocessing, table)}
         self._baselines(prepared)
         return details
+
+    def _fit_mitigation(self, prepared: _Prepared, outputs) -> None:
+        """self.mitigation: evaluation.mitigation's thresholds, fitted on the validation rows."""
+        evaluation = self.config.evaluation
+        self.mitigation = None
+        if evaluation is None or evaluation.mitigation is None:
+            return
+        from modelyard import fairness
+
+        table, where = prepared.tables["validation"], prepared.sources["validation"]
+        self.mitigation = fairness.fit_mitigation(
+            self.preprocessing, outputs, table, evaluation, where
+        )
+
+    def _fairness(self, outputs, table: Table, where: str, details: dict | None = None):
+        """evaluation.sensitive's per-group metrics (flat; {} without an evaluation section),
+        their report details added to `details` ({output: details})."""
+        if self.config.evaluation is None:
+            return {}
+        from modelyard import fairness
+
+        found, per_output = fairness.evaluate(
+            self.preprocessing, outputs, table, self.config.evaluation, self.mitigation, where
+        )
+        for name, detail in per_output.items():
+            if details is not None and isinstance(details.get(name), dict):
+                details[name]["fairness"] = detail
+        return found
 
     def _baselines_apply(self, prepared: _Prepared) -> bool:
         """Whether this run fits baselines (`baselines: true` and a model they apply to); a
@@ -532,7 +578,9 @@ class Model(Fitting):
         self, data: pd.DataFrame | str | Path, ids: bool = True, include_inputs: bool = False
     ) -> pd.DataFrame:
         """Id columns (unless `ids=False`), then prediction columns; one row per input row, in
-        order. From a folder of files, the file path is the id. `include_inputs`: the model's
+        order (with an evaluation.mitigation, `<output>_prediction` is its decision and the
+        model's own is `<output>_prediction_unmitigated`; `data` needs the sensitive
+        columns). From a folder of files, the file path is the id. `include_inputs`: the model's
         input columns (image and audio inputs: their path columns) and the label columns the
         data has, as read, come between them (`_copied_inputs`)."""
         from modelyard.evaluate import prediction_columns
@@ -552,6 +600,12 @@ class Model(Fitting):
         self._log_notes()
         outputs = self._infer(table)
         predictions = prediction_columns(self.preprocessing, outputs)
+        if self.mitigation is not None:  # evaluation.mitigation's thresholds per group
+            from modelyard import fairness
+
+            predictions = fairness.apply(
+                self.preprocessing, outputs, table.frame, self.mitigation, predictions
+            )
         given = table.frame[wanted]
         if include_inputs:
             given = _copied_inputs(self.config, table.frame, wanted, predictions.columns)
@@ -572,6 +626,8 @@ class Model(Fitting):
         outputs = self._infer(table)
         losses = build_losses(self.config, self.preprocessing)
         found = score(self.preprocessing, outputs, table, losses)[0]
+        where = "the DataFrame given" if isinstance(data, pd.DataFrame) else str(data)
+        found.update(self._fairness(outputs, table, where))
         return {**found, **row_counts(self.preprocessing, table)}
 
     def require(self, capability: str, tool: str) -> None:
@@ -637,7 +693,8 @@ class Model(Fitting):
     # ------------------------------------------------------------ saving
 
     def save(self, directory: str | Path, weights: bool = True) -> None:
-        """Write modelyard.json, preprocessing.json, meta.json and weights.safetensors to `directory`."""
+        """Write modelyard.json, preprocessing.json, meta.json and weights.safetensors to
+        `directory` (and fairness.json: an evaluation.mitigation's thresholds)."""
         import modelyard
 
         if self.preprocessing is None:
@@ -671,6 +728,10 @@ class Model(Fitting):
             state,
             meta,
         )
+        if self.mitigation is not None:
+            from modelyard.fairness import FILE
+
+            run.write_json(Path(directory) / FILE, self.mitigation)
         if quantized:
             from modelyard.compress import quantize
 
@@ -765,6 +826,8 @@ class Model(Fitting):
 
             model.module.load(folder / gbdt.FILE)
         model.module.eval()
+        if (folder / "fairness.json").is_file():  # evaluation.mitigation (modelyard.fairness)
+            model.mitigation = run.read_json(folder / "fairness.json")
         metrics_file = folder.parent / "metrics.json"
         model.metrics = run.read_json(metrics_file) if metrics_file.is_file() else {}
         return model

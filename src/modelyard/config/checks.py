@@ -369,6 +369,42 @@ def _gbdt_others(config: Config) -> list[str]:
     return problems
 
 
+def fairness_fits(config: Config) -> list[str]:
+    """evaluation.sensitive needs a classification output; a mitigation a binary one and
+    validation rows; a sensitive column is not an output's label."""
+    evaluation = config.evaluation
+    if evaluation is None:
+        return []
+    from modelyard.tasks import task_of
+
+    described = ", ".join(f"'{o.name}' ({o.type})" for o in config.outputs)
+    if not any(task_of(o).baseline == "classifier" for o in config.outputs):
+        return [
+            f"evaluation.sensitive: per-group metrics are for classification outputs (binary or "
+            f"category), and this config's outputs are {described}; remove the evaluation section"
+        ]
+    problems = [
+        f"evaluation.sensitive: '{o.column or o.name}' is output '{o.name}''s label; name a "
+        "column that groups the rows (e.g. sex)"
+        for o in config.outputs
+        if (o.column or o.name) in evaluation.sensitive
+    ]
+    if evaluation.mitigation is None:
+        return problems
+    if not any(o.type == "binary" for o in config.outputs):  # decisions of a positive class
+        problems.append(
+            f"evaluation.mitigation: thresholds need a binary output, and this config's outputs "
+            f"are {described}; make the output binary or remove evaluation.mitigation"
+        )
+    split = config.data.split
+    if not (config.data.validation or (split.validation or 0) > 0 or split.column):
+        problems.append(
+            "evaluation.mitigation is fitted on validation rows (never test); set "
+            "data.split.validation or data.validation"
+        )
+    return problems
+
+
 CHECKS: list[Callable[[Config], list[str]]] = [
     outputs_fit_their_tasks,
     own_model_outputs_alone,
@@ -386,6 +422,7 @@ CHECKS: list[Callable[[Config], list[str]]] = [
     text_settings_the_encoder_ignores,
     tracking_settings_fit,
     gbdt_settings_fit,
+    fairness_fits,
 ]
 
 

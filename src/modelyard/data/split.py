@@ -70,6 +70,9 @@ def needed_columns(config: Config, split: str = "train") -> dict[str, str]:
         needed[rule.id_column] = "data.split.id_column"
     if split == "train" and rule.stratify not in ("auto", "none"):
         needed.setdefault(rule.stratify, "data.split.stratify")
+    evaluation = getattr(config, "evaluation", None)
+    for column in evaluation.sensitive if evaluation is not None else ():
+        needed.setdefault(column, "evaluation.sensitive")
     return needed
 
 

@@ -137,7 +137,32 @@ def _figures(detail: dict[str, Any]) -> list[dict[str, Any]]:
     elif "true" in detail:
         scatter = plots.prediction_scatter(detail["true"], detail["predicted"])
         figures.append({"caption": "Predicted vs true", "png": scatter, "wide": False})
+    figures.extend(_fairness_figures(detail.get("fairness")))
     return [figure for figure in figures if figure["png"] is not None]
+
+
+def _fairness_figures(fairness: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """Per-group bars for each sensitive column (modelyard.fairness.evaluate's details)."""
+    figures = []
+    for column, block in ((fairness or {}).get("before") or {}).items():
+        after = ((fairness.get("after") or {}).get(column) or {}).get("groups")
+        read = "a model input" if fairness["columns"][column]["input"] else "not a model input"
+        caption = f"Per group of '{column}' ({read})"
+        if "demographic_parity_difference" in block:
+            caption += (
+                f": demographic parity difference {block['demographic_parity_difference']:.3f}, "
+                f"equalized odds difference {block['equalized_odds_difference']:.3f}"
+            )
+        if after:
+            mitigated = fairness["after"][column]
+            caption += (
+                f"; after mitigation ({fairness['constraint']}) "
+                f"{mitigated['demographic_parity_difference']:.3f} and "
+                f"{mitigated['equalized_odds_difference']:.3f}"
+            )
+        png = plots.group_bars(block["groups"], after)
+        figures.append({"caption": caption, "png": png, "wide": after is not None})
+    return figures
 
 
 def _data_section(summary: dict[str, Any] | None) -> dict[str, Any] | None:

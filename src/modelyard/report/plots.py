@@ -223,3 +223,26 @@ def _encode(fig: Any) -> str:
     fig.savefig(buffer, format="png", dpi=110, bbox_inches="tight", pad_inches=0.12)
     plt.close(fig)
     return base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def group_bars(groups: dict[str, dict[str, float]], after: dict[str, dict[str, float]] | None):
+    """Per-group bars of a fairness block ({group: {metric: value}}, modelyard.fairness): one
+    cluster per metric (rates in [0, 1]), a bar per group; with `after` (the mitigated
+    decisions) a second panel beside it on the same scale."""
+    plt = _pyplot()
+    names = [m for m in next(iter(groups.values())) if m != "rows"]
+    panels = [("model", groups)] + ([("mitigated", after)] if after else [])
+    fig, axes = plt.subplots(1, len(panels), figsize=(5.2 * len(panels), 3.8), squeeze=False)
+    width = 0.8 / max(len(groups), 1)
+    for ax, (title, table) in zip(axes[0], panels, strict=True):
+        for i, (group, values) in enumerate(table.items()):
+            offsets = [k + (i - (len(table) - 1) / 2) * width for k in range(len(names))]
+            label = f"{_shorten(str(group))} ({values.get('rows', 0):,})"
+            ax.bar(offsets, [values[m] for m in names], width, label=label)
+        ax.set_xticks(range(len(names)))
+        ax.set_xticklabels([n.replace("_", "\n") for n in names], fontsize=7)
+        ax.set_ylim(0, 1.05)
+        ax.set_title(title, fontsize=9)
+        ax.grid(axis="y", alpha=0.3)
+    axes[0][0].legend(fontsize=7, loc="upper right")
+    return _encode(fig)

@@ -57,7 +57,8 @@ def create_app(
     header `X-API-Key: <key>`."""
     config = model.config
     fitted = {f.name: f for f in model.preprocessing.inputs}
-    request_model = _request_model(config, fitted)
+    sensitive = _sensitive_columns(model)
+    request_model = _request_model(config, fitted, sensitive)
     batcher = Batcher(lambda frame: model.predict(frame, ids=False), max_batch_size, max_wait_ms)
     app, guard = base_app(
         f"modelyard: {config.name}",
@@ -76,7 +77,7 @@ def create_app(
     async def predict(payload: request_model) -> dict[str, list[dict[str, Any]]]:  # type: ignore[valid-type]
         records = [r.model_dump(by_alias=True) for r in payload.records]
         with tempfile.TemporaryDirectory(prefix="modelyard-serve-") as folder:
-            frame = _frame(config, fitted, records, Path(folder))
+            frame = _frame(config, fitted, records, Path(folder), sensitive)
             return {"predictions": await _predictions(batcher, frame)}
 
     @app.post("/predict/files", dependencies=[Depends(guard)])
@@ -97,7 +98,11 @@ def create_app(
                     record[f.column or f.name] = str(path)
                 else:
                     record[f.column or f.name] = _form_value(f, fitted[f.name], value)
-            extra = sorted(set(form) - {f.name for f in config.inputs})
+            for column in sensitive:
+                if form.get(column) is None:
+                    _invalid(["body", column], "Field required (a sensitive column)")
+                record[column] = form.get(column)
+            extra = sorted(set(form) - {f.name for f in config.inputs} - set(sensitive))
             if extra:
                 _invalid(["body", extra[0]], "not an input of this model")
             frame = pd.DataFrame([record])
@@ -221,8 +226,18 @@ def _record_value(config, fitted) -> Any:
     return Annotated[kind, AfterValidator(lambda value: check_value(config, fitted, value))]
 
 
-def _request_model(config, fitted: dict[str, Any]) -> type[BaseModel]:
-    """{"records": [Record, ...]}; a Record has exactly the model's inputs, by name."""
+def _sensitive_columns(model) -> list[str]:
+    """The columns a fairness mitigation reads (model/fairness.json) that no input reads:
+    each record needs them too."""
+    if getattr(model, "mitigation", None) is None:
+        return []
+    read = {f.column or f.name for f in model.config.inputs}
+    return [c for c in model.mitigation["sensitive"] if c not in read]
+
+
+def _request_model(config, fitted: dict[str, Any], sensitive: list[str] = ()) -> type[BaseModel]:
+    """{"records": [Record, ...]}; a Record has exactly the model's inputs, by name, and the
+    sensitive columns its fairness mitigation reads that are not inputs."""
     fields: dict[str, Any] = {
         f"input_{i}": (
             _record_value(f, fitted[f.name]),
@@ -235,14 +250,24 @@ def _request_model(config, fitted: dict[str, Any]) -> type[BaseModel]:
         )
         for i, f in enumerate(config.inputs)
     }
+    for i, column in enumerate(sensitive):
+        fields[f"sensitive_{i}"] = (
+            str | int | float | bool | None,
+            Field(..., alias=column, description="sensitive column (evaluation.mitigation)"),
+        )
     record = create_model("Record", __config__=ConfigDict(extra="forbid"), **fields)
     return create_model("PredictRequest", records=(list[record], Field(min_length=1)))
 
 
 def _frame(
-    config, fitted: dict[str, Any], records: list[dict[str, Any]], folder: Path
+    config,
+    fitted: dict[str, Any],
+    records: list[dict[str, Any]],
+    folder: Path,
+    sensitive: list[str] = (),
 ) -> pd.DataFrame:
-    """Records -> a table with the run's column names; base64 files written to `folder`."""
+    """Records -> a table with the run's column names (and the `sensitive` columns that are
+    no input's); base64 files written to `folder`."""
     rows = []
     for i, record in enumerate(records):
         row = {}
@@ -251,6 +276,7 @@ def _frame(
             if fitted[f.name].from_file:
                 value = _write_file(value, folder / f"{i}-{f.name}", ["body", "records", i, f.name])
             row[f.column or f.name] = value
+        row.update({column: record[column] for column in sensitive})
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -298,6 +324,7 @@ def describe(model, batcher: Batcher) -> dict[str, Any]:
             {"name": f.name, "type": f.type, "encoder": f.encoder.type} for f in model.config.inputs
         ],
         "outputs": outputs,
+        "sensitive": _sensitive_columns(model),  # extra record fields a mitigation reads
         "metrics": model.metrics,
         "batching": {
             "max_batch_size": batcher.max_batch_size,

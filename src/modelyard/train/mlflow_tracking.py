@@ -178,7 +178,7 @@ class MlflowRun:
         """metrics.json's numbers; the run directory's model/ and report.html."""
         self._metrics(
             {
-                f"final_{split}_{name}": value
+                metric_name(f"final_{split}_{name}"): value
                 for split, found in metrics.items()
                 for name, value in found.items()
                 if isinstance(value, int | float) and not isinstance(value, bool)
@@ -303,3 +303,9 @@ def _flatten(node: Any, path: str, into: dict[str, str]) -> None:
 def _key(name: str) -> str:
     """A param or metric name MLflow accepts: letters, digits, `_ - . / : ` and spaces."""
     return re.sub(r"[^\w\-. /:]", "_", name)
+
+
+def metric_name(name: str) -> str:
+    """`name` as MLflow accepts it: characters other than letters, digits, `_`, `-`, `.`,
+    space, `:` and `/` (a fairness group such as `(missing)` or `>50K`) become `_`."""
+    return re.sub(r"[^\w\-. :/]", "_", name)

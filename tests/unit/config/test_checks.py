@@ -364,3 +364,21 @@ def test_l1_with_a_sharded_model():
         "strategy: ddp"
     ]
     assert checks.strategy_settings_fit(config(trainer={"l1": 0.01})) == []
+
+
+def test_fairness_settings_that_cannot_apply():
+    binary = [{"name": "label", "type": "binary"}]
+    assert checks.fairness_fits(config(evaluation={"sensitive": ["sex"]})) == []
+    assert checks.fairness_fits(config(outputs=binary, evaluation={"sensitive": ["label"]})) == [
+        "evaluation.sensitive: 'label' is output 'label''s label; name a column that groups "
+        "the rows (e.g. sex)"
+    ]
+    unsplit = config(
+        outputs=binary,
+        data={"split": {"validation": None, "test": 0.2}},
+        evaluation={"sensitive": ["sex"], "mitigation": {}},
+    )
+    assert checks.fairness_fits(unsplit) == [
+        "evaluation.mitigation is fitted on validation rows (never test); set "
+        "data.split.validation or data.validation"
+    ]

@@ -207,6 +207,7 @@ def test_json_schema_is_valid_json_with_the_top_level_properties():
         "combiner",
         "trainer",
         "tracking",
+        "evaluation",
         "baselines",
     }
     assert set(schema["required"]) == {"inputs", "outputs"}

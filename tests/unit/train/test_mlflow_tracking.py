@@ -7,7 +7,7 @@ import pytest
 
 from modelyard import Model
 from modelyard.errors import ConfigError
-from modelyard.train.mlflow_tracking import flat_params, resolve_uri
+from modelyard.train.mlflow_tracking import flat_params, metric_name, resolve_uri
 
 
 def _config(**tracking) -> dict:
@@ -52,3 +52,13 @@ def test_params_are_flat_json_and_cut_to_mlflows_limit():
     assert params["empty"] == "{}"
     assert len(params["long"]) == 6000
     assert params["long"].endswith("...(truncated)")
+
+
+def test_metric_names_with_fairness_groups_are_ones_mlflow_accepts():
+    from mlflow.utils.validation import _validate_metric_name
+
+    for name in ("final_test_fairness.sex.(missing).rows", "final_test_fairness.x.>50K,a.rows"):
+        _validate_metric_name(metric_name(name))  # raises on a name MLflow refuses
+    assert metric_name("final_test_fairness.sex.Male.accuracy") == (
+        "final_test_fairness.sex.Male.accuracy"
+    )

@@ -8,6 +8,7 @@ from pydantic import Field, PositiveInt, create_model, model_validator
 
 from modelyard.config.schema.common import Probability, Strict, tagged_union
 from modelyard.config.schema.data import Data
+from modelyard.config.schema.evaluation import Evaluation
 from modelyard.config.schema.gbdt import Gbdt
 from modelyard.config.schema.inputs import Input
 from modelyard.config.schema.outputs import BUILTIN_OUTPUTS, Output
@@ -51,6 +52,11 @@ class Config(Strict):
     combiner: Combiner = MlpCombiner()
     trainer: Trainer = Trainer()
     tracking: Tracking = Tracking()
+    evaluation: Evaluation | None = Field(
+        None,
+        description="Per-group (fairness) metrics over sensitive columns, and an optional "
+        "post-processing mitigation (see README 'Fairness').",
+    )
     baselines: bool = Field(
         True,
         description="After training, also fit scikit-learn baselines (linear, gradient "
