@@ -152,6 +152,12 @@ def test_sasrec_saves_histories_of_train_and_validation_items(tmp_path):
             ],
         ),
         ({}, {"type": "sasrec", "max_len": 20}, ["model.max_len: unknown key", "max_length"]),
+        (
+            {},
+            {"type": "sasrec", "loss": "full_softmax", "negatives": 100},
+            ["model.negatives: 100 does not apply to loss full_softmax"],
+        ),
+        ({}, {"type": "sasrec", "loss": "full"}, ["model.loss", "full_softmax"]),
         ({}, {"type": "neumf", "layers": []}, ["model.layers"]),
     ],
 )
