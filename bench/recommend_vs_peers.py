@@ -179,6 +179,27 @@ def _surprise_fit(frame: pd.DataFrame, rows: dict, algorithm: str):
 # ---------------------------------------------------------------- implicit feedback
 
 
+def ranking_config(setting: dict, epochs: int) -> dict:
+    """Our config for one ranking setting (model keys, and its own `trainer` keys if any)."""
+    setting = dict(setting)
+    trainer = setting.pop("trainer", {})
+    sasrec = setting.get("type") == "sasrec"
+    return {
+        "task": "recommendation",
+        "data": {k: v for k, v in COLUMNS.items() if k != "rating"},
+        "split": {"by": "leave_last_out"},
+        "model": {"objective": "ranking", **setting},
+        "evaluation": {"k": [K]},
+        "trainer": {
+            "epochs": epochs * 3 if sasrec else epochs,
+            "batch_size": 128 if sasrec else 1024 if setting["loss"] == "bpr" else 4096,
+            "early_stopping": {"metric": f"ndcg_at_{K}", "patience": 10 if sasrec else 5},
+            **({"optimizer": {"type": "adam", "lr": 0.002}} if sasrec else {}),
+            **trainer,
+        },
+    }
+
+
 RANKING_MODELS = ("mf", "sasrec", "als", "bpr", "popularity")
 
 
@@ -189,24 +210,7 @@ def ranking(frame: pd.DataFrame, found, budget: int, epochs: int, models=RANKING
     rows = leave_last_out(found.users, found.times)
 
     def fit_ours(setting):
-        setting = dict(setting)
-        trainer = setting.pop("trainer", {})  # a setting's own trainer keys, over these
-        sasrec = setting.get("type") == "sasrec"
-        config = {
-            "task": "recommendation",
-            "data": {k: v for k, v in COLUMNS.items() if k != "rating"},
-            "split": {"by": "leave_last_out"},
-            "model": {"objective": "ranking", **setting},
-            "evaluation": {"k": [K]},
-            "trainer": {
-                "epochs": epochs * 3 if sasrec else epochs,
-                "batch_size": 128 if sasrec else 1024 if setting["loss"] == "bpr" else 4096,
-                "early_stopping": {"metric": f"ndcg_at_{K}", "patience": 10 if sasrec else 5},
-                **({"optimizer": {"type": "adam", "lr": 0.002}} if sasrec else {}),
-                **trainer,
-            },
-        }
-        metrics, seconds = ours(frame, config)
+        metrics, seconds = ours(frame, ranking_config(setting, epochs))
         return metrics["validation"], metrics["test"], seconds
 
     higher = lambda a, b: a[f"ndcg_at_{K}"] > b[f"ndcg_at_{K}"]  # noqa: E731
