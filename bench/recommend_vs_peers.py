@@ -62,10 +62,10 @@ OURS_RANKING = [
     {"loss": "softmax", "dim": 128, "l2": 0.001, "negatives": 1024},
 ]
 SASREC = [
-    {"type": "sasrec", "loss": "bpr", "dim": 64, "dropout": 0.2},  # examples/movielens/sasrec.yaml
-    {"type": "sasrec", "loss": "softmax", "dim": 64, "dropout": 0.2, "negatives": 256},
-    {"type": "sasrec", "loss": "bpr", "dim": 128, "heads": 2, "dropout": 0.3},
-    {"type": "sasrec", "loss": "bpr", "dim": 64, "layers": 1, "dropout": 0.2},
+    {"type": "sasrec", "loss": "full_softmax", "dim": 64, "dropout": 0.2},  # sasrec.yaml
+    {"type": "sasrec", "loss": "bpr", "dim": 64, "dropout": 0.2},  # the paper's loss
+    {"type": "sasrec", "loss": "full_softmax", "dim": 64, "dropout": 0.2, "max_length": 200},
+    {"type": "sasrec", "loss": "full_softmax", "dim": 64, "dropout": 0.5},
 ]
 ALS = [
     {"factors": 64, "regularization": 0.05, "alpha": 1.0},

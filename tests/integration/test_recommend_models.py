@@ -177,7 +177,7 @@ def test_a_resumed_sasrec_run_matches_an_uninterrupted_one(tmp_path):
     _project(
         tmp_path,
         frame,
-        model={"type": "sasrec", "max_length": 6, "dim": 8},
+        model={"type": "sasrec", "max_length": 6, "dim": 8, "loss": "bpr", "negatives": 2},
         trainer={"epochs": 2, "early_stopping": None, "keep_checkpoints": "last"},
     )
     modelyard("train", "rec.yaml", "--output", "resumed", cwd=tmp_path)
