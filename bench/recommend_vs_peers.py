@@ -64,8 +64,8 @@ OURS_RANKING = [
 SASREC = [
     {"type": "sasrec", "loss": "full_softmax", "dim": 64, "dropout": 0.2},  # sasrec.yaml
     {"type": "sasrec", "loss": "bpr", "dim": 64, "dropout": 0.2},  # the paper's loss
-    {"type": "sasrec", "loss": "full_softmax", "dim": 64, "dropout": 0.2, "max_length": 200},
     {"type": "sasrec", "loss": "full_softmax", "dim": 64, "dropout": 0.5},
+    {"type": "sasrec", "loss": "full_softmax", "dim": 64, "dropout": 0.2, "max_length": 200},
 ]
 ALS = [
     {"factors": 64, "regularization": 0.05, "alpha": 1.0},
