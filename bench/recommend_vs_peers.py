@@ -16,6 +16,7 @@ modelyard's own metric code for every model from its user and item vectors. Base
     python bench/recommend_vs_peers.py --part ratings
     python bench/recommend_vs_peers.py --part ranking
     python bench/recommend_vs_peers.py --part ranking --budget 2   # quicker, fewer settings
+    python bench/recommend_vs_peers.py --part ranking --models sasrec,als   # some rows only
 
 The peers are benchmark baselines only (pip install scikit-surprise implicit), never a
 dependency of modelyard.
@@ -61,10 +62,10 @@ OURS_RANKING = [
     {"loss": "softmax", "dim": 128, "l2": 0.001, "negatives": 1024},
 ]
 SASREC = [
-    {"type": "sasrec", "loss": "bpr", "dim": 64, "dropout": 0.2},  # examples/movielens/sasrec.yaml
-    {"type": "sasrec", "loss": "softmax", "dim": 64, "dropout": 0.2, "negatives": 256},
-    {"type": "sasrec", "loss": "bpr", "dim": 128, "heads": 2, "dropout": 0.3},
-    {"type": "sasrec", "loss": "bpr", "dim": 64, "layers": 1, "dropout": 0.2},
+    {"type": "sasrec", "loss": "full_softmax", "dim": 64, "dropout": 0.2},  # sasrec.yaml
+    {"type": "sasrec", "loss": "bpr", "dim": 64, "dropout": 0.2},  # the paper's loss
+    {"type": "sasrec", "loss": "full_softmax", "dim": 64, "dropout": 0.5},
+    {"type": "sasrec", "loss": "full_softmax", "dim": 64, "dropout": 0.2, "max_length": 200},
 ]
 ALS = [
     {"factors": 64, "regularization": 0.05, "alpha": 1.0},
@@ -178,46 +179,65 @@ def _surprise_fit(frame: pd.DataFrame, rows: dict, algorithm: str):
 # ---------------------------------------------------------------- implicit feedback
 
 
-def ranking(frame: pd.DataFrame, found, budget: int, epochs: int) -> list[tuple]:
+def ranking_config(setting: dict, epochs: int) -> dict:
+    """Our config for one ranking setting (model keys, and its own `trainer` keys if any)."""
+    setting = dict(setting)
+    trainer = setting.pop("trainer", {})
+    sasrec = setting.get("type") == "sasrec"
+    return {
+        "task": "recommendation",
+        "data": {k: v for k, v in COLUMNS.items() if k != "rating"},
+        "split": {"by": "leave_last_out"},
+        "model": {"objective": "ranking", **setting},
+        "evaluation": {"k": [K]},
+        "trainer": {
+            "epochs": epochs * 3 if sasrec else epochs,
+            "batch_size": 128 if sasrec else 1024 if setting["loss"] == "bpr" else 4096,
+            "early_stopping": {"metric": f"ndcg_at_{K}", "patience": 10 if sasrec else 5},
+            **({"optimizer": {"type": "adam", "lr": 0.002}} if sasrec else {}),
+            **trainer,
+        },
+    }
+
+
+RANKING_MODELS = ("mf", "sasrec", "als", "bpr", "popularity")
+
+
+def ranking(frame: pd.DataFrame, found, budget: int, epochs: int, models=RANKING_MODELS) -> list:
+    """The rows (name, ours, setting, test metrics, seconds) of `models` (RANKING_MODELS)."""
     from modelyard.recommend.split import leave_last_out
 
     rows = leave_last_out(found.users, found.times)
 
     def fit_ours(setting):
-        sasrec = setting.get("type") == "sasrec"
-        config = {
-            "task": "recommendation",
-            "data": {k: v for k, v in COLUMNS.items() if k != "rating"},
-            "split": {"by": "leave_last_out"},
-            "model": {"objective": "ranking", **setting},
-            "evaluation": {"k": [K]},
-            "trainer": {
-                "epochs": epochs * 3 if sasrec else epochs,
-                "batch_size": 128 if sasrec else 1024 if setting["loss"] == "bpr" else 4096,
-                "early_stopping": {"metric": f"ndcg_at_{K}", "patience": 10 if sasrec else 5},
-                **({"optimizer": {"type": "adam", "lr": 0.002}} if sasrec else {}),
-            },
-        }
-        metrics, seconds = ours(frame, config)
+        metrics, seconds = ours(frame, ranking_config(setting, epochs))
         return metrics["validation"], metrics["test"], seconds
 
     higher = lambda a, b: a[f"ndcg_at_{K}"] > b[f"ndcg_at_{K}"]  # noqa: E731
+    grids = {
+        "mf": ("modelyard mf", True, OURS_RANKING, lambda: fit_ours),
+        "sasrec": ("modelyard sasrec", True, SASREC, lambda: fit_ours),
+        "als": ("implicit ALS", False, ALS, lambda: _implicit_fit(found, rows, "als")),
+        "bpr": ("implicit BPR", False, BPR, lambda: _implicit_fit(found, rows, "bpr")),
+    }
     table = []
-    for name, grid in (("modelyard mf", OURS_RANKING), ("modelyard sasrec", SASREC)):
-        setting, test, seconds = tune(name, grid[:budget], fit_ours, higher)
-        table.append((name, setting, test, seconds))
-    for name, fit, grid in (
-        ("implicit ALS", _implicit_fit(found, rows, "als"), ALS),
-        ("implicit BPR", _implicit_fit(found, rows, "bpr"), BPR),
-    ):
-        setting, test, seconds = tune(name, grid[:budget], fit, higher)
-        table.append((name, setting, test, seconds))
+    for model in models:
+        if model == "popularity":
+            table.append(_popularity(found, rows))
+            continue
+        name, own, grid, make_fit = grids[model]
+        setting, test, seconds = tune(name, grid[:budget], make_fit(), higher)
+        table.append((name, own, setting, test, seconds))
+    return table
+
+
+def _popularity(found, rows: dict) -> tuple:
+    """The popularity row: items by their training counts."""
     popularity = np.bincount(found.items[rows["train"]], minlength=len(found.item_ids))
     scores = torch.as_tensor(popularity, dtype=torch.float32)[None]
     start = time.perf_counter()
     test = _full_ranking(found, rows, "test", lambda users: scores.repeat(len(users), 1))
-    table.append(("popularity", {}, test, time.perf_counter() - start))
-    return table
+    return ("popularity", False, {}, test, time.perf_counter() - start)
 
 
 def _full_ranking(found, rows: dict, part: str, score_all) -> dict:
@@ -285,6 +305,11 @@ def main() -> None:
     parser.add_argument("--budget", type=int, default=4, help="settings tried per model (max 4)")
     parser.add_argument("--epochs", type=int, default=60, help="our epochs cap (early stopping)")
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument(
+        "--models",
+        default=",".join(RANKING_MODELS),
+        help=f"ranking part: the rows to run, comma-separated (default: {','.join(RANKING_MODELS)})",
+    )
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     import os
@@ -302,18 +327,18 @@ def main() -> None:
         for name, _, rmse, _, _ in table[1:]:
             print(f"RMSE ratio modelyard / {name}: {ours_rmse / rmse:.3f}")
         return
-    table = ranking(frame, found, args.budget, args.epochs)
+    table = ranking(frame, found, args.budget, args.epochs, args.models.split(","))
     print("\nimplicit feedback, per-user leave-last-out, full ranking, seen items excluded, test:")
     print(
         f"{'model':16} {'ndcg@10':>8} {'recall@10':>9} {'hr@10':>7} {'mrr':>7} {'coverage':>8} {'fit s':>7}"
     )
-    for name, setting, test, seconds in table:
+    for name, _, setting, test, seconds in table:
         print(
             f"{name:16} {test[f'ndcg_at_{K}']:8.4f} {test[f'recall_at_{K}']:9.4f} "
             f"{test[f'hr_at_{K}']:7.4f} {test['mrr']:7.4f} {test['coverage']:8.4f} {seconds:7.1f}  {setting}"
         )
-    for ours_name, _, ours_test, _ in table[:2]:
-        for name, _, test, _ in table[2:]:
+    for ours_name, own, _, ours_test, _ in table:
+        for name, _, _, test, _ in [row for row in table if not row[1]] if own else []:
             print(
                 f"{ours_name} / {name}: ndcg@10 {ours_test[f'ndcg_at_{K}'] / test[f'ndcg_at_{K}']:.3f}x, "
                 f"recall@10 {ours_test[f'recall_at_{K}'] / test[f'recall_at_{K}']:.3f}x"

@@ -52,7 +52,7 @@ def test_mf_learns_low_rank_ratings_far_better_than_the_global_mean(tmp_path):
     assert test["rows"] == 800  # 10% of 8000
 
 
-@pytest.mark.parametrize(("loss", "negatives"), [("bpr", 4), ("softmax", 16)])
+@pytest.mark.parametrize(("loss", "negatives"), [("bpr", 4), ("softmax", 16), ("full_softmax", 1)])
 def test_ranking_losses_beat_popularity_in_full_ranking_recall(tmp_path, loss, negatives):
     _project(
         tmp_path,

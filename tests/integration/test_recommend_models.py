@@ -152,6 +152,12 @@ def test_sasrec_saves_histories_of_train_and_validation_items(tmp_path):
             ],
         ),
         ({}, {"type": "sasrec", "max_len": 20}, ["model.max_len: unknown key", "max_length"]),
+        (
+            {},
+            {"type": "sasrec", "loss": "full_softmax", "negatives": 100},
+            ["model.negatives: 100 does not apply to loss full_softmax"],
+        ),
+        ({}, {"type": "sasrec", "loss": "full"}, ["model.loss", "full_softmax"]),
         ({}, {"type": "neumf", "layers": []}, ["model.layers"]),
     ],
 )
@@ -171,7 +177,7 @@ def test_a_resumed_sasrec_run_matches_an_uninterrupted_one(tmp_path):
     _project(
         tmp_path,
         frame,
-        model={"type": "sasrec", "max_length": 6, "dim": 8},
+        model={"type": "sasrec", "max_length": 6, "dim": 8, "loss": "bpr", "negatives": 2},
         trainer={"epochs": 2, "early_stopping": None, "keep_checkpoints": "last"},
     )
     modelyard("train", "rec.yaml", "--output", "resumed", cwd=tmp_path)

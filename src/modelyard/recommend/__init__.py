@@ -5,7 +5,7 @@ independent rows with a per-row head (evaluation ranks the whole catalogue per u
 the user's known items excluded), so this is a kind of run of its own, like language-model
 pretraining, rather than an output type of the row `Task` interface: data.py (reading and
 id mapping), split.py, build.py (one network per model.type), networks.py (matrix
-factorisation; MSE, BPR and sampled-softmax objectives), neumf.py, sasrec.py (sequential:
+factorisation; MSE, BPR, sampled- and full-softmax objectives), neumf.py, sasrec.py (sequential:
 its own training rows and objective), side.py (side features of items and users), towers.py
 (the two-tower network), cold.py (the cold-item protocol and popularity baselines),
 metrics.py (rating errors, full-ranking top-K metrics), sampled.py (the NCF protocol's sampled

@@ -24,6 +24,13 @@ def ratings_need_a_column(config) -> list[str]:
         problems.append(
             "model.popularity_correction: applies to objective ranking with loss softmax; remove it, or set model.loss: softmax"
         )
+    if (
+        model.loss == "full_softmax"
+        and model.negatives != type(model).model_fields["negatives"].default
+    ):
+        problems.append(
+            f"model.negatives: {model.negatives} does not apply to loss full_softmax (it scores every item); remove it, or use loss: softmax for sampled negatives"
+        )
     if data.duplicates == "mean" and data.rating is None:
         problems.append(
             "data.duplicates: mean averages ratings, but data.rating is not set; use last, first or error"

@@ -123,12 +123,15 @@ class Recommender(Fitting):
         negatives drawn): the training objective, except for sequence models, whose held-out
         loss it measures."""
         from modelyard.recommend.networks import (
+            full_softmax_objective,
             ranking_objective,
             ratings_objective,
             softmax_objective,
         )
 
         settings = self.config.model
+        if self.ranking and settings.loss == "full_softmax":
+            return full_softmax_objective(l2)
         if self.ranking and settings.loss == "softmax":
             frequency = None
             if settings.popularity_correction:

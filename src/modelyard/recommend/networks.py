@@ -1,4 +1,5 @@
-"""Matrix factorisation and its training objectives (ratings: MSE; ranking: BPR)."""
+"""Matrix factorisation and its training objectives (ratings: MSE; ranking: BPR, sampled
+softmax, full softmax)."""
 
 from __future__ import annotations
 
@@ -132,6 +133,25 @@ def softmax_objective(
         loss = F.cross_entropy(
             logits.masked_fill(same, -torch.inf), torch.arange(len(users), device=users.device)
         )
+        if l2:
+            loss = loss + l2 * inner.penalty(users, items)
+        return loss
+
+    return objective
+
+
+def full_softmax_objective(l2: float):
+    """Full softmax: (model, batch {user, item: (B,)}) -> the mean over B of the cross-entropy
+    of each user's item over every item of the catalogue (no sampling, no correction needed;
+    B x items scores per step, cheap for catalogues up to about 100k items). Any network that
+    scores all pairs (forward with `all_pairs`) takes it."""
+
+    def objective(model: nn.Module, batch: Tensors) -> torch.Tensor:
+        users, items = batch["user"], batch["item"]
+        inner = _inner(model)
+        every = torch.arange(inner.items, device=users.device)
+        logits = model(users, every, all_pairs=True).float()  # (B, items)
+        loss = F.cross_entropy(logits, items)
         if l2:
             loss = loss + l2 * inner.penalty(users, items)
         return loss

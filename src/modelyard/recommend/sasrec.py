@@ -201,8 +201,10 @@ def sequence_objective(
     a real input and a real next item of: `loss` "bpr", the paper's binary cross-entropy,
     -log sigmoid(s(next)) - mean over `negatives` uniform items j of log sigmoid(-s(j));
     "softmax", cross-entropy of the next item against `negatives` uniform items shared by the
-    batch (a drawn item equal to the next one is masked). Plus `l2` x the squared norm of the
-    scored item vectors per position. `model`: the SASRec or its DDP wrapper (one forward)."""
+    batch (a drawn item equal to the next one is masked); "full_softmax", cross-entropy of the
+    next item over every item of the catalogue (Klenitskiy & Vasilev 2023; `negatives` unused).
+    Plus `l2` x the squared norm of the scored item vectors per position (full_softmax: the
+    next items'). `model`: the SASRec or its DDP wrapper (one forward)."""
 
     def objective(model: nn.Module, batch: Tensors) -> torch.Tensor:
         inner = getattr(model, "module", model)
@@ -211,6 +213,9 @@ def sequence_objective(
         real = (inputs != inner.pad) & (targets != inner.pad)  # (B, T)
         states = model(None, None, sequences=inputs)[real]  # (P, dim)
         targets = targets[real]  # (P,)
+        if loss == "full_softmax":
+            value = full_cross_entropy(states, inner.item.weight[: inner.pad], targets)
+            return value + l2 * inner.penalty(targets, targets) if l2 else value
         positive = (states * inner.item(targets)).sum(-1)  # (P,)
         if loss == "softmax":
             drawn = torch.randint(
@@ -231,3 +236,11 @@ def sequence_objective(
         return value
 
     return objective
+
+
+def full_cross_entropy(
+    states: torch.Tensor, items: torch.Tensor, targets: torch.Tensor
+) -> torch.Tensor:
+    """states (P, dim), items (I, dim) every item's vector, targets (P,) item codes -> the mean
+    over P of -log softmax(states @ items.T)[target]: a (P, I) logit matrix, in float32."""
+    return F.cross_entropy((states @ items.T).float(), targets)

@@ -8,9 +8,15 @@ import pytest
 import torch
 
 from modelyard.recommend.data import Interactions
-from modelyard.recommend.networks import MatrixFactorization
+from modelyard.recommend.networks import MatrixFactorization, full_softmax_objective
 from modelyard.recommend.neumf import NeuMF
-from modelyard.recommend.sasrec import SASRec, last_items, sequence_objective, training_sequences
+from modelyard.recommend.sasrec import (
+    SASRec,
+    full_cross_entropy,
+    last_items,
+    sequence_objective,
+    training_sequences,
+)
 
 USERS, ITEMS = 7, 11
 
@@ -116,7 +122,7 @@ def test_sasrec_scores_from_the_remembered_history():
         torch.testing.assert_close(network.score_all(torch.tensor([0])), expected)
 
 
-@pytest.mark.parametrize(("loss", "negatives"), [("bpr", 2), ("softmax", 5)])
+@pytest.mark.parametrize(("loss", "negatives"), [("bpr", 2), ("softmax", 5), ("full_softmax", 1)])
 def test_sequence_objective_trains_on_real_positions_only(loss, negatives):
     network = _sasrec().train()
     pad = ITEMS
@@ -126,3 +132,51 @@ def test_sequence_objective_trains_on_real_positions_only(loss, negatives):
     assert torch.isfinite(value)
     grad = network.item.weight.grad.abs().sum(1)
     assert grad[pad] == 0 and (grad[[2, 3, 4, 5, 7]] > 0).all()  # every next item is scored
+
+
+def _hand_cross_entropy(scores: list[list[float]], targets: list[int]) -> float:
+    """The mean over rows of log(sum_j exp(s_j)) - s_target, written out with math."""
+    import math
+
+    rows = [
+        math.log(sum(math.exp(s) for s in row)) - row[t]
+        for row, t in zip(scores, targets, strict=True)
+    ]
+    return sum(rows) / len(rows)
+
+
+def test_full_cross_entropy_matches_a_hand_computation():
+    states = torch.tensor([[1.0, 0.0], [0.5, -1.0]])
+    items = torch.tensor([[2.0, 1.0], [0.0, 1.0], [-1.0, 3.0]])
+    # scores: row 0 = [2, 0, -1]; row 1 = [0, -1, -3.5]
+    expected = _hand_cross_entropy([[2.0, 0.0, -1.0], [0.0, -1.0, -3.5]], [1, 0])
+    found = full_cross_entropy(states, items, torch.tensor([1, 0]))
+    assert found.item() == pytest.approx(expected, rel=1e-6)
+
+
+def test_sasrec_full_softmax_scores_each_next_item_against_every_item():
+    network = _sasrec()
+    pad = ITEMS
+    batch = {"sequence": torch.tensor([[pad, pad, 1, 2, 3], [pad, pad, pad, 6, 7]])}
+    found = sequence_objective("full_softmax", 0.0, 1)(network, batch)
+    with torch.no_grad():
+        # the all-padding columns are cut: inputs [1, 2], [pad, 6]; next items [2, 3], [6, 7]
+        states = network.encode(torch.tensor([[1, 2], [pad, 6]]))
+        every = network.item.weight[:ITEMS]
+        rows = [states[0, 0], states[0, 1], states[1, 1]]  # real input and next item only
+        scores = [(every @ row).tolist() for row in rows]
+    expected = _hand_cross_entropy(scores, [2, 3, 7])
+    assert found.item() == pytest.approx(expected, rel=1e-5)
+
+
+def test_mf_full_softmax_scores_each_item_against_the_whole_catalogue():
+    torch.manual_seed(0)
+    network = MatrixFactorization(USERS, ITEMS, 4, biases=False)
+    batch = {"user": torch.tensor([0, 3, 3]), "item": torch.tensor([5, 1, 10])}
+    found = full_softmax_objective(0.0)(network, batch)
+    with torch.no_grad():
+        scores = network.score_all(batch["user"]).tolist()
+    assert found.item() == pytest.approx(_hand_cross_entropy(scores, [5, 1, 10]), rel=1e-5)
+    with_l2 = full_softmax_objective(0.5)(network, batch)
+    penalty = network.penalty(batch["user"], batch["item"])
+    assert with_l2.item() == pytest.approx(found.item() + 0.5 * penalty.item(), rel=1e-5)
