@@ -65,7 +65,8 @@ class _Bilinear(KgNetwork):
     def compare(self, query, candidates):
         if candidates is None:
             return query @ self.entity.weight.T  # (B, E)
-        return (query[:, None, :] * self.entity(candidates)).sum(-1)  # (B, K)
+        # (B, K, D) @ (B, D, 1): no (B, K, D) product tensor (and its gradient) in memory
+        return torch.bmm(self.entity(candidates), query.unsqueeze(-1)).squeeze(-1)  # (B, K)
 
 
 class DistMult(_Bilinear):
