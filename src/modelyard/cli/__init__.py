@@ -13,7 +13,7 @@ import os
 import sys
 import traceback
 
-from modelyard.cli import apply, recommend, train
+from modelyard.cli import apply, recommend, train, tune
 
 EPILOG = """examples:
   modelyard train examples/penguins/config.yaml
@@ -30,6 +30,7 @@ EPILOG = """examples:
   modelyard predict runs/kg-umls --head alga --relation isa --k 5   # link prediction
   modelyard explain runs/penguins --data test.csv --method shap --out explain.json
   modelyard compress runs/penguins --method quantize --output runs/penguins-int8 --data test.csv
+  modelyard tune examples/wine/tune.yaml --trials 30 --workers 2 --output runs/wine-tune
 
 plugins: before any command, the modules named in MODELYARD_PLUGINS (comma-separated) and
 those of installed packages' modelyard.plugins entry points are imported; they may register
@@ -48,6 +49,7 @@ VERBS = {
     "compress": (apply.add_compress, apply.run_compress),
     "explain": (apply.add_explain, apply.run_explain),
     "recommend": (recommend.add_recommend, recommend.run_recommend),
+    "tune": (tune.add_tune, tune.run_tune),
     "schema": (train.add_schema, train.run_schema),
 }
 
