@@ -114,7 +114,11 @@ def load_config(source: str | Path | dict[str, Any], overrides: list[str] = ()):
         raw, base, name = read_yaml(source), Path(source).resolve().parent, str(source)
         raw.setdefault("name", Path(source).stem)
     raw = apply_overrides(raw, list(overrides))
-    raw, _ = split_tune(raw, name)
+    raw, tune = split_tune(raw, name)
+    if tune is not None:
+        from modelyard.train.progress import log
+
+        log(f"note: the tune: section of {name} is read by `modelyard tune` only; left out here")
     from modelyard.config import checks
 
     try:
