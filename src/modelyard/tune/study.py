@@ -129,20 +129,20 @@ def _reporter(trial: Any, metric: str):
     import optuna
 
     def report(history: list[dict[str, float]]) -> None:
-        row = history[-1]
-        trial.report(
-            _final({k.removeprefix("validation_"): v for k, v in row.items()}, metric),
-            int(row["epoch"]),
-        )
+        row, epoch = history[-1], int(history[-1]["epoch"])
+        validation = {
+            k[len("validation_") :]: v for k, v in row.items() if k.startswith("validation_")
+        }
+        trial.report(_final(validation, metric), epoch)
         if trial.should_prune():
-            raise optuna.TrialPruned(f"pruned after epoch {int(row['epoch'])}")
+            raise optuna.TrialPruned(f"pruned after epoch {epoch}")
 
     return report
 
 
 def _final(metrics: dict[str, float], metric: str) -> float:
     if metric not in metrics:
-        known = ", ".join(k for k in metrics if k not in ("rows", "epoch")) or "none"
+        known = ", ".join(k for k in metrics if k != "rows") or "none"
         raise MetricMissing(
             f"tune.metric: '{metric}' was not computed on the validation split (it gives: "
             f"{known}); choose one of those, or a larger validation split"
