@@ -90,5 +90,5 @@ def test_best_config_is_complete_and_finds_its_data(tmp_path):
     best, base = load_config(out / "best.yaml")
     assert best.trainer.optimizer.lr == 0.003 and list(best.combiner.hidden) == [4]
     assert (base / best.data.train).resolve() == (project / "data.csv").resolve()
-    assert best.name == "config" and best.trainer.epochs == 3  # the rest as written
+    assert best.name == "tiny" and best.trainer.epochs == 3  # the rest as written
     assert "tune" not in yaml.safe_load(text)
