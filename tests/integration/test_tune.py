@@ -64,6 +64,7 @@ def test_study_writes_its_outputs_then_continues_and_retries_an_interrupted_tria
     rows = _trials(tmp_path)
     assert [r["state"] for r in rows] == ["complete"] * 3 + ["fail", "complete"]
     assert rows[4]["retry_of"] == "3"
+    assert rows[3]["error"] == "interrupted; run again as trial 4"
     assert float(rows[4]["trainer.optimizer.lr"]) == pytest.approx(lr)
     assert {p: p.stat().st_mtime_ns for p in finished} == finished  # not trained again
 

@@ -17,9 +17,14 @@ DATA_PATHS = ("train", "validation", "test")
 def trial_rows(study: Any, metric: str) -> list[dict[str, Any]]:
     """One row per trial: number, state, the metric (the last reported one for a pruned
     trial), epochs reported, wall seconds, each searched key's value, and why it failed."""
+    trials = study.get_trials(deepcopy=False)
+    retries = {t.user_attrs["retry_of"]: t.number for t in trials if "retry_of" in t.user_attrs}
     rows = []
-    for t in study.get_trials(deepcopy=False):
+    for t in trials:
         values = t.user_attrs.get("values", {})
+        error = t.user_attrs.get("error")
+        if t.number in retries:
+            error = f"interrupted; run again as trial {retries[t.number]}"
         rows.append(
             {
                 "number": t.number,
@@ -29,7 +34,7 @@ def trial_rows(study: Any, metric: str) -> list[dict[str, Any]]:
                 "seconds": t.user_attrs.get("seconds"),
                 **{k: _cell(v) for k, v in values.items()},
                 "retry_of": t.user_attrs.get("retry_of"),
-                "error": t.user_attrs.get("error"),
+                "error": error,
             }
         )
     return rows

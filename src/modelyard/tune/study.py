@@ -268,8 +268,7 @@ def _retry_interrupted(study: Any) -> None:
     from optuna.trial import TrialState
 
     for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
-        study._storage.set_trial_user_attr(trial._trial_id, "error", "interrupted; queued again")
-        study._storage.set_trial_state_values(trial._trial_id, state=TrialState.FAIL)
+        study.tell(trial.number, state=TrialState.FAIL)
         study.enqueue_trial(trial.params, user_attrs={"retry_of": trial.number})
         log(f"trial {trial.number} was interrupted; it runs again as a new trial")
 
