@@ -5,6 +5,7 @@ number of trials:
     tpe          TPE sampler + median pruner, one worker (the example's tune: section)
     random       random search (random sampler, no pruner), one worker: the baseline
     tpe-2w       as tpe, two worker processes sharing the study
+    random-2w    as random, two workers (the same work per trial on average: the speed-up)
 
 Each study runs as `python -m modelyard tune` in a fresh process and folder, one after the
 other. Prints per study: trials (complete / pruned / failed), epochs trained, the best
@@ -12,6 +13,11 @@ validation log loss and the test metrics of that trial's run, wall and CPU secon
 ratios against the named baselines (default config, random search, one worker).
 
     OMP_NUM_THREADS=1 python bench/tune_study.py [--trials 30] [--seed 0] [--only tpe,random]
+    OMP_NUM_THREADS=1 python bench/tune_study.py --trials 12 --only capacity,random,random-2w,capacity
+
+`capacity` (a step of --only) measures how many cores two processes get at that moment (two
+CPU-bound processes side by side against one): on a shared machine it says what speed-up the
+two workers could have had.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -33,6 +40,7 @@ STUDIES = {
     "tpe": ({"sampler": "tpe", "pruner": "median"}, 1),
     "random": ({"sampler": "random", "pruner": "none"}, 1),
     "tpe-2w": ({"sampler": "tpe", "pruner": "median"}, 2),
+    "random-2w": ({"sampler": "random", "pruner": "none"}, 2),
 }
 
 
@@ -107,6 +115,21 @@ def _cell(key: str, value) -> str:
     return "-" if value is None else str(value)
 
 
+def _capacity(seconds_of_work: float = 3.0) -> float:
+    """How many cores two processes get at once now: the wall time of one CPU-bound process
+    times two, over that of two such processes side by side (2.0 on an idle machine of two
+    or more cores; near 1.0 when the machine is full and gives this benchmark one share)."""
+    spin = f"import time\nend = time.process_time() + {seconds_of_work}\nwhile time.process_time() < end: pass"
+    started = time.perf_counter()
+    subprocess.run([sys.executable, "-c", spin], check=True)
+    one = time.perf_counter() - started
+    started = time.perf_counter()
+    both = [subprocess.Popen([sys.executable, "-c", spin]) for _ in range(2)]
+    for process in both:
+        process.wait()
+    return 2 * one / (time.perf_counter() - started)
+
+
 def _ratios(rows: dict[str, dict]) -> None:
     tpe = rows.get("tpe")
     if tpe and "default" in rows:
@@ -118,13 +141,15 @@ def _ratios(rows: dict[str, dict]) -> None:
             f"tpe best val log_loss / random search's: {tpe['val log_loss'] / r['val log_loss']:.3f}"
         )
         print(f"tpe wall / random search's wall: {tpe['wall s'] / r['wall s']:.3f}")
-    if tpe and "tpe-2w" in rows:
-        two = rows["tpe-2w"]
-        print(
-            f"one worker's wall / two workers' wall (speed-up): {tpe['wall s'] / two['wall s']:.2f}"
-        )
-        rate = (two["epochs"] / two["wall s"]) / (tpe["epochs"] / tpe["wall s"])
-        print(f"epochs per second, two workers / one: {rate:.2f}")
+    for one in ("tpe", "random"):
+        two = rows.get(f"{one}-2w")
+        if one in rows and two:
+            base = rows[one]
+            print(
+                f"{one}: one worker's wall / two workers' wall: {base['wall s'] / two['wall s']:.2f}"
+            )
+            rate = (two["epochs"] / two["wall s"]) / (base["epochs"] / base["wall s"])
+            print(f"{one}: epochs per second, two workers / one: {rate:.2f}")
 
 
 def main() -> None:
@@ -136,11 +161,19 @@ def main() -> None:
     rows: dict[str, dict] = {}
     with tempfile.TemporaryDirectory(prefix="tune-bench-") as tmp:
         for name in args.only.split(","):
+            if name == "capacity":
+                print(f"cores two processes get now: {_capacity():.2f}", flush=True)
+                continue
             if name == "default":
                 rows[name] = _default(Path(tmp))
             else:
                 rows[name] = _study(Path(tmp), name, args.trials, args.seed)
-            print(f"done: {name} {rows[name]['wall s']:.0f}s", file=sys.stderr, flush=True)
+            load = " ".join(f"{x:.1f}" for x in os.getloadavg())
+            print(
+                f"done: {name} {rows[name]['wall s']:.0f}s, load {load}",
+                file=sys.stderr,
+                flush=True,
+            )
     _print(list(rows.values()))
     _ratios(rows)
 

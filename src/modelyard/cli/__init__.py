@@ -30,7 +30,7 @@ EPILOG = """examples:
   modelyard predict runs/kg-umls --head alga --relation isa --k 5   # link prediction
   modelyard explain runs/penguins --data test.csv --method shap --out explain.json
   modelyard compress runs/penguins --method quantize --output runs/penguins-int8 --data test.csv
-  modelyard tune examples/wine/tune.yaml --trials 30 --workers 2 --output runs/wine-tune
+  modelyard tune examples/breast_cancer/tune.yaml --trials 30 --workers 2
 
 plugins: before any command, the modules named in MODELYARD_PLUGINS (comma-separated) and
 those of installed packages' modelyard.plugins entry points are imported; they may register

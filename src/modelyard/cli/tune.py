@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 EXAMPLES = """examples:
-  modelyard tune examples/wine/tune.yaml                      # tune.trials trials, one process
-  modelyard tune examples/wine/tune.yaml --trials 30 --workers 2 --output runs/wine-tune
-  modelyard tune examples/wine/tune.yaml --output runs/wine-tune   # again: continues that study
-  modelyard train runs/wine-tune/best.yaml                    # the best trial's config
+  modelyard tune examples/breast_cancer/tune.yaml             # into runs/breast_cancer-tune
+  modelyard tune examples/breast_cancer/tune.yaml --trials 30 --workers 2 --output runs/bc
+  modelyard tune examples/breast_cancer/tune.yaml --output runs/bc   # again: continues it
+  modelyard train runs/bc/best.yaml                           # the best trial's config
 
 The config's `tune:` section says what to search (see README, 'Tuning'):
   tune:
@@ -63,7 +62,6 @@ def add_tune(verbs) -> None:
 def run_tune(args) -> int:
     from modelyard.tune import tune
 
-    output = Path(args.output) if args.output else Path("runs") / f"{Path(args.config).stem}-tune"
-    summary = tune(args.config, output, args.trials, args.workers, args.timeout)
+    summary = tune(args.config, args.output, args.trials, args.workers, args.timeout)
     print(json.dumps(summary, indent=2))
     return 0

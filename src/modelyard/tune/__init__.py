@@ -16,12 +16,13 @@ __all__ = ["tune"]
 
 def tune(
     config: str | Path,
-    output: str | Path,
+    output: str | Path | None = None,
     trials: int | None = None,
     workers: int = 1,
     timeout: float | None = None,
 ) -> dict[str, Any]:
-    """Tune `config` (a YAML file with a `tune:` section) into the folder `output`.
+    """Tune `config` (a YAML file with a `tune:` section) into the folder `output` (default
+    runs/<config name>-tune).
 
     `trials`: the study's total (default: tune.trials); a re-run continues up to it.
     `workers`: processes sharing the study, each with cores / workers torch threads.
@@ -37,7 +38,7 @@ def tune(
     if timeout is not None and timeout <= 0:
         raise UserError(f"--timeout {timeout:g}: use a positive number of seconds")
     definition = load_study(config)
-    output = Path(output)
+    output = Path(output) if output else Path("runs") / f"{definition.raw['name']}-tune"
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     plan = study.Plan(
         config=str(config),
