@@ -89,6 +89,15 @@ def test_a_changed_space_is_not_mixed_into_a_study(tmp_path):
     assert "holds a study of another search space, metric or direction" in result.stderr
 
 
+def test_trials_failing_in_a_row_stop_the_study(tmp_path):
+    config = _project(tmp_path, epochs=1, trials=5)
+    (tmp_path / "data.csv").unlink()  # every trial fails alike
+    result = modelyard("tune", config, "--output", "out", cwd=tmp_path, check=2)
+    assert "3 trials in a row failed, the last with: " in result.stderr
+    assert "data.csv" in result.stderr
+    assert result.stderr.count("trial ") >= 3 and " fail " in result.stderr
+
+
 @pytest.mark.parametrize(
     ("tune", "args", "message"),
     [

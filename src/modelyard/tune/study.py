@@ -28,6 +28,7 @@ from modelyard.tune.space import Study, load_study, suggest
 STUDY_NAME = "modelyard"
 JOURNAL = "study.log"
 TRIALS = "trials"
+FAILURES_IN_A_ROW = 3  # in one worker: then something is wrong with more than a trial's values
 
 
 @dataclass(frozen=True)
@@ -79,8 +80,15 @@ def work(plan: Plan, index: int) -> None:
         pruner=_pruner(definition),
     )
     deadline = time.monotonic() + plan.timeout if plan.timeout else None
+    failed_in_a_row = 0
     while (trial := _next_trial(study, plan, deadline)) is not None:
-        _run_trial(study, trial, definition, plan.output)
+        error = _run_trial(study, trial, definition, plan.output)
+        failed_in_a_row = failed_in_a_row + 1 if error else 0
+        if failed_in_a_row == FAILURES_IN_A_ROW:
+            raise UserError(
+                f"{FAILURES_IN_A_ROW} trials in a row failed, the last with: {error}; fix the "
+                "config, its data or the space, then run the command again to continue"
+            )
 
 
 def counted(trials: list[Any]) -> int:
@@ -92,8 +100,9 @@ def counted(trials: list[Any]) -> int:
 # ---------------------------------------------------------------- one trial
 
 
-def _run_trial(study: Any, trial: Any, definition: Study, output: Path) -> None:
-    """Train one trial's config into DIR/trials/<number>/ and tell the study how it went."""
+def _run_trial(study: Any, trial: Any, definition: Study, output: Path) -> str | None:
+    """Train one trial's config into DIR/trials/<number>/ and tell the study how it went;
+    returns the error that failed it, if any."""
     import optuna
 
     from modelyard.api import Model
@@ -116,11 +125,13 @@ def _run_trial(study: Any, trial: Any, definition: Study, output: Path) -> None:
     except UserError as e:  # e.g. training diverged at these values: the study goes on
         trial.set_user_attr("error", str(e))
         _tell(study, trial, started, state=optuna.trial.TrialState.FAIL)
+        return str(e)
     except Exception:  # our bug: recorded, then stops the study with its traceback
         _tell(study, trial, started, state=optuna.trial.TrialState.FAIL)
         raise
     else:
         _tell(study, trial, started, values=value)
+    return None
 
 
 def _reporter(trial: Any, metric: str):
