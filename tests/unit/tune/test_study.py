@@ -92,3 +92,37 @@ def test_best_config_is_complete_and_finds_its_data(tmp_path):
     assert (base / best.data.train).resolve() == (project / "data.csv").resolve()
     assert best.name == "tiny" and best.trainer.epochs == 3  # the rest as written
     assert "tune" not in yaml.safe_load(text)
+
+
+@pytest.mark.parametrize(
+    ("pruner", "kind"),
+    [("median", "MedianPruner"), ("hyperband", "HyperbandPruner"), ("none", "NopPruner")],
+)
+def test_pruners_and_samplers(tmp_path, pruner, kind):
+    from modelyard.tune.study import _pruner, _sampler
+
+    space = {"trainer.optimizer.lr": {"loguniform": [1e-4, 1e-1]}}
+    config = {**tiny_config(epochs=7), "tune": {"space": space, "pruner": pruner}}
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(config), encoding="utf-8")
+    definition = load_study(tmp_path / "config.yaml")
+    chosen = _pruner(definition)
+    assert type(chosen).__name__ == kind
+    if kind == "HyperbandPruner":
+        assert chosen._max_resource == 7  # the config's epochs
+    assert type(_sampler(definition, seed=1)).__name__ == "TPESampler"
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        ({"workers": 0}, "--workers 0: use 1 or more"),
+        ({"trials": 0}, "--trials 0: use 1 or more"),
+        ({"timeout": -1}, "--timeout -1: use a positive number"),
+    ],
+)
+def test_bad_arguments(tmp_path, arguments, message):
+    from modelyard.errors import UserError
+    from modelyard.tune import tune
+
+    with pytest.raises(UserError, match=message):
+        tune(tmp_path / "missing.yaml", tmp_path / "out", **arguments)
