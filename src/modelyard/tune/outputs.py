@@ -144,6 +144,9 @@ def _history_figure(rows: list[dict[str, Any]], metric: str, direction: str) -> 
         pick = min if direction == "minimize" else max
         best = [pick(v for _, v in done[: i + 1]) for i in range(len(done))]
         ax.step([n for n, _ in done], best, where="post", label="best so far")
+    from matplotlib.ticker import MaxNLocator
+
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("trial")
     ax.set_ylabel(f"validation {metric}")
     ax.legend()
