@@ -126,3 +126,23 @@ def test_bad_arguments(tmp_path, arguments, message):
 
     with pytest.raises(UserError, match=message):
         tune(tmp_path / "missing.yaml", tmp_path / "out", **arguments)
+
+
+def test_the_reporter_stops_a_run_from_the_epoch_end_event(tmp_path):
+    """Through the training loop: each epoch's validation metric reaches the trial, and
+    TrialPruned ends `fit` after the epoch that history.csv already records."""
+    from modelyard.api import Model
+
+    make_table().to_csv(tmp_path / "data.csv", index=False)
+    config = tiny_config(epochs=6, early_stopping=None)
+    config["inputs"] = config["inputs"][:3]
+    model = Model.from_config(config)
+    model.base_dir = tmp_path
+    study = optuna.create_study(pruner=optuna.pruners.ThresholdPruner(upper=0.0))  # prunes at once
+    trial = study.ask()
+    model.on_epoch_end = _reporter(trial, "loss")
+    with pytest.raises(optuna.TrialPruned, match="after epoch 1"):
+        model.fit(output_dir=tmp_path / "run")
+    pruned = study.tell(trial, state=optuna.trial.TrialState.PRUNED)
+    assert list(pruned.intermediate_values) == [1]
+    assert len((tmp_path / "run/history.csv").read_text().splitlines()) == 2  # header + epoch 1
