@@ -13,6 +13,7 @@ validation log loss and the test metrics of that trial's run, wall and CPU secon
 ratios against the named baselines (default config, random search, one worker).
 
     OMP_NUM_THREADS=1 python bench/tune_study.py [--trials 30] [--seed 0] [--only tpe,random]
+    (README's table: seed 0 with the default steps; seeds 1 and 2 with --only tpe,random)
     OMP_NUM_THREADS=1 python bench/tune_study.py --trials 12 --only capacity,random,random-2w,capacity
 
 `capacity` (a step of --only) measures how many cores two processes get at that moment (two
