@@ -10,6 +10,7 @@ directory's safety (run.session), seeding, devices and precision are the same fo
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,9 @@ class Fitting:
     base_dir: Path  # relative paths of the config start here (its file's folder)
     module: torch.nn.Module | None
     history: list[dict[str, float]]
+    # Called after each epoch (main process) with the history so far, after history.csv is
+    # written: a tuner reports validation metrics from here (and may stop the run by raising).
+    on_epoch_end: Callable[[list[dict[str, float]]], None] | None = None
 
     def embedding_table(self) -> tuple[Any, list[str], str]:
         """((N, D) float array, N names, what they are) for `export --format projector`: the
@@ -88,7 +92,7 @@ class Fitting:
             else "min",
             shown=self._epoch_metrics(),
             step=self._train_step(),
-            after_epoch=_live_history(run_dir),
+            after_epoch=_after_epoch(run_dir, self.on_epoch_end),
             checkpoint_path=run_dir / run.CHECKPOINT if run_dir is not None else None,
             resume=checkpoint.load(run_dir / run.CHECKPOINT) if resume and run_dir else None,
         )
@@ -155,12 +159,18 @@ class Fitting:
         raise NotImplementedError
 
 
-def _live_history(run_dir: Path | None):
+def _after_epoch(run_dir: Path | None, listener: Callable | None):
     """Rewrites the run's history.csv after every epoch, so a killed run keeps its record and
-    a long one can be watched; None without a run directory."""
+    a long one can be watched, then calls `listener`; None when there is nothing to do."""
     if run_dir is None:
-        return None
-    return lambda history: run.write_history(run_dir / run.HISTORY_FILE, history)
+        return listener
+
+    def after_epoch(history: list[dict[str, float]]) -> None:
+        run.write_history(run_dir / run.HISTORY_FILE, history)
+        if listener is not None:
+            listener(history)
+
+    return after_epoch
 
 
 def _run_target(output_dir: str | Path | None, resume: bool) -> Path | None:

@@ -13,7 +13,7 @@ import os
 import sys
 import traceback
 
-from modelyard.cli import apply, experiments, extract, recommend, train
+from modelyard.cli import apply, experiments, extract, recommend, train, tune
 
 EPILOG = """examples:
   modelyard train examples/penguins/config.yaml
@@ -32,6 +32,7 @@ EPILOG = """examples:
   modelyard compress runs/penguins --method quantize --output runs/penguins-int8 --data test.csv
   modelyard cv examples/penguins/config.yaml --folds 5 --stratify
   modelyard compare runs/penguins runs/penguins-wide --html compare.html
+  modelyard tune examples/breast_cancer/tune.yaml --trials 30 --workers 2
 
 plugins: before any command, the modules named in MODELYARD_PLUGINS (comma-separated) and
 those of installed packages' modelyard.plugins entry points are imported; they may register
@@ -53,6 +54,7 @@ VERBS = {
     "extract-triples": (extract.add_extract, extract.run_extract),
     "cv": (experiments.add_cv, experiments.run_cv),
     "compare": (experiments.add_compare, experiments.run_compare),
+    "tune": (tune.add_tune, tune.run_tune),
     "schema": (train.add_schema, train.run_schema),
 }
 

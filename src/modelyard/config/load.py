@@ -50,6 +50,15 @@ def apply_overrides(raw: dict[str, Any], overrides: list[str]) -> dict[str, Any]
     return raw
 
 
+def with_values(raw: dict[str, Any], values: dict[str, Any]) -> dict[str, Any]:
+    """A copy of `raw` with each dotted key set to its value, as `--set KEY=VALUE` would
+    (the value taken as it is, not as YAML text)."""
+    raw = copy.deepcopy(raw)
+    for key, value in values.items():
+        _set_path(raw, _parts(key), value, key)
+    return raw
+
+
 def _set_path(node: Any, parts: list[str], value: Any, item: str) -> None:
     for i, part in enumerate(parts):
         last = i == len(parts) - 1
@@ -105,6 +114,11 @@ def load_config(source: str | Path | dict[str, Any], overrides: list[str] = ()):
         raw, base, name = read_yaml(source), Path(source).resolve().parent, str(source)
         raw.setdefault("name", Path(source).stem)
     raw = apply_overrides(raw, list(overrides))
+    raw, tune = split_tune(raw, name)
+    if tune is not None:
+        from modelyard.train.progress import log
+
+        log(f"note: the tune: section of {name} is read by `modelyard tune` only; left out here")
     from modelyard.config import checks
 
     try:
@@ -115,6 +129,35 @@ def load_config(source: str | Path | dict[str, Any], overrides: list[str] = ()):
     except ConfigError as e:
         raise _blame_overrides(e, list(overrides), name) from None
     return config, base
+
+
+def split_tune(raw: dict[str, Any], source: str = "config"):
+    """(the config without its `tune:` section, that section validated or None). Only
+    `modelyard tune` reads the section; every other command trains the config without it."""
+    if "tune" not in raw:
+        return raw, None
+    from pydantic import ValidationError
+
+    from modelyard.config.schema.tune import Tune
+
+    rest = {k: v for k, v in raw.items() if k != "tune"}
+    try:
+        return rest, Tune.model_validate(raw["tune"])
+    except ValidationError as e:
+        root, wrapper = _tune_root(), {"tune": raw["tune"]}
+        problems = [
+            _describe({**err, "loc": ("tune", *err["loc"])}, wrapper, root) for err in e.errors()
+        ]
+        raise ConfigError(_merge(problems), source) from None
+
+
+def _tune_root():
+    """A model holding `tune` alone, for `_describe`'s paths and suggestions."""
+    from pydantic import create_model
+
+    from modelyard.config.schema.tune import Tune
+
+    return create_model("TuneRoot", tune=(Tune, ...))
 
 
 def _blame_overrides(error: ConfigError, overrides: list[str], source: str) -> ConfigError:
@@ -251,6 +294,8 @@ def _child_annotation(annotation: Any, part: Any, parent: Any) -> Any:
     for arg in _flat_args(annotation):
         if typing.get_origin(arg) in (list, tuple) and isinstance(part, int):
             return typing.get_args(arg)[0]
+        if typing.get_origin(arg) is dict and isinstance(part, str):
+            return typing.get_args(arg)[1]
     return None
 
 
