@@ -10,8 +10,10 @@ EXTRACT_HELP = """Every sentence of --data (a table's --column, or a .txt file w
 line) is split into words and punctuation; the --entities run (a tags output, BIO tags) finds
 its entities; the --relations run (a category output with a 'none' class) reads each ordered
 pair of them marked as '[E1] .. [/E1]' and '[E2] .. [/E2]' in the sentence and names their
-relation. Pairs whose relation is 'none', or below --threshold, are left out. Entity names are
-canonical (lowercase, single spaces, no leading a/an/the): the same name is the same entity.
+relation: its most probable class other than 'none', kept when the pair is related with
+probability at least --threshold (1 - P(none); lower it for recall, raise it for precision).
+Entity names are canonical (lowercase, single spaces, no leading a/an/the): the same name
+is the same entity.
 
 --out: head, relation, tail per line, tab-separated, no header: ready as the train file of a
 link prediction config. --details: the same triples with their best score and how many
@@ -36,7 +38,12 @@ def add_extract(verbs) -> None:
     parser.add_argument("--relations", required=True, help="run of the relation classifier")
     parser.add_argument("--data", required=True, help="a table, or a .txt file of sentences")
     parser.add_argument("--column", default="text", help="the sentences' column (default text)")
-    parser.add_argument("--threshold", type=float, default=0.5, help="least relation probability")
+    parser.add_argument(
+        "--threshold",
+        type=float,
+        default=0.5,
+        help="least probability that a pair is related (default 0.5)",
+    )
     parser.add_argument("--out", required=True, help="triples TSV (head, relation, tail)")
     parser.add_argument("--details", help="also the triples with scores (.csv, .tsv, ...)")
     parser.add_argument("--graphml", help="also a GraphML file")

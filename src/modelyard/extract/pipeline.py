@@ -97,9 +97,9 @@ def _columns(model, kind: str, flag: str) -> tuple[str, str]:
 
 
 def extract(models: Models, texts: pd.Series, threshold: float = 0.5) -> pd.DataFrame:
-    """One row per (sentence, ordered entity pair) whose relation is not `none` with at least
-    `threshold` probability: sentence (the index label of `texts`), head, relation, tail
-    (canonical names), score."""
+    """One row per (sentence, ordered entity pair) related with probability (1 - P(none)) at
+    least `threshold`: sentence (the index label of `texts`), head, relation (the most
+    probable other class), tail (canonical names), score."""
     tokens = [tokenize(str(text)) for text in texts]
     tagged = models.entities.predict(
         pd.DataFrame({models.entity_input: [" ".join(t) for t in tokens]}), ids=False
@@ -114,20 +114,36 @@ def extract(models: Models, texts: pd.Series, threshold: float = 0.5) -> pd.Data
     if not pairs:
         return pd.DataFrame(columns=["sentence", "head", "relation", "tail", "score"])
     frame = pd.DataFrame({models.relation_input: [marked(w, a, b) for _, w, a, b in pairs]})
-    scored = models.relations.predict(frame, ids=False)
-    out = models.relation_output
+    relation, score = _relations(models.relations.predict(frame, ids=False), models)
     rows = pd.DataFrame(
         {
             "sentence": [p[0] for p in pairs],
             "head": [canonical(" ".join(w[a[0] : a[1]])) for _, w, a, _ in pairs],
-            "relation": scored[f"{out}_prediction"].astype(str).to_numpy(),
+            "relation": relation,
             "tail": [canonical(" ".join(w[b[0] : b[1]])) for _, w, _, b in pairs],
-            "score": scored[f"{out}_probability"].to_numpy(),
+            "score": score,
         }
     )
-    kept = (rows["relation"] != NO_RELATION) & (rows["score"] >= threshold)
-    kept &= rows["head"] != rows["tail"]
+    kept = (rows["score"] >= threshold) & (rows["head"] != rows["tail"])
     return rows[kept].reset_index(drop=True)
+
+
+def _relations(scored: pd.DataFrame, models: Models):
+    """(relation, score) per pair: the most probable class other than `none`, and the
+    probability that the pair is related at all, 1 - P(none). `--threshold` on that score
+    trades precision for recall."""
+    prefix = f"{models.relation_output}_probability_"
+    classes = [c.removeprefix(prefix) for c in scored.columns if c.startswith(prefix)]
+    if NO_RELATION not in classes:
+        raise UserError(
+            f"--relations: its output '{models.relation_output}' has no '{NO_RELATION}' class "
+            f"(classes: {', '.join(classes)}); train it with '{NO_RELATION}' rows for entity "
+            "pairs that are not related"
+        )
+    related = [c for c in classes if c != NO_RELATION]
+    probabilities = scored[[prefix + c for c in related]].to_numpy()
+    relation = pd.Index(related)[probabilities.argmax(axis=1)].to_numpy()
+    return relation, 1.0 - scored[prefix + NO_RELATION].to_numpy()
 
 
 def _tag_list(tags: Any) -> list[str]:

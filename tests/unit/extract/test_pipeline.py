@@ -87,3 +87,23 @@ def test_graphml_and_turtle_read_back(tmp_path):
     ) in rdf
     labels = {str(o) for o in rdf.objects(predicate=rdflib.RDFS.label)}
     assert labels == {"sparrow", "wing", "bird", "finch"}
+
+
+def test_a_pair_gets_its_likeliest_relation_scored_by_how_likely_it_is_related_at_all():
+    from modelyard.errors import UserError
+    from modelyard.extract.pipeline import Models, _relations
+
+    models = Models(None, None, "tokens", "tags", "text", "rel")
+    scored = pd.DataFrame(
+        {
+            "rel_prediction": ["none", "hypernym"],
+            "rel_probability_hypernym": [0.30, 0.7],
+            "rel_probability_none": [0.45, 0.2],
+            "rel_probability_part_of": [0.25, 0.1],
+        }
+    )
+    relation, score = _relations(scored, models)
+    assert relation.tolist() == ["hypernym", "hypernym"]  # 'none' is never the relation
+    assert score.tolist() == pytest.approx([0.55, 0.8])
+    with pytest.raises(UserError, match="has no 'none' class"):
+        _relations(scored.drop(columns="rel_probability_none"), models)
