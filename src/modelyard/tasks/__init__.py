@@ -63,8 +63,16 @@ def _register_builtins() -> None:
         return
     _BUILTINS_REGISTERED = True
     from modelyard.tasks.rows import BinaryTask, CategoryTask, NumberTask
+    from modelyard.tasks.summary import SummaryTask
     from modelyard.tasks.tagging import TaggingTask
     from modelyard.tasks.text import TextTask
 
-    for task in (CategoryTask(), BinaryTask(), NumberTask(), TaggingTask(), TextTask()):
+    for task in (
+        CategoryTask(),
+        BinaryTask(),
+        NumberTask(),
+        TaggingTask(),
+        TextTask(),
+        SummaryTask(),
+    ):
         _add(task)

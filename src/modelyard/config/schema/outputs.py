@@ -131,11 +131,60 @@ class TextOutput(Strict):
     weight: PositiveFloat = 1.0
 
 
-BUILTIN_OUTPUTS = (CategoryOutput, BinaryOutput, NumberOutput, TagsOutput, TextOutput)
+class SentenceScorer(Strict):
+    """An extractive summary's sentence scorer: each sentence's vector (the text input's
+    encoder, pooled over the sentence) with its document's mean vector, their product and
+    cosine, and the sentence's position, into a `dim`-wide layer, then `layers` Transformer
+    layers across the sentences of a document (0: none), then a score per sentence."""
+
+    dim: PositiveInt = 128
+    layers: Annotated[int, Field(ge=0)] = 1
+    heads: PositiveInt = 4
+    dropout: Probability = 0.1
+
+
+class SummaryOutput(Strict):
+    """A summary of a text input (the document), scored by ROUGE against the reference in
+    `column`, next to the Lead-3 and TextRank baselines on the same documents.
+
+    `method: extractive` picks whole sentences of the document: it splits it into sentences (a
+    JSON list of strings is taken as already split), scores each one, and keeps the best
+    within `max_sentences` and `max_words`, in document order. Sentences are labelled for
+    training by `labels_column` (a JSON list of 0/1 per sentence, such as human highlights)
+    or else by a greedy ROUGE oracle against the reference. Use it when summaries reuse the
+    document's sentences; cost: one encoder pass per sentence (with `freeze: all` on a
+    pretrained encoder, once per sentence for the whole run).
+    `method: abstractive` writes new text with the encoder-decoder of `type: text` outputs
+    (`decoder`, `preprocessing`, `label_smoothing` as there); it needs far more data.
+    """
+
+    name: str
+    type: Literal["summary"]
+    column: str | None = None
+    method: Literal["extractive", "abstractive"] = "extractive"
+    max_sentences: PositiveInt | None = 3
+    max_words: PositiveInt | None = None
+    labels_column: str | None = None
+    max_document_sentences: PositiveInt = 100
+    scorer: SentenceScorer = SentenceScorer()
+    decoder: TransformerDecoder = TransformerDecoder()
+    preprocessing: TextOutputPreprocessing = TextOutputPreprocessing()
+    label_smoothing: Probability = 0.1
+    weight: PositiveFloat = 1.0
+
+
+BUILTIN_OUTPUTS = (
+    CategoryOutput,
+    BinaryOutput,
+    NumberOutput,
+    TagsOutput,
+    TextOutput,
+    SummaryOutput,
+)
 
 # The built-in output types; a task registered by a plugin adds its own (see
 # supervised.config_model).
 Output = Annotated[
-    CategoryOutput | BinaryOutput | NumberOutput | TagsOutput | TextOutput,
+    CategoryOutput | BinaryOutput | NumberOutput | TagsOutput | TextOutput | SummaryOutput,
     Field(discriminator="type"),
 ]

@@ -81,6 +81,7 @@ class TextFeature(Feature):
     saved = False  # True when `source` is a saved fine-tuned model's own backbone folder
     words = False
     alignment: Alignment | None = None
+    sentences: Any = None  # sentence mode (tasks/summary/sentences.DocumentSentences), or None
     request_type = str | list[str]
     explain_kind = "text"
     export_preprocessing = "token ids of the tokenizer named here, truncated to max_length (0 = padding); pretrained: (batch, 2, length) ids and attention mask"
@@ -161,7 +162,9 @@ class TextFeature(Feature):
 
     def transform(self, series: pd.Series) -> torch.Tensor:
         """(N, L) int64 token ids, 0 = padding; L = longest text, capped at max_length.
-        Pretrained: (N, 2, L) ids and attention mask."""
+        Pretrained: (N, 2, L) ids and attention mask. Sentence mode: (N, S, ...) per sentence."""
+        if self.sentences is not None:
+            return self.sentences.transform(self, series)
         if self.words:
             return self._transform_words(series)
         if self.pretrained:
