@@ -15,7 +15,7 @@ states in words, so a correct triple WordNet lacks counts as wrong: precision is
 
     python examples/kg_text/prepare.py
     modelyard train examples/kg_text/mentions.yaml && modelyard train examples/kg_text/relations.yaml
-    python bench/kg_construction.py --entities runs/kg-text-mentions --relations runs/kg-text-relations
+    python bench/kg_construction.py --entities runs/kg_text_mentions --relations runs/kg_text_relations
 """
 
 from __future__ import annotations
