@@ -14,8 +14,8 @@ A triple counts when (sentence, head, relation, tail) equals a gold one after ca
 states in words, so a correct triple WordNet lacks counts as wrong: precision is a lower bound.
 
     python examples/kg_text/prepare.py
-    modelyard train examples/kg_text/mentions.yaml && modelyard train examples/kg_text/relations.yaml
-    python bench/kg_construction.py --entities runs/kg_text_mentions --relations runs/kg_text_relations
+    modelyard train examples/kg_text/mentions.yaml && modelyard train examples/kg_text/relations_bow.yaml
+    python bench/kg_construction.py --entities runs/kg_text_mentions --relations runs/kg_text_relations_bow
 """
 
 from __future__ import annotations
