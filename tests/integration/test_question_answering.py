@@ -139,3 +139,27 @@ def test_an_empty_question_is_an_error(tmp_path):
 def test_a_missing_column_is_an_error(tmp_path):
     table = [{k: v for k, v in r.items() if k != "context"} for r in rows(8)]
     assert "no column 'context'" in _bad(tmp_path, table)
+
+
+def test_our_own_pretrained_bert_fine_tunes_for_question_answering(tmp_path):
+    """A `task: language_model` BERT's model/ folder is a checkpoint QA starts from."""
+    text = [r["question"] + " " + r["context"] for r in rows(60)]
+    (tmp_path / "corpus.txt").write_text("\n".join(text))
+    lm = {
+        "name": "bert",
+        "task": "language_model",
+        "corpus": {"train": ["corpus.txt"]},
+        "tokenizer": {"vocab_size": 120},
+        "model": {"architecture": "bert", "hidden": 32, "layers": 2, "heads": 2},
+        "block_size": 24,
+        "trainer": {"epochs": 1, "batch_size": 32},
+    }
+    (tmp_path / "lm.yaml").write_text(yaml.safe_dump(lm))
+    modelyard("train", "lm.yaml", "--output", "runs/bert", cwd=tmp_path)
+    config = _write(tmp_path, model={"pretrained": "runs/bert/model"})
+    settings = yaml.safe_load((tmp_path / config).read_text())
+    settings["trainer"]["epochs"] = 1
+    settings["windows"] = {"max_length": 24, "stride": 4}
+    (tmp_path / config).write_text(yaml.safe_dump(settings))
+    modelyard("train", config, "--output", "runs/qa", cwd=tmp_path)
+    assert "f1" in json.loads((tmp_path / "runs/qa/metrics.json").read_text())["test"]
