@@ -9,7 +9,8 @@ Build the tables first (examples/squad/prepare.py), then:
         [--max-length 256] [--stride 64] [--out bench/out/qa_squad]
 
 `--train-articles N` trains on the first N training articles only (all of them: 0), for a
-CPU budget; validation is left out (no early stopping) to spend the time on training. Prints
+CPU budget (`--first-article K`: on articles K+1..K+N; with `--pretrained` set to an earlier
+run's model/ folder, fine-tuning continues from it on further articles); validation is left out (no early stopping) to spend the time on training. Prints
 the test exact match and F1 of both, the model's training wall time and windows/s, the test
 questions/s of both, and the ratio of F1s.
 """
@@ -25,10 +26,11 @@ import pandas as pd
 import torch
 
 
-def _subset(train: Path, articles: int, out: Path) -> Path:
+def _subset(train: Path, articles: int, first: int, out: Path) -> Path:
     frame = pd.read_json(train, lines=True, dtype=False)
-    if articles:
-        kept = list(dict.fromkeys(frame["title"]))[:articles]
+    if articles or first:
+        titles = list(dict.fromkeys(frame["title"]))
+        kept = titles[first : first + articles] if articles else titles[first:]
         frame = frame[frame["title"].isin(kept)]
     path = out / "train_subset.jsonl"
     frame.to_json(path, orient="records", lines=True, force_ascii=False)
@@ -40,7 +42,7 @@ def _config(args, train: Path) -> dict:
         "name": "qa_squad",
         "task": "question_answering",
         "data": {"train": str(train), "test": str((args.data / "test.jsonl").resolve())},
-        "model": {"pretrained": "minilm"},
+        "model": {"pretrained": args.pretrained},
         "windows": {"max_length": args.max_length, "stride": args.stride},
         "trainer": {
             "epochs": args.epochs,
@@ -70,6 +72,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=Path("examples/squad/data"))
     parser.add_argument("--train-articles", type=int, default=12)
+    parser.add_argument("--first-article", type=int, default=0)
+    parser.add_argument(
+        "--pretrained",
+        default="minilm",
+        help="minilm, or a checkpoint to continue from (an earlier run's model/ folder)",
+    )
     parser.add_argument("--epochs", type=int, default=1)
     parser.add_argument("--max-length", type=int, default=256)
     parser.add_argument("--stride", type=int, default=64)
@@ -83,7 +91,7 @@ def main() -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     lexical = _lexical(args.data / "test.jsonl")
     print(f"lexical baseline: {json.dumps(lexical)}", flush=True)
-    train = _subset(args.data / "train.jsonl", args.train_articles, args.out)
+    train = _subset(args.data / "train.jsonl", args.train_articles, args.first_article, args.out)
     model = Model.from_config(_config(args, train.resolve()))
     began = time.perf_counter()
     model.fit(output_dir=args.out / "run", overwrite=True)
@@ -94,6 +102,8 @@ def main() -> None:
     summary = {
         "train_questions": len(train.read_text(encoding="utf-8").splitlines()),
         "train_articles": args.train_articles or "all",
+        "first_article": args.first_article,
+        "pretrained": args.pretrained,
         "epochs": args.epochs,
         "fit_wall_seconds": wall,
         "train_epoch_seconds": rows,

@@ -93,10 +93,11 @@ class QuestionAnswerer(Fitting):
             log(f"data: {sizes}")
         return prepared
 
-    def _split(self, frame: pd.DataFrame, where: str, labels: bool = True) -> _Split:
-        questions = questions_of(
-            frame, self.config.data.columns, where, labels, self.config.answers.no_answer
-        )
+    def _split(self, frame: pd.DataFrame, where: str, labels: bool = True, columns=None) -> _Split:
+        """The questions of `frame` (checked) and their windows; `columns`: other than the
+        config's (a served request's)."""
+        columns = columns or self.config.data.columns
+        questions = questions_of(frame, columns, where, labels, self.config.answers.no_answer)
         w = self.config.windows
         windows = make_windows(
             self.tokenizer,
@@ -235,13 +236,11 @@ class QuestionAnswerer(Fitting):
         columns = self.config.data.columns.model_copy(
             update={"question": "question", "context": "context"}
         )
-        found = questions_of(frame, columns, "request", labels=False)
-        w = self.config.windows
-        windows = make_windows(
-            self.tokenizer, found.questions, found.contexts, w.max_length, w.stride, found.rows
-        )
-        start, end, _ = self._scores(self.module, windows, torch.device("cpu"), self._bf16())
-        return best_answers(windows, start, end, found.contexts, self.choice)
+        return self._answers(self._split(frame, "request", labels=False, columns=columns))
+
+    def _answers(self, part: _Split) -> list[Answer]:
+        start, end, _ = self._scores(self.module, part.windows, torch.device("cpu"), self._bf16())
+        return best_answers(part.windows, start, end, part.questions.contexts, self.choice)
 
     def predict(self, data: Any, include_inputs: bool = False, **options: Any) -> pd.DataFrame:
         """One row per question: its id (where the table has the id column), `prediction`
@@ -251,7 +250,7 @@ class QuestionAnswerer(Fitting):
         frame = self._as_frame(data)
         columns = self.config.data.columns
         part = self._split(frame, "data", labels=False)
-        answers = self.answer(part.questions.questions, part.questions.contexts)
+        answers = self._answers(part)
         out = pd.DataFrame(index=frame.index)
         if columns.id and columns.id in frame.columns:
             out[columns.id] = frame[columns.id]
