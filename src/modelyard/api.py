@@ -84,6 +84,10 @@ class Model(Fitting):
             from modelyard.linkpred.model import LinkPredictor
 
             return LinkPredictor(config, base)
+        if config.task == "question_answering":
+            from modelyard.qa.model import QuestionAnswerer
+
+            return QuestionAnswerer(config, base)
         return cls(config, base)
 
     # ------------------------------------------------------------ training
@@ -803,6 +807,10 @@ class Model(Fitting):
             from modelyard.linkpred.model import LinkPredictor
 
             return LinkPredictor.load(folder)
+        if config.task == "question_answering":
+            from modelyard.qa.model import QuestionAnswerer
+
+            return QuestionAnswerer.load(folder)
         model = cls(config)
         sources = {f.name: folder / BACKBONES / f.name for f in pretrained_inputs(model.config)}
         model.preprocessing = Preprocessing(model.config, sources)

@@ -478,4 +478,6 @@ def run_all(config) -> list[str]:
         from modelyard.recommend.checks import CHECKS as checks
     if config.task == "link_prediction":
         from modelyard.linkpred.checks import CHECKS as checks
+    if config.task == "question_answering":
+        from modelyard.qa.checks import CHECKS as checks
     return [problem for check in checks for problem in check(config)]

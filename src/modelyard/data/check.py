@@ -24,6 +24,10 @@ def check_data(config: Config, base: Path) -> list[str]:
         from modelyard.linkpred.checks import check_triples
 
         return check_triples(config, base)
+    if config.task == "question_answering":
+        from modelyard.qa.data import check_questions
+
+        return check_questions(config, base)
     tables = read_config_data(config, base)
     for column in config.data.id_columns:
         if column not in tables["train"].columns:

@@ -48,6 +48,11 @@ def explain(
     drop in `metric` (with `std`). `rows`: how many rows to explain (default 10; permutation:
     all)."""
     METHODS.get(method)
+    own = getattr(
+        model, "explain_rows", None
+    )  # a run with its own explanation (question answering)
+    if own is not None:
+        return own(data, rows, method)
     feature = output_feature(model, output)
     if rows is not None and rows < 1:
         raise UserError(f"--rows {rows}: give at least 1")

@@ -83,6 +83,7 @@ from modelyard.config.schema.outputs import (
     TextOutputPreprocessing,
     TransformerDecoder,
 )
+from modelyard.config.schema.question_answering import QuestionAnsweringConfig
 from modelyard.config.schema.recommendation import RecommendationConfig
 from modelyard.config.schema.supervised import (
     Combiner,
@@ -110,6 +111,7 @@ def root_models() -> dict[str, type[Strict]]:
         "language_model": LanguageModelConfig,
         "recommendation": RecommendationConfig,
         "link_prediction": LinkPredictionConfig,
+        "question_answering": QuestionAnsweringConfig,
     }
 
 
@@ -168,6 +170,7 @@ __all__ = [
     "PositiveFloat",
     "RecommendationConfig",
     "Probability",
+    "QuestionAnsweringConfig",
     "Schedule",
     "Sgd",
     "SpecAugment",
