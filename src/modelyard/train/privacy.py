@@ -73,7 +73,15 @@ def check(model: nn.Module) -> None:
         for name, m in trainable_modules(model)
         if any(True for _ in m.buffers(recurse=False))
     ]
+    from opacus.layers.param_rename import RenameParamsMixin
+
+    recurrent = [n for n, m in model.named_modules() if isinstance(m, RenameParamsMixin)]
     problems = [f"{n} (BatchNorm without weights) mixes the rows of a batch" for n in mixing]
+    problems += [
+        f"{n} is an LSTM or GRU, whose per-row version (Opacus' DPLSTM / DPGRU) modelyard "
+        "cannot save yet"
+        for n in recurrent
+    ]
     problems += [
         f"{n} has both weights and buffers, which Opacus cannot compute per-row gradients for"
         for n in with_buffers
@@ -82,8 +90,8 @@ def check(model: nn.Module) -> None:
         raise UserError(
             "trainer.privacy: this model has layers DP-SGD cannot train: "
             + "; ".join(problems)
-            + ". Choose other encoders for those inputs (for text, encoder cnn, rnn or "
-            "transformer instead of bow), or train without trainer.privacy"
+            + ". Choose other encoders for those inputs (for text, encoder cnn or "
+            "transformer instead of bow or rnn), or train without trainer.privacy"
         )
 
 
