@@ -114,6 +114,7 @@ def test_two_processes_train_the_private_weights_of_one(project):
             ],
             "has both weights and buffers",
         ),
+        (["inputs=[{name: text, type: text, encoder: {type: rnn}}]"], "is an LSTM or GRU"),
         (["trainer.privacy.delta=0.01"], "delta: 0.01 is not below 1 / the 300 training rows"),
         (["trainer.privacy.noise_multiplier=1.0"], "give exactly one of epsilon"),
         (["trainer.privacy.epsilon=0"], "trainer.privacy.epsilon"),
