@@ -208,6 +208,15 @@ def start(settings, rows: int, steps_per_epoch: int, epochs: int, saved: dict | 
             )
         sigma = saved["noise_multiplier"]
         accountant.history = [tuple(h) for h in saved["history"]]
+        steps = steps_per_epoch * epochs
+        if settings.epsilon is not None and noise_multiplier(settings, rate, steps) != sigma:
+            from modelyard.train.progress import log
+
+            log(
+                f"note: trainer.privacy: the run's noise was chosen to spend epsilon "
+                f"{settings.epsilon} in other epochs than {epochs}; it keeps that noise, and "
+                "history.csv's epsilon says what it spends"
+            )
     return Private(accountant, sigma, rate, settings.delta, settings.max_grad_norm)
 
 
