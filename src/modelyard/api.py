@@ -66,6 +66,7 @@ class Model(Fitting):
         self.metrics: dict[str, dict[str, float]] = {}
         self.history: list[dict[str, float]] = []
         self.mitigation: dict[str, Any] | None = None  # fairness.json (modelyard.fairness)
+        self.privacy_notes: list[str] = []  # trainer.privacy: layers replaced (build_model)
 
     @classmethod
     def from_config(cls, source: str | Path | dict[str, Any], overrides: list[str] = ()) -> Model:
@@ -171,7 +172,19 @@ class Model(Fitting):
     def _build(self, prepared: _Prepared) -> torch.nn.Module:
         from modelyard.models.build import build_model
 
-        return build_model(self.config, self.preprocessing)
+        if self.config.trainer.privacy is not None and prepared.stream is not None:
+            raise UserError(
+                "trainer.privacy needs the training rows in memory (Poisson sampling draws "
+                "any row at any step), and this training data streams; set data.streaming: false"
+            )
+        self.privacy_notes = []
+        module = build_model(self.config, self.preprocessing, self.privacy_notes)
+        if self.privacy_notes:
+            log(
+                "note: trainer.privacy: replaced the layers that normalise a row by the others "
+                f"of its batch (DP-SGD needs each row's own gradient): {'; '.join(self.privacy_notes)}"
+            )
+        return module
 
     def _objective(self, prepared: _Prepared):
         from modelyard.train.loop import supervised_objective
@@ -201,6 +214,7 @@ class Model(Fitting):
             return self._stream_source(prepared.stream)
         train, settings = prepared.tables["train"], self.config.trainer
         augmenters = build_augmenters(self.preprocessing)
+        poisson = settings.privacy is not None  # DP-SGD's batches (train/privacy.py)
         if train.lazy:  # image/audio files decoded by DataLoader workers (data/files.py)
             from modelyard.data.files import FileSource
 
@@ -209,11 +223,14 @@ class Model(Fitting):
 
             workers, weights = self.config.data.workers, self._row_weights(train)
             return FileSource(
-                train, pack, settings.batch_size, settings.seed, augmenters, workers, None, weights
-            )
+                train, pack, settings.batch_size, settings.seed, augmenters, workers, None, weights,
+                poisson,
+            )  # fmt: skip
         tensors = {**self.module.pack(train.tensors), **_targets(train, self.config)}
         weights = self._row_weights(train)
-        return InMemorySource(tensors, settings.batch_size, settings.seed, augmenters, weights)
+        return InMemorySource(
+            tensors, settings.batch_size, settings.seed, augmenters, weights, poisson
+        )
 
     def _row_weights(self, train: Table) -> torch.Tensor | None:
         """(N,) sampling weights of the training rows (data.sampling: balanced, by the class
@@ -453,6 +470,14 @@ class Model(Fitting):
             found, details[split] = score(self.preprocessing, outputs, table, prepared.losses)
             found.update(self._fairness(outputs, table, prepared.sources[split], details[split]))
             self.metrics[split] = {**found, **row_counts(self.preprocessing, table)}
+        if self.privacy_spent is not None:  # trainer.privacy (train/privacy.py)
+            from modelyard.train.privacy import summary
+
+            self.metrics["privacy"] = summary(self.privacy_spent)
+            log(
+                f"privacy: epsilon {self.metrics['privacy']['epsilon']:.3f} spent at delta "
+                f"{self.metrics['privacy']['delta']:g}"
+            )
         self._baselines(prepared)
         return details
 
@@ -494,6 +519,11 @@ class Model(Fitting):
         reason = baselines.skip_reason(self.preprocessing)
         if reason is None and prepared.stream is not None:
             reason = "no baselines for streamed training rows (they are not in memory)"
+        if reason is None and self.config.trainer.privacy is not None:
+            reason = (
+                "no baselines under trainer.privacy (they would learn from the training rows "
+                "without it, and their metrics would tell about them)"
+            )
         if reason is not None:
             log(f"note: {reason}")
         return reason is None
@@ -723,6 +753,8 @@ class Model(Fitting):
             from modelyard.models.size import model_size
 
             meta["parameters"] = model_size(self.module, state)
+        if self.config.model_type != "gbdt" and self.config.trainer.privacy is not None:
+            meta["privacy"] = {"replaced_layers": self.privacy_notes}
         if state is not None and not quantized:  # stored once, in backbones/
             state = {k: v for k, v in state.items() if not k.startswith(self._exported_prefixes())}
         run.save_model(
@@ -817,7 +849,7 @@ class Model(Fitting):
         for feature in model.preprocessing.inputs:
             feature.saved = True
         model.preprocessing.load_state(run.read_json(folder / "preprocessing.json"))
-        model.module = build_model(model.config, model.preprocessing)
+        model.module = build_model(model.config, model.preprocessing, model.privacy_notes)
         weights = folder / "weights.safetensors"
         if not weights.is_file():
             raise UserError(

@@ -31,6 +31,7 @@ class Fitting:
     base_dir: Path  # relative paths of the config start here (its file's folder)
     module: torch.nn.Module | None
     history: list[dict[str, float]]
+    privacy_spent: dict[str, Any] | None = None  # trainer.privacy: (train/privacy.Private.record)
     # Called after each epoch (main process) with the history so far, after history.csv is
     # written: a tuner reports validation metrics from here (and may stop the run by raising).
     on_epoch_end: Callable[[list[dict[str, float]]], None] | None = None
@@ -102,6 +103,7 @@ class Fitting:
             state = fit(self._network(prepared), self._train_source(prepared), setup)
             self.module.eval()  # trained: no dropout for whoever calls it next
             self.history = state.history
+            self.privacy_spent = state.privacy  # trainer.privacy: the accountant's record
             # once, on the training device; the other processes wait at the barrier
             details = self._final_metrics(prepared, device) if procs.is_main else {}
             self.module.to("cpu")

@@ -405,6 +405,74 @@ def fairness_fits(config: Config) -> list[str]:
     return problems
 
 
+def privacy_settings_fit(config) -> list[str]:
+    """trainer.privacy (DP-SGD): one of epsilon / noise_multiplier, and no setting that would
+    break its guarantee or its accounting (each is refused, not silently changed)."""
+    privacy = config.trainer.privacy
+    if privacy is None:
+        return []
+    task = getattr(config, "task", None)
+    if task in ("language_model", "recommendation", "link_prediction", "question_answering"):
+        return [
+            f"trainer.privacy: differentially private training is available for models of "
+            f"inputs and outputs, not yet for task {task}; remove trainer.privacy"
+        ]
+    if (privacy.epsilon is None) == (privacy.noise_multiplier is None):
+        which = "neither" if privacy.epsilon is None else "both"
+        return [
+            f"trainer.privacy: give exactly one of epsilon (the budget for the run: the noise "
+            f"is chosen to spend it) or noise_multiplier (the noise: epsilon is what the run "
+            f"spends); {which} given"
+        ]
+    return [message for key, message in _privacy_conflicts(config) if key]
+
+
+def _privacy_conflicts(config) -> list[tuple[bool, str]]:
+    t, why = config.trainer, "trainer.privacy"
+    return [
+        (
+            config.model_type == "gbdt",
+            f"{why}: gradient-boosted trees are not trained by gradient descent; use "
+            "model_type: neural, or remove trainer.privacy",
+        ),
+        (
+            t.precision != "fp32",
+            f"trainer.precision: {why} trains in fp32 (per-row gradients and their clipping "
+            "in bf16 would change the noise's scale); set precision: fp32",
+        ),
+        (
+            t.gradient_accumulation > 1,
+            f"trainer.gradient_accumulation: with {why} each optimizer step is one Poisson "
+            "batch, as the accountant counts them; raise batch_size instead",
+        ),
+        (
+            t.gradient_clip is not None,
+            f"trainer.gradient_clip: {why} clips each row's gradient to "
+            "trainer.privacy.max_grad_norm instead; remove gradient_clip",
+        ),
+        (
+            t.l1 > 0,
+            f"trainer.l1: the L1 penalty's gradient would bypass {why}'s per-row clipping; "
+            "remove l1 (weight_decay is fine)",
+        ),
+        (
+            t.strategy == "fsdp",
+            f"trainer.strategy: {why} runs under ddp (Opacus' distributed optimizer); set "
+            "strategy: ddp",
+        ),
+        (
+            config.data.sampling == "balanced",
+            f"data.sampling: balanced draws rows by class; {why} draws Poisson batches, as its "
+            "accountant assumes; use the output's class_weights instead",
+        ),
+        (
+            config.data.streaming is True,
+            f"data.streaming: {why} draws Poisson batches from the training rows in memory; "
+            "set data.streaming: false",
+        ),
+    ]
+
+
 CHECKS: list[Callable[[Config], list[str]]] = [
     outputs_fit_their_tasks,
     own_model_outputs_alone,
@@ -423,6 +491,7 @@ CHECKS: list[Callable[[Config], list[str]]] = [
     tracking_settings_fit,
     gbdt_settings_fit,
     fairness_fits,
+    privacy_settings_fit,
 ]
 
 
@@ -480,4 +549,6 @@ def run_all(config) -> list[str]:
         from modelyard.linkpred.checks import CHECKS as checks
     if config.task == "question_answering":
         from modelyard.qa.checks import CHECKS as checks
+    if checks is not CHECKS:  # (every task's trainer has the key)
+        checks = [*checks, privacy_settings_fit]
     return [problem for check in checks for problem in check(config)]

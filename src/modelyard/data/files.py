@@ -30,7 +30,7 @@ from torch.utils.data import Dataset
 
 from modelyard.data.augment import Augmenter
 from modelyard.data.memory import should_stream, worker_count
-from modelyard.data.source import epoch_order, step_seed
+from modelyard.data.source import epoch_order, step_rows, step_seed
 from modelyard.errors import UserError
 from modelyard.train import checkpoint, distributed
 from modelyard.train.progress import log
@@ -174,9 +174,11 @@ class FileSource:
         workers: str | int = 0,
         device: torch.device | None = None,
         row_weights: torch.Tensor | None = None,
+        poisson: bool = False,
     ):
         self.table, self.pack, self.seed = table, pack, seed
         self.row_weights = row_weights  # as InMemorySource's
+        self.poisson = poisson
         self.rows = len(table)
         self.batch_size = self.rows if batch_size == "full" else min(int(batch_size), self.rows)
         self.steps_per_epoch = -(-self.rows // self.batch_size)
@@ -211,11 +213,11 @@ class FileSource:
         """`InMemorySource.batches`' steps of `epoch` from `start_step` on, as items: the rows
         of each global batch in the epoch's order, this process's share of them, and the
         step's augmentation seed from this process's stream."""
-        order = epoch_order(self.rows, self.seed, epoch, self.row_weights)
+        order = None if self.poisson else epoch_order(self.rows, self.seed, epoch, self.row_weights)
         stream = distributed.stream_seed(self.seed, procs.rank, epoch)
         items = []
         for step in range(start_step, self.steps_per_epoch):
-            index, share = order[step * self.batch_size : (step + 1) * self.batch_size], 1.0
+            index, share = step_rows(order, self, epoch, step), 1.0
             if procs.world > 1:
                 index, share = distributed.share(index, procs)
             seed = step_seed(stream, step) if self.augmenters else None

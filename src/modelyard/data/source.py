@@ -62,7 +62,8 @@ class InMemorySource:
     smaller). Under torchrun each process takes rows r, r + world, ... of each global batch
     (`distributed.share`). `augmenters` change each training batch after it is cut.
     `row_weights` (N,): an epoch instead draws N rows with replacement, each with probability
-    proportional to its weight (`epoch_order`).
+    proportional to its weight (`epoch_order`). `poisson` (trainer.privacy): each step's
+    batch is instead a Poisson sample (`poisson_rows`), of `batch_size` rows on average.
     """
 
     def __init__(
@@ -72,9 +73,11 @@ class InMemorySource:
         seed: int,
         augmenters: Sequence[Augmenter] = (),
         row_weights: torch.Tensor | None = None,
+        poisson: bool = False,
     ):
         self.tensors = tensors
         self.row_weights = row_weights
+        self.poisson = poisson
         self.rows = len(next(iter(tensors.values())))
         self.batch_size = self.rows if batch_size == "full" else min(int(batch_size), self.rows)
         self.steps_per_epoch = -(-self.rows // self.batch_size)
@@ -84,7 +87,9 @@ class InMemorySource:
 
     def to(self, device: torch.device) -> InMemorySource:
         moved = {name: t.to(device) for name, t in self.tensors.items()}
-        return InMemorySource(moved, self.batch_size, self.seed, self.augmenters, self.row_weights)
+        return InMemorySource(
+            moved, self.batch_size, self.seed, self.augmenters, self.row_weights, self.poisson
+        )
 
     def fingerprint(self) -> dict[str, str]:
         return checkpoint.fingerprint(self.tensors)
@@ -92,13 +97,13 @@ class InMemorySource:
     def batches(
         self, epoch: int, procs: distributed.Processes, start_step: int = 0
     ) -> Iterator[tuple[Tensors, float]]:
-        order = epoch_order(self.rows, self.seed, epoch, self.row_weights).to(self.device)
+        order = None if self.poisson else epoch_order(self.rows, self.seed, epoch, self.row_weights)
         shared = procs.world > 1
         stream = distributed.stream_seed(self.seed, procs.rank, epoch) if self.augmenters else 0
         generator = torch.Generator(self.device) if self.augmenters else None
         share = 1.0
         for step in range(start_step, self.steps_per_epoch):
-            index = order[step * self.batch_size : (step + 1) * self.batch_size]
+            index = step_rows(order, self, epoch, step).to(self.device)
             if shared:
                 index, share = distributed.share(index, procs)
             batch = {name: t[index] for name, t in self.tensors.items()}
@@ -123,6 +128,25 @@ def epoch_order(
     if row_weights is None:
         return torch.randperm(rows, generator=generator)
     return torch.multinomial(row_weights, rows, replacement=True, generator=generator)
+
+
+def step_rows(order: torch.Tensor | None, source, epoch: int, step: int) -> torch.Tensor:
+    """(b,) int64: the rows of global step `step` of `epoch`: the `step`-th batch of the
+    epoch's `order`, or (`order` None) the source's Poisson sample for that step."""
+    if order is None:
+        return poisson_rows(source.rows, source.steps_per_epoch, source.seed, epoch, step)
+    return order[step * source.batch_size : (step + 1) * source.batch_size]
+
+
+def poisson_rows(rows: int, steps: int, seed: int, epoch: int, step: int) -> torch.Tensor:
+    """(b,) int64, sorted: a Poisson sample of `rows` rows, each row in it independently with
+    probability 1 / `steps` (so b varies around rows / steps, and may be 0), from (seed,
+    epoch, step) alone: the same on every process and on resume. The sampling DP-SGD's
+    accountant assumes (Opacus' DPDataLoader draws the same way); a shuffle cut into batches
+    would not be."""
+    state = np.random.SeedSequence([seed % 2**32, epoch, step, 0x9015]).generate_state(2)
+    generator = torch.Generator().manual_seed(int(state[0]) << 32 | int(state[1]))
+    return (torch.rand(rows, generator=generator) < 1.0 / steps).nonzero().squeeze(1)
 
 
 def balanced_row_weights(labels: torch.Tensor) -> torch.Tensor:

@@ -161,6 +161,7 @@ def _image_cnn(cfg, feature) -> nn.Module:
         cfg.batch_norm,
         cfg.output_size,
         cfg.dropout,
+        cfg.activation,
     )
     return _with_pixels(feature, body)
 
@@ -210,6 +211,7 @@ def _audio_cnn(cfg, feature) -> nn.Module:
         cfg.batch_norm,
         cfg.output_size,
         cfg.dropout,
+        cfg.activation,
     )
     return _with_spectrogram(feature, body)
 
@@ -268,10 +270,26 @@ def _mlp_combiner(cfg, input_size: int) -> nn.Module:
     )
 
 
-def build_model(config: Config, preprocessing: Preprocessing) -> nn.Module:
+def build_model(
+    config: Config, preprocessing: Preprocessing, notes: list[str] | None = None
+) -> nn.Module:
     """Modules for `config`, sized by the fitted `preprocessing` (vocabularies, image shapes):
     the model of the output's task when it builds its own (tags, text), else the shared model
-    with a head per output (`YardModel`)."""
+    with a head per output (`YardModel`). With trainer.privacy, the layers DP-SGD cannot
+    train are replaced (BatchNorm by GroupNorm: train/privacy.compatible), the same at
+    training and at loading; `notes` gets one line per replacement."""
+    model = _modules(config, preprocessing)
+    if config.model_type == "gbdt" or config.trainer.privacy is None:
+        return model
+    from modelyard.train import privacy
+
+    model, replaced = privacy.compatible(model)
+    if notes is not None:
+        notes.extend(replaced)
+    return model
+
+
+def _modules(config: Config, preprocessing: Preprocessing) -> nn.Module:
     from modelyard.tasks import task_of
 
     if config.model_type == "gbdt":  # boosted trees, fitted by models/gbdt.train

@@ -59,6 +59,8 @@ class FitState:
     # within epoch `epoch + 1` (checkpoint_every_steps): global steps done, and their losses
     position: int = 0
     step_losses: list[float] = field(default_factory=list)
+    # trainer.privacy: the accountant's history and the (epsilon, delta) spent (train/privacy.py)
+    privacy: dict[str, Any] | None = None
 
 
 @dataclass
@@ -96,6 +98,7 @@ class Training:
     state: FitState
     data: Any  # the training data's fingerprint, for the checkpoint (None without one)
     total_steps: int  # optimizer updates of the whole run
+    privacy: Any = None  # train/privacy.Private under trainer.privacy, else None
 
 
 Step = Callable[[Training, Tensors, float, bool], torch.Tensor]
@@ -155,6 +158,11 @@ def fit(model: nn.Module, source: BatchSource, setup: FitSetup) -> FitState:
                     f"early stopping after epoch {epoch}: no improvement in {s.early_stopping.metric} for {run.state.bad_epochs} epochs"
                 )
             break
+    if run.privacy is not None:
+        from modelyard.train import privacy
+
+        privacy.unwrap(run.wrapped)
+        run.state.privacy = run.privacy.record()
     _keep_best(run)
     _put_back(run, model)
     return run.state
@@ -181,10 +189,49 @@ def _start(model: nn.Module, source: BatchSource, setup: FitSetup) -> Training:
         _restore(setup.resume, trained, optimizer, scheduler, setup) if setup.resume else FitState()
     )
     _check_stopping_metric(setup, trained)
-    wrapped = _wrap(trained, setup)
+    if s.privacy is None:
+        wrapped, private = _wrap(trained, setup), None
+        _check_not_private(state)
+    else:
+        wrapped, optimizer, private = _private(trained, optimizer, source, state, setup)
     return Training(
-        trained, wrapped, optimizer, scheduler, setup, accumulate, state, data, total_steps
+        trained, wrapped, optimizer, scheduler, setup, accumulate, state, data, total_steps, private
     )
+
+
+def _private(model: nn.Module, optimizer, source: BatchSource, state: FitState, setup: FitSetup):
+    """trainer.privacy: (what a step calls, the DP optimizer, the accountant), continuing the
+    checkpoint's accountant when resuming. Needs a source that draws Poisson batches."""
+    from modelyard.train import privacy
+
+    s, procs = setup.settings, setup.procs
+    if not getattr(source, "poisson", False):  # the accountant's guarantee assumes them
+        raise UserError(
+            "trainer.privacy needs the training rows in memory (Poisson sampling draws any "
+            "row at any step); set data.streaming: false"
+        )
+    if setup.step is not None:
+        raise UserError(
+            "trainer.privacy: this model trains with a step of its own (two optimizers or "
+            "averaged weights), which DP-SGD cannot clip per row; train it without privacy"
+        )
+    if setup.resume is not None and state.privacy is None:
+        raise UserError(
+            "--resume: the checkpoint was trained without trainer.privacy, so its privacy "
+            "was not accounted for; start a new run (without --resume)"
+        )
+    private = privacy.start(s.privacy, source.rows, source.steps_per_epoch, s.epochs, state.privacy)
+    expected = source.rows * private.sample_rate / procs.world
+    wrapped, dp_optimizer = privacy.wrap(model, optimizer, private, procs, expected)
+    return wrapped, dp_optimizer, private
+
+
+def _check_not_private(state: FitState) -> None:
+    if state.privacy is not None:
+        raise UserError(
+            "--resume: the checkpoint was trained with trainer.privacy; resume it with the "
+            "same trainer.privacy settings"
+        )
 
 
 def _train_epoch(run: Training, source: BatchSource, epoch: int) -> dict[str, float]:
@@ -193,6 +240,8 @@ def _train_epoch(run: Training, source: BatchSource, epoch: int) -> dict[str, fl
     a checkpoint within this epoch starts at its position, with its random state."""
     setup, s, procs = run.setup, run.setup.settings, run.setup.procs
     step_fn = setup.step or gradient_step
+    if run.privacy is not None:
+        from modelyard.train.privacy import private_step as step_fn
     started = time.perf_counter()
     run.model.train()
     start = run.state.position
@@ -246,6 +295,8 @@ def _save_checkpoint(run: Training) -> None:
     if setup.settings.strategy == "fsdp":
         shards = checkpoint.shards_name(run.state.epoch, run.state.position)
         checkpoint.save_sharded(run.model, run.optimizer, path.parent / shards, procs.is_main)
+    if run.privacy is not None:
+        run.state.privacy = run.privacy.record()
     if not procs.is_main:
         return
     snapshot = {
@@ -275,6 +326,8 @@ def _end_epoch(run: Training, row: dict[str, float]) -> bool:
         row.update({f"validation_{k}": v for k, v in metrics.items()})
     row.update(_learning_rates(run.optimizer))
     row["seconds"] = time.perf_counter() - started
+    if run.privacy is not None:  # spent so far, at trainer.privacy.delta
+        row["epsilon"] = run.privacy.epsilon()
     run.state.history.append(row)
     stop = _early_stopping(run.state, row, setup, run.model)
     if is_per_epoch(run.scheduler):

@@ -50,10 +50,11 @@ class AudioCnn(nn.Module):
         batch_norm: bool,
         output_size: int,
         dropout: float,
+        activation: str = "relu",
     ):
         super().__init__()
         self.cnn = ImageCnn(
-            1, n_mels, frames, channels, kernel_size, batch_norm, output_size, dropout
+            1, n_mels, frames, channels, kernel_size, batch_norm, output_size, dropout, activation
         )
         self.output_size = output_size
         self.frame_size = channels[-1] * max(1, n_mels >> len(channels))

@@ -83,7 +83,9 @@ class TextTransformer(nn.Module):
     def sequence(self, tokens: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(B, L) token ids -> ((B, L, dim) states, (B, L) bool mask, True at real tokens)."""
         mask = tokens != 0  # (B, L)
-        positions = torch.arange(tokens.shape[1], device=tokens.device)
+        # (B, L), not (L,): every row its own lookup, so that DP-SGD's per-row gradients
+        # (trainer.privacy) see the batch dimension in the embedding's input
+        positions = torch.arange(tokens.shape[1], device=tokens.device).expand(tokens.shape[0], -1)
         x = self.dropout(self.tokens(tokens) + self.positions(positions))  # (B, L, D)
         for block in self.blocks:
             x = block(x, mask)
