@@ -588,12 +588,6 @@ class Model(Fitting):
         found = data_summary(self.preprocessing, prepared.tables, streamed)
         run.write_json(run_dir / run.DATA_SUMMARY, found)
 
-    def _save_end(self, run_dir: Path, details: dict[str, Any]) -> None:
-        self.save(run_dir / run.MODEL_DIR)
-        report = run.write_results(run_dir, self.config, self.metrics, self.history, details)
-        final = run.final_dir(run_dir)
-        log(f"run saved to {final} (report: {final / report.relative_to(run_dir)})")
-
     def _split_sources(self, train: DataArg, validation: DataArg, test: DataArg) -> dict[str, str]:
         """splits.json's `table` of each split: its own file or DataFrame, else the training one."""
         given = {"train": train, "validation": validation, "test": test}

@@ -158,7 +158,13 @@ class Fitting:
         raise NotImplementedError
 
     def _save_end(self, run_dir: Path, details: dict[str, Any]) -> None:
-        raise NotImplementedError
+        """The model folder, then metrics.json, history and report.html (run.write_results)."""
+        from modelyard.train.progress import log
+
+        self.save(run_dir / run.MODEL_DIR)
+        report = run.write_results(run_dir, self.config, self.metrics, self.history, details)
+        final = run.final_dir(run_dir)
+        log(f"run saved to {final} (report: {final / report.relative_to(run_dir)})")
 
 
 def _after_epoch(run_dir: Path | None, listener: Callable | None):

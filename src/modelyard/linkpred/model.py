@@ -157,11 +157,9 @@ class LinkPredictor(Fitting):
         (run_dir / run.MODEL_DIR).mkdir(parents=True, exist_ok=True)
 
     def _save_end(self, run_dir: Path, details: dict[str, Any]) -> None:
-        self.save(run_dir / run.MODEL_DIR)
         if self._per_relation is not None:
             self._per_relation.to_csv(run_dir / PER_RELATION_FILE, index=False)
-        run.write_results(run_dir, self.config, self.metrics, self.history, details)
-        log(f"run saved to {run.final_dir(run_dir)}")
+        super()._save_end(run_dir, details)
 
     # ------------------------------------------------------------ measuring
 

@@ -152,11 +152,6 @@ class QuestionAnswerer(Fitting):
         folder.mkdir(parents=True, exist_ok=True)
         self.tokenizer.save_pretrained(str(folder))  # a resumed run reads it back
 
-    def _save_end(self, run_dir: Path, details: dict[str, Any]) -> None:
-        self.save(run_dir / run.MODEL_DIR)
-        run.write_results(run_dir, self.config, self.metrics, self.history, details)
-        log(f"run saved to {run.final_dir(run_dir)}")
-
     # ------------------------------------------------------------ measuring
 
     @torch.no_grad()

@@ -180,11 +180,6 @@ class Recommender(Fitting):
         run.write_config(run_dir, self.config)
         (run_dir / run.MODEL_DIR).mkdir(parents=True, exist_ok=True)
 
-    def _save_end(self, run_dir: Path, details: dict[str, Any]) -> None:
-        self.save(run_dir / run.MODEL_DIR)
-        run.write_results(run_dir, self.config, self.metrics, self.history, details)
-        log(f"run saved to {run.final_dir(run_dir)}")
-
     # ------------------------------------------------------------ measuring
 
     @torch.no_grad()
