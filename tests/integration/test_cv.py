@@ -174,19 +174,20 @@ def _kill_after_first_epoch_of(monkeypatch, fold: str) -> None:
     epoch's is on disk, as after a kill."""
     from modelyard import fitting
 
-    live = fitting._live_history
+    live = fitting._after_epoch
 
-    def interrupting(run_dir):
-        record = live(run_dir)
+    def interrupting(run_dir, listener):
+        record = live(run_dir, listener)
 
         def after_epoch(history):
-            record(history)
+            if record is not None:
+                record(history)
             if run_dir is not None and run_dir.name == fold and len(history) == 2:
                 raise KeyboardInterrupt
 
         return after_epoch
 
-    monkeypatch.setattr(fitting, "_live_history", interrupting)
+    monkeypatch.setattr(fitting, "_after_epoch", interrupting)
 
 
 def test_repeats_give_a_run_per_repeat_and_fold(tmp_path):
