@@ -17,7 +17,7 @@ import pandas as pd
 
 from modelyard.errors import UserError
 
-TOKEN = re.compile(r"[A-Za-z0-9]+(?:[-'][A-Za-z0-9]+)*|[^\sA-Za-z0-9]")
+TOKEN = re.compile(r"[^\W_]+(?:[-'][^\W_]+)*|[^\w\s]|_")
 ARTICLES = ("a ", "an ", "the ")
 NO_RELATION = "none"
 

@@ -10,6 +10,18 @@ from modelyard.extract import graph
 from modelyard.extract.pipeline import canonical, marked, spans, tokenize, triples
 
 
+def test_tokenize_keeps_letters_of_any_script_together():
+    assert tokenize("Café crème_brûlée, naïve.") == [
+        "Café",
+        "crème",
+        "_",
+        "brûlée",
+        ",",
+        "naïve",
+        ".",
+    ]
+
+
 def test_tokenize_keeps_inner_hyphens_and_apostrophes_and_splits_punctuation():
     assert tokenize("A bird's nest: (well-made), 3.") == [
         "A",
