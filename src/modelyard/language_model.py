@@ -249,23 +249,8 @@ class LanguageModel(Fitting):
 
     def save(self, directory: str | Path) -> None:
         """A Hugging Face checkpoint (weights, config, tokenizer) plus modelyard.json and meta.json."""
-        import modelyard
-
-        folder = Path(directory)
-        folder.mkdir(parents=True, exist_ok=True)
-        self.module.save_pretrained(str(folder))
-        self.tokenizer.save_pretrained(str(folder))
-        run.write_json(folder / run.CONFIG_FILE, self.config.model_dump(mode="json"))
-        run.write_json(
-            folder / "meta.json",
-            {
-                "modelyard_version": modelyard.__version__,
-                "torch_version": torch.__version__,
-                "task": "language_model",
-                "architecture": self.architecture,
-            },
-        )
-        run.share_files(folder)
+        meta = {"task": "language_model", "architecture": self.architecture}
+        run.save_hf_checkpoint(Path(directory), self.module, self.tokenizer, self.config, meta)
 
     @classmethod
     def load(cls, folder: Path) -> LanguageModel:

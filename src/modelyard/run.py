@@ -284,6 +284,22 @@ def save_model(
     share_files(directory)
 
 
+def save_hf_checkpoint(folder: Path, module, tokenizer, config, meta: dict) -> None:
+    """A Hugging Face checkpoint (weights, config, tokenizer) that `transformers` loads as it
+    is, plus modelyard.json (the resolved `config`) and meta.json (versions and `meta`)."""
+    import torch
+
+    import modelyard
+
+    folder.mkdir(parents=True, exist_ok=True)
+    module.save_pretrained(str(folder))
+    tokenizer.save_pretrained(str(folder))
+    write_json(folder / CONFIG_FILE, config.model_dump(mode="json"))
+    versions = {"modelyard_version": modelyard.__version__, "torch_version": torch.__version__}
+    write_json(folder / "meta.json", {**versions, **meta})
+    share_files(folder)
+
+
 def share_files(folder: Path) -> None:
     """Give the files under `folder` the usual mode (0644 under umask 022): safetensors and
     Hugging Face's save_pretrained write theirs 0600."""

@@ -285,24 +285,10 @@ class QuestionAnswerer(Fitting):
 
     def save(self, directory: str | Path) -> None:
         """A Hugging Face QA checkpoint (weights, config, tokenizer) plus modelyard.json and meta.json."""
-        import modelyard
         from modelyard.models.size import model_size
 
-        folder = Path(directory)
-        folder.mkdir(parents=True, exist_ok=True)
-        self.module.save_pretrained(str(folder))
-        self.tokenizer.save_pretrained(str(folder))
-        run.write_json(folder / run.CONFIG_FILE, self.config.model_dump(mode="json"))
-        run.write_json(
-            folder / "meta.json",
-            {
-                "modelyard_version": modelyard.__version__,
-                "torch_version": torch.__version__,
-                "task": "question_answering",
-                "parameters": model_size(self.module),
-            },
-        )
-        run.share_files(folder)
+        meta = {"task": "question_answering", "parameters": model_size(self.module)}
+        run.save_hf_checkpoint(Path(directory), self.module, self.tokenizer, self.config, meta)
 
     @classmethod
     def load(cls, folder: Path) -> QuestionAnswerer:
