@@ -90,6 +90,17 @@ class ImageCnn(nn.Module):
         )
         self.output_size = output_size
         self.map_channels = in_channels
+        self.pyramid_channels = list(channels)
+
+    def feature_pyramid(self, images: torch.Tensor) -> list[torch.Tensor]:
+        """(B, C, H, W) -> [(B, channels[i], H / 2^i, W / 2^i) for each entry i of `channels`]:
+        each block's activations before its max-pool (the finest at the input's resolution)."""
+        maps, x = [], images
+        for layer in self.blocks:
+            if isinstance(layer, nn.MaxPool2d):
+                maps.append(x)
+            x = layer(x)
+        return maps
 
     def feature_maps(self, images: torch.Tensor) -> torch.Tensor:
         """(B, C, H, W) -> (B, channels[-1], H / 2^len(channels), W / 2^len(channels))."""

@@ -10,6 +10,8 @@ ask for it through these protocols, not by probing attributes:
     TokenStatesEncoder   sequence(x) -> ((B, L, output_size) states, (B, L) bool mask)
     FrameStatesEncoder   frames(x) -> (B, T', frame_size), one state per (subsampled) frame
     FeatureMapEncoder    feature_maps(x) -> (B, map_channels, H', W') spatial feature maps
+    FeaturePyramidEncoder feature_pyramid(x) -> [(B, pyramid_channels[i], H / 2^i, W / 2^i)]
+                         one map per stage, finest first (U-Net skips, detection necks)
 
 They are `runtime_checkable`: `isinstance(encoder, TokenStatesEncoder)` tells whether an encoder
 keeps a state per token (it checks that the members exist, not their shapes).
@@ -104,4 +106,18 @@ class FeatureMapEncoder(Protocol):
 
     def feature_maps(self, x: torch.Tensor) -> torch.Tensor:
         """(B, C, H, W) normalised float images -> (B, map_channels, H', W') feature maps."""
+        ...
+
+
+@runtime_checkable
+class FeaturePyramidEncoder(Protocol):
+    """An image encoder that gives the map of every stage, finest first: stage i has
+    `pyramid_channels[i]` channels at stride 2^i (stage 0 at the input's resolution). Dense
+    decoders (U-Net) and detection necks read them."""
+
+    pyramid_channels: list[int]
+
+    def feature_pyramid(self, x: torch.Tensor) -> list[torch.Tensor]:
+        """(B, C, H, W) normalised float images -> [(B, pyramid_channels[i], ceil(H / 2^i),
+        ceil(W / 2^i)) for each stage i]; sizes are floor-halved per stage."""
         ...

@@ -41,13 +41,26 @@ class ImageResnet(nn.Module):
             nn.ReLU(inplace=True),
         ]
         previous = channels[0]
+        self._stage_ends = []  # index in `body` of each stage's last layer
         for stage, (width, count) in enumerate(zip(channels, blocks, strict=True)):
             for i in range(count):
                 layers.append(BasicBlock(previous, width, stride=2 if stage > 0 and i == 0 else 1))
                 previous = width
+            self._stage_ends.append(len(layers) - 1)
         self.body = nn.Sequential(*layers)
         self.dropout = nn.Dropout(dropout)
         self.output_size = self.map_channels = previous
+        self.pyramid_channels = list(channels)
+
+    def feature_pyramid(self, images: torch.Tensor) -> list[torch.Tensor]:
+        """(B, C, H, W) -> [(B, channels[i], H / 2^i, W / 2^i) for each stage i]: the output
+        of every stage's last block."""
+        maps, x = [], images
+        for index, layer in enumerate(self.body):
+            x = layer(x)
+            if index in self._stage_ends:
+                maps.append(x)
+        return maps
 
     def feature_maps(self, images: torch.Tensor) -> torch.Tensor:
         """(B, C, H, W) -> (B, channels[-1], H / 2^(stages - 1), W / 2^(stages - 1))."""

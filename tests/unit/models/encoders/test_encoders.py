@@ -18,6 +18,7 @@ from torch import nn
 from modelyard.models.encoders import audio, bow, cnn, mlp, resnet, rnn, tabular, transformer
 from modelyard.models.encoders.common import (
     FeatureMapEncoder,
+    FeaturePyramidEncoder,
     FrameStatesEncoder,
     PooledEncoder,
     TokenEmbedder,
@@ -283,6 +284,32 @@ def test_convolutional_image_encoders_give_feature_maps(make, size) -> None:
     maps = module.feature_maps(_images(torch.Generator().manual_seed(0)))
     assert maps.shape == (B, module.map_channels, size, size)
     assert not isinstance(mlp.ImageMlp(C, H, W, [6], 0.0), FeatureMapEncoder)
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: cnn.ImageCnn(C, H, W, [4, 6, 8], 3, True, 5, 0.0),
+        lambda: resnet.ImageResnet(C, [4, 6, 8], [1, 2, 1], 0.0),
+    ],
+    ids=["cnn", "resnet"],
+)
+def test_feature_pyramid_gives_every_stage_finest_first(make) -> None:
+    """Stage i: pyramid_channels[i] channels at stride 2^i; the coarsest map pools to the
+    same place as `feature_maps` (cnn: one max-pool further)."""
+    module = make().eval()
+    assert isinstance(module, FeaturePyramidEncoder)
+    images = _images(torch.Generator().manual_seed(0))
+    maps = module.feature_pyramid(images)
+    assert [m.shape for m in maps] == [
+        (B, channels, H // 2**i, W // 2**i) for i, channels in enumerate(module.pyramid_channels)
+    ]
+    last = (
+        maps[-1]
+        if isinstance(module, resnet.ImageResnet)
+        else nn.functional.max_pool2d(maps[-1], 2)
+    )
+    assert torch.allclose(last, module.feature_maps(images))
 
 
 @pytest.mark.parametrize("case", SEQUENCE_CASES, ids=lambda c: c.id)
