@@ -1,5 +1,5 @@
 """Audio inputs from file paths: decoded with soundfile, made mono, resampled, cut or padded,
-turned into log-mel spectrograms (torch.stft + transformers' mel filter bank)."""
+turned into log-mel spectrograms (data/mel.MelScale)."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ import pandas as pd
 import torch
 
 from modelyard.data.features.base import Feature, is_missing, map_files, row_label
+from modelyard.data.mel import MelScale
 from modelyard.errors import UserError
 
-_LOG_FLOOR = 1e-6  # added to mel power before the log: silence is log(1e-6), not -inf
 _CHUNK = 256  # clips per stft call
 
 
@@ -63,16 +63,13 @@ class AudioFeature(Feature):
         return max(1, round(self.max_seconds * self.sample_rate))
 
     @property
+    def scale(self) -> MelScale:
+        prep = self.config.preprocessing
+        return MelScale(self.sample_rate, prep.n_mels, prep.window_ms, prep.hop_ms)
+
+    @property
     def hop(self) -> int:
-        return max(1, round(self.config.preprocessing.hop_ms * self.sample_rate / 1000))
-
-    @property
-    def window(self) -> int:
-        return max(2, round(self.config.preprocessing.window_ms * self.sample_rate / 1000))
-
-    @property
-    def n_fft(self) -> int:
-        return 1 << (self.window - 1).bit_length()  # the next power of two
+        return self.scale.hop
 
     @property
     def frames(self) -> int:
@@ -94,7 +91,7 @@ class AudioFeature(Feature):
             self.note(
                 f"{cut} of {len(waves)} clips were longer than {seconds:.2f} s and are cut (max_seconds)"
             )
-        mel = torch.from_numpy(self._mel_bank())  # (freq, n_mels)
+        mel = self.scale.bank()  # (freq, n_mels)
         parts = [
             self._spectrograms(waves[i : i + _CHUNK], mel) for i in range(0, len(waves), _CHUNK)
         ]
@@ -132,35 +129,10 @@ class AudioFeature(Feature):
             kept = wave[: self.samples]
             batch[i, : len(kept)] = kept
             real_frames.append(min(self.frames, 1 + len(kept) // self.hop))
-        spec = torch.stft(
-            torch.from_numpy(batch),
-            self.n_fft,
-            hop_length=self.hop,
-            win_length=self.window,
-            window=torch.hann_window(self.window),
-            center=True,
-            return_complex=True,
-        )  # (n, freq, frames)
-        power = spec.abs() ** 2
-        log_mel = torch.log(torch.einsum("nft,fm->nmt", power, mel) + _LOG_FLOOR)
+        log_mel = self.scale.log_mel(torch.from_numpy(batch), mel)
         if self.config.preprocessing.normalization == "utterance":
             log_mel = _normalise(log_mel, torch.tensor(real_frames))
         return log_mel.to(torch.float16)
-
-    def _mel_bank(self) -> np.ndarray:
-        """(n_fft // 2 + 1, n_mels) triangular Slaney-style mel filters."""
-        from transformers.audio_utils import mel_filter_bank
-
-        return mel_filter_bank(
-            num_frequency_bins=self.n_fft // 2 + 1,
-            num_mel_filters=self.config.preprocessing.n_mels,
-            min_frequency=0.0,
-            max_frequency=self.sample_rate / 2,
-            sampling_rate=self.sample_rate,
-            norm="slaney",
-            mel_scale="slaney",
-            dtype=np.float32,
-        )
 
     def state(self) -> dict[str, Any]:
         return {"sample_rate": self.sample_rate, "max_seconds": self.max_seconds}
