@@ -96,6 +96,10 @@ def test_trials_failing_in_a_row_stop_the_study(tmp_path):
     assert "3 trials in a row failed, the last with: " in result.stderr
     assert "data.csv" in result.stderr
     assert result.stderr.count("trial ") >= 3 and " fail " in result.stderr
+    rows = _trials(tmp_path)  # what the stopped study did is written all the same
+    assert [r["state"] for r in rows] == ["fail"] * 3
+    assert all("data.csv" in r["error"] for r in rows)
+    assert (tmp_path / "out/report.html").exists() and not (tmp_path / "out/best.yaml").exists()
 
 
 @pytest.mark.parametrize(

@@ -7,6 +7,7 @@ summary. Optuna and torch are imported only when it runs.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 from typing import Any
@@ -48,8 +49,24 @@ def tune(
         timeout=timeout,
         threads=max(1, (cores or 1) // workers) if workers > 1 else None,
     )
-    found = study.run(plan)
+    try:
+        found = study.run(plan)
+    except BaseException:  # an error or Ctrl-C stopped it: what finished is still written
+        _write_what_finished(definition, output)
+        raise
     return _write(found, definition, output)
+
+
+def _write_what_finished(definition: Any, output: Path) -> None:
+    """trials.csv, best.yaml and report.html of a study that stopped on an error, from its
+    journal; nothing when it never started (the error the user sees is the one that stopped
+    it, not one from here)."""
+    from modelyard.tune import study
+
+    if not (output / study.JOURNAL).exists():
+        return
+    with contextlib.suppress(Exception):  # the original error matters more than this one
+        _write(study.load(output), definition, output)
 
 
 def _write(found: Any, definition: Any, output: Path) -> dict[str, Any]:

@@ -195,6 +195,14 @@ def _quiet():
 # ---------------------------------------------------------------- the study
 
 
+def load(output: Path) -> Any:
+    """The study recorded in `output`'s journal, as it stands."""
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    return optuna.load_study(study_name=STUDY_NAME, storage=_storage(output))
+
+
 def _storage(output: Path) -> Any:
     from optuna.storages import JournalStorage
     from optuna.storages.journal import JournalFileBackend
