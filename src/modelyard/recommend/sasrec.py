@@ -242,5 +242,35 @@ def full_cross_entropy(
     states: torch.Tensor, items: torch.Tensor, targets: torch.Tensor
 ) -> torch.Tensor:
     """states (P, dim), items (I, dim) every item's vector, targets (P,) item codes -> the mean
-    over P of -log softmax(states @ items.T)[target]: a (P, I) logit matrix, in float32."""
-    return F.cross_entropy((states @ items.T).float(), targets)
+    over P of -log softmax(states @ items.T)[target], the logits in float32. Memory stays
+    bounded on large catalogues: rows are taken in chunks of at most `LOGITS_PER_CHUNK`
+    logits, each recomputed in the backward pass (activation checkpointing) instead of kept."""
+    return chunked_cross_entropy(lambda rows: states[rows] @ items.T, targets, len(items))
+
+
+LOGITS_PER_CHUNK = 1 << 25  # 128 MB of float32 logits (and as much for their gradient)
+
+
+def chunked_cross_entropy(logits_of, targets: torch.Tensor, classes: int) -> torch.Tensor:
+    """The mean cross-entropy of (P, classes) logits against targets (P,), where
+    `logits_of(rows)` gives the logits of a slice of rows: one call when they fit in
+    `LOGITS_PER_CHUNK`, else slices, each under `torch.utils.checkpoint` so that only one
+    slice's logits exist at a time. `logits_of` must not call a DDP-wrapped module (it may
+    run several times per step)."""
+    from torch.utils.checkpoint import checkpoint
+
+    def summed(start: torch.Tensor, stop: torch.Tensor) -> torch.Tensor:
+        rows = slice(int(start), int(stop))
+        return F.cross_entropy(logits_of(rows).float(), targets[rows], reduction="sum")
+
+    count = len(targets)
+    per_chunk = max(1, LOGITS_PER_CHUNK // classes)
+    if count <= per_chunk:
+        return F.cross_entropy(logits_of(slice(0, count)).float(), targets)
+    total = sum(
+        checkpoint(
+            summed, torch.tensor(i), torch.tensor(min(i + per_chunk, count)), use_reentrant=False
+        )
+        for i in range(0, count, per_chunk)
+    )
+    return total / count

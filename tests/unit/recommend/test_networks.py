@@ -154,6 +154,33 @@ def test_full_cross_entropy_matches_a_hand_computation():
     assert found.item() == pytest.approx(expected, rel=1e-6)
 
 
+def test_full_cross_entropy_in_chunks_gives_the_same_loss_and_gradients(monkeypatch):
+    """A large catalogue is scored a slice of rows at a time (recomputed in backward):
+    the loss and the gradients are those of the one-matrix computation."""
+    from modelyard.recommend import sasrec
+
+    torch.manual_seed(0)
+    states = torch.randn(11, 4, requires_grad=True)
+    items = torch.randn(7, 4, requires_grad=True)
+    targets = torch.randint(0, 7, (11,))
+    whole = full_cross_entropy(states, items, targets)
+    whole.backward()
+    expected = (states.grad.clone(), items.grad.clone())
+    states.grad = items.grad = None
+    monkeypatch.setattr(sasrec, "LOGITS_PER_CHUNK", 7 * 3)  # slices of 3 rows: 4 of them
+    calls = []
+    original = sasrec.F.cross_entropy
+    monkeypatch.setattr(
+        sasrec.F, "cross_entropy", lambda *a, **k: calls.append(len(a[1])) or original(*a, **k)
+    )
+    sliced = full_cross_entropy(states, items, targets)
+    sliced.backward()
+    assert calls[:4] == [3, 3, 3, 2]  # forward over slices (backward recomputes them)
+    assert sliced.item() == pytest.approx(whole.item(), rel=1e-6)
+    assert torch.allclose(states.grad, expected[0], atol=1e-6)
+    assert torch.allclose(items.grad, expected[1], atol=1e-6)
+
+
 def test_sasrec_full_softmax_scores_each_next_item_against_every_item():
     network = _sasrec()
     pad = ITEMS

@@ -120,8 +120,10 @@ class SASRecModel(RecModelBase):
     `negatives` uniform items per position, `loss: softmax` a sampled softmax against
     `negatives` uniform items shared by the batch (give it 100 or more), `loss: full_softmax`
     (the default) the cross-entropy of each next item over every item (Klenitskiy & Vasilev
-    2023; batch x max_length x items logits per step: for catalogues up to about 100k items;
-    on MovieLens it ranked far better than bpr). Use when the order of interactions matters
+    2023; batch x max_length x items logits per step, taken in slices of at most 128 MB
+    recomputed in the backward pass, so memory stays bounded; time grows with the catalogue:
+    above about 100k items a sampled softmax is faster; on MovieLens it ranked far better
+    than bpr). Use when the order of interactions matters
     (sessions, watching series); cost: batch x max_length x dim activations per layer, and
     scoring a user runs the Transformer over its history once."""
 
