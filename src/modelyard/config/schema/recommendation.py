@@ -120,7 +120,7 @@ class SASRecModel(RecModelBase):
     `negatives` uniform items per position, `loss: softmax` a sampled softmax against
     `negatives` uniform items shared by the batch (give it 100 or more), `loss: full_softmax`
     (the default) the cross-entropy of each next item over every item (Klenitskiy & Vasilev
-    2023; batch x max_length x items logits per step, taken in slices of at most 128 MB
+    2023; batch x max_length x items logits per step, taken in slices of at most 1 GB
     recomputed in the backward pass, so memory stays bounded; time grows with the catalogue:
     above about 100k items a sampled softmax is faster; on MovieLens it ranked far better
     than bpr). Use when the order of interactions matters
