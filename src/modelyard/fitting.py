@@ -35,6 +35,9 @@ class Fitting:
     # Called after each epoch (main process) with the history so far, after history.csv is
     # written: a tuner reports validation metrics from here (and may stop the run by raising).
     on_epoch_end: Callable[[list[dict[str, float]]], None] | None = None
+    # False: no report.html (its plots take 1-2 s a run): tune trials, whose study writes one
+    # report for them all
+    writes_report: bool = True
 
     def embedding_table(self) -> tuple[Any, list[str], str]:
         """((N, D) float array, N names, what they are) for `export --format projector`: the
@@ -162,9 +165,12 @@ class Fitting:
         from modelyard.train.progress import log
 
         self.save(run_dir / run.MODEL_DIR)
-        report = run.write_results(run_dir, self.config, self.metrics, self.history, details)
+        report = run.write_results(
+            run_dir, self.config, self.metrics, self.history, details, self.writes_report
+        )
         final = run.final_dir(run_dir)
-        log(f"run saved to {final} (report: {final / report.relative_to(run_dir)})")
+        shown = f" (report: {final / report.relative_to(run_dir)})" if report else ""
+        log(f"run saved to {final}{shown}")
 
 
 def _after_epoch(run_dir: Path | None, listener: Callable | None):

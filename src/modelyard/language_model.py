@@ -162,11 +162,12 @@ class LanguageModel(Fitting):
 
     def _save_end(self, run_dir: Path, details: dict[str, Any]) -> None:
         self.save(run_dir / run.MODEL_DIR)
-        report = run.write_results(run_dir, self.config, self.metrics, self.history, details)
-        final = run.final_dir(run_dir)
-        log(
-            f"run saved to {final} (report: {final / report.relative_to(run_dir)}); load it with transformers from {final / run.MODEL_DIR}"
+        report = run.write_results(
+            run_dir, self.config, self.metrics, self.history, details, self.writes_report
         )
+        final = run.final_dir(run_dir)
+        shown = f" (report: {final / report.relative_to(run_dir)})" if report else ""
+        log(f"run saved to {final}{shown}; load it with transformers from {final / run.MODEL_DIR}")
 
     # ------------------------------------------------------------ applying
 

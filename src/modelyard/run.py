@@ -336,15 +336,19 @@ def write_config(run_dir: Path, config) -> None:
     )
 
 
-def write_results(run_dir: Path, config, metrics: dict, history: list[dict], details: dict) -> Path:
+def write_results(
+    run_dir: Path, config, metrics: dict, history: list[dict], details: dict, report: bool = True
+) -> Path | None:
     """config.yaml (again: a resumed run may have changed epochs), metrics.json, history.csv
-    and report.html (with model/meta.json's `parameters` and data_summary.json where the
-    run has them). Returns the report's path."""
+    and, with `report`, report.html (with model/meta.json's `parameters` and data_summary.json
+    where the run has them). Returns the report's path, None without one."""
     from modelyard.report import write_report
 
     write_config(run_dir, config)
     write_json(run_dir / "metrics.json", metrics)
     write_history(run_dir / HISTORY_FILE, history)
+    if not report:
+        return None
     config_yaml = (run_dir / "config.yaml").read_text(encoding="utf-8")
     compared = None
     if "baselines" in metrics:

@@ -57,6 +57,7 @@ def test_study_writes_its_outputs_then_continues_and_retries_an_interrupted_tria
     report = (tmp_path / "out/report.html").read_text()
     assert "Optimisation history" in report and "data:image/png" in report
     finished = {p: p.stat().st_mtime_ns for p in (tmp_path / "out/trials").glob("*/history.csv")}
+    assert len(finished) == 3 and not list((tmp_path / "out/trials").glob("*/report.html"))
 
     lr = _interrupt_a_trial(tmp_path)  # trial 3
     result = modelyard("tune", config, "--output", "out", "--trials", "4", cwd=tmp_path)
