@@ -12,7 +12,6 @@ channels, mean and std, and the class names in code order), weights.safetensors,
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -75,12 +74,15 @@ class ObjectDetector(Fitting):
 
     def _prepare(self, data, saved_run: Path | None, procs) -> dict[str, _Split]:
         files = {name: getattr(self.config.data, name) for name in SPLITS}
+        from modelyard.detection.data import image_sizes
+
         sets = {name: self._read(self.base_dir / f) for name, f in files.items() if f}
+        sizes = {name: image_sizes(boxes) for name, boxes in sets.items()}  # files exist
         if saved_run is not None:  # a resume keeps the preprocessing it started with
             self._load_state(run.read_json(saved_run / run.MODEL_DIR / "preprocessing.json"))
         else:
             self._fit_preprocessing(sets["train"])
-        prepared = {name: self._tensors(boxes) for name, boxes in sets.items()}
+        prepared = {name: self._tensors(boxes, sizes=sizes[name]) for name, boxes in sets.items()}
         if procs.is_main:
             sizes = ", ".join(
                 f"{len(p.boxes)} {name} images ({int((p.tensors['labels'] >= 0).sum())} boxes)"
@@ -112,10 +114,11 @@ class ObjectDetector(Fitting):
         settings = self.config.images.model_dump()
         return ImageInput(name="image", type="image", preprocessing=ImagePreprocessing(**settings))
 
-    def _tensors(self, boxes: BoxSet, labelled: bool = True) -> _Split:
+    def _tensors(self, boxes: BoxSet, labelled: bool = True, sizes=None) -> _Split:
+        """`sizes`: (N, 2) the images' stored width and height, where already read."""
         from modelyard.detection.data import class_codes, image_sizes, padded
 
-        sizes = image_sizes(boxes)
+        sizes = image_sizes(boxes) if sizes is None else sizes
         scale = np.array([self.image.width, self.image.height]) / sizes
         codes = class_codes(boxes, self.classes) if labelled and boxes.labelled else None
         images = self.image.transform(pd.Series(boxes.paths))
@@ -197,71 +200,30 @@ class ObjectDetector(Fitting):
 
     # ------------------------------------------------------------ measuring
 
-    @torch.no_grad()
-    def _detect(self, network, images: torch.Tensor, device, bf16: bool, top_k: int | None = None):
-        """Detections (targets.Detections, on the CPU, model pixels) of (N, C, H, W) images,
-        in batches of trainer.eval_batch_size, and the seconds it took."""
-        from modelyard.detection.targets import Detections, decode
-        from modelyard.train.precision import autocast
+    def _decoding(self):
+        from modelyard.detection.inference import Decoding
 
-        inner = getattr(network, "module", network)
-        was_training = inner.training
-        inner.eval()
-        found = []
-        settings = self.config.detections
-        size, stride = self.config.trainer.eval_batch_size, self.config.model.neck.stride
-        began = time.perf_counter()
-        for at in range(0, len(images), size):
-            with autocast(device, bf16):
-                output = inner(images[at : at + size].to(device))
-            found.append(
-                decode(
-                    output,
-                    stride,
-                    (self.image.height, self.image.width),
-                    top_k or settings.top_k,
-                    0.0,
-                    settings.nms_iou,
-                )
-            )
-        seconds = time.perf_counter() - began
-        inner.train(was_training)
-        joined = Detections(
-            *(
-                torch.cat([getattr(d, k) for d in found]).cpu()
-                for k in ("boxes", "scores", "labels")
-            )
-        )
-        return joined, seconds
+        d = self.config.detections
+        size = (self.image.height, self.image.width)
+        return Decoding(self.config.model.neck.stride, size, d.top_k, d.nms_iou)
+
+    def _run(self, network, tensors, device, bf16: bool):
+        """(detections, mean loss, seconds) of the network over `tensors` (inference.py)."""
+        from modelyard.detection.inference import run_detector
+
+        batch = self.config.trainer.eval_batch_size
+        return run_detector(network, tensors, batch, self._decoding(), device, bf16)
 
     def _measure(self, network, part: _Split, device, bf16: bool) -> tuple[dict[str, float], Any]:
         """({loss, map_50, map, rows, seconds, images_per_second}, detections)."""
         from modelyard.detection.metrics import mean_average_precision
 
-        found, seconds = self._detect(network, part.tensors["image"], device, bf16)
+        found, loss, seconds = self._run(network, part.tensors, device, bf16)
         scores = mean_average_precision(found, part.tensors["boxes"], part.tensors["labels"])
-        loss = self._held_out_loss(network, part, device)
         n = len(part.boxes)
         result = {"loss": loss, **scores, "rows": n, "seconds": seconds}
         result["images_per_second"] = n / max(seconds, 1e-9)
         return result, found
-
-    @torch.no_grad()
-    def _held_out_loss(self, network, part: _Split, device) -> float:
-        from modelyard.detection.targets import detection_loss
-
-        inner = getattr(network, "module", network)
-        was_training = inner.training
-        inner.eval()
-        t, size, total = part.tensors, self.config.trainer.eval_batch_size, 0.0
-        for at in range(0, len(t["image"]), size):
-            batch = {k: v[at : at + size].to(device) for k, v in t.items()}
-            out = inner(batch["image"])
-            total += float(
-                detection_loss(out, batch["boxes"], batch["labels"], self.config.model.neck.stride)
-            ) * len(batch["image"])
-        inner.train(was_training)
-        return total / max(len(t["image"]), 1)
 
     def _overlays(self, part: _Split, found) -> list[dict[str, Any]]:
         from modelyard.detection.draw import overlay_png
@@ -321,9 +283,8 @@ class ObjectDetector(Fitting):
         return self._box_rows(self._tensors(boxes, labelled=False), paths)
 
     def _box_rows(self, part: _Split, names: list[str]) -> pd.DataFrame:
-        found, _ = self._detect(
-            self.module, part.tensors["image"], torch.device("cpu"), self._bf16()
-        )
+        images = {"image": part.tensors["image"]}
+        found, _, _ = self._run(self.module, images, torch.device("cpu"), self._bf16())
         keep = (found.labels >= 0) & (found.scores >= self.config.detections.min_score)
         image, slot = keep.nonzero(as_tuple=True)
         scale = torch.from_numpy(part.scale).float().repeat(1, 2)[image]  # model px per stored px
