@@ -157,3 +157,25 @@ def test_missing_columns_in_the_training_file_exit_2(tmp_path):
     assert "boxes.csv': missing column(s) x1, y1" in result.stderr
     checked = modelyard("validate", "config.yaml", cwd=tmp_path, check=2)
     assert "missing column(s) x1, y1" in checked.stderr
+
+
+def test_a_finished_run_resumes_with_more_epochs(tmp_path):
+    _canvases(tmp_path, 8)
+    (tmp_path / "config.yaml").write_text(
+        CONFIG.replace("epochs: 2,", "epochs: 1, keep_checkpoints: last, schedule: {type: step},")
+    )
+    modelyard("train", "config.yaml", "--output", "r", cwd=tmp_path)
+    modelyard(
+        "train",
+        "config.yaml",
+        "--output",
+        "r",
+        "--resume",
+        "--set",
+        "trainer.epochs=2",
+        cwd=tmp_path,
+    )
+    history = pd.read_csv(tmp_path / "r/history.csv")
+    assert history["epoch"].tolist() == [1, 2]
+    preprocessing = json.loads((tmp_path / "r/model/preprocessing.json").read_text())
+    assert preprocessing["classes"] == ["bright", "dim"]
