@@ -76,6 +76,7 @@ def test_predict_writes_one_row_per_box_as_csv_and_json(trained):
     rows = pd.read_csv(trained / "p.csv")
     assert list(rows.columns) == ["image", "x1", "y1", "x2", "y2", "label", "score"]
     assert set(rows["label"]) <= {"bright", "dim"} and rows["image"].nunique() == 16
+    assert rows["image"].str.match(r"images/\d+\.png$").all()  # as the table writes them
     assert (rows["x2"] > rows["x1"]).all() and rows["x2"].max() <= 32 and rows["x1"].min() >= 0
     assert (rows.groupby("image").size() <= 5).all()  # detections.top_k
     modelyard("predict", "runs/squares", "--data", "images", "--out", "p.json", cwd=trained)

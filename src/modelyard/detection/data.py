@@ -24,7 +24,8 @@ IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".we
 @dataclass
 class BoxSet:
     """N images: their paths, how errors name each (`where`: file and row), and per image its
-    boxes (m_i, 4) float64 and class names (m_i,) as read; `labelled`: the file has boxes."""
+    boxes (m_i, 4) float64 and class names (m_i,) as read; `labelled`: the file has boxes;
+    `names`: each image as the file writes it (predictions name it so; default the path)."""
 
     source: str
     paths: list[str]
@@ -32,6 +33,7 @@ class BoxSet:
     boxes: list[np.ndarray]
     labels: list[list[str]]
     labelled: bool
+    names: list[str] | None = None
 
     def __len__(self) -> int:
         return len(self.paths)
@@ -156,6 +158,7 @@ def _group(path: Path, folder: Path, images: pd.Series, coords, labels) -> BoxSe
         [np.array(b, dtype=np.float64).reshape(-1, 4) for b in boxes],
         names,
         coords is not None,
+        [str(p) for p in uniques],
     )
 
 
@@ -187,6 +190,7 @@ def _read_coco(path: Path, folder: Path) -> BoxSet:
         [np.array(boxes[i], dtype=np.float64).reshape(-1, 4) for i in order],
         [names[i] for i in order],
         True,
+        [str(images[i]) for i in order],
     )
 
 

@@ -260,12 +260,13 @@ class ObjectDetector(Fitting):
         return found
 
     def predict(self, data: Any, **options: Any) -> pd.DataFrame:
-        """One row per box scoring at least detections.min_score: image (the path as given),
+        """One row per box scoring at least detections.min_score: image (as the file names
+        it: the table's image column, COCO's file_name, or the image file's path),
         x1, y1, x2, y2 (pixel edges of the image as stored, x2/y2 exclusive), label, score.
         `data`: a box or image table (its image column; a label column must name known
         classes), COCO JSON, an image file or a folder of images."""
         boxes = self._read(Path(data), labelled=False)
-        return self._box_rows(self._tensors(boxes), boxes.paths)
+        return self._box_rows(self._tensors(boxes), boxes.names or boxes.paths)
 
     def detect(self, paths: list[str]) -> pd.DataFrame:
         """`predict`'s rows for image files (serve)."""
