@@ -18,6 +18,7 @@ class Decoding:
     image_size: tuple[int, int]
     top_k: int
     nms_iou: float | None
+    flip_test: bool = False
 
 
 @torch.no_grad()
@@ -37,7 +38,7 @@ def run_detector(
     for at in range(0, len(images), batch):
         began = time.perf_counter()
         with autocast(device, bf16):
-            output = inner(images[at : at + batch].to(device))
+            output = _forward(inner, images[at : at + batch].to(device), decoding.flip_test)
         found.append(
             decode(
                 output, decoding.stride, decoding.image_size, decoding.top_k, 0.0, decoding.nms_iou
@@ -53,3 +54,16 @@ def run_detector(
     )
     loss = total / max(len(images), 1) if "boxes" in tensors else float("nan")
     return joined, loss, seconds
+
+
+def _forward(network, images: torch.Tensor, flip_test: bool) -> torch.Tensor:
+    """(B, C, H, W) -> (B, K + 4, h, w); with `flip_test`, each class heatmap is the mean
+    chance of the image's and of its mirror image's (mirrored back), offsets and sizes the
+    image's own."""
+    output = network(images).float()
+    if not flip_test:
+        return output
+    classes = output.shape[1] - 4
+    mirrored = network(images.flip(-1)).float()[:, :classes].flip(-1)
+    chance = (torch.sigmoid(output[:, :classes]) + torch.sigmoid(mirrored)) / 2
+    return torch.cat([torch.logit(chance, eps=1e-6), output[:, classes:]], dim=1)

@@ -205,7 +205,7 @@ class ObjectDetector(Fitting):
 
         d = self.config.detections
         size = (self.image.height, self.image.width)
-        return Decoding(self.config.model.neck.stride, size, d.top_k, d.nms_iou)
+        return Decoding(self.config.model.neck.stride, size, d.top_k, d.nms_iou, d.flip_test)
 
     def _run(self, network, tensors, device, bf16: bool):
         """(detections, mean loss, seconds) of the network over `tensors` (inference.py)."""

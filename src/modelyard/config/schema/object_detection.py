@@ -100,11 +100,14 @@ class Detections(Strict):
     """How the heatmap becomes boxes: the `top_k` highest peaks per image, then class-aware
     non-maximum suppression at IoU `nms_iou` (null: none; CenterNet's peaks rarely need it).
     `predict` and `serve` return the boxes scoring at least `min_score`; mAP is measured on
-    all top_k (as COCO evaluation expects ranked candidates)."""
+    all top_k (as COCO evaluation expects ranked candidates). `flip_test`: average each
+    class heatmap with that of the mirrored image (CenterNet's flip testing; worth it when
+    training flips images too): about a point more mAP for twice the network's time."""
 
     top_k: PositiveInt = 100
     nms_iou: Probability | None = 0.6
     min_score: Probability = 0.3
+    flip_test: bool = False
 
 
 class DetectionTrainer(Trainer):
