@@ -84,7 +84,8 @@ def add_predict(verbs) -> None:
     )
     predict.add_argument(
         "--out",
-        help="predictions file; format from its suffix (.csv, .tsv, .parquet, .jsonl); "
+        help="predictions file; format from its suffix (.csv, .tsv, .parquet, .jsonl, .json: "
+        "a list of records; object detection: one row / record per box); "
         "link prediction: default CSV on stdout",
     )
     predict.add_argument(
@@ -118,7 +119,13 @@ def run_predict(args) -> int:
     if not args.data or not args.out:
         raise UserError("predict needs --data PATH and --out FILE")
     out = Path(args.out)
-    writers = {".csv": "to_csv", ".tsv": "to_csv", ".parquet": "to_parquet", ".jsonl": "to_json"}
+    writers = {
+        ".csv": "to_csv",
+        ".tsv": "to_csv",
+        ".parquet": "to_parquet",
+        ".jsonl": "to_json",
+        ".json": "to_json",
+    }
     if out.suffix.lower() not in writers:
         raise UserError(
             f"--out '{out}': unknown format '{out.suffix}'; use one of {', '.join(writers)}"
@@ -144,6 +151,7 @@ def run_predict(args) -> int:
         ".tsv": {"index": False, "sep": "\t"},
         ".parquet": {"index": False},
         ".jsonl": {"orient": "records", "lines": True},
+        ".json": {"orient": "records", "indent": 1},
     }
     getattr(predictions, writers[out.suffix.lower()])(out, **kwargs[out.suffix.lower()])
     log(f"wrote {len(predictions)} predictions to {out}")

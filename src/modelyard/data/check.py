@@ -28,6 +28,10 @@ def check_data(config: Config, base: Path) -> list[str]:
         from modelyard.qa.data import check_questions
 
         return check_questions(config, base)
+    if config.task == "object_detection":
+        from modelyard.detection.checks import check_box_files
+
+        return check_box_files(config, base)
     tables = read_config_data(config, base)
     for column in config.data.id_columns:
         if column not in tables["train"].columns:

@@ -28,6 +28,8 @@ CORE_DIRECTIONS: dict[str, str] = {
     "coverage": HIGHER,
     "mean_rank": LOWER,  # link prediction
     "exact_match": HIGHER,  # question answering (and its "f1", a binary output's too)
+    "map_50": HIGHER,  # object detection: mAP at IoU 0.5, and over IoU 0.5:0.95
+    "map": HIGHER,
 }
 # Top-K metrics (recommendation; link prediction's hits), named `<metric>_at_<K>` for any K: `recall_at_10`.
 # The sampled ones (evaluation.sampled) are `sampled_hr_at_10`, `sampled_ndcg_at_10`.

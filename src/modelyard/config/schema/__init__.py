@@ -70,6 +70,7 @@ from modelyard.config.schema.language_model import (
     LmTokenizer,
 )
 from modelyard.config.schema.link_prediction import LinkPredictionConfig
+from modelyard.config.schema.object_detection import ObjectDetectionConfig
 from modelyard.config.schema.outputs import (
     BinaryOutput,
     CategoryOutput,
@@ -112,6 +113,7 @@ def root_models() -> dict[str, type[Strict]]:
         "recommendation": RecommendationConfig,
         "link_prediction": LinkPredictionConfig,
         "question_answering": QuestionAnsweringConfig,
+        "object_detection": ObjectDetectionConfig,
     }
 
 
