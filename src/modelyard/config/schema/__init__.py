@@ -92,6 +92,7 @@ from modelyard.config.schema.supervised import (
     MlpCombiner,
     config_model,
 )
+from modelyard.config.schema.text_to_speech import TextToSpeechConfig
 from modelyard.config.schema.trainer import (
     Adam,
     AdamW,
@@ -112,6 +113,7 @@ def root_models() -> dict[str, type[Strict]]:
         "recommendation": RecommendationConfig,
         "link_prediction": LinkPredictionConfig,
         "question_answering": QuestionAnsweringConfig,
+        "text_to_speech": TextToSpeechConfig,
     }
 
 
