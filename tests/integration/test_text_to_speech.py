@@ -174,3 +174,20 @@ def test_unknown_recogniser_run_is_refused_before_training(tmp_path):
     project = _project(tmp_path, evaluation={"recogniser": "runs/asr"})
     message = user_error(modelyard("train", "tts.yaml", "--output", "run", cwd=project, check=None))
     assert "evaluation.recogniser" in message and "is not a finished run" in message
+
+
+def test_evaluate_with_our_recogniser_reports_both_wers(trained, monkeypatch):
+    from modelyard.api import Model
+
+    said = {}
+
+    def fake_recogniser(run_dir, paths):
+        said[len(said)] = [str(p) for p in paths]
+        return ["bad cab"] * len(paths)
+
+    monkeypatch.setattr("modelyard.tts.evaluate.recogniser_transcripts", fake_recogniser)
+    model = Model.load(trained / "run")
+    found = model.evaluate(trained / "test.csv", recogniser="asr", rows=3)
+    assert found["rows_synthesized"] == 3 and found["real_time_factor_cpu"] > 0
+    assert 0 <= found["wer_recogniser"] <= 2 and "wer_recogniser_original" in found
+    assert said[1][0].endswith("wav/test_000.wav")  # the originals, second

@@ -303,10 +303,18 @@ class Synthesizer(Fitting):
         voc = get_vocoder(vocoder, self.base_dir) if isinstance(vocoder, str) else vocoder
         return vocode(voc, self.mels(texts, ids, speed), self.scale)
 
-    def evaluate(self, data: Any) -> dict[str, Any]:
-        """Synthesis metrics on a labelled table (text, audio[, speaker]) or DataFrame."""
+    def evaluate(self, data: Any, **evaluation: Any) -> dict[str, Any]:
+        """Synthesis metrics on a labelled table (text, audio[, speaker]) or DataFrame.
+        `evaluation`: settings of the config's `evaluation` section to use instead (rows,
+        vocoder, whisper, recogniser), e.g. `recogniser="runs/tts_asr"`."""
         from modelyard.tts.evaluate import evaluate_clips
 
+        if evaluation:
+            from modelyard.config import validate
+
+            raw = self.config.model_dump(mode="json")
+            raw["evaluation"].update(evaluation)
+            self.config = validate(raw, "evaluate options")
         path = Path(data) if not hasattr(data, "columns") else None
         frame = tts_data.read_tts_table(path) if path else data
         clips = self.clips(frame, "data", folder=path.parent if path else None)
