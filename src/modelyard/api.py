@@ -93,6 +93,10 @@ class Model(Fitting):
             from modelyard.detection.model import ObjectDetector
 
             return ObjectDetector(config, base)
+        if config.task == "text_to_speech":
+            from modelyard.tts.model import Synthesizer
+
+            return Synthesizer(config, base)
         return cls(config, base)
 
     # ------------------------------------------------------------ training
@@ -845,6 +849,10 @@ class Model(Fitting):
             from modelyard.detection.model import ObjectDetector
 
             return ObjectDetector.load(folder)
+        if config.task == "text_to_speech":
+            from modelyard.tts.model import Synthesizer
+
+            return Synthesizer.load(folder)
         model = cls(config)
         sources = {f.name: folder / BACKBONES / f.name for f in pretrained_inputs(model.config)}
         model.preprocessing = Preprocessing(model.config, sources)

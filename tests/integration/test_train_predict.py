@@ -114,6 +114,7 @@ def test_schema_is_json_schema(project):
         link_prediction,
         question_answering,
         object_detection,
+        tts,
     ) = tasks
     assert {"inputs", "outputs", "trainer", "data", "combiner"} <= set(supervised["properties"])
     assert {"corpus", "tokenizer", "model", "block_size", "trainer"} <= set(
@@ -123,6 +124,7 @@ def test_schema_is_json_schema(project):
     assert {"data", "model", "training", "trainer"} <= set(link_prediction["properties"])
     assert {"data", "windows", "trainer"} <= set(question_answering["properties"])
     assert {"data", "model", "augment", "detections"} <= set(object_detection["properties"])
+    assert {"data", "front_end", "audio", "model", "evaluation"} <= set(tts["properties"])
     assert all(task["additionalProperties"] is False for task in tasks)
 
 

@@ -13,7 +13,7 @@ import os
 import sys
 import traceback
 
-from modelyard.cli import apply, experiments, extract, recommend, train, tune
+from modelyard.cli import apply, experiments, extract, recommend, synthesize, train, tune
 
 EPILOG = """examples:
   modelyard train examples/penguins/config.yaml
@@ -26,6 +26,7 @@ EPILOG = """examples:
   modelyard export runs/penguins --format onnx --out penguins.onnx
   modelyard serve runs/penguins --port 8000
   modelyard recommend runs/ratings --user 42 --k 10
+  modelyard synthesize runs/tts --text "Good morning." --speaker en+f2 --out speech.wav
   modelyard recommend runs/ratings --similar-to 260 --k 10
   modelyard predict runs/kg-umls --head alga --relation isa --k 5   # link prediction
   modelyard explain runs/penguins --data test.csv --method shap --out explain.json
@@ -51,6 +52,7 @@ VERBS = {
     "compress": (apply.add_compress, apply.run_compress),
     "explain": (apply.add_explain, apply.run_explain),
     "recommend": (recommend.add_recommend, recommend.run_recommend),
+    "synthesize": (synthesize.add_synthesize, synthesize.run_synthesize),
     "extract-triples": (extract.add_extract, extract.run_extract),
     "cv": (experiments.add_cv, experiments.run_cv),
     "compare": (experiments.add_compare, experiments.run_compare),

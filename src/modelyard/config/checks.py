@@ -418,6 +418,7 @@ def privacy_settings_fit(config) -> list[str]:
         "link_prediction",
         "question_answering",
         "object_detection",
+        "text_to_speech",
     ):
         return [
             f"trainer.privacy: differentially private training is available for models of "
@@ -557,6 +558,8 @@ def run_all(config) -> list[str]:
         from modelyard.qa.checks import CHECKS as checks
     if config.task == "object_detection":
         from modelyard.detection.checks import CHECKS as checks
+    if config.task == "text_to_speech":
+        from modelyard.tts.checks import CHECKS as checks
     if checks is not CHECKS:  # (every task's trainer has the key)
         checks = [*checks, privacy_settings_fit]
     return [problem for check in checks for problem in check(config)]

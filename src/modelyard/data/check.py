@@ -32,6 +32,10 @@ def check_data(config: Config, base: Path) -> list[str]:
         from modelyard.detection.checks import check_box_files
 
         return check_box_files(config, base)
+    if config.task == "text_to_speech":
+        from modelyard.tts.checks import check_clips
+
+        return check_clips(config, base)
     tables = read_config_data(config, base)
     for column in config.data.id_columns:
         if column not in tables["train"].columns:

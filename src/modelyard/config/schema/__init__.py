@@ -93,6 +93,7 @@ from modelyard.config.schema.supervised import (
     MlpCombiner,
     config_model,
 )
+from modelyard.config.schema.text_to_speech import TextToSpeechConfig
 from modelyard.config.schema.trainer import (
     Adam,
     AdamW,
@@ -114,6 +115,7 @@ def root_models() -> dict[str, type[Strict]]:
         "link_prediction": LinkPredictionConfig,
         "question_answering": QuestionAnsweringConfig,
         "object_detection": ObjectDetectionConfig,
+        "text_to_speech": TextToSpeechConfig,
     }
 
 
