@@ -107,7 +107,7 @@ def test_validate_reports_rows_and_classes(project):
 def test_schema_is_json_schema(project):
     schema = json.loads(modelyard("schema", cwd=project).stdout)
     tasks = [schema["$defs"][ref["$ref"].split("/")[-1]] for ref in schema["anyOf"]]
-    supervised, language_model, recommendation, link_prediction, question_answering = tasks
+    supervised, language_model, recommendation, link_prediction, question_answering, vocoder = tasks
     assert {"inputs", "outputs", "trainer", "data", "combiner"} <= set(supervised["properties"])
     assert {"corpus", "tokenizer", "model", "block_size", "trainer"} <= set(
         language_model["properties"]
@@ -115,6 +115,7 @@ def test_schema_is_json_schema(project):
     assert {"data", "split", "model", "trainer"} <= set(recommendation["properties"])
     assert {"data", "model", "training", "trainer"} <= set(link_prediction["properties"])
     assert {"data", "windows", "trainer"} <= set(question_answering["properties"])
+    assert {"data", "mel", "model", "discriminators", "losses"} <= set(vocoder["properties"])
     assert all(task["additionalProperties"] is False for task in tasks)
 
 

@@ -28,6 +28,10 @@ def check_data(config: Config, base: Path) -> list[str]:
         from modelyard.qa.data import check_questions
 
         return check_questions(config, base)
+    if config.task == "vocoder":
+        from modelyard.vocoder.checks import check_clips
+
+        return check_clips(config, base)
     tables = read_config_data(config, base)
     for column in config.data.id_columns:
         if column not in tables["train"].columns:

@@ -102,6 +102,7 @@ from modelyard.config.schema.trainer import (
     Tracking,
     Trainer,
 )
+from modelyard.config.schema.vocoder import VocoderConfig
 
 
 def root_models() -> dict[str, type[Strict]]:
@@ -112,6 +113,7 @@ def root_models() -> dict[str, type[Strict]]:
         "recommendation": RecommendationConfig,
         "link_prediction": LinkPredictionConfig,
         "question_answering": QuestionAnsweringConfig,
+        "vocoder": VocoderConfig,
     }
 
 
