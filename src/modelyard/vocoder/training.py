@@ -17,7 +17,9 @@ Outputs = list[tuple[torch.Tensor, list[torch.Tensor]]]
 
 def discriminator_loss(real: Outputs, fake: Outputs) -> torch.Tensor:
     """Least-squares GAN: real scores towards 1, generated towards 0 (summed over discriminators)."""
-    return sum(((1 - r) ** 2).mean() + (f**2).mean() for (r, _), (f, _) in zip(real, fake, strict=False))
+    return sum(
+        ((1 - r) ** 2).mean() + (f**2).mean() for (r, _), (f, _) in zip(real, fake, strict=True)
+    )
 
 
 def generator_adversarial_loss(fake: Outputs) -> torch.Tensor:
@@ -27,8 +29,8 @@ def generator_adversarial_loss(fake: Outputs) -> torch.Tensor:
 def feature_matching_loss(real: Outputs, fake: Outputs) -> torch.Tensor:
     """Mean L1 between the feature maps of real (detached) and generated audio."""
     total, count = 0.0, 0
-    for (_, real_maps), (_, fake_maps) in zip(real, fake, strict=False):
-        for r, f in zip(real_maps, fake_maps, strict=False):
+    for (_, real_maps), (_, fake_maps) in zip(real, fake, strict=True):
+        for r, f in zip(real_maps, fake_maps, strict=True):
             total = total + F.l1_loss(f, r.detach())
             count += 1
     return total / max(count, 1)
