@@ -10,6 +10,8 @@ for a generator of the same width (bench/vocoder.py measures the real-time facto
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 import torch
 from torch import nn
 from torch.nn import functional as F
@@ -105,7 +107,7 @@ class PeriodDiscriminator(nn.Module):
             nn.utils.parametrizations.weight_norm(
                 nn.Conv2d(a, b, (5, 1), (3 if i < 3 else 1, 1), padding=(2, 0))
             )
-            for i, (a, b) in enumerate(zip(sizes, sizes[1:], strict=True))
+            for i, (a, b) in enumerate(pairwise(sizes))
         )
         self.out = nn.utils.parametrizations.weight_norm(
             nn.Conv2d(sizes[-1], 1, (3, 1), padding=(1, 0))
@@ -138,7 +140,7 @@ class ResolutionDiscriminator(nn.Module):
             nn.utils.parametrizations.weight_norm(
                 nn.Conv2d(a, b, k, s, padding=(k[0] // 2, k[1] // 2))
             )
-            for (a, b), (k, s) in zip(zip(sizes, sizes[1:], strict=True), kernels, strict=False)
+            for (a, b), (k, s) in zip(pairwise(sizes), kernels, strict=True)
         )
         self.out = nn.utils.parametrizations.weight_norm(nn.Conv2d(channels, 1, 3, padding=1))
 
