@@ -141,3 +141,23 @@ def test_a_resumed_run_trains_on(project):
     modelyard("train", "voc.yaml", "--output", "runs/voc", "--resume", *more, cwd=project)
     assert pd.read_csv(project / "runs/voc/history.csv")["epoch"].tolist() == [1, 2, 3]
     assert load_vocoder("runs/voc", project).scale == SCALE
+
+
+def test_a_new_run_starts_from_a_finished_runs_generator(project):
+    from modelyard import Model
+
+    still = {"type": "adamw", "lr": 1e-9}
+    model = {"dim": 16, "layers": 2, "hidden": 32, "init_from": "runs/voc"}
+    trainer = {"epochs": 1, "batch_size": 4, "segment": 640, "optimizer": still}
+    _write(project, model=model, trainer=trainer)
+    modelyard("train", "voc.yaml", "--output", "runs/init", cwd=project)
+    first = Model.load(project / "runs/voc").module.state_dict()
+    started = Model.load(project / "runs/init").module.state_dict()
+    for name, weights in first.items():
+        torch.testing.assert_close(started[name], weights, atol=1e-5, rtol=0, msg=name)
+    _write(project, model={**model, "dim": 8})
+    message = user_error(
+        modelyard("train", "voc.yaml", "--output", "runs/bad", cwd=project, check=None)
+    )
+    assert "model.init_from 'runs/voc'" in message and "differ" in message
+    _write(project)

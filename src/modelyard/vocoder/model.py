@@ -117,7 +117,24 @@ class Vocoder(Fitting):
         self._pair = VocoderPair(
             build_generator(self.config), Discriminators(d.periods, d.resolutions, d.channels)
         )
+        if self.config.model.init_from is not None:
+            self._start_from(self.config.model.init_from)
         return self._pair.generator
+
+    def _start_from(self, spec: str) -> None:
+        """Load the generator weights of the finished vocoder run `spec` (model.init_from)."""
+        where = f"model.init_from '{spec}'"
+        folder = run.model_dir(self.base_dir / spec)
+        source = Vocoder.load(folder)
+        if source.scale != self.scale or source.config.model.model_dump(
+            exclude={"init_from"}
+        ) != self.config.model.model_dump(exclude={"init_from"}):
+            raise UserError(
+                f"{where}: that run's model ({source.config.model.model_dump(exclude={'init_from'})}) "
+                f"or mel settings differ from this config's; use the same model and mel sections"
+            )
+        self._pair.generator.load_state_dict(source.module.state_dict())
+        log(f"generator weights from {folder}")
 
     def _network(self, prepared) -> torch.nn.Module:
         return self._pair
@@ -179,9 +196,8 @@ class Vocoder(Fitting):
         waves = [clips.clip(i) for i in range(len(clips))]
         found = self._copy_synthesis(self.module, clips, torch.device("cpu"))
         baseline = GriffinLim(self.config.evaluation.griffin_lim_iterations)
-        baseline(
-            torch.zeros(1, self.scale.n_mels, 4), self.scale
-        )  # librosa's first call: not timed
+        warm_up = torch.zeros(1, self.scale.n_mels, self.scale.n_fft // self.scale.hop + 2)
+        baseline(warm_up, self.scale)  # librosa's first call compiles: not timed
         for key, value in copy_synthesis(baseline, waves, self.scale).items():
             if key != "seconds_of_audio":
                 found[f"griffin_lim_{key}"] = value

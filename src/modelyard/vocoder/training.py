@@ -48,7 +48,9 @@ def vocoder_step(scale: MelScale, losses):
         wave = batch["wave"]
         mel = scale.log_mel(wave, bank.to(wave.device))  # (B, n_mels, T)
         fake = pair.generator(mel)  # (B, segment)
-        adversarial = int(pair.steps) >= losses.adversarial_from_step
+        adversarial = int(pair.steps) >= losses.adversarial_from_step and (
+            losses.adversarial > 0 or losses.feature > 0
+        )  # (both 0: the mel loss alone, no discriminator runs)
         real_out = None
         if adversarial:
             real_out = pair.discriminators(wave)

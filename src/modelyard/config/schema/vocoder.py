@@ -43,12 +43,16 @@ class VocoderModel(Strict):
     `hidden`) at the frame rate predict each STFT frame's magnitude and phase; an inverse
     STFT makes the waveform. Use when synthesis must run on a CPU (its cost is per frame,
     not per sample); alternative: `griffin_lim` (no training, audibly phasey).
-    Cost: about dim * hidden * layers * 2 multiply-adds per frame."""
+    Cost: about dim * hidden * layers * 2 multiply-adds per frame. `init_from`: a finished
+    vocoder run (relative to the config's folder) of the same model and mel settings whose
+    generator weights training starts from (fine-tuning: on more steps, other voices, or a
+    text-to-speech model's own mels); the discriminators start afresh."""
 
     type: Literal["vocos"] = "vocos"
     dim: PositiveInt = 192
     layers: PositiveInt = 6
     hidden: PositiveInt = 576
+    init_from: Path | None = None
 
 
 class VocoderDiscriminators(Strict):
