@@ -54,8 +54,13 @@ def test_discriminators_score_and_give_feature_maps():
         assert score.shape[0] == 2 and len(maps) == 5
 
 
-@pytest.mark.parametrize("adversarial_from_step", [0, 5])
-def test_the_gan_step_updates_each_network_with_its_own_loss(adversarial_from_step):
+@pytest.mark.parametrize(
+    ("adversarial_from_step", "weight", "discriminates"),
+    [(0, 1.0, True), (5, 1.0, False), (0, 0.0, False)],
+)
+def test_the_gan_step_updates_each_network_with_its_own_loss(
+    adversarial_from_step, weight, discriminates
+):
     from types import SimpleNamespace
 
     from modelyard.config.schema.vocoder import VocoderLosses
@@ -67,11 +72,13 @@ def test_the_gan_step_updates_each_network_with_its_own_loss(adversarial_from_st
     run = SimpleNamespace(
         model=pair, optimizer=optimizer, scheduler=None, setup=SimpleNamespace(settings=settings)
     )
-    losses = VocoderLosses(adversarial_from_step=adversarial_from_step)
+    losses = VocoderLosses(
+        adversarial_from_step=adversarial_from_step, adversarial=weight, feature=weight
+    )
     before = {k: v.clone() for k, v in pair.state_dict().items()}
     loss = vocoder_step(SCALE, losses)(run, {"wave": 0.1 * torch.randn(2, 640)}, 1.0, True)
     after = pair.state_dict()
     changed = {k for k in before if not torch.equal(before[k], after[k]) and k != "steps"}
     assert any(k.startswith("generator.") for k in changed)
-    assert any(k.startswith("discriminators.") for k in changed) == (adversarial_from_step == 0)
+    assert any(k.startswith("discriminators.") for k in changed) == discriminates
     assert int(pair.steps) == 1 and loss.ndim == 0 and loss > 0
