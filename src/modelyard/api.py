@@ -97,6 +97,10 @@ class Model(Fitting):
             from modelyard.tts.model import Synthesizer
 
             return Synthesizer(config, base)
+        if config.task == "vocoder":
+            from modelyard.vocoder.model import Vocoder
+
+            return Vocoder(config, base)
         return cls(config, base)
 
     # ------------------------------------------------------------ training
@@ -853,6 +857,10 @@ class Model(Fitting):
             from modelyard.tts.model import Synthesizer
 
             return Synthesizer.load(folder)
+        if config.task == "vocoder":
+            from modelyard.vocoder.model import Vocoder
+
+            return Vocoder.load(folder)
         model = cls(config)
         sources = {f.name: folder / BACKBONES / f.name for f in pretrained_inputs(model.config)}
         model.preprocessing = Preprocessing(model.config, sources)

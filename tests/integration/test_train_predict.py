@@ -115,6 +115,7 @@ def test_schema_is_json_schema(project):
         question_answering,
         object_detection,
         tts,
+        vocoder,
     ) = tasks
     assert {"inputs", "outputs", "trainer", "data", "combiner"} <= set(supervised["properties"])
     assert {"corpus", "tokenizer", "model", "block_size", "trainer"} <= set(
@@ -125,6 +126,7 @@ def test_schema_is_json_schema(project):
     assert {"data", "windows", "trainer"} <= set(question_answering["properties"])
     assert {"data", "model", "augment", "detections"} <= set(object_detection["properties"])
     assert {"data", "front_end", "audio", "model", "evaluation"} <= set(tts["properties"])
+    assert {"data", "mel", "model", "discriminators", "losses"} <= set(vocoder["properties"])
     assert all(task["additionalProperties"] is False for task in tasks)
 
 

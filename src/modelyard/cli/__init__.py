@@ -13,7 +13,16 @@ import os
 import sys
 import traceback
 
-from modelyard.cli import apply, experiments, extract, recommend, synthesize, train, tune
+from modelyard.cli import (
+    apply,
+    experiments,
+    extract,
+    recommend,
+    synthesize,
+    train,
+    tune,
+    vocode,
+)
 
 EPILOG = """examples:
   modelyard train examples/penguins/config.yaml
@@ -34,6 +43,7 @@ EPILOG = """examples:
   modelyard cv examples/penguins/config.yaml --folds 5 --stratify
   modelyard compare runs/penguins runs/penguins-wide --html compare.html
   modelyard tune examples/breast_cancer/tune.yaml --trials 30 --workers 2
+  modelyard vocode runs/vocoder --audio clip.wav --out resynthesized.wav
 
 plugins: before any command, the modules named in MODELYARD_PLUGINS (comma-separated) and
 those of installed packages' modelyard.plugins entry points are imported; they may register
@@ -57,6 +67,7 @@ VERBS = {
     "cv": (experiments.add_cv, experiments.run_cv),
     "compare": (experiments.add_compare, experiments.run_compare),
     "tune": (tune.add_tune, tune.run_tune),
+    "vocode": (vocode.add_vocode, vocode.run_vocode),
     "schema": (train.add_schema, train.run_schema),
 }
 

@@ -419,6 +419,7 @@ def privacy_settings_fit(config) -> list[str]:
         "question_answering",
         "object_detection",
         "text_to_speech",
+        "vocoder",
     ):
         return [
             f"trainer.privacy: differentially private training is available for models of "
@@ -560,6 +561,8 @@ def run_all(config) -> list[str]:
         from modelyard.detection.checks import CHECKS as checks
     if config.task == "text_to_speech":
         from modelyard.tts.checks import CHECKS as checks
+    if config.task == "vocoder":
+        from modelyard.vocoder.checks import CHECKS as checks
     if checks is not CHECKS:  # (every task's trainer has the key)
         checks = [*checks, privacy_settings_fit]
     return [problem for check in checks for problem in check(config)]

@@ -13,10 +13,8 @@ from modelyard.errors import UserError
 
 def get_vocoder(spec: str, base_dir: Path):
     """The vocoder named by `spec` (griffin_lim, or a vocoder run directory)."""
-    try:
-        from modelyard.vocoder import load_vocoder
-    except ImportError:  # until the vocoder package is merged: tts/_standin_vocoder.py
-        from modelyard.tts._standin_vocoder import load_vocoder
+    from modelyard.vocoder import load_vocoder
+
     return load_vocoder(spec, base_dir)
 
 

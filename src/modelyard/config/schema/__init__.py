@@ -104,6 +104,7 @@ from modelyard.config.schema.trainer import (
     Tracking,
     Trainer,
 )
+from modelyard.config.schema.vocoder import VocoderConfig
 
 
 def root_models() -> dict[str, type[Strict]]:
@@ -116,6 +117,7 @@ def root_models() -> dict[str, type[Strict]]:
         "question_answering": QuestionAnsweringConfig,
         "object_detection": ObjectDetectionConfig,
         "text_to_speech": TextToSpeechConfig,
+        "vocoder": VocoderConfig,
     }
 
 
