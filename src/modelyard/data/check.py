@@ -34,6 +34,8 @@ def check_data(config: Config, base: Path) -> list[str]:
         return check_box_files(config, base)
     if config.task == "text_to_speech":
         from modelyard.tts.checks import check_clips
+
+        return check_clips(config, base)
     if config.task == "vocoder":
         from modelyard.vocoder.checks import check_clips
 
