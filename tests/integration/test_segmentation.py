@@ -148,3 +148,30 @@ def test_config_checks_name_what_to_change(canvases):
     assert "keeps no feature maps for a U-Net; use cnn or resnet" in result.stderr
     assert "use outputs[0].augment" in result.stderr
     assert "'background' is the background" in result.stderr
+
+
+def test_serve_returns_the_mask_as_base64_png(canvases):
+    import base64
+
+    from fastapi.testclient import TestClient
+
+    from modelyard.api import Model
+    from modelyard.serve.app import create_app
+    from modelyard.tasks.segmentation import decode_mask
+
+    table = pd.read_csv(canvases / "train.csv")
+    table = table.assign(
+        image=[str(canvases / p) for p in table["image"]],
+        mask=[str(canvases / p) for p in table["mask"]],
+    )
+    raw = {**config(), "trainer": {"epochs": 1, "batch_size": 8}}
+    del raw["data"]
+    model = Model.from_config(raw).fit(table, table)
+    data = (canvases / "canvas/images/2.png").read_bytes()
+    response = TestClient(create_app(model)).post(
+        "/predict", json={"records": [{"image": base64.b64encode(data).decode()}]}
+    )
+    assert response.status_code == 200, response.text
+    served = decode_mask(response.json()["predictions"][0]["mask_prediction"])
+    expected = decode_mask(model.predict(table.iloc[2:3], ids=False)["mask_prediction"].iloc[0])
+    assert served.shape == (16, 16) and np.array_equal(served, expected)
