@@ -175,3 +175,30 @@ def test_serve_returns_the_mask_as_base64_png(canvases):
     served = decode_mask(response.json()["predictions"][0]["mask_prediction"])
     expected = decode_mask(model.predict(table.iloc[2:3], ids=False)["mask_prediction"].iloc[0])
     assert served.shape == (16, 16) and np.array_equal(served, expected)
+
+
+def test_explain_gives_a_heatmap_per_predicted_class(canvases):
+    (canvases / "config.yaml").write_text(yaml.safe_dump(config()))
+    modelyard("train", "config.yaml", "--output", "run", cwd=canvases)
+    modelyard(
+        "explain", "run", "--data", "train.csv", "--rows", "2", "--out", "e.json", cwd=canvases
+    )
+    explanation = json.loads((canvases / "e.json").read_text())
+    rows = explanation["rows"]
+    assert rows and {r["target"] for r in rows} <= set(CLASSES)
+    heatmap = np.load(canvases / rows[0]["attributions"]["image"])
+    assert heatmap.shape == (16, 16) and np.abs(heatmap).sum() > 0
+    assert (canvases / "e.html").is_file()
+    wrong = modelyard(
+        "explain",
+        "run",
+        "--data",
+        "train.csv",
+        "--method",
+        "shap",
+        "--out",
+        "s.json",
+        cwd=canvases,
+        check=2,
+    )
+    assert "use --method integrated_gradients" in wrong.stderr

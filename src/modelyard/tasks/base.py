@@ -160,6 +160,19 @@ class Task:
         (B, C) class probabilities, or (B,) values in the data's own units."""
         raise NotImplementedError(f"task '{self.type}' cannot be explained")
 
+    def explain_rows(
+        self,
+        model: Any,
+        feature: Feature,
+        frame: Any,
+        method: str,
+        rows: int | None,
+        target: str | None,
+    ) -> dict[str, Any] | None:
+        """`modelyard explain`'s whole result for this output, for tasks that explain in their
+        own way (a heatmap per class of a mask); None: the per-row methods of explain/."""
+        return None
+
     def distillation_loss(
         self, student: torch.Tensor, teacher: torch.Tensor, temperature: float
     ) -> torch.Tensor:

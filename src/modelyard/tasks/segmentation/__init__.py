@@ -28,7 +28,7 @@ class SegmentationTask(Task):
     schema = MaskOutput
     feature = MaskFeature
     metrics = {"miou": HIGHER, "dice": HIGHER, "miou_objects": HIGHER, "pixel_accuracy": HIGHER}
-    capabilities = frozenset({"export", "serve"})
+    capabilities = frozenset({"explain", "export", "serve"})
     own_model = True
     reads_files = True
 
@@ -113,6 +113,12 @@ class SegmentationTask(Task):
         folder = out.parent / f"{out.stem}_{feature.name}"
         paths = write_masks(predictions[column], folder)
         return predictions.assign(**{column: [str(p.relative_to(out.parent)) for p in paths]})
+
+    def explain_rows(self, model, feature, frame, method, rows, target):
+        """A heatmap per image and predicted class (integrated gradients; explain.py)."""
+        from modelyard.tasks.segmentation.explain import class_heatmaps
+
+        return class_heatmaps(model, feature, frame, method, rows, target)
 
     def output_meaning(self, feature) -> str:
         names = ", ".join(f"{i}={c}" for i, c in enumerate(feature.classes))
