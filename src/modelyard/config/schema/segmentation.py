@@ -45,7 +45,7 @@ class MaskOutput(Strict):
     name: str
     type: Literal["mask"]
     column: str | None = None
-    classes: list[str] | str
+    classes: list[str] | str | None = None  # required: a config check says so
     background: str = "background"
     ignore: Annotated[int, Field(ge=1, le=255)] | None = None
     dice_weight: Annotated[float, Field(ge=0)] = 0.0

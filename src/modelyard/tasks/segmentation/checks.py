@@ -10,6 +10,11 @@ def mask_output_problems(config, index: int) -> list[str]:
     exactly one input, an image with a cnn or resnet encoder, not augmented on its own."""
     output = config.outputs[index]
     where = f"outputs[{index}]"
+    if not output.classes:
+        return [
+            f"{where}.classes: name the classes of the mask values 1, 2, ... (a list, or a text "
+            "file with one name per line); value 0 is the background"
+        ]
     images = [f for f in config.inputs if f.type == "image"]
     if len(config.inputs) != 1 or not images:
         kinds = ", ".join(f"{f.name} ({f.type})" for f in config.inputs)
