@@ -105,3 +105,33 @@ def test_no_augmentation_asked_gives_none():
         name="mask", config=config, image=SimpleNamespace(name="image", mean=[0.0])
     )
     assert SegmentationTask().augmenter(feature) is None
+
+
+def test_masks_follow_the_image_resize_and_ignored_pixels_become_255(tmp_path):
+    import pandas as pd
+    from PIL import Image
+
+    from modelyard.config.load import validate
+    from modelyard.data.features import Preprocessing
+
+    image, mask = np.zeros((8, 8), np.uint8), np.zeros((8, 8), np.uint8)
+    mask[:4, :4], mask[4:, 4:] = 1, 9  # 9: ignored
+    Image.fromarray(image).save(tmp_path / "i.png")
+    Image.fromarray(mask).save(tmp_path / "m.png")
+    frame = pd.DataFrame(
+        {"image": [str(tmp_path / "i.png")] * 2, "mask": [str(tmp_path / "m.png")] * 2}
+    )
+    config = validate(
+        {
+            "inputs": [
+                {"name": "image", "type": "image", "preprocessing": {"height": 4, "width": 4}}
+            ],
+            "outputs": [{"name": "mask", "type": "mask", "classes": ["thing"], "ignore": 9}],
+        }
+    )
+    preprocessing = Preprocessing(config)
+    preprocessing.fit(frame)
+    target = preprocessing.prepare(frame, "train").tensors["mask"]
+    assert target.shape == (2, 4, 4) and target.dtype == torch.uint8
+    assert target[0, :2, :2].eq(1).all() and target[0, 2:, 2:].eq(IGNORE).all()
+    assert target[0, :2, 2:].eq(0).all()
