@@ -52,8 +52,14 @@ def overlays(feature, table, predicted: torch.Tensor, target: torch.Tensor) -> d
     images = _images(feature, table, len(predicted))
     colours = palette(len(feature.classes))
     plt = _pyplot()
-    rows = len(images)
-    fig, axes = plt.subplots(rows, 3, figsize=(6.6, 2.2 * rows), squeeze=False)
+    rows, legend_rows = len(images), -(-(len(colours) - 1) // 3)
+    fig, axes = plt.subplots(
+        rows + 1,
+        3,
+        figsize=(6.6, 2.2 * rows + 0.25 * legend_rows),
+        squeeze=False,
+        gridspec_kw={"height_ratios": [2.2] * rows + [0.25 * legend_rows]},
+    )
     for row, image in enumerate(images):
         views = (
             image,
@@ -68,10 +74,13 @@ def overlays(feature, table, predicted: torch.Tensor, target: torch.Tensor) -> d
             ax.set_axis_off()
             if row == 0:
                 ax.set_title(title, fontsize=9)
+    for ax in axes[rows]:
+        ax.set_axis_off()
     handles = [plt.Rectangle((0, 0), 1, 1, color=colours[i] / 255) for i in range(1, len(colours))]
-    legend_rows = -(-len(handles) // 4)
-    fig.legend(handles, feature.classes[1:], loc="lower center", ncol=4, fontsize=7, frameon=False)
-    fig.tight_layout(rect=(0, 0.12 * legend_rows / rows, 1, 1))
+    axes[rows][1].legend(
+        handles, feature.classes[1:], loc="center", ncol=3, fontsize=8, frameon=False
+    )
+    fig.tight_layout()
     return {
         "caption": "Masks over the first images (truth, prediction)",
         "png": _encode(fig),
