@@ -653,6 +653,15 @@ class Model(Fitting):
         result.index = table.frame.index  # the input's own index: assigning a column back aligns
         return result
 
+    def prediction_files(self, predictions: pd.DataFrame, out: Path) -> pd.DataFrame:
+        """`predictions` as `predict --out` writes them to `out`: each output's task may keep
+        its predictions as files beside it (masks as PNG) and the table their paths."""
+        from modelyard.tasks import task_of
+
+        for feature in self.preprocessing.outputs:
+            predictions = task_of(feature).prediction_files(feature, predictions, out)
+        return predictions
+
     def evaluate(self, data: pd.DataFrame | str | Path) -> dict[str, Any]:
         """Metrics on labelled data, with `rows` evaluated and `rows_left_out` (rows without a
         label, per data.missing_labels); classes unseen in training count as errors."""

@@ -129,4 +129,4 @@ def test_explain_refuses_sequence_outputs(tmp_path):
             "explain", "run", "--data", "data.csv", "--out", "e.json", cwd=tmp_path, check=None
         )
     )
-    assert "it supports category, binary, number outputs" in refused and "(tags)" in refused
+    assert "it supports category, binary, number, mask outputs" in refused and "(tags)" in refused

@@ -146,6 +146,8 @@ def run_predict(args) -> int:
         options["unknown"] = args.unknown
     predictions = model.predict(args.data, **options)
     out.parent.mkdir(parents=True, exist_ok=True)
+    if isinstance(model, Model):  # outputs kept as files beside the table (predicted masks)
+        predictions = model.prediction_files(predictions, out)
     kwargs = {
         ".csv": {"index": False},
         ".tsv": {"index": False, "sep": "\t"},

@@ -9,6 +9,7 @@ import typing
 from pathlib import Path
 from typing import Any
 
+from modelyard.config.schema.segmentation import read_classes_files
 from modelyard.errors import ConfigError, UserError
 
 
@@ -114,6 +115,7 @@ def load_config(source: str | Path | dict[str, Any], overrides: list[str] = ()):
         raw, base, name = read_yaml(source), Path(source).resolve().parent, str(source)
         raw.setdefault("name", Path(source).stem)
     raw = apply_overrides(raw, list(overrides))
+    raw = read_classes_files(raw, base, name)
     raw, tune = split_tune(raw, name)
     if tune is not None:
         from modelyard.train.progress import log

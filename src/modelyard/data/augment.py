@@ -103,7 +103,10 @@ def _keep(
 
 def build_augmenters(preprocessing) -> list[Augmenter]:
     """The augmenters the inputs' configs ask for (`preprocessing.augment` of image and audio
-    inputs, each feature's `augmenter()`), sized by the fitted features (an image's channel
-    means); none for the others."""
-    found = (feature.augmenter() for feature in preprocessing.inputs)
+    inputs, each feature's `augmenter()`; outputs whose targets move with an input, their task's
+    `augmenter`), sized by the fitted features (an image's channel means); none for the others."""
+    from modelyard.tasks import task_of
+
+    found = [feature.augmenter() for feature in preprocessing.inputs]
+    found += [task_of(feature).augmenter(feature) for feature in preprocessing.outputs]
     return [augmenter for augmenter in found if augmenter is not None]

@@ -29,8 +29,12 @@ _COLUMN_VALUES = {
 
 
 def file_columns(config: Config) -> list[str]:
-    """Columns holding file paths (resolved relative to their table)."""
-    return [f.column or f.name for f in config.inputs if f.type in ("image", "audio")]
+    """Columns holding file paths (resolved relative to their table): image and audio inputs,
+    and outputs whose task reads files (masks)."""
+    from modelyard.tasks import task_of
+
+    outputs = [f.column or f.name for f in config.outputs if task_of(f).reads_files]
+    return [f.column or f.name for f in config.inputs if f.type in ("image", "audio")] + outputs
 
 
 def label_columns(config: Config) -> list[str]:

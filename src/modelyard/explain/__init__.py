@@ -58,6 +58,9 @@ def explain(
         raise UserError(f"--rows {rows}: give at least 1")
     frame = model._as_frame(data)
     torch.manual_seed(seed)
+    own_way = task_of(feature).explain_rows(model, feature, frame, method, rows, target)
+    if own_way is not None:  # e.g. a heatmap per class of a mask output
+        return own_way
     head = {"method": method, "output": feature.name}
     if method == "permutation":
         if target is not None:

@@ -137,6 +137,7 @@ def _figures(detail: dict[str, Any]) -> list[dict[str, Any]]:
     elif "true" in detail:
         scatter = plots.prediction_scatter(detail["true"], detail["predicted"])
         figures.append({"caption": "Predicted vs true", "png": scatter, "wide": False})
+    figures.extend(detail.get("figures", []))  # ready ones ({caption, png, wide}) of a task
     figures.extend(_fairness_figures(detail.get("fairness")))
     figures.extend(detail.get("figures", []))  # made by the task (detection's overlays)
     return [figure for figure in figures if figure["png"] is not None]

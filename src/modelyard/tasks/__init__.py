@@ -63,6 +63,7 @@ def _register_builtins() -> None:
         return
     _BUILTINS_REGISTERED = True
     from modelyard.tasks.rows import BinaryTask, CategoryTask, NumberTask
+    from modelyard.tasks.segmentation import SegmentationTask
     from modelyard.tasks.summary import SummaryTask
     from modelyard.tasks.tagging import TaggingTask
     from modelyard.tasks.text import TextTask
@@ -74,5 +75,6 @@ def _register_builtins() -> None:
         TaggingTask(),
         TextTask(),
         SummaryTask(),
+        SegmentationTask(),
     ):
         _add(task)

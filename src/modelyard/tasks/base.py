@@ -51,6 +51,9 @@ class Task:
     capabilities: frozenset[str] = frozenset()
     own_model: bool = False
     labels_may_be_missing: bool = True  # False: the feature refuses a row without its label
+    reads_files: bool = (
+        False  # True: its column holds file paths (mask images), read like image inputs
+    )
     stratifies: bool = False  # True: random splits keep its classes' shares (split: stratify auto)
     # the encoder of a text input whose config names none, where this output is present:
     # outputs that read every token (tags, text decoders) need one that keeps them; "" = the
@@ -80,6 +83,11 @@ class Task:
         """The task's own training step (train/loop.Step: (Training, batch, share, update) ->
         detached loss), for two optimizers or averaged weights; None: the default
         `train.loop.gradient_step` on the loss above."""
+        return None
+
+    def augmenter(self, feature: Feature):
+        """Training-time augmentation that changes its targets with the inputs (masks moving
+        with their image: data/augment.py), or None (the default)."""
         return None
 
     def masks_missing_labels(self, output: Any) -> bool:
@@ -121,6 +129,12 @@ class Task:
         """Prediction columns {`<output>_prediction`: (N,) values, ...} for `predict`."""
         raise NotImplementedError
 
+    def prediction_files(self, feature: Feature, predictions: Any, out: Any) -> Any:
+        """`predict --out FILE`: the predictions table (a DataFrame) as written to `out` (a
+        Path), after writing what is better kept as files beside it (predicted masks); the
+        table unchanged by default."""
+        return predictions
+
     # scikit-learn baselines (modelyard.baselines): "classifier" or "regressor" for outputs
     # with a value per row, "" for none; `main_metric` is what they are compared on.
     baseline: str = ""
@@ -145,6 +159,19 @@ class Task:
         """What `modelyard explain` attributes, differentiable in the model's output `values`:
         (B, C) class probabilities, or (B,) values in the data's own units."""
         raise NotImplementedError(f"task '{self.type}' cannot be explained")
+
+    def explain_rows(
+        self,
+        model: Any,
+        feature: Feature,
+        frame: Any,
+        method: str,
+        rows: int | None,
+        target: str | None,
+    ) -> dict[str, Any] | None:
+        """`modelyard explain`'s whole result for this output, for tasks that explain in their
+        own way (a heatmap per class of a mask); None: the per-row methods of explain/."""
+        return None
 
     def distillation_loss(
         self, student: torch.Tensor, teacher: torch.Tensor, temperature: float

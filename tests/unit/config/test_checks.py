@@ -232,12 +232,13 @@ def test_no_output_of_another_type_shares_a_model_a_task_builds_itself():
     from modelyard.tasks import registered
 
     own = [t.type for t in registered() if t.own_model]
-    assert own == ["tags", "text", "summary"]
+    assert own == ["tags", "text", "summary", "mask"]
     for kind in own:
+        needs = {"classes": ["thing"]} if kind == "mask" else {}
         found = checks.own_model_outputs_alone(
             config(
                 inputs=[{"name": "tokens", "type": "text"}],
-                outputs=[{"name": "o", "type": kind}, {"name": "a", "type": "number"}],
+                outputs=[{"name": "o", "type": kind, **needs}, {"name": "a", "type": "number"}],
             )
         )
         assert found == [

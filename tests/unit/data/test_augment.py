@@ -104,11 +104,11 @@ def test_augmenters_are_built_only_where_the_config_asks_for_them() -> None:
 
     number = NumberFeature(schema.NumberInput(name="n", type="number"))
     quiet = [_feature("image", schema.Augment()), _feature("audio", schema.SpecAugment())]
-    assert build_augmenters(SimpleNamespace(inputs=[number, *quiet])) == []
+    assert build_augmenters(SimpleNamespace(inputs=[number, *quiet], outputs=[])) == []
     asked = [
         _feature("image", schema.Augment(random_crop=2, horizontal_flip=True)),
         _feature("audio", schema.SpecAugment(time_masks=1, time_width=4)),
     ]
-    image, audio = build_augmenters(SimpleNamespace(inputs=[number, *asked]))
+    image, audio = build_augmenters(SimpleNamespace(inputs=[number, *asked], outputs=[]))
     assert image == ImageAugment("image", _fill(), 2, True)
     assert audio == SpecAugment("audio", 1, 4, 0, 8)

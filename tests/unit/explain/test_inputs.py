@@ -97,7 +97,7 @@ def test_sequence_outputs_are_refused_by_their_tasks_capabilities(kind):
     with pytest.raises(
         UserError,
         match=rf"^explain does not support this model's output 'out' \({kind}\) yet; "
-        "it supports category, binary, number outputs$",
+        "it supports category, binary, number, mask outputs$",
     ):
         explain(model, x1_table(3))
 

@@ -13,6 +13,7 @@ from modelyard.config.schema.common import (
     Strict,
     tagged_union,
 )
+from modelyard.config.schema.segmentation import MaskOutput
 
 LossName = Literal["cross_entropy", "binary_cross_entropy", "mse", "mae", "huber"]
 ClassWeights = Literal["none", "balanced"] | dict[CategoryValue, PositiveFloat]
@@ -180,11 +181,18 @@ BUILTIN_OUTPUTS = (
     TagsOutput,
     TextOutput,
     SummaryOutput,
+    MaskOutput,
 )
 
 # The built-in output types; a task registered by a plugin adds its own (see
 # supervised.config_model).
 Output = Annotated[
-    CategoryOutput | BinaryOutput | NumberOutput | TagsOutput | TextOutput | SummaryOutput,
+    CategoryOutput
+    | BinaryOutput
+    | NumberOutput
+    | TagsOutput
+    | TextOutput
+    | SummaryOutput
+    | MaskOutput,
     Field(discriminator="type"),
 ]
