@@ -11,10 +11,11 @@ environment as it is, put it in a venv that sees the system packages:
     python -m venv --system-site-packages /tmp/pkvenv && /tmp/pkvenv/bin/pip install pykeen==1.11.1
     OMP_NUM_THREADS=1 PYTHONPATH=src /tmp/pkvenv/bin/python bench/kge_vs_pykeen.py --data data/kg
 
-Both sides score with the same functions: our TransE with `normalize_entities` (PyKEEN
-normalises entity vectors after each step; ours scales them to unit norm where they are used)
-and our RotatE with `p_norm: 2` (PyKEEN's L2 norm of the complex difference; the paper and
-our default sum the moduli); `--raw-transe` and `--paper-rotate` run our defaults instead.
+Both sides score with the same functions: our TransE with `normalize_entities` (our default;
+PyKEEN normalises entity vectors after each step, ours scales them to unit norm where they
+are used) and our RotatE with `p_norm: 2` (PyKEEN's L2 norm of the complex difference; the
+paper and our default sum the moduli); `--raw-transe` (entity norms left free) and
+`--paper-rotate` (our RotatE default) run the other variants.
 Differences that remain: initialisations, and PyKEEN's LCWA targets all known tails of a
 query at once where our softmax takes one triple at a time.
 
