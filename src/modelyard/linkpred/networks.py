@@ -141,7 +141,7 @@ class TransE(KgNetwork):
         dim: int,
         p_norm: int,
         scale: float,
-        normalize: bool = False,
+        normalize: bool,
     ):
         super().__init__()
         self.p = p_norm
