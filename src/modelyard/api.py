@@ -89,6 +89,10 @@ class Model(Fitting):
             from modelyard.qa.model import QuestionAnswerer
 
             return QuestionAnswerer(config, base)
+        if config.task == "image_generation":
+            from modelyard.generation.model import ImageGenerator
+
+            return ImageGenerator(config, base)
         return cls(config, base)
 
     # ------------------------------------------------------------ training
@@ -837,6 +841,10 @@ class Model(Fitting):
             from modelyard.qa.model import QuestionAnswerer
 
             return QuestionAnswerer.load(folder)
+        if config.task == "image_generation":
+            from modelyard.generation.model import ImageGenerator
+
+            return ImageGenerator.load(folder)
         model = cls(config)
         sources = {f.name: folder / BACKBONES / f.name for f in pretrained_inputs(model.config)}
         model.preprocessing = Preprocessing(model.config, sources)

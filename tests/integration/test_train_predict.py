@@ -107,7 +107,8 @@ def test_validate_reports_rows_and_classes(project):
 def test_schema_is_json_schema(project):
     schema = json.loads(modelyard("schema", cwd=project).stdout)
     tasks = [schema["$defs"][ref["$ref"].split("/")[-1]] for ref in schema["anyOf"]]
-    supervised, language_model, recommendation, link_prediction, question_answering = tasks
+    supervised, language_model, recommendation, link_prediction, question_answering = tasks[:5]
+    (image_generation,) = tasks[5:]
     assert {"inputs", "outputs", "trainer", "data", "combiner"} <= set(supervised["properties"])
     assert {"corpus", "tokenizer", "model", "block_size", "trainer"} <= set(
         language_model["properties"]
@@ -115,6 +116,9 @@ def test_schema_is_json_schema(project):
     assert {"data", "split", "model", "trainer"} <= set(recommendation["properties"])
     assert {"data", "model", "training", "trainer"} <= set(link_prediction["properties"])
     assert {"data", "windows", "trainer"} <= set(question_answering["properties"])
+    assert {"data", "images", "model", "evaluation", "trainer"} <= set(
+        image_generation["properties"]
+    )
     assert all(task["additionalProperties"] is False for task in tasks)
 
 

@@ -412,7 +412,13 @@ def privacy_settings_fit(config) -> list[str]:
     if privacy is None:
         return []
     task = getattr(config, "task", None)
-    if task in ("language_model", "recommendation", "link_prediction", "question_answering"):
+    if task in (
+        "language_model",
+        "recommendation",
+        "link_prediction",
+        "question_answering",
+        "image_generation",
+    ):
         return [
             f"trainer.privacy: differentially private training is available for models of "
             f"inputs and outputs, not yet for task {task}; remove trainer.privacy"
@@ -549,6 +555,8 @@ def run_all(config) -> list[str]:
         from modelyard.linkpred.checks import CHECKS as checks
     if config.task == "question_answering":
         from modelyard.qa.checks import CHECKS as checks
+    if config.task == "image_generation":
+        from modelyard.generation.checks import CHECKS as checks
     if checks is not CHECKS:  # (every task's trainer has the key)
         checks = [*checks, privacy_settings_fit]
     return [problem for check in checks for problem in check(config)]

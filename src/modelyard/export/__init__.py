@@ -41,6 +41,9 @@ def export(model, fmt: str, out: Path, data: Any = None) -> dict[str, Any]:
     if fmt not in FORMATS:
         raise UserError(f"--format '{fmt}': use one of {', '.join(FORMATS)}")
     out.parent.mkdir(parents=True, exist_ok=True)
+    own = getattr(model, "export_own", None)  # a task whose graph is its own (image generation)
+    if own is not None:
+        return own(fmt, out)
     if fmt == "safetensors":
         return _safetensors(model, out)
     from modelyard.export.onnx import export_onnx

@@ -138,6 +138,7 @@ def _figures(detail: dict[str, Any]) -> list[dict[str, Any]]:
         scatter = plots.prediction_scatter(detail["true"], detail["predicted"])
         figures.append({"caption": "Predicted vs true", "png": scatter, "wide": False})
     figures.extend(_fairness_figures(detail.get("fairness")))
+    figures.extend(detail.get("figures") or [])  # a task's own ({caption, png, wide}: samples)
     return [figure for figure in figures if figure["png"] is not None]
 
 

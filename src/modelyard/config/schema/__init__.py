@@ -45,6 +45,7 @@ from modelyard.config.schema.encoders import (
     TextRnn,
     TextTransformer,
 )
+from modelyard.config.schema.image_generation import ImageGenerationConfig
 from modelyard.config.schema.inputs import (
     FEATURE_MODELS,
     AudioInput,
@@ -112,6 +113,7 @@ def root_models() -> dict[str, type[Strict]]:
         "recommendation": RecommendationConfig,
         "link_prediction": LinkPredictionConfig,
         "question_answering": QuestionAnsweringConfig,
+        "image_generation": ImageGenerationConfig,
     }
 
 
