@@ -64,6 +64,8 @@ class Discriminator(nn.Module):
         features = 2 * width * (h // 4) * (w // 4)
         self.score = nn.Linear(features, 1)
         self.label = nn.Embedding(classes, features) if classes else None
+        if self.label is not None:  # unit-normal rows would dwarf the score: start at 0
+            nn.init.zeros_(self.label.weight)
 
     def forward(self, x: torch.Tensor, label: torch.Tensor | None = None) -> torch.Tensor:
         f = self.body(x)  # (B, F)

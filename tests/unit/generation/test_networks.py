@@ -47,3 +47,12 @@ def test_gan_step_moves_the_generator_every_critic_steps_batches():
     gan_step(run, batch, 1.0, True)
     assert not torch.equal(net.gan.generator.project.weight, g_before)
     assert isinstance(net.gan, Gan)
+
+
+def test_conditional_discriminator_starts_as_the_unconditional_one():
+    """A unit-normal projection embedding made the class term dwarf the score at the start
+    (the GAN's discriminator loss sat near 5 on Fashion-MNIST)."""
+    d = Discriminator(8, (1, 12, 12), classes=3)
+    x = torch.rand(4, 1, 12, 12)
+    a, b = d(x, torch.zeros(4, dtype=torch.long)), d(x, torch.full((4,), 2))
+    assert torch.equal(a, b)
