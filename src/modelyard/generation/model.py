@@ -132,7 +132,7 @@ class ImageGenerator(Fitting):
         bf16 = use_bf16(self.config.trainer.precision, device)
         size = self.config.trainer.eval_batch_size
         self.metrics = {}
-        if "validation" in prepared:
+        if "validation" in prepared and self.config.model.type != "gan":  # (no loss to show)
             self.metrics["validation"] = _validation_loss(
                 self.module, prepared["validation"], device, bf16, size
             )
