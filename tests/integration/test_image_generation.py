@@ -235,3 +235,11 @@ def test_missing_judge_is_the_users_error(tmp_path):
         modelyard("train", "j.yaml", "--output", "runs/j", cwd=tmp_path, check=None)
     )
     assert "evaluation.judge" in stderr and "does not exist" in stderr
+
+
+@pytest.mark.parametrize("verb", ["evaluate", "predict"])
+def test_evaluate_and_predict_say_what_a_generation_run_does(project, verb):
+    result = modelyard(
+        verb, "runs/vae", "--data", "test.csv", "--out", "x.csv", cwd=project, check=None
+    )
+    assert "image generation run" in user_error(result)

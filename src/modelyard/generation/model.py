@@ -315,6 +315,12 @@ class ImageGenerator(Fitting):
             f"{tool} works on supervised runs; this is an image generation run (use generate or export)"
         )
 
+    def evaluate(self, data: Any) -> dict[str, float]:
+        raise UserError(
+            "an image generation run is measured when its training ends (FID/KID against the "
+            "real test images, in metrics.json); evaluate against other images is not supported yet"
+        )
+
     def predict(self, data: Any, include_inputs: bool = False, **options: Any):
         raise UserError(
             "an image generation run has nothing to predict; use modelyard generate RUN --n N --out grid.png"
