@@ -127,6 +127,7 @@ def main() -> None:
     parser.add_argument("--work", type=Path, default=ROOT / "runs" / "generation_bench")
     parser.add_argument("--out", type=Path, default=ROOT / "runs" / "generation_bench.json")
     args = parser.parse_args()
+    args.work = args.work.resolve()  # config overrides resolve relative paths from the config
     rows = [row(run, args, args.work) for run in args.runs]
     ceiling = json.loads((args.judge / "metrics.json").read_text())["test"]["accuracy"]
     reference = (
