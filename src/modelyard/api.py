@@ -101,6 +101,10 @@ class Model(Fitting):
             from modelyard.vocoder.model import Vocoder
 
             return Vocoder(config, base)
+        if config.task == "image_generation":
+            from modelyard.generation.model import ImageGenerator
+
+            return ImageGenerator(config, base)
         return cls(config, base)
 
     # ------------------------------------------------------------ training
@@ -870,6 +874,10 @@ class Model(Fitting):
             from modelyard.vocoder.model import Vocoder
 
             return Vocoder.load(folder)
+        if config.task == "image_generation":
+            from modelyard.generation.model import ImageGenerator
+
+            return ImageGenerator.load(folder)
         model = cls(config)
         sources = {f.name: folder / BACKBONES / f.name for f in pretrained_inputs(model.config)}
         model.preprocessing = Preprocessing(model.config, sources)

@@ -47,6 +47,13 @@ class Fitting:
             "link prediction and recommendation runs"
         )
 
+    def generate_images(self, n: int, out, label=None, **options: Any) -> dict[str, Any]:
+        """`modelyard generate --out`: images, from runs that make them (image generation)."""
+        raise UserError(
+            "generate --out draws images from a task: image_generation run; this run is not "
+            "one (a language model continues --prompt TEXT)"
+        )
+
     def _fit_run(
         self, output_dir: str | Path | None, resume: bool, overwrite: bool, data: Any = None
     ):

@@ -116,6 +116,7 @@ def test_schema_is_json_schema(project):
         object_detection,
         tts,
         vocoder,
+        image_generation,
     ) = tasks
     assert {"inputs", "outputs", "trainer", "data", "combiner"} <= set(supervised["properties"])
     assert {"corpus", "tokenizer", "model", "block_size", "trainer"} <= set(
@@ -127,6 +128,9 @@ def test_schema_is_json_schema(project):
     assert {"data", "model", "augment", "detections"} <= set(object_detection["properties"])
     assert {"data", "front_end", "audio", "model", "evaluation"} <= set(tts["properties"])
     assert {"data", "mel", "model", "discriminators", "losses"} <= set(vocoder["properties"])
+    assert {"data", "images", "model", "evaluation", "trainer"} <= set(
+        image_generation["properties"]
+    )
     assert all(task["additionalProperties"] is False for task in tasks)
 
 

@@ -67,15 +67,20 @@ Outputs supported: category, binary and number (not tags, text or language model
 
 
 def add_generate(verbs) -> None:
-    """`generate RUN --prompt TEXT`: a causal language model continues the prompt."""
+    """`generate RUN --prompt TEXT`: a causal language model continues the prompt;
+    `generate RUN --n N --out grid.png [--class NAME]`: an image generation run draws images."""
     generate = verbs.add_parser(
         "generate",
-        help="continue a prompt with a causal language model (tokens stream as they come)",
+        help="continue a prompt with a causal language model (tokens stream as they come), or "
+        "draw images from an image generation run (--n, --out, --class)",
     )
     generate.add_argument(
-        "run", help="run directory of a task: language_model run with model.architecture: gpt2"
+        "run",
+        help="run directory of a task: language_model run (model.architecture: gpt2) or of a "
+        "task: image_generation run",
     )
-    generate.add_argument("--prompt", required=True, help="text to continue")
+    generate.add_argument("--prompt", help="text to continue (language models)")
+    _add_image_options(generate)
     generate.add_argument(
         "--max-new-tokens", type=int, default=50, help="at most this many new tokens (default 50)"
     )
@@ -100,10 +105,52 @@ def add_generate(verbs) -> None:
     generate.add_argument("--seed", type=int, help="seed for repeatable sampling")
 
 
+def _add_image_options(generate) -> None:
+    images = generate.add_argument_group("images (task: image_generation runs)")
+    images.add_argument("--n", type=int, default=64, help="how many images (default 64)")
+    images.add_argument("--out", help="the grid PNG to write (e.g. grid.png)")
+    images.add_argument(
+        "--class",
+        dest="image_class",
+        help="the class to draw (a conditional run; default: every class in turn)",
+    )
+    images.add_argument("--each", help="also write each image as a PNG into this folder")
+    images.add_argument(
+        "--steps", type=int, help="diffusion: DDIM steps (default: model.sampling_steps)"
+    )
+    images.add_argument(
+        "--guidance",
+        type=float,
+        help="diffusion: guidance scale (default: model.guidance; 1 = none)",
+    )
+
+
+def _generate_images(model, args) -> int:
+    from modelyard.errors import UserError
+
+    if args.out is None:
+        raise UserError(
+            "generate: give --prompt TEXT (a language model) or --out grid.png (an image generation run)"
+        )
+    written = model.generate_images(
+        args.n,
+        args.out,
+        label=args.image_class,
+        each=args.each,
+        steps=args.steps,
+        guidance=args.guidance,
+        seed=args.seed if args.seed is not None else 0,
+    )
+    print(json.dumps({k: v for k, v in written.items() if k != "each"}, indent=2))
+    return 0
+
+
 def run_generate(args) -> int:
     from modelyard.api import Model
 
     model = Model.load(args.run)  # generate() checks the sampling settings
+    if args.prompt is None:
+        return _generate_images(model, args)
     model.generate(
         args.prompt,
         max_new_tokens=args.max_new_tokens,

@@ -420,6 +420,7 @@ def privacy_settings_fit(config) -> list[str]:
         "object_detection",
         "text_to_speech",
         "vocoder",
+        "image_generation",
     ):
         return [
             f"trainer.privacy: differentially private training is available for models of "
@@ -563,6 +564,8 @@ def run_all(config) -> list[str]:
         from modelyard.tts.checks import CHECKS as checks
     if config.task == "vocoder":
         from modelyard.vocoder.checks import CHECKS as checks
+    if config.task == "image_generation":
+        from modelyard.generation.checks import CHECKS as checks
     if checks is not CHECKS:  # (every task's trainer has the key)
         checks = [*checks, privacy_settings_fit]
     return [problem for check in checks for problem in check(config)]

@@ -216,6 +216,12 @@ def _describe(err: dict[str, Any], raw: dict[str, Any], root: Any) -> str:
                 f"{path}: unknown key for this output type; '{key}' applies to "
                 f"{' and '.join(owners)} outputs: remove it, or change the output's type"
             )
+        siblings = _sibling_types_with(key, model)
+        if siblings:
+            return (
+                f"{path}: unknown key for type '{_tag(model)}'; "
+                f"'{key}' is a key of type {' and '.join(siblings)}: remove it, or change the type"
+            )
         close = difflib.get_close_matches(key, sorted(model.model_fields) if model else [], n=1)
         hint = f"; did you mean '{close[0]}'?" if close else ""
         allowed = ", ".join(sorted(model.model_fields)) if model and not close else ""
@@ -246,6 +252,20 @@ def _describe(err: dict[str, Any], raw: dict[str, Any], root: Any) -> str:
         hint = f"; did you mean '{close[0]}'?" if close else ""
         return f"{path}: '{value}' is not allowed; expected {expected}{hint}"
     return f"{path}: {err['msg']} (got {err.get('input')!r})"
+
+
+def _tag(model: Any) -> str:
+    return model.model_fields["type"].annotation.__args__[0]
+
+
+def _sibling_types_with(key: str, model: Any) -> list[str]:
+    """The other members of a tagged union on `type` whose schema has `key`, when `model` is
+    one of them (`latent` on a diffusion model); else []."""
+    from modelyard.config.schema.image_generation import MODEL_TYPES
+
+    if model not in MODEL_TYPES:
+        return []
+    return [_tag(m) for m in MODEL_TYPES if m is not model and key in m.model_fields]
 
 
 def _output_types_with(key: str, model: Any) -> list[str]:

@@ -40,6 +40,10 @@ def check_data(config: Config, base: Path) -> list[str]:
         from modelyard.vocoder.checks import check_clips
 
         return check_clips(config, base)
+    if config.task == "image_generation":
+        from modelyard.generation.checks import check_images
+
+        return check_images(config, base)
     tables = read_config_data(config, base)
     for column in config.data.id_columns:
         if column not in tables["train"].columns:

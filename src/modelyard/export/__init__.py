@@ -41,7 +41,8 @@ def export(model, fmt: str, out: Path, data: Any = None) -> dict[str, Any]:
     if fmt not in FORMATS:
         raise UserError(f"--format '{fmt}': use one of {', '.join(FORMATS)}")
     out.parent.mkdir(parents=True, exist_ok=True)
-    own = getattr(model, "export_network", None)  # a task that exports its own network
+    # a task that exports its own network (detection, image generation)
+    own = getattr(model, "export_network", None)
     if own is not None:
         return own(fmt, out, data)
     if fmt == "safetensors":

@@ -139,7 +139,7 @@ def _figures(detail: dict[str, Any]) -> list[dict[str, Any]]:
         figures.append({"caption": "Predicted vs true", "png": scatter, "wide": False})
     figures.extend(detail.get("figures", []))  # ready ones ({caption, png, wide}) of a task
     figures.extend(_fairness_figures(detail.get("fairness")))
-    figures.extend(detail.get("figures", []))  # made by the task (detection's overlays)
+    figures.extend(detail.get("figures") or [])  # a task's own ({caption, png, wide}: samples)
     return [figure for figure in figures if figure["png"] is not None]
 
 

@@ -45,6 +45,7 @@ from modelyard.config.schema.encoders import (
     TextRnn,
     TextTransformer,
 )
+from modelyard.config.schema.image_generation import ImageGenerationConfig
 from modelyard.config.schema.inputs import (
     FEATURE_MODELS,
     AudioInput,
@@ -118,6 +119,7 @@ def root_models() -> dict[str, type[Strict]]:
         "object_detection": ObjectDetectionConfig,
         "text_to_speech": TextToSpeechConfig,
         "vocoder": VocoderConfig,
+        "image_generation": ImageGenerationConfig,
     }
 
 
