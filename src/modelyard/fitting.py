@@ -124,6 +124,35 @@ class Fitting:
         distributed.barrier(procs)
         return self
 
+    # ------------------------------------------------------------ loading a saved run
+
+    @classmethod
+    def _open_saved(cls, folder: Path, weights: str = "weights.safetensors") -> tuple[Any, Path]:
+        """(a model of `cls` with the config saved in `folder`, its weights file): how every
+        own-model kind's `load` starts. A folder without weights is a run whose training did
+        not finish (exit 2, with how to go on)."""
+        from modelyard.config import validate
+
+        config_file = folder / run.CONFIG_FILE
+        model = cls(validate(run.read_json(config_file), str(config_file)))
+        if not (folder / weights).is_file():
+            raise UserError(
+                f"'{folder}' has no {weights}; the training did not finish (resume it: "
+                "modelyard train --resume)"
+            )
+        return model, folder / weights
+
+    def _finish_loading(self, module: torch.nn.Module, weights: Path) -> Any:
+        """Put the saved `weights` into `module` (built from the saved state), in eval mode,
+        and read the run's metrics.json (beside the model folder) if there is one."""
+        from safetensors.torch import load_file
+
+        module.load_state_dict(load_file(str(weights)))
+        self.module = module.eval()
+        metrics = weights.parent.parent / "metrics.json"
+        self.metrics = run.read_json(metrics) if metrics.is_file() else {}
+        return self
+
     # ------------------------------------------------------------ the steps that differ
 
     def _resolve(self, data: Any) -> None:

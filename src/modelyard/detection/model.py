@@ -360,21 +360,6 @@ class ObjectDetector(Fitting):
 
     @classmethod
     def load(cls, folder: Path) -> ObjectDetector:
-        from safetensors.torch import load_file
-
-        from modelyard.config import validate
-
-        config_file = folder / run.CONFIG_FILE
-        model = cls(validate(run.read_json(config_file), str(config_file)))
-        weights = folder / "weights.safetensors"
-        if not weights.is_file():
-            raise UserError(
-                f"'{folder}' has no weights.safetensors; the training did not finish (resume it: modelyard train --resume)"
-            )
+        model, weights = cls._open_saved(folder)
         model._load_state(run.read_json(folder / "preprocessing.json"))
-        model.module = model._build(None)
-        model.module.load_state_dict(load_file(str(weights)))
-        model.module.eval()
-        metrics = folder.parent / "metrics.json"
-        model.metrics = run.read_json(metrics) if metrics.is_file() else {}
-        return model
+        return model._finish_loading(model._build(None), weights)

@@ -356,26 +356,13 @@ class ImageGenerator(Fitting):
 
     @classmethod
     def load(cls, folder: Path) -> ImageGenerator:
-        from safetensors.torch import load_file
-
-        from modelyard.config import validate
         from modelyard.generation.kinds import build_network
 
-        config_file = folder / run.CONFIG_FILE
-        model = cls(validate(run.read_json(config_file), str(config_file)))
-        weights = folder / "weights.safetensors"
-        if not weights.is_file():
-            raise UserError(
-                f"'{folder}' has no weights.safetensors; the training did not finish (resume it: modelyard train --resume)"
-            )
+        model, weights = cls._open_saved(folder)
         state = run.read_json(folder / "preprocessing.json")
         model.image_state, model.classes = state["image"], state["classes"]
-        model.module = build_network(model.config.model, model.shape, len(model.classes))
-        model.module.load_state_dict(load_file(str(weights)))
-        model.module.eval()
-        metrics = folder.parent / "metrics.json"
-        model.metrics = run.read_json(metrics) if metrics.is_file() else {}
-        return model
+        network = build_network(model.config.model, model.shape, len(model.classes))
+        return model._finish_loading(network, weights)
 
 
 def _own_loss(network, batch: dict[str, torch.Tensor]) -> torch.Tensor:

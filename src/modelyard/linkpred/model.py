@@ -311,25 +311,13 @@ class LinkPredictor(Fitting):
     def load(cls, folder: Path) -> LinkPredictor:
         from safetensors.torch import load_file
 
-        from modelyard.config import validate
         from modelyard.linkpred.build import NetworkSize, build_network, margin_of
 
-        config_file = folder / run.CONFIG_FILE
-        model = cls(validate(run.read_json(config_file), str(config_file)))
-        weights = folder / "weights.safetensors"
-        if not weights.is_file():
-            raise UserError(
-                f"'{folder}' has no weights.safetensors; the training did not finish (resume it: modelyard train --resume)"
-            )
+        model, weights = cls._open_saved(folder)
         names = run.read_json(folder / "preprocessing.json")
         model.entity_ids = np.asarray(names["entity_ids"], dtype=str)
         model.relation_ids = np.asarray(names["relation_ids"], dtype=str)
         known = load_file(str(folder / KNOWN_FILE))["triples"]
         model.known_triples = known.numpy().astype(np.int64)
         size = NetworkSize(len(model.entity_ids), model.slots, margin_of(model.config))
-        module = build_network(model.config.model, size)
-        module.load_state_dict(load_file(str(weights)))
-        model.module = module.eval()
-        metrics = folder.parent / "metrics.json"
-        model.metrics = run.read_json(metrics) if metrics.is_file() else {}
-        return model
+        return model._finish_loading(build_network(model.config.model, size), weights)

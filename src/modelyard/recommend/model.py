@@ -439,18 +439,10 @@ class Recommender(Fitting):
     def load(cls, folder: Path) -> Recommender:
         from safetensors.torch import load_file
 
-        from modelyard.config import validate
         from modelyard.recommend.build import NetworkData, build_network
         from modelyard.recommend.side import load_sides
 
-        model = cls(
-            validate(run.read_json(folder / run.CONFIG_FILE), str(folder / run.CONFIG_FILE))
-        )
-        weights = folder / "weights.safetensors"
-        if not weights.is_file():
-            raise UserError(
-                f"'{folder}' has no weights.safetensors; the training did not finish (resume it: modelyard train --resume)"
-            )
+        model, weights = cls._open_saved(folder)
         ids = run.read_json(folder / "preprocessing.json")
         model.user_ids = np.asarray(ids["user_ids"], dtype=str)
         model.item_ids = np.asarray(ids["item_ids"], dtype=str)
@@ -465,11 +457,7 @@ class Recommender(Fitting):
             model.config.model,
             NetworkData(len(model.user_ids), len(model.item_ids), sides=model.sides),
         )
-        module.load_state_dict(load_file(str(weights)))
-        model.module = module.eval()
-        metrics = folder.parent / "metrics.json"
-        model.metrics = run.read_json(metrics) if metrics.is_file() else {}
-        return model
+        return model._finish_loading(module, weights)
 
 
 def _tensors(part: Interactions) -> dict[str, torch.Tensor]:

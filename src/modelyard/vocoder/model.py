@@ -253,22 +253,8 @@ class Vocoder(Fitting):
 
     @classmethod
     def load(cls, folder: Path) -> Vocoder:
-        from safetensors.torch import load_file
-
-        from modelyard.config import validate
-
-        config_file = folder / run.CONFIG_FILE
-        model = cls(validate(run.read_json(config_file), str(config_file)))
-        if not (folder / WEIGHTS).is_file():
-            raise UserError(
-                f"'{folder}' has no {WEIGHTS}; the training did not finish (resume it: modelyard train --resume)"
-            )
-        model.module = build_generator(model.config)
-        model.module.load_state_dict(load_file(str(folder / WEIGHTS)))
-        model.module.eval()
-        metrics = folder.parent / "metrics.json"
-        model.metrics = run.read_json(metrics) if metrics.is_file() else {}
-        return model
+        model, weights = cls._open_saved(folder, WEIGHTS)
+        return model._finish_loading(build_generator(model.config), weights)
 
 
 def load_neural(path: Path, spec: str) -> NeuralVocoder:
