@@ -124,6 +124,25 @@ class Fitting:
         distributed.barrier(procs)
         return self
 
+    # What the kinds whose data the config names (their files) say when `fit` is handed data:
+    # "<kind> reads its <things> from the config (data.train)"; "" for kinds that take data.
+    reads_from_config: str = ""
+
+    def fit(
+        self,
+        data: Any = None,
+        *,
+        output_dir: str | Path | None = None,
+        resume: bool = False,
+        overwrite: bool = False,
+    ) -> Any:
+        """Read the data files the config names, train, measure; with `output_dir`, write the
+        run directory there (`resume`: continue its checkpoint; `overwrite`: replace it).
+        Kinds that also take data in memory (tables) override this."""
+        if data is not None:
+            raise UserError(f"{self.reads_from_config}; fit takes no data")
+        return self._fit_run(output_dir, resume, overwrite, None)
+
     # ------------------------------------------------------------ loading a saved run
 
     @classmethod

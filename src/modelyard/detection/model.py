@@ -46,6 +46,8 @@ class ObjectDetector(Fitting):
     """An image encoder's feature pyramid, an FPN-style neck and a CenterNet head
     (detection/network.py), trained with CenterNet's loss (detection/targets.py)."""
 
+    reads_from_config = "object detection reads its box files from the config (data.train)"
+
     def __init__(self, config, base_dir: Path | None = None):
         self.config = config
         self.base_dir = base_dir or Path.cwd()
@@ -54,21 +56,6 @@ class ObjectDetector(Fitting):
         self.module: torch.nn.Module | None = None
         self.metrics: dict[str, Any] = {}
         self.history: list[dict[str, float]] = []
-
-    def fit(
-        self,
-        data: Any = None,
-        *,
-        output_dir: str | Path | None = None,
-        resume: bool = False,
-        overwrite: bool = False,
-    ) -> ObjectDetector:
-        """Read the box files of the config (data.train, validation, test), train, measure."""
-        if data is not None:
-            raise UserError(
-                "object detection reads its box files from the config (data.train); fit takes no data"
-            )
-        return self._fit_run(output_dir, resume, overwrite, data)
 
     # ------------------------------------------------------------ the steps of Fitting
 

@@ -32,6 +32,8 @@ GRID_PER_CLASS = 8  # images per class (per row) in the report's grids
 class ImageGenerator(Fitting):
     """A generative model of images; `sample` / `generate_images` draw new ones."""
 
+    reads_from_config = "image generation reads its images from the config (data.train)"
+
     def __init__(self, config, base_dir: Path | None = None):
         self.config = config
         self.base_dir = base_dir or Path.cwd()
@@ -40,21 +42,6 @@ class ImageGenerator(Fitting):
         self.history: list[dict[str, float]] = []
         self.classes: list[str] = []
         self.image_state: dict[str, Any] = {}
-
-    def fit(
-        self,
-        data: Any = None,
-        *,
-        output_dir: str | Path | None = None,
-        resume: bool = False,
-        overwrite: bool = False,
-    ) -> ImageGenerator:
-        """Read the images of the config (data.train, validation, test), train, measure."""
-        if data is not None:
-            raise UserError(
-                "image generation reads its images from the config (data.train); fit takes no data"
-            )
-        return self._fit_run(output_dir, resume, overwrite, data)
 
     @property
     def shape(self) -> tuple[int, int, int]:

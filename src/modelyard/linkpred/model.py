@@ -43,6 +43,8 @@ class LinkPredictor(Fitting):
     """Entity and relation embeddings (linkpred/build.py: one network per `model.type`)
     trained with 1-N softmax or negative sampling, evaluated by filtered ranking."""
 
+    reads_from_config = "link prediction reads its triples from the config (data.train, data.file)"
+
     def __init__(self, config, base_dir: Path | None = None):
         self.config = config
         self.base_dir = base_dir or Path.cwd()
@@ -58,22 +60,6 @@ class LinkPredictor(Fitting):
     def slots(self) -> int:
         """Relations the network holds: each relation, and its inverse where trained."""
         return len(self.relation_ids) * (2 if self.config.training.inverse_relations else 1)
-
-    def fit(
-        self,
-        data: Any = None,
-        *,
-        output_dir: str | Path | None = None,
-        resume: bool = False,
-        overwrite: bool = False,
-    ) -> LinkPredictor:
-        """Read the triples (data.train/validation/test or data.file), train, measure
-        validation and test."""
-        if data is not None:
-            raise UserError(
-                "link prediction reads its triples from the config (data.train, data.file); fit takes no data"
-            )
-        return self._fit_run(output_dir, resume, overwrite, data)
 
     # ------------------------------------------------------------ the steps of Fitting
 

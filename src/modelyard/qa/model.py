@@ -41,6 +41,8 @@ class _Split:
 class QuestionAnswerer(Fitting):
     """A pretrained encoder with a start/end layer over each window of a (question, context)."""
 
+    reads_from_config = "question answering reads its tables from the config (data.train)"
+
     def __init__(self, config, base_dir: Path | None = None):
         self.config = config
         self.base_dir = base_dir or Path.cwd()
@@ -53,21 +55,6 @@ class QuestionAnswerer(Fitting):
     def choice(self) -> Choice:
         a = self.config.answers
         return Choice(a.max_answer_length, a.n_best, a.no_answer, a.no_answer_threshold)
-
-    def fit(
-        self,
-        data: Any = None,
-        *,
-        output_dir: str | Path | None = None,
-        resume: bool = False,
-        overwrite: bool = False,
-    ) -> QuestionAnswerer:
-        """Read the tables of the config (data.train, validation, test), train, measure."""
-        if data is not None:
-            raise UserError(
-                "question answering reads its tables from the config (data.train); fit takes no data"
-            )
-        return self._fit_run(output_dir, resume, overwrite, data)
 
     # ------------------------------------------------------------ the steps of Fitting
 

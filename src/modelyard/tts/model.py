@@ -29,6 +29,8 @@ from modelyard.tts.frontend import FrontEnd
 class Synthesizer(Fitting):
     """Text (+ speaker) -> log-mel frames (AcousticModel) -> audio (a vocoder)."""
 
+    reads_from_config = "text to speech reads its tables from the config (data.train)"
+
     def __init__(self, config, base_dir: Path | None = None):
         self.config = config
         self.base_dir = base_dir or Path.cwd()
@@ -45,21 +47,6 @@ class Synthesizer(Fitting):
 
         a = self.config.audio
         return MelScale(a.sample_rate, a.n_mels, a.window_ms, a.hop_ms)
-
-    def fit(
-        self,
-        data: Any = None,
-        *,
-        output_dir: str | Path | None = None,
-        resume: bool = False,
-        overwrite: bool = False,
-    ) -> Synthesizer:
-        """Read the config's tables (data.train, validation, test), train, measure."""
-        if data is not None:
-            raise UserError(
-                "text to speech reads its tables from the config (data.train); fit takes no data"
-            )
-        return self._fit_run(output_dir, resume, overwrite, data)
 
     # ------------------------------------------------------------ reading data
 

@@ -62,6 +62,8 @@ class NeuralVocoder:
 class Vocoder(Fitting):
     """A Vocos-style generator trained adversarially on the clips of `data.train`."""
 
+    reads_from_config = "a vocoder reads its tables from the config (data.train)"
+
     def __init__(self, config, base_dir: Path | None = None):
         self.config = config
         self.base_dir = base_dir or Path.cwd()
@@ -72,21 +74,6 @@ class Vocoder(Fitting):
     @property
     def scale(self) -> MelScale:
         return scale_of(self.config)
-
-    def fit(
-        self,
-        data: Any = None,
-        *,
-        output_dir: str | Path | None = None,
-        resume: bool = False,
-        overwrite: bool = False,
-    ) -> Vocoder:
-        """Read the clips of the config's tables, train, measure."""
-        if data is not None:
-            raise UserError(
-                "a vocoder reads its tables from the config (data.train); fit takes no data"
-            )
-        return self._fit_run(output_dir, resume, overwrite, data)
 
     def as_vocoder(self) -> NeuralVocoder:
         return NeuralVocoder(self.module, self.scale, self.config.name)
