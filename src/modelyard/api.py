@@ -54,6 +54,28 @@ class _Prepared:
     baselines: Any = None  # the future of the baselines' predictions (baselines.Worker)
 
 
+# Each config kind other than `supervised` (`task:` in a config): the module and class of its
+# model, imported only when a config of that kind is used.
+KINDS = {
+    "language_model": ("modelyard.language_model", "LanguageModel"),
+    "recommendation": ("modelyard.recommend.model", "Recommender"),
+    "link_prediction": ("modelyard.linkpred.model", "LinkPredictor"),
+    "question_answering": ("modelyard.qa.model", "QuestionAnswerer"),
+    "object_detection": ("modelyard.detection.model", "ObjectDetector"),
+    "text_to_speech": ("modelyard.tts.model", "Synthesizer"),
+    "vocoder": ("modelyard.vocoder.model", "Vocoder"),
+    "image_generation": ("modelyard.generation.model", "ImageGenerator"),
+}
+
+
+def kind_class(task: str) -> type:
+    """The model class of the config kind `task` (a key of KINDS)."""
+    import importlib
+
+    module, name = KINDS[task]
+    return getattr(importlib.import_module(module), name)
+
+
 class Model(Fitting):
     """A model described by a config; trained by `fit`, applied by `evaluate` and `predict`."""
 
@@ -73,38 +95,8 @@ class Model(Fitting):
         """From a YAML path or a dict; `overrides` are `KEY=VALUE` strings like `trainer.epochs=5`.
         A `task: language_model` config gives a `LanguageModel` (same fit/evaluate/save/load)."""
         config, base = load_config(source, overrides)
-        if config.task == "language_model":
-            from modelyard.language_model import LanguageModel
-
-            return LanguageModel(config, base)
-        if config.task == "recommendation":
-            from modelyard.recommend.model import Recommender
-
-            return Recommender(config, base)
-        if config.task == "link_prediction":
-            from modelyard.linkpred.model import LinkPredictor
-
-            return LinkPredictor(config, base)
-        if config.task == "question_answering":
-            from modelyard.qa.model import QuestionAnswerer
-
-            return QuestionAnswerer(config, base)
-        if config.task == "object_detection":
-            from modelyard.detection.model import ObjectDetector
-
-            return ObjectDetector(config, base)
-        if config.task == "text_to_speech":
-            from modelyard.tts.model import Synthesizer
-
-            return Synthesizer(config, base)
-        if config.task == "vocoder":
-            from modelyard.vocoder.model import Vocoder
-
-            return Vocoder(config, base)
-        if config.task == "image_generation":
-            from modelyard.generation.model import ImageGenerator
-
-            return ImageGenerator(config, base)
+        if config.task in KINDS:
+            return kind_class(config.task)(config, base)
         return cls(config, base)
 
     # ------------------------------------------------------------ training
@@ -846,38 +838,8 @@ class Model(Fitting):
 
         folder = run.model_dir(Path(directory))
         config = validate(run.read_json(folder / run.CONFIG_FILE), str(folder / run.CONFIG_FILE))
-        if config.task == "language_model":
-            from modelyard.language_model import LanguageModel
-
-            return LanguageModel.load(folder)
-        if config.task == "recommendation":
-            from modelyard.recommend.model import Recommender
-
-            return Recommender.load(folder)
-        if config.task == "link_prediction":
-            from modelyard.linkpred.model import LinkPredictor
-
-            return LinkPredictor.load(folder)
-        if config.task == "question_answering":
-            from modelyard.qa.model import QuestionAnswerer
-
-            return QuestionAnswerer.load(folder)
-        if config.task == "object_detection":
-            from modelyard.detection.model import ObjectDetector
-
-            return ObjectDetector.load(folder)
-        if config.task == "text_to_speech":
-            from modelyard.tts.model import Synthesizer
-
-            return Synthesizer.load(folder)
-        if config.task == "vocoder":
-            from modelyard.vocoder.model import Vocoder
-
-            return Vocoder.load(folder)
-        if config.task == "image_generation":
-            from modelyard.generation.model import ImageGenerator
-
-            return ImageGenerator.load(folder)
+        if config.task in KINDS:
+            return kind_class(config.task).load(folder)
         model = cls(config)
         sources = {f.name: folder / BACKBONES / f.name for f in pretrained_inputs(model.config)}
         model.preprocessing = Preprocessing(model.config, sources)
