@@ -100,3 +100,51 @@ def test_killed_run_resumes_to_the_same_weights(project):
     pd.testing.assert_series_equal(
         history["train_loss"], reference["train_loss"], atol=1e-6, rtol=0
     )
+
+
+class _Stop(Exception):
+    pass
+
+
+def test_a_stopped_cosine_run_finishes_with_the_epochs_it_has_done(project):
+    """A run stopped early finishes without more training when resumed with trainer.epochs
+    set to the epochs its checkpoint completed; fewer, or a changed cosine length, is refused."""
+    from modelyard import Model
+
+    cosine = ["trainer.schedule.type=cosine", "trainer.early_stopping=null"]
+    model = Model.from_config(project / "config.yaml", ["trainer.epochs=6", *cosine])
+
+    def stop_at_third(history):
+        if len(history) == 3:  # the checkpoint (saved after this hook) holds epoch 2
+            raise _Stop
+
+    model.on_epoch_end = stop_at_third
+    with pytest.raises(_Stop):
+        model.fit(output_dir=project / "stopped")
+    done = int(
+        torch.load(project / "stopped/checkpoints/last.pt", weights_only=True)["state"]["epoch"]
+    )
+    assert done == 2 and not (project / "stopped/model/weights.safetensors").exists()
+
+    def resume(epochs: int, check: int):
+        sets = [f"trainer.epochs={epochs}", *cosine]
+        args = [a for s in sets for a in ("--set", s)]
+        return modelyard(
+            "train",
+            "config.yaml",
+            "--output",
+            "stopped",
+            "--resume",
+            *args,
+            cwd=project,
+            check=check,
+        )
+
+    assert "has completed 2 epochs, more than trainer.epochs: 1" in resume(1, 2).stderr
+    assert "set it to the 2 epochs done to finish" in resume(4, 2).stderr
+    finished = resume(2, 0)
+    assert "finishing the run without more training" in finished.stdout + finished.stderr
+    assert (project / "stopped/model/weights.safetensors").is_file()
+    assert pd.read_csv(project / "stopped/history.csv")["epoch"].tolist() == [1, 2]
+    metrics = Model.load(project / "stopped").metrics
+    assert "test" in metrics and "validation" in metrics

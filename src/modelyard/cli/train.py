@@ -19,7 +19,7 @@ def add_train(verbs) -> None:
     train.add_argument(
         "--resume",
         action="store_true",
-        help="continue the run in the run directory from its last checkpoint, with any number of torchrun processes (and its MLflow run, with tracking.mlflow)",
+        help="continue the run in the run directory from its last checkpoint, with any number of torchrun processes (and its MLflow run, with tracking.mlflow); with --set trainer.epochs=N, N the epochs done, finish it now without more training",
     )
     train.add_argument("--overwrite", action="store_true", help="replace an existing run directory")
     train.add_argument(

@@ -226,10 +226,16 @@ def fingerprint(tensors: dict[str, torch.Tensor]) -> dict[str, str]:
 
 
 def check_resumable(
-    snapshot: dict[str, Any], data: dict[str, str], total_steps: int, schedule: str
+    snapshot: dict[str, Any],
+    data: dict[str, str],
+    total_steps: int,
+    schedule: str,
+    epochs: int | None = None,
 ) -> None:
     """Refuse a resume whose training data differ from the checkpoint's, or whose new number
-    of epochs would change the shape of a cosine or linear schedule."""
+    of `epochs` would change the shape of a cosine or linear schedule, or is fewer than the
+    checkpoint has completed. `epochs` equal to the completed ones finishes the run without
+    more training, whatever the schedule."""
     saved = snapshot.get("data")
     if saved is not None and saved != data:
         changed = sorted(k for k in set(saved) | set(data) if saved.get(k) != data.get(k))
@@ -243,13 +249,22 @@ def check_resumable(
             f"cannot resume (resume=True / --resume): the training data differ from those the checkpoint was trained on "
             f"(changed: {', '.join(changed)}; {what}); resume with the same data, or start again (overwrite=True / --overwrite)"
         )
+    done = snapshot.get("state", {}).get("epoch", 0)
+    if epochs is not None and epochs < done:
+        raise UserError(
+            f"cannot resume (resume=True / --resume): the checkpoint has completed {done} epochs, "
+            f"more than trainer.epochs: {epochs}; set trainer.epochs: {done} to finish the run with "
+            f"what it has trained (no more training), or more to go on"
+        )
+    if epochs is not None and epochs == done:
+        return  # finishing: no step left, so the schedule's shape no longer matters
     before = snapshot.get("total_steps")
     if before is not None and before != total_steps and schedule in _SHAPED_BY_LENGTH:
         raise UserError(
             f"cannot resume (resume=True / --resume): the {schedule} schedule decays the learning rate over the run's total steps "
             f"({before} when it started, {total_steps} now: trainer.epochs changed), so its curve "
-            "would jump; keep trainer.epochs as it was, use a constant or step schedule, or start "
-            "again (overwrite=True / --overwrite)"
+            f"would jump; keep trainer.epochs as it was, set it to the {done} epochs done to finish "
+            "the run now, use a constant or step schedule, or start again (overwrite=True / --overwrite)"
         )
 
 

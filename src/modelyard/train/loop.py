@@ -184,10 +184,12 @@ def _start(model: nn.Module, source: BatchSource, setup: FitSetup) -> Training:
     )
     data = source.fingerprint() if setup.checkpoint_path or setup.resume else None
     if setup.resume:
-        checkpoint.check_resumable(setup.resume, data, total_steps, s.schedule.type)
+        checkpoint.check_resumable(setup.resume, data, total_steps, s.schedule.type, s.epochs)
     state = (
         _restore(setup.resume, trained, optimizer, scheduler, setup) if setup.resume else FitState()
     )
+    if setup.resume and state.epoch == s.epochs and setup.procs.is_main:
+        log(_finishing_note(state, s))
     _check_stopping_metric(setup, trained)
     if s.privacy is None:
         wrapped, private = _wrap(trained, setup), None
@@ -196,6 +198,20 @@ def _start(model: nn.Module, source: BatchSource, setup: FitSetup) -> Training:
         wrapped, optimizer, private = _private(trained, optimizer, source, state, setup)
     return Training(
         trained, wrapped, optimizer, scheduler, setup, accumulate, state, data, total_steps, private
+    )
+
+
+def _finishing_note(state: FitState, settings) -> str:
+    """What a resume with trainer.epochs = the epochs done does: no training, the run ends."""
+    kept = "the best epoch's weights" if settings.keep == "best" else "the last weights"
+    partial = (
+        f" (they include {state.position} steps of epoch {state.epoch + 1})"
+        if state.position and settings.keep != "best"
+        else ""
+    )
+    return (
+        f"the checkpoint has completed all {state.epoch} epochs of trainer.epochs: finishing the "
+        f"run without more training, with {kept}{partial}"
     )
 
 

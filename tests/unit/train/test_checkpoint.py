@@ -113,6 +113,16 @@ def test_fingerprint_names_what_changed() -> None:
         checkpoint.check_resumable(snapshot, checkpoint.fingerprint(data), 40, "cosine")
 
 
+def test_a_resume_with_the_epochs_done_finishes_whatever_the_schedule() -> None:
+    data = checkpoint.fingerprint({"x": torch.arange(6.0).view(3, 2)})
+    snapshot = {"data": data, "total_steps": 30, "state": {"epoch": 2}}
+    checkpoint.check_resumable(snapshot, data, 20, "cosine", epochs=2)  # finish: no refusal
+    with pytest.raises(UserError, match="completed 2 epochs, more than trainer.epochs: 1"):
+        checkpoint.check_resumable(snapshot, data, 10, "constant", epochs=1)
+    with pytest.raises(UserError, match="set it to the 2 epochs done to finish"):
+        checkpoint.check_resumable(snapshot, data, 40, "linear", epochs=4)
+
+
 def _trained(seed: int) -> tuple[torch.nn.Module, torch.optim.Optimizer]:
     """A tiny model and its Adam optimizer, after one step (so the optimizer has state)."""
     torch.manual_seed(seed)
