@@ -145,7 +145,10 @@ def test_predict_refuses_unknown_names_and_malformed_queries(tmp_path):
             {"type": "distmult"},
             {"loss": "negative_sampling", "corruption": "bernoulli", "inverse_relations": False},
         ),
-        ({"type": "tucker", "relation_dim": 4}, {"loss": "softmax", "label_smoothing": 0.1}),
+        (
+            {"type": "tucker", "relation_dim": 4},
+            {"loss": "softmax", "label_smoothing": 0.1, "queries": "distinct"},
+        ),
         ({"type": "complex"}, {"inverse_relations": False, "regularizer": "n3", "weight": 0.01}),
         ({"type": "conve", "dim": 20, "height": 4, "channels": 4}, {"loss": "softmax"}),
     ],

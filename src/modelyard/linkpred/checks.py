@@ -53,6 +53,10 @@ def training_fits(config) -> list[str]:
         problems.append(
             "training.label_smoothing applies to loss: softmax; remove it or set loss: softmax"
         )
+    if settings.loss == "negative_sampling" and settings.queries != "triples":
+        problems.append(
+            f"training.queries: {settings.queries} groups the answers of 1-N queries; it needs loss: softmax (negative sampling scores each triple)"
+        )
     if settings.regularizer != "none" and settings.weight == 0:
         problems.append(
             f"training.regularizer: {settings.regularizer} with weight 0 does nothing; set training.weight (e.g. 0.01)"

@@ -85,20 +85,35 @@ class LinkPredictor(Fitting):
         return build_network(self.config.model, size)
 
     def _objective(
-        self, prepared: _Prepared, generator: torch.Generator | None = None, regularize=True
+        self,
+        prepared: _Prepared,
+        generator: torch.Generator | None = None,
+        regularize=True,
+        triples: np.ndarray | None = None,
     ):
-        """The training loss; `regularize: False` leaves the regularizer out (held-out loss)."""
+        """The training loss on `triples` (default: the training triples); `regularize:
+        False` leaves the regularizer out (held-out loss)."""
         from modelyard.linkpred.build import margin_of
+        from modelyard.linkpred.metrics import KnownAnswers
         from modelyard.linkpred.objectives import (
             head_probabilities,
             negative_sampling_objective,
+            queries,
             softmax_objective,
         )
 
         settings = self.config.training
         weight = settings.weight if regularize else 0.0
         if settings.loss == "softmax":
-            return softmax_objective(settings.label_smoothing, settings.regularizer, weight)
+            answers = None
+            if settings.queries != "triples":
+                triples = prepared.graph.triples["train"] if triples is None else triples
+                asked = queries(triples, len(self.relation_ids), settings.inverse_relations)
+                answers = KnownAnswers(asked, prepared.graph.entities)
+            per_answer = settings.queries == "grouped"
+            return softmax_objective(
+                settings.label_smoothing, settings.regularizer, weight, answers, per_answer
+            )
         chance = None
         if settings.corruption == "bernoulli":
             chance = head_probabilities(prepared.graph.triples["train"], len(self.relation_ids))
@@ -192,7 +207,7 @@ class LinkPredictor(Fitting):
 
         tensors = training_tensors(triples, self.config.training, len(self.relation_ids))
         generator = torch.Generator(device).manual_seed(self.config.split.seed)
-        objective = self._objective(prepared, generator, regularize=False)
+        objective = self._objective(prepared, generator, regularize=False, triples=triples)
         size, rows = self.config.trainer.eval_batch_size, len(tensors["relation"])
         total = 0.0
         for start in range(0, rows, size):

@@ -27,11 +27,30 @@ def queries(triples: np.ndarray, relations: int, inverse: bool) -> dict[str, np.
     }
 
 
+def distinct_queries(asked: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """`asked` (objectives.queries) with each (anchor, relation, side) once, in a fixed order;
+    `answer` keeps one of its answers (the smallest id: the regularizer's third factor)."""
+    table = np.stack([asked["anchor"], asked["relation"], asked["side"], asked["answer"]], 1)
+    table = np.unique(table, axis=0)  # sorted by anchor, relation, side, answer
+    first = np.ones(len(table), dtype=bool)
+    first[1:] = np.any(table[1:, :3] != table[:-1, :3], axis=1)
+    table = table[first]
+    return {
+        "anchor": table[:, 0],
+        "relation": table[:, 1],
+        "side": table[:, 2],
+        "answer": table[:, 3],
+    }
+
+
 def training_tensors(triples: np.ndarray, settings, relations: int) -> Tensors:
-    """What the loop batches: queries for `loss: softmax`; for negative sampling the triples
-    {head, relation, tail} (with inverse relations, also each (t, r', h))."""
+    """What the loop batches: queries for `loss: softmax` (each distinct query once with
+    `queries: distinct` or `grouped`); for negative sampling the triples {head, relation, tail} (with
+    inverse relations, also each (t, r', h))."""
     if settings.loss == "softmax":
         found = queries(triples, relations, settings.inverse_relations)
+        if settings.queries != "triples":
+            found = distinct_queries(found)
     elif settings.inverse_relations:
         back = triples[:, [2, 1, 0]] + np.array([0, relations, 0])
         both = np.concatenate([triples, back])
@@ -53,19 +72,48 @@ def head_probabilities(triples: np.ndarray, relations: int) -> torch.Tensor:
     return torch.tensor(chance.to_numpy(), dtype=torch.float32)
 
 
-def softmax_objective(label_smoothing: float, regularizer: str = "none", weight: float = 0.0):
-    """(model, batch {anchor, relation, side, answer: (B,)}) -> cross-entropy of the answer
-    among all E entities (scores (B, E)), with `label_smoothing`, plus the regularizer."""
+def softmax_objective(
+    label_smoothing: float,
+    regularizer: str = "none",
+    weight: float = 0.0,
+    answers=None,
+    per_answer: bool = False,
+):
+    """(model, batch {anchor, relation, side, answer: (B,)}) -> cross-entropy among all E
+    entities (scores (B, E)), with `label_smoothing`, plus the regularizer. The target is the
+    batch's `answer`, or with `answers` (metrics.KnownAnswers of the training queries) every
+    known answer of the query, evenly weighted: the mean over queries (PyKEEN's LCWA with
+    cross-entropy), or with `per_answer` over answers, each query's loss weighted by its n
+    answers, which is the per-triple loss summed over the query's triples, scored once."""
 
     def objective(model: nn.Module, batch: Tensors) -> torch.Tensor:
         scores = model(batch["anchor"], batch["relation"], batch["side"]).float()  # (B, E)
-        loss = F.cross_entropy(scores, batch["answer"], label_smoothing=label_smoothing)
+        if answers is None:
+            loss = F.cross_entropy(scores, batch["answer"], label_smoothing=label_smoothing)
+        else:
+            target, counts = answer_distribution(answers, batch)
+            each = F.cross_entropy(
+                scores, target, label_smoothing=label_smoothing, reduction="none"
+            )  # (B,)
+            loss = (each * counts).sum() / counts.sum() if per_answer else each.mean()
         if weight and regularizer != "none":
             factors = _inner(model).factors(batch["anchor"], batch["relation"], batch["answer"])
             loss = loss + weight * penalty(factors, regularizer)
         return loss
 
     return objective
+
+
+def answer_distribution(answers, batch: Tensors) -> tuple[torch.Tensor, torch.Tensor]:
+    """((B, E) float: 1/n at each of the n known answers of each query of `batch`, (B,) n)."""
+    asked = [batch[k].cpu().numpy() for k in ("anchor", "relation", "side")]
+    rows, found = answers.of(*asked)
+    device = batch["anchor"].device
+    target = torch.zeros(len(asked[0]), answers.entities, device=device)
+    rows_t = torch.from_numpy(rows).to(device)
+    target[rows_t, torch.from_numpy(found).to(device)] = 1.0
+    counts = target.sum(1)
+    return target / counts[:, None].clamp_min(1.0), counts
 
 
 def negative_sampling_objective(

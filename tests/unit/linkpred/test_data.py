@@ -125,6 +125,7 @@ def test_training_checks():
         ({"loss": "negative_sampling", "corruption": "bernoulli"}, "only tails are"),
         ({"self_adversarial": 1.0}, "needs loss: negative_sampling"),
         ({"regularizer": "n3"}, "with weight 0 does nothing"),
+        ({"loss": "negative_sampling", "queries": "grouped"}, "it needs loss: softmax"),
     ):
         with pytest.raises(ConfigError, match=message):
             validate({**base, "training": training})

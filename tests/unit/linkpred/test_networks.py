@@ -10,7 +10,10 @@ import torch
 from modelyard.config import validate
 from modelyard.config.schema.link_prediction import KgTraining
 from modelyard.linkpred.build import NetworkSize, build_network
+from modelyard.linkpred.metrics import KnownAnswers
 from modelyard.linkpred.objectives import (
+    answer_distribution,
+    distinct_queries,
     head_probabilities,
     negative_sampling_objective,
     queries,
@@ -114,6 +117,52 @@ def test_objectives_give_gradients_to_the_embeddings(kind, loss):
     assert torch.isfinite(value)
     assert network.entity.weight.grad.abs().sum() > 0
     assert network.relation.weight.grad.abs().sum() > 0
+
+
+@pytest.mark.parametrize("inverse", [True, False])
+def test_distinct_queries_target_every_training_answer_evenly(inverse):
+    triples = np.array([[0, 0, 1], [0, 0, 2], [0, 0, 3], [4, 0, 1], [0, 1, 1]])
+    settings = KgTraining(queries="distinct", inverse_relations=inverse)
+    batch = training_tensors(triples, settings, relations=2)
+    asked = queries(triples, 2, inverse)
+    keys = set(zip(asked["anchor"], asked["relation"], asked["side"], strict=True))
+    assert len(batch["anchor"]) == len(keys) == 7  # (0, r0) once, not three times
+    target, counts = answer_distribution(KnownAnswers(asked, 5), batch)
+    target = target.numpy()
+    row = np.flatnonzero((batch["anchor"] == 0).numpy() & (batch["relation"] == 0).numpy())
+    assert np.allclose(target[row[0]], [0, 1 / 3, 1 / 3, 1 / 3, 0])
+    assert np.allclose(target.sum(1), 1)
+    # the loss is PyKEEN's LCWA cross-entropy: -sum_t y_t log softmax(s)_t, y = labels / n
+    network = _network("distmult", entities=5, relations=2 * (2 if inverse else 1))
+    objective = softmax_objective(0.0, answers=KnownAnswers(asked, 5))
+    scores = network(batch["anchor"], batch["relation"], batch["side"])
+    expected = -(torch.from_numpy(target) * torch.log_softmax(scores, 1)).sum(1).mean()
+    assert torch.isclose(objective(network, batch), expected)
+
+
+@pytest.mark.parametrize("inverse", [True, False])
+def test_grouped_queries_give_the_per_triple_loss_with_each_query_scored_once(inverse):
+    triples = np.array([[0, 0, 1], [0, 0, 2], [0, 0, 3], [4, 0, 1], [0, 1, 1]])
+    network = _network("complex", entities=5, relations=2 * (2 if inverse else 1))
+    per_triple = training_tensors(triples, KgTraining(inverse_relations=inverse), 2)
+    grouped = training_tensors(triples, KgTraining(queries="grouped", inverse_relations=inverse), 2)
+    answers = KnownAnswers(queries(triples, 2, inverse), 5)
+    for smoothing in (0.0, 0.1):
+        expected = softmax_objective(smoothing)(network, per_triple)
+        found = softmax_objective(smoothing, answers=answers, per_answer=True)(network, grouped)
+        assert len(grouped["anchor"]) == 7 < len(per_triple["anchor"]) == 10
+        assert torch.isclose(found, expected)
+
+
+def test_distinct_queries_keep_one_answer_of_each_query():
+    asked = {
+        "anchor": np.array([3, 3, 1]),
+        "relation": np.array([0, 0, 0]),
+        "side": np.array([0, 0, 0]),
+        "answer": np.array([7, 5, 2]),
+    }
+    found = distinct_queries(asked)
+    assert found["anchor"].tolist() == [1, 3] and found["answer"].tolist() == [2, 5]
 
 
 def test_inverse_relations_turn_head_queries_into_tail_queries_of_r_prime():

@@ -131,6 +131,13 @@ class KgTraining(Strict):
     by softmax(T x score) (Sun et al. 2019; null: evenly). `margin` applies to the distance
     models (transe, rotate), whose scores are negative distances.
 
+    `queries` (`loss: softmax`): `triples` asks one query per training triple, its answer the
+    target (1vsAll, Lacroix et al. 2018). `grouped`: the same loss, but each distinct
+    (entity, relation) query is scored once per epoch against all its training answers, its
+    loss weighted by their number: fewer, larger steps, less time where entities have several
+    answers per relation. `distinct`: each distinct query once, all its answers as the
+    target, every query weighted alike (KvsAll: PyKEEN's LCWA with cross-entropy).
+
     `inverse_relations: true` adds a relation r' per relation r and trains every triple as
     (h, r, ?) and (t, r', ?), so every query asks for a tail (Lacroix et al. 2018); head
     prediction then uses r'. `regularizer`: `n3` (nuclear 3-norm, Lacroix et al. 2018) or
@@ -138,6 +145,7 @@ class KgTraining(Strict):
 
     loss: Literal["softmax", "negative_sampling"] = "softmax"
     label_smoothing: Probability = 0.0
+    queries: Literal["triples", "grouped", "distinct"] = "triples"
     negatives: PositiveInt = 64
     corruption: Literal["uniform", "bernoulli"] = "uniform"
     self_adversarial: PositiveFloat | None = None
