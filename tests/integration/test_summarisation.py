@@ -134,6 +134,14 @@ def _serves_the_same_summary(run: Path, document: str, predicted: pd.Series) -> 
     assert answer["summary_sentences"] == predicted["summary_sentences"]
 
 
+def test_soft_oracle_labels_and_centrality_and_length_train_the_model(tmp_path):
+    scorer = {"dim": 16, "layers": 0, "centrality": True, "length": True}
+    write(tmp_path, config(oracle="soft", scorer=scorer), articles(120))
+    modelyard("train", "config.yaml", "--output", "run", cwd=tmp_path)
+    test = json.loads((tmp_path / "run/metrics.json").read_text())["test"]
+    assert test["rougeL"] > 90 > test["textrank_rougeL"], test
+
+
 def test_sentence_labels_from_a_column_train_the_model(tmp_path):
     table = articles(60)
     table["document"] = [json.dumps(d.split(". ")) for d in table["document"]]  # pre-split
@@ -206,6 +214,8 @@ def test_a_missing_labels_column_is_a_user_error(tmp_path):
         ({"max_words": -3}, "max_words"),
         ({"max_sentences": None}, "needs a length budget"),
         ({"method": "abstractive", "labels_column": "x"}, "labels_column"),
+        ({"labels_column": "x", "oracle": "soft"}, "but labels_column gives the labels"),
+        ({"method": "abstractive", "oracle": "soft"}, "remove oracle: soft"),
     ],
 )
 def test_a_bad_budget_or_key_is_a_config_error(tmp_path, summary, expected):

@@ -14,6 +14,7 @@ from modelyard.tasks.summary.model import (
     MASKED,
     ExtractiveSummariser,
     SentenceScorer,
+    centrality,
     sentence_loss,
 )
 from modelyard.tasks.summary.select import (
@@ -22,6 +23,7 @@ from modelyard.tasks.summary.select import (
     oracle,
     pagerank,
     select,
+    soft_oracle,
     summary_text,
     textrank_scores,
 )
@@ -69,6 +71,16 @@ def test_oracle_picks_the_sentences_that_raise_rouge_and_stops_when_none_does():
     assert oracle(doc, "Cats chase mice. Mice run fast.", Budget(1)) == [1]
     assert oracle(doc, "Cats chase mice. Mice run fast.", Budget(None, 6)) == [1]
     assert oracle(doc, "Unrelated words entirely.", Budget(3)) == []
+
+
+def test_soft_oracle_scales_each_sentences_own_rouge_to_the_best():
+    doc = ["The weather was mild.", "Cats chase mice at night.", "Mice run from cats fast."]
+    labels = soft_oracle(doc, "Cats chase mice at night.")
+    target = Grams(tokens("Cats chase mice at night."))
+    own = [Grams(tokens(s)).f(target) for s in doc]
+    assert labels.tolist() == pytest.approx([f / max(own) for f in own])
+    assert labels[1] == 1 and 0 < labels[2] < 1 and labels[0] == 0
+    assert soft_oracle(doc, "Unrelated words entirely.").tolist() == [0, 0, 0]
 
 
 def test_select_keeps_the_budget_and_document_order():
@@ -170,6 +182,35 @@ def test_the_model_scores_real_sentences_and_masks_the_rest():
     scores = _model(trainable=True)({"doc": ids})["summary"]  # (B, S)
     assert scores.shape == (2, 4)
     assert (scores[0, 2:] == MASKED).all() and (scores[1] > MASKED).all()
+
+
+def test_centrality_is_each_documents_pagerank_on_cosine_weights():
+    torch.manual_seed(0)
+    vectors = torch.randn(2, 5, 6)
+    present = torch.tensor([[True] * 5, [True, True, True, False, False]])
+    found = centrality(vectors, present)
+    for row, n in enumerate((5, 3)):
+        unit = torch.nn.functional.normalize(vectors[row, :n], dim=-1)
+        weights = (unit @ unit.T).clamp(min=0).numpy()
+        np.fill_diagonal(weights, 0)
+        expected = np.log(pagerank(weights) * n)
+        assert found[row, :n].numpy() == pytest.approx(expected, abs=1e-4)
+    assert (found[1, 3:] == 0).all()
+
+
+def test_the_scorer_with_centrality_and_length_ignores_padding():
+    torch.manual_seed(0)
+    scorer = SentenceScorer(4, 8, 0, 2, 0.0, 5, centrality=True, length=True).eval()
+    vectors, tokens_ = torch.randn(1, 3, 4), torch.tensor([[3.0, 5.0, 2.0]])
+    alone = scorer(vectors, torch.ones(1, 3, dtype=torch.bool), tokens_)
+    padded = scorer(
+        torch.cat([vectors, torch.randn(1, 2, 4)], 1),
+        torch.tensor([[True, True, True, False, False]]),
+        torch.cat([tokens_, torch.tensor([[9.0, 9.0]])], 1),
+    )
+    assert torch.allclose(alone, padded[:, :3], atol=1e-5)
+    longer = scorer(vectors, torch.ones(1, 3, dtype=torch.bool), tokens_ * 4)
+    assert not torch.allclose(alone, longer)  # the length reaches the score
 
 
 def test_a_frozen_encoder_encodes_each_distinct_sentence_once():

@@ -136,12 +136,17 @@ class SentenceScorer(Strict):
     """An extractive summary's sentence scorer: each sentence's vector (the text input's
     encoder, pooled over the sentence) with its document's mean vector, their product and
     cosine, and the sentence's position, into a `dim`-wide layer, then `layers` Transformer
-    layers across the sentences of a document (0: none), then a score per sentence."""
+    layers across the sentences of a document (0: none), then a score per sentence.
+    `centrality`: also the sentence's PageRank in the graph of its document's sentences
+    weighted by their vectors' cosine similarity (LexRank, Erkan and Radev 2004: TextRank's
+    centrality on the encoder's vectors). `length`: also the log of its number of tokens."""
 
     dim: PositiveInt = 128
     layers: Annotated[int, Field(ge=0)] = 1
     heads: PositiveInt = 4
     dropout: Probability = 0.1
+    centrality: bool = False
+    length: bool = False
 
 
 class SummaryOutput(Strict):
@@ -152,7 +157,12 @@ class SummaryOutput(Strict):
     JSON list of strings is taken as already split), scores each one, and keeps the best
     within `max_sentences` and `max_words`, in document order. Sentences are labelled for
     training by `labels_column` (a JSON list of 0/1 per sentence, such as human highlights)
-    or else by a greedy ROUGE oracle against the reference. Use it when summaries reuse the
+    or else by an oracle against the reference: `oracle: greedy` labels 1 the sentences that
+    greedily raise ROUGE (mean of ROUGE-1 and ROUGE-2 F) most, 0 the others; `oracle: soft`
+    labels each sentence by its own ROUGE against the reference, scaled so the document's best
+    is 1, so every sentence says how close it comes (suits one-sentence summaries such as
+    XSum's, where the greedy oracle marks one sentence and the near misses count as wrong).
+    Use it when summaries reuse the
     document's sentences; cost: one encoder pass per sentence (with `freeze: all` on a
     pretrained encoder, once per sentence for the whole run).
     `method: abstractive` writes new text with the encoder-decoder of `type: text` outputs
@@ -166,6 +176,7 @@ class SummaryOutput(Strict):
     max_sentences: PositiveInt | None = 3
     max_words: PositiveInt | None = None
     labels_column: str | None = None
+    oracle: Literal["greedy", "soft"] = "greedy"
     max_document_sentences: PositiveInt = 100
     scorer: SentenceScorer = SentenceScorer()
     decoder: TransformerDecoder = TransformerDecoder()

@@ -161,5 +161,7 @@ def _extractive(preprocessing) -> nn.Module:
         cfg.heads,
         cfg.dropout,
         output.config.max_document_sentences,
+        cfg.centrality,
+        cfg.length,
     )
     return ExtractiveSummariser(document.name, encoder, output.name, scorer)

@@ -17,6 +17,12 @@ def summary_fits(config, i: int) -> list[str]:
         problems.append(
             f"outputs[{i}]: a summary needs a length budget; set max_sentences or max_words (or both)"
         )
+    if out.oracle == "soft" and (out.method == "abstractive" or out.labels_column is not None):
+        given = "labels_column gives the labels" if out.labels_column else "method: abstractive"
+        problems.append(
+            f"outputs[{i}].oracle: soft labels sentences of an extractive summary from the "
+            f"reference, but {given}; remove oracle: soft"
+        )
     if out.method == "abstractive":
         from modelyard.tasks.text import _transformer_decoder_fits
 

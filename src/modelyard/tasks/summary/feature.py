@@ -15,7 +15,7 @@ from modelyard.data.features.base import Feature, is_missing, row_label
 from modelyard.data.features.text import TextFeature
 from modelyard.data.features.text_target import TextTargetFeature
 from modelyard.errors import UserError
-from modelyard.tasks.summary.select import Budget, oracle
+from modelyard.tasks.summary.select import Budget, oracle, soft_oracle
 from modelyard.tasks.summary.sentences import DocumentSentences
 
 NO_SENTENCE = -1.0  # target of a position past a document's last sentence
@@ -50,7 +50,8 @@ class AbstractiveTarget(TextTargetFeature):
 
 
 class SentenceLabels(Feature):
-    """(N, S) float32 sentence labels: 1 in the summary, 0 not, -1 past the document's end.
+    """(N, S) float32 sentence labels: 1 in the summary, 0 not (`oracle: soft`: between 0 and
+    1), -1 past the document's end.
     S and the sentences are those of the document input, which `attach` puts in sentence mode
     (`DocumentSentences`); its rows transformed last are the rows labelled here."""
 
@@ -88,6 +89,8 @@ class SentenceLabels(Feature):
         if isinstance(values, pd.DataFrame):
             references_of(self.name, values[self.column])
             chosen = self._given(values[self.config.labels_column], docs)
+        elif self.config.oracle == "soft":
+            return self._soft(docs, references_of(self.name, values))
         else:
             budget = budget_of(self.config)
             chosen = [
@@ -98,6 +101,12 @@ class SentenceLabels(Feature):
         for row, (doc, picked) in enumerate(zip(docs, chosen, strict=True)):
             labels[row, : len(doc)] = 0.0
             labels[row, picked] = 1.0
+        return torch.from_numpy(labels)
+
+    def _soft(self, docs: list[list[str]], references: list[str]) -> torch.Tensor:
+        labels = np.full((len(docs), max(len(d) for d in docs)), NO_SENTENCE, dtype=np.float32)
+        for row, (doc, reference) in enumerate(zip(docs, references, strict=True)):
+            labels[row, : len(doc)] = soft_oracle(doc, reference)
         return torch.from_numpy(labels)
 
     def sentences_for(self, rows: pd.Index) -> list[list[str]]:

@@ -16,14 +16,51 @@ def present_sentences(x: torch.Tensor) -> torch.Tensor:
     return x[:, :, 1].sum(dim=-1) > 0 if x.dim() == 4 else (x != 0).any(dim=-1)
 
 
+def token_counts(x: torch.Tensor) -> torch.Tensor:
+    """(B, S, L) ids (0 = padding) or (B, S, 2, L) ids and mask -> (B, S) float tokens."""
+    return (x[:, :, 1].sum(dim=-1) if x.dim() == 4 else (x != 0).sum(dim=-1)).float()
+
+
+def centrality(vectors: torch.Tensor, present: torch.Tensor, damping: float = 0.85):
+    """(B, S, H) sentence vectors, (B, S) bool -> (B, S) log(S x PageRank) of each sentence in
+    the graph of its document's sentences weighted by max(cosine, 0) (LexRank; select.pagerank
+    on each document, here batched, with a fixed 50 power steps): 0 = average centrality."""
+    unit = F.normalize(vectors.float(), dim=-1, eps=1e-8)
+    both = present[:, :, None] & present[:, None, :]
+    alone = torch.eye(present.shape[1], dtype=torch.bool, device=present.device)
+    weights = (unit @ unit.transpose(1, 2)).clamp(min=0).masked_fill(~both | alone, 0)
+    real = present.float()
+    count = real.sum(1, keepdim=True).clamp(min=1)  # (B, 1)
+    out = weights.sum(-1, keepdim=True)  # (B, S, 1)
+    even = (real / count)[:, None, :].expand_as(weights)  # a sentence without edges spreads evenly
+    transition = torch.where(out > 0, weights / out.clamp(min=1e-12), even)
+    rank = real / count
+    for _ in range(50):
+        rank = damping * torch.einsum("bi,bij->bj", rank, transition) + (1 - damping) * real / count
+    return torch.log((rank * count).clamp(min=1e-6)) * real
+
+
 class SentenceScorer(nn.Module):
-    """(B, S, H) sentence vectors and (B, S) bool of real sentences -> (B, S) scores."""
+    """(B, S, H) sentence vectors, (B, S) bool of real sentences and (B, S) token counts ->
+    (B, S) scores. `centrality`, `length`: the two extra inputs of config SentenceScorer."""
 
     def __init__(
-        self, size: int, dim: int, layers: int, heads: int, dropout: float, positions: int
+        self,
+        size: int,
+        dim: int,
+        layers: int,
+        heads: int,
+        dropout: float,
+        positions: int,
+        centrality: bool = False,
+        length: bool = False,
     ):
         super().__init__()
-        self.inputs = nn.Sequential(nn.Linear(3 * size + 1, dim), nn.GELU(), nn.Dropout(dropout))
+        self.use_centrality, self.use_length = centrality, length
+        extra = 1 + int(centrality) + int(length)
+        self.inputs = nn.Sequential(
+            nn.Linear(3 * size + extra, dim), nn.GELU(), nn.Dropout(dropout)
+        )
         self.positions = nn.Embedding(positions, dim)
         layer = nn.TransformerEncoderLayer(
             dim, heads, 4 * dim, dropout, batch_first=True, norm_first=True
@@ -33,14 +70,22 @@ class SentenceScorer(nn.Module):
         )
         self.out = nn.Sequential(nn.LayerNorm(dim), nn.Linear(dim, 1))
 
-    def forward(self, vectors: torch.Tensor, present: torch.Tensor) -> torch.Tensor:
+    def forward(
+        self, vectors: torch.Tensor, present: torch.Tensor, tokens: torch.Tensor | None = None
+    ) -> torch.Tensor:
         weights = present.to(vectors.dtype)[..., None]  # (B, S, 1)
         document = (vectors * weights).sum(1, keepdim=True) / weights.sum(1, keepdim=True).clamp(
             min=1
         )
         document = document.expand_as(vectors)  # (B, S, H)
         cosine = F.cosine_similarity(vectors, document, dim=-1, eps=1e-8)[..., None]
-        h = self.inputs(torch.cat([vectors, document, vectors * document, cosine], dim=-1))
+        parts = [vectors, document, vectors * document, cosine]
+        if self.use_centrality:
+            parts.append(centrality(vectors, present).to(vectors.dtype)[..., None])
+        if self.use_length:
+            counts = tokens if tokens is not None else present.float()
+            parts.append(torch.log1p(counts).to(vectors.dtype)[..., None])
+        h = self.inputs(torch.cat(parts, dim=-1))
         index = torch.arange(vectors.shape[1], device=vectors.device)
         h = h + self.positions(index.clamp(max=self.positions.num_embeddings - 1))  # (B, S, D)
         if self.context is not None:
@@ -76,7 +121,7 @@ class ExtractiveSummariser(nn.Module):
         encoded = self._encode(x[present])  # (M, H)
         vectors = encoded.new_zeros((*present.shape, encoded.shape[-1]))
         vectors[present] = encoded
-        return {self.output_names[0]: self.scorer(vectors, present)}
+        return {self.output_names[0]: self.scorer(vectors, present, token_counts(x))}
 
     def _frozen(self) -> bool:
         return not any(p.requires_grad for p in self.encoders[0].parameters())

@@ -107,5 +107,15 @@ def oracle(sentences: list[str], reference: str, budget: Budget) -> list[int]:
     return sorted(chosen)
 
 
+def soft_oracle(sentences: list[str], reference: str) -> np.ndarray:
+    """(S,) soft labels: each sentence's own ROUGE against the reference (the mean of ROUGE-1
+    and ROUGE-2 F, as `oracle` measures it), divided by the document's best (all 0 when no
+    sentence shares a word with the reference)."""
+    target = Grams(tokens(reference))
+    scores = np.array([Grams(tokens(s)).f(target) for s in sentences], dtype=np.float64)
+    best = scores.max(initial=0.0)
+    return scores / best if best > 0 else scores
+
+
 def _fits(sentences: list[str], chosen: list[int], budget: Budget) -> bool:
     return budget.words is None or sum(len(sentences[i].split()) for i in chosen) <= budget.words
