@@ -15,6 +15,7 @@ ratios against the named baselines (default config, random search, one worker).
     OMP_NUM_THREADS=1 python bench/tune_study.py [--trials 30] [--seed 0] [--only tpe,random]
     (README's table: seed 0 with the default steps; seeds 1 and 2 with --only tpe,random)
     OMP_NUM_THREADS=1 python bench/tune_study.py --trials 12 --only capacity,random,random-2w,capacity
+    OMP_NUM_THREADS=1 python bench/tune_study.py --trials 12 --trial-epochs 300 --only capacity,random,random-2w,capacity
 
 `capacity` (a step of --only) measures how many cores two processes get at that moment (two
 CPU-bound processes side by side against one): on a shared machine it says what speed-up the
@@ -56,10 +57,12 @@ def _timed(command: list[str], cwd: Path) -> tuple[float, float, str]:
     return wall, cpu, done.stdout
 
 
-def _variant(folder: Path, name: str, settings: dict, seed: int) -> Path:
+def _variant(folder: Path, name: str, settings: dict, seed: int, epochs: int | None = None) -> Path:
     raw = yaml.safe_load(EXAMPLE.read_text())
     raw["data"]["train"] = str(EXAMPLE.parent / raw["data"]["train"])
     raw["tune"].update(settings, seed=seed)
+    if epochs is not None:  # --trial-epochs: every trial trains exactly this many epochs
+        raw["trainer"].update(epochs=epochs, early_stopping=None)
     path = folder / f"{name}.yaml"
     path.write_text(yaml.safe_dump(raw, sort_keys=False))
     return path
@@ -73,9 +76,9 @@ def _default(folder: Path) -> dict:
     return _row("default config", "-", 1, metrics, wall, cpu)
 
 
-def _study(folder: Path, name: str, trials: int, seed: int) -> dict:
+def _study(folder: Path, name: str, trials: int, seed: int, epochs: int | None = None) -> dict:
     settings, workers = STUDIES[name]
-    config, out = _variant(folder, name, settings, seed), folder / name
+    config, out = _variant(folder, name, settings, seed, epochs), folder / name
     command = [sys.executable, "-m", "modelyard", "-q", "tune", str(config), "--output", str(out)]
     command += ["--trials", str(trials), "--workers", str(workers)]
     wall, cpu, stdout = _timed(command, folder)
@@ -158,6 +161,12 @@ def main() -> None:
     parser.add_argument("--trials", type=int, default=30)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--only", default="default,tpe,random,tpe-2w")
+    parser.add_argument(
+        "--trial-epochs",
+        type=int,
+        help="every trial trains this many epochs, without early stopping: heavier trials, "
+        "so that the workers' start-up (a spawned process importing torch) weighs less",
+    )
     args = parser.parse_args()
     rows: dict[str, dict] = {}
     with tempfile.TemporaryDirectory(prefix="tune-bench-") as tmp:
@@ -168,7 +177,7 @@ def main() -> None:
             if name == "default":
                 rows[name] = _default(Path(tmp))
             else:
-                rows[name] = _study(Path(tmp), name, args.trials, args.seed)
+                rows[name] = _study(Path(tmp), name, args.trials, args.seed, args.trial_epochs)
             load = " ".join(f"{x:.1f}" for x in os.getloadavg())
             print(
                 f"done: {name} {rows[name]['wall s']:.0f}s, load {load}",
