@@ -38,6 +38,10 @@ class Fitting:
     # False: no report.html (its plots take 1-2 s a run): tune trials, whose study writes one
     # report for them all
     writes_report: bool = True
+    # False: no checkpoints while training (so no --resume of this run): tune trials, which a
+    # resumed study retries from the start; at an epoch of a small table, writing one took a
+    # quarter of the trial's time
+    writes_checkpoints: bool = True
 
     def embedding_table(self) -> tuple[Any, list[str], str]:
         """((N, D) float array, N names, what they are) for `export --format projector`: the
@@ -104,7 +108,9 @@ class Fitting:
             shown=self._epoch_metrics(),
             step=self._train_step(),
             after_epoch=_after_epoch(run_dir, self.on_epoch_end),
-            checkpoint_path=run_dir / run.CHECKPOINT if run_dir is not None else None,
+            checkpoint_path=run_dir / run.CHECKPOINT
+            if run_dir is not None and self.writes_checkpoints
+            else None,
             resume=checkpoint.load(run_dir / run.CHECKPOINT) if resume and run_dir else None,
         )
         if procs.is_main:

@@ -73,6 +73,21 @@ def test_study_writes_its_outputs_then_continues_and_retries_an_interrupted_tria
     assert len(_trials(tmp_path)) == 5  # the study had its trials: nothing more
 
 
+def test_trials_write_no_checkpoints(tmp_path, monkeypatch):
+    """A study retries an interrupted trial from its start, so its trials never checkpoint
+    (at an epoch of a small table, writing one took a quarter of the trial's time)."""
+    from modelyard.train import checkpoint
+
+    written = []
+    monkeypatch.setattr(checkpoint, "save_atomic", lambda state, path: written.append(path))
+    modelyard("tune", _project(tmp_path), "--output", "out", "--trials", "2", cwd=tmp_path)
+    assert [r["state"] for r in _trials(tmp_path)] == ["complete"] * 2
+    assert written == []
+    (tmp_path / "plain.yaml").write_text(yaml.safe_dump(tiny_config(epochs=2)), encoding="utf-8")
+    modelyard("train", "plain.yaml", "--output", "plain", cwd=tmp_path)
+    assert len(written) == 2  # a plain run checkpoints after each epoch
+
+
 def test_two_workers_share_one_study(tmp_path):
     config = _project(tmp_path, epochs=1, trials=2, sampler="random", pruner="none")
     modelyard("tune", config, "--output", "out", "--workers", "2", cwd=tmp_path)

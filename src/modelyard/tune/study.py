@@ -115,6 +115,7 @@ def _run_trial(study: Any, trial: Any, definition: Study, output: Path) -> str |
         model = Model(definition.trial_config({**values, "baselines": False}), definition.base)
         model.on_epoch_end = _reporter(trial, metric)
         model.writes_report = False  # the study's report.html covers its trials
+        model.writes_checkpoints = False  # an interrupted trial is retried from its start
         with _quiet():
             model.fit(output_dir=output / TRIALS / str(trial.number))
         value = _final(model.metrics.get("validation", {}), metric)
