@@ -416,3 +416,37 @@ def test_a_user_error_on_one_machine_ends_both_with_code_2(tmp_path):
         summary = agent.stderr.split("Failures:")[-1]
         assert re.findall(r"exitcode +: (-?\d+)", summary) == ["2"], agent.stderr
         assert agent.returncode == 1
+
+
+def _gan_steps_of(rank: int, world: int, port: int, out: str) -> None:
+    """One process of two: GAN steps on this rank's own images; saves its weights."""
+    import types
+
+    from modelyard.config.schema.image_generation import Gan as GanConfig
+    from modelyard.generation.kinds import GanNet, gan_step
+    from modelyard.train import distributed
+
+    os.environ.update(
+        RANK=str(rank), LOCAL_RANK=str(rank), WORLD_SIZE=str(world), MASTER_PORT=str(port)
+    )
+    os.environ.update(MASTER_ADDR="127.0.0.1")
+    procs = distributed.init("cpu")
+    torch.manual_seed(0)  # the same start everywhere, as in a real run
+    net = GanNet(GanConfig(type="gan", latent=4, channels=4, critic_steps=1), (1, 8, 8), 0)
+    optimizer = torch.optim.Adam(net.parameters(), lr=0.05)
+    setup = types.SimpleNamespace(device=torch.device("cpu"), bf16=False, procs=procs)
+    run = types.SimpleNamespace(model=net, optimizer=optimizer, setup=setup, scheduler=None)
+    torch.manual_seed(100 + rank)  # each rank its own images and noise
+    for _ in range(3):
+        gan_step(run, {"image": torch.randint(0, 256, (4, 1, 8, 8), dtype=torch.uint8)}, 1, True)
+    torch.save(dict(net.named_parameters()), Path(out) / f"gan{rank}.pt")
+    distributed.finish()
+
+
+def test_gan_steps_under_torchrun_keep_the_processes_weights_equal(tmp_path):
+    """The GAN step calls its networks around the DDP wrapper: without averaging the
+    gradients over the processes, each rank trained its own GAN."""
+    torch.multiprocessing.spawn(_gan_steps_of, args=(2, _free_port(), str(tmp_path)), nprocs=2)
+    rank0, rank1 = (torch.load(tmp_path / f"gan{r}.pt") for r in (0, 1))
+    for name in rank0:
+        torch.testing.assert_close(rank0[name], rank1[name], rtol=0, atol=1e-6, msg=name)

@@ -13,6 +13,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from modelyard.errors import UserError
 from modelyard.generation.data import to_unit
 from modelyard.registry import Registry
 
@@ -162,12 +163,23 @@ def gan_step(run, batch, share: float, update: bool) -> torch.Tensor:
     """train/loop.Step for the GAN: a discriminator step on every batch, a generator step
     every `critic_steps` batches. The two are two optimizers in effect: the run's optimizer
     holds both networks' weights, and each step leaves the other network's gradients unset,
-    so it skips them (Adam's state is per weight). Returns the discriminator's loss."""
+    so it skips them (Adam's state is per weight). Under torchrun each network's gradients are
+    averaged over the processes before its step, as DDP would (the step calls the networks
+    around the DDP wrapper); FSDP's sharded weights are refused. Returns the discriminator's
+    loss."""
+    from modelyard.train import distributed
     from modelyard.train.precision import autocast
     from modelyard.train.schedule import is_per_step
 
     net, opt, setup = run.model, run.optimizer, run.setup
+    procs = getattr(setup, "procs", None) or distributed.Processes()
+    if distributed.is_sharded(net):
+        raise UserError(
+            "model.type: gan trains its two networks in turns, which trainer.strategy: fsdp "
+            "cannot shard; use trainer.strategy: ddp"
+        )
     gan = net.gan
+    distributed.broadcast_buffers(gan, procs)
     real = to_unit(batch["image"])
     labels = batch.get("label")
     z = torch.randn(net.noise_shape(real.shape[0]), device=real.device)
@@ -176,6 +188,7 @@ def gan_step(run, batch, share: float, update: bool) -> torch.Tensor:
         d_loss = _critic_loss(net, real, fake.detach(), labels)
     opt.zero_grad(set_to_none=True)
     d_loss.backward()
+    distributed.average_gradients(gan.discriminator, procs)
     opt.step()
     gan.steps += 1
     if int(gan.steps) % net.critic_steps == 0:
@@ -186,6 +199,7 @@ def gan_step(run, batch, share: float, update: bool) -> torch.Tensor:
         g_loss.backward()
         for p in gan.discriminator.parameters():
             p.grad = None
+        distributed.average_gradients(gan.generator, procs)
         opt.step()
     opt.zero_grad(set_to_none=True)
     if is_per_step(run.scheduler):

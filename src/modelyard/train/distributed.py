@@ -112,6 +112,29 @@ def mean_across(value: torch.Tensor, procs: Processes) -> torch.Tensor:
     return value
 
 
+def average_gradients(module: torch.nn.Module, procs: Processes) -> None:
+    """Under torchrun: each of `module`'s gradients replaced by its mean over the processes
+    (what DDP does in backward), for steps that call sub-networks around the DDP wrapper."""
+    if procs.world == 1:
+        return
+    grads = [p.grad for p in module.parameters() if p.grad is not None]
+    if grads:
+        flat = torch.cat([g.reshape(-1) for g in grads])
+        dist.all_reduce(flat)
+        flat /= procs.world
+        for g, part in zip(grads, flat.split([g.numel() for g in grads]), strict=True):
+            g.copy_(part.view_as(g))
+
+
+def broadcast_buffers(module: torch.nn.Module, procs: Processes) -> None:
+    """Under torchrun: rank 0's buffers (batch norm's running statistics) into every process,
+    as DDP does before each forward."""
+    if procs.world == 1:
+        return
+    for buffer in module.buffers():
+        dist.broadcast(buffer, 0)
+
+
 def barrier(procs: Processes) -> None:
     if procs.world > 1:
         dist.barrier()
