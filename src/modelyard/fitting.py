@@ -22,6 +22,15 @@ from modelyard.data.source import BatchSource
 from modelyard.errors import UserError
 from modelyard.train import distributed
 
+# meta.json's key for the folder of the config a run was trained from (an absolute path):
+# paths in the config that a loaded run still uses (a vocoder run, a judge) are relative to it
+CONFIG_DIR = "config_dir"
+
+
+def config_dir_of(base_dir: Path) -> dict[str, str]:
+    """{CONFIG_DIR: the absolute `base_dir`}: what a kind's save puts in meta.json."""
+    return {CONFIG_DIR: str(Path(base_dir).resolve())}
+
 
 class Fitting:
     """Mixin: `config` (with `trainer` and `tracking` sections), `base_dir`, `module`,
@@ -160,6 +169,10 @@ class Fitting:
 
         config_file = folder / run.CONFIG_FILE
         model = cls(validate(run.read_json(config_file), str(config_file)))
+        meta = folder / "meta.json"
+        config_dir = run.read_json(meta).get(CONFIG_DIR) if meta.is_file() else None
+        if config_dir is not None and Path(config_dir).is_dir():
+            model.base_dir = Path(config_dir)  # its relative paths (vocoder, judge) work again
         if not (folder / weights).is_file():
             raise UserError(
                 f"'{folder}' has no {weights}; the training did not finish (resume it: "

@@ -44,6 +44,15 @@ def test_train_writes_synthesis_metrics_and_a_report_with_audio(trained):
     assert state["front_end"]["kind"] == "characters" and state["speakers"] == ["a", "b"]
 
 
+def test_a_loaded_run_resolves_config_paths_from_its_configs_folder(trained, monkeypatch):
+    """evaluation.vocoder (a vocoder run) is relative to the config, not to where the run is
+    loaded from."""
+    from modelyard import Model
+
+    monkeypatch.chdir(trained / "run")
+    assert Model.load(trained / "run").base_dir == trained.resolve()
+
+
 def test_synthesize_writes_a_wav_at_the_run_rate(trained):
     modelyard(
         "synthesize", "run", "--text", "bad cab", "--speaker", "b", "--out", "s.wav", cwd=trained

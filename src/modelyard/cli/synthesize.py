@@ -50,8 +50,7 @@ def run_synthesize(args) -> int:
         raise UserError(f"'{args.run}' is not a text to speech run (task: text_to_speech)")
     if args.unknown:
         model.front_end.unknown = args.unknown
-    vocoder = args.vocoder or model.config.evaluation.vocoder
-    wave = model.synthesize(args.text, args.speaker, vocoder, args.speed)[0]
+    wave = model.synthesize(args.text, args.speaker, args.vocoder, args.speed)[0]
     out.write_bytes(wav_bytes(wave, model.scale.sample_rate))
     seconds = len(wave) / model.scale.sample_rate
     print(f"wrote {out} ({seconds:.2f} s at {model.scale.sample_rate} Hz)", file=sys.stderr)

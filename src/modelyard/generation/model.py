@@ -324,6 +324,7 @@ class ImageGenerator(Fitting):
 
     def save(self, directory: str | Path) -> None:
         import modelyard
+        from modelyard.fitting import config_dir_of
         from modelyard.models.size import model_size
 
         meta = {
@@ -331,6 +332,7 @@ class ImageGenerator(Fitting):
             "torch_version": torch.__version__,
             "task": "image_generation",
             "parameters": model_size(self.module),
+            **config_dir_of(self.base_dir),  # evaluation.judge after load
         }
         state = self.module.state_dict()
         run.save_model(

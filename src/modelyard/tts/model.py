@@ -276,29 +276,42 @@ class Synthesizer(Fitting):
         self,
         text: str | list[str],
         speaker: str | None = None,
-        vocoder: Any = "griffin_lim",
+        vocoder: Any = None,
         speed: float = 1.0,
     ) -> list[np.ndarray]:
         """Text(s) -> (samples,) float32 waves at `self.scale.sample_rate`. `vocoder`:
-        `griffin_lim`, a vocoder run directory, or a loaded vocoder."""
+        `griffin_lim`, a vocoder run directory (relative to the current directory), or a
+        loaded vocoder; None: the config's `evaluation.vocoder` (relative to its folder)."""
         from modelyard.tts.vocoding import get_vocoder, vocode
 
         texts = [text] if isinstance(text, str) else list(text)
         if not speed > 0:
             raise UserError(f"speed {speed}: use a positive number (1.0 is the trained pace)")
         ids = [self.speaker_id(speaker)] * len(texts)
-        voc = get_vocoder(vocoder, self.base_dir) if isinstance(vocoder, str) else vocoder
+        if vocoder is None:
+            voc = get_vocoder(self.config.evaluation.vocoder, self.base_dir)
+        else:
+            voc = (
+                get_vocoder(str(vocoder), Path.cwd())
+                if isinstance(vocoder, str | Path)
+                else vocoder
+            )
         return vocode(voc, self.mels(texts, ids, speed), self.scale)
 
     def evaluate(self, data: Any, **evaluation: Any) -> dict[str, Any]:
         """Synthesis metrics on a labelled table (text, audio[, speaker]) or DataFrame.
         `evaluation`: settings of the config's `evaluation` section to use instead (rows,
-        vocoder, whisper, recogniser), e.g. `recogniser="runs/tts_asr"`."""
+        vocoder, whisper, recogniser), e.g. `recogniser="runs/tts_asr"` (paths given here are
+        relative to the current directory, the config's to its folder)."""
         from modelyard.tts.evaluate import evaluate_clips
 
         if evaluation:
             from modelyard.config import validate
 
+            for key in ("vocoder", "recogniser"):  # given paths: from the current directory
+                value = evaluation.get(key)
+                if isinstance(value, str | Path) and str(value) != "griffin_lim":
+                    evaluation[key] = str(Path(value).resolve())
             raw = self.config.model_dump(mode="json")
             raw["evaluation"].update(evaluation)
             self.config = validate(raw, "evaluate options")
@@ -344,9 +357,11 @@ class Synthesizer(Fitting):
         self.speakers = state["speakers"]
 
     def save(self, directory: str | Path) -> None:
+        from modelyard.fitting import config_dir_of
         from modelyard.models.size import model_size
 
         meta = {"task": "text_to_speech", "parameters": model_size(self.module)}
+        meta.update(config_dir_of(self.base_dir))  # evaluation.vocoder, recogniser after load
         run.save_model(
             Path(directory),
             self.config.model_dump(mode="json"),
