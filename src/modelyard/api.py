@@ -625,7 +625,8 @@ class Model(Fitting):
         frame = self._as_frame(data)
         wanted = list(self.config.data.id_columns) if ids else []
         if ids and not isinstance(data, pd.DataFrame) and Path(data).is_dir():
-            wanted = file_columns(self.config)
+            outputs = label_columns(self.config)  # a mask output's files are not in the folder
+            wanted = [c for c in file_columns(self.config) if c not in outputs]
         missing = [c for c in wanted if c not in frame.columns]
         if missing:
             raise UserError(

@@ -11,7 +11,7 @@ import pytest
 import yaml
 from PIL import Image
 
-from tests.integration.cli_helpers import modelyard
+from tests.integration.cli_helpers import modelyard, user_error
 
 pytestmark = pytest.mark.integration
 
@@ -87,6 +87,18 @@ def test_trains_evaluates_and_predicts_mask_files(canvases):
     assert (predicted == truth).mean() > 0.8
     result = modelyard("evaluate", "run", "--data", "train.csv", cwd=canvases)
     assert "miou" in result.stdout
+
+
+def test_predict_reads_a_folder_of_images_and_refuses_class_subfolders(canvases):
+    (canvases / "config.yaml").write_text(yaml.safe_dump(config()))
+    modelyard("train", "config.yaml", "--output", "run", "--set", "trainer.epochs=1", cwd=canvases)
+    args = ("predict", "run", "--data", "canvas/images", "--out", "out/p.csv")
+    modelyard(*args, cwd=canvases)
+    table = pd.read_csv(canvases / "out/p.csv")
+    assert len(table) == 40 and (canvases / "out" / table["mask_prediction"][0]).is_file()
+    (canvases / "canvas/images/sub").mkdir()
+    refused = user_error(modelyard(*args[:-1], "out/q.csv", cwd=canvases, check=None))
+    assert "is a folder with subfolders, but the output 'mask' is a file per row" in refused
 
 
 def test_exports_to_onnx(canvases):

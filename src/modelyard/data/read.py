@@ -104,12 +104,19 @@ def read_data(
                 frame[column] = [_resolve(base, v) for v in frame[column]]
         return frame
     if path.is_dir():
-        if len(path_columns) != 1 or len(label_columns) != 1:
+        inputs = [c for c in path_columns if c not in label_columns]  # not masks: outputs
+        if len(inputs) != 1 or len(label_columns) != 1:
             raise UserError(
                 f"data '{path}' is a folder: that needs exactly one image or audio input and one output "
-                f"(the subfolder name); found {len(path_columns)} file inputs and {len(label_columns)} outputs"
+                f"(the subfolder name); found {len(inputs)} file inputs and {len(label_columns)} outputs"
             )
-        return read_folder(path, path_columns[0], label_columns[0])
+        if label_columns[0] in path_columns and any(p.is_dir() for p in path.iterdir()):
+            raise UserError(
+                f"data '{path}' is a folder with subfolders, but the output '{label_columns[0]}' "
+                "is a file per row (a mask), not a subfolder name: give a table of image and "
+                "mask paths, or a folder holding the images alone (to predict)"
+            )
+        return read_folder(path, inputs[0], label_columns[0])
     frame = read_table(path, data)
     for column in path_columns:
         if column in frame.columns:
