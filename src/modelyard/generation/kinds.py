@@ -172,7 +172,7 @@ def gan_step(run, batch, share: float, update: bool) -> torch.Tensor:
     from modelyard.train.schedule import is_per_step
 
     net, opt, setup = run.model, run.optimizer, run.setup
-    procs = getattr(setup, "procs", None) or distributed.Processes()
+    procs = setup.procs
     if distributed.is_sharded(net):
         raise UserError(
             "model.type: gan trains its two networks in turns, which trainer.strategy: fsdp "

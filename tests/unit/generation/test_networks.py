@@ -22,11 +22,10 @@ def test_generator_and_vae_make_images_of_the_data_shape():
 
 
 def _run(net, lr=0.1):
-    from modelyard.config.schema.trainer import Trainer
+    from modelyard.train.distributed import Processes
 
-    setup = types.SimpleNamespace(device=torch.device("cpu"), bf16=False)
+    setup = types.SimpleNamespace(device=torch.device("cpu"), bf16=False, procs=Processes())
     opt = torch.optim.Adam(net.parameters(), lr=lr)
-    del Trainer
     return types.SimpleNamespace(model=net, optimizer=opt, setup=setup, scheduler=None)
 
 
