@@ -9,6 +9,7 @@ import torch
 
 from modelyard.config import validate
 from modelyard.config.schema.link_prediction import KgTraining
+from modelyard.linkpred import networks
 from modelyard.linkpred.build import NetworkSize, build_network
 from modelyard.linkpred.metrics import KnownAnswers
 from modelyard.linkpred.objectives import (
@@ -208,8 +209,21 @@ def test_self_adversarial_weights_make_hard_negatives_count_more():
     assert values[0] != pytest.approx(values[1])
 
 
-def test_rotate_gradients_stay_finite_where_query_and_entity_coincide():
-    network = _network("rotate").train()
+def test_rotate_scores_all_entities_in_chunks_alike(monkeypatch):
+    network = _network("rotate", entities=11)
+    anchor, relation, side = (
+        torch.tensor([0, 3, 5]),
+        torch.tensor([1, 0, 3]),
+        torch.tensor([0, 1, 0]),
+    )
+    whole = network(anchor, relation, side)
+    monkeypatch.setattr(networks, "ELEMENT_BUDGET", 3 * 12 * 4)  # chunks of 4 entities
+    torch.testing.assert_close(network(anchor, relation, side), whole)
+
+
+@pytest.mark.parametrize("kind", ["rotate", "rotate+l2"])
+def test_rotate_gradients_stay_finite_where_query_and_entity_coincide(kind):
+    network = _network(kind).train()
     with torch.no_grad():
         network.relation.weight.zero_()  # r = 1: (e, r, e) has distance exactly 0
     scores = network(torch.tensor([2]), torch.tensor([1]), torch.tensor([0]))
