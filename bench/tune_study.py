@@ -16,6 +16,7 @@ ratios against the named baselines (default config, random search, one worker).
     (README's table: seed 0 with the default steps; seeds 1 and 2 with --only tpe,random)
     OMP_NUM_THREADS=1 python bench/tune_study.py --trials 12 --only capacity,random,random-2w,capacity
     OMP_NUM_THREADS=1 python bench/tune_study.py --trials 12 --trial-epochs 300 --only capacity,random,random-2w,capacity
+    OMP_NUM_THREADS=1 python bench/tune_study.py --config examples/adult/tune.yaml --trials 12 --trial-epochs 5 --same-trials --only capacity,random,random-2w,capacity
 
 `capacity` (a step of --only) measures how many cores two processes get at that moment (two
 CPU-bound processes side by side against one): on a shared machine it says what speed-up the
@@ -57,28 +58,65 @@ def _timed(command: list[str], cwd: Path) -> tuple[float, float, str]:
     return wall, cpu, done.stdout
 
 
-def _variant(folder: Path, name: str, settings: dict, seed: int, epochs: int | None = None) -> Path:
-    raw = yaml.safe_load(EXAMPLE.read_text())
-    raw["data"]["train"] = str(EXAMPLE.parent / raw["data"]["train"])
+def _variant(
+    example: Path, folder: Path, name: str, settings: dict, seed: int, epochs: int | None
+) -> Path:
+    raw = yaml.safe_load(example.read_text())
+    for split in ("train", "validation", "test"):  # the data where the config says, from here
+        if raw["data"].get(split):
+            raw["data"][split] = str(example.parent / raw["data"][split])
     raw["tune"].update(settings, seed=seed)
     if epochs is not None:  # --trial-epochs: every trial trains exactly this many epochs
-        raw["trainer"].update(epochs=epochs, early_stopping=None)
+        raw.setdefault("trainer", {}).update(epochs=epochs, early_stopping=None)
     path = folder / f"{name}.yaml"
     path.write_text(yaml.safe_dump(raw, sort_keys=False))
     return path
 
 
-def _default(folder: Path) -> dict:
+def _default(example: Path, folder: Path) -> dict:
     out = folder / "default"
-    command = [sys.executable, "-m", "modelyard", "-q", "train", str(EXAMPLE)]
+    command = [sys.executable, "-m", "modelyard", "-q", "train", str(example)]
     wall, cpu, _ = _timed(command + ["--output", str(out), "--set", "baselines=false"], folder)
     metrics = json.loads((out / "metrics.json").read_text())
     return _row("default config", "-", 1, metrics, wall, cpu)
 
 
-def _study(folder: Path, name: str, trials: int, seed: int, epochs: int | None = None) -> dict:
+def _enqueue_same_trials(config: Path, out: Path, trials: int, seed: int) -> None:
+    """Start the study in `out` with `trials` values drawn at random with `seed`, queued:
+    the studies that get them run the very same trials, whatever their number of workers
+    (each worker's sampler has its own seed, so two workers would otherwise draw other
+    trials than one, of another cost)."""
+    import optuna
+
+    from modelyard.tune.space import load_study, suggest
+    from modelyard.tune.study import _open
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    definition = load_study(config)
+    draw = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=seed))
+    out.mkdir(parents=True)
+    study = _open(out, definition)
+    for _ in range(trials):
+        trial = draw.ask()
+        for key, param in definition.tune.space.items():
+            suggest(trial, key, param)
+        study.enqueue_trial(trial.params)
+        draw.tell(trial, 0.0)
+
+
+def _study(
+    example: Path,
+    folder: Path,
+    name: str,
+    trials: int,
+    seed: int,
+    epochs: int | None,
+    same_trials: bool = False,
+) -> dict:
     settings, workers = STUDIES[name]
-    config, out = _variant(folder, name, settings, seed, epochs), folder / name
+    config, out = _variant(example, folder, name, settings, seed, epochs), folder / name
+    if same_trials:
+        _enqueue_same_trials(config, out, trials, seed)
     command = [sys.executable, "-m", "modelyard", "-q", "tune", str(config), "--output", str(out)]
     command += ["--trials", str(trials), "--workers", str(workers)]
     wall, cpu, stdout = _timed(command, folder)
@@ -162,12 +200,25 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--only", default="default,tpe,random,tpe-2w")
     parser.add_argument(
+        "--config",
+        type=Path,
+        default=EXAMPLE,
+        help="a config with a tune: section (default: the breast-cancer example)",
+    )
+    parser.add_argument(
         "--trial-epochs",
         type=int,
         help="every trial trains this many epochs, without early stopping: heavier trials, "
         "so that the workers' start-up (a spawned process importing torch) weighs less",
     )
+    parser.add_argument(
+        "--same-trials",
+        action="store_true",
+        help="the random-search studies (random, random-2w) run the very same trials, drawn "
+        "and queued before they start: a fair measure of the workers' speed-up",
+    )
     args = parser.parse_args()
+    example = args.config.resolve()
     rows: dict[str, dict] = {}
     with tempfile.TemporaryDirectory(prefix="tune-bench-") as tmp:
         for name in args.only.split(","):
@@ -175,9 +226,12 @@ def main() -> None:
                 print(f"cores two processes get now: {_capacity():.2f}", flush=True)
                 continue
             if name == "default":
-                rows[name] = _default(Path(tmp))
+                rows[name] = _default(example, Path(tmp))
             else:
-                rows[name] = _study(Path(tmp), name, args.trials, args.seed, args.trial_epochs)
+                same = args.same_trials and name.startswith("random")
+                rows[name] = _study(
+                    example, Path(tmp), name, args.trials, args.seed, args.trial_epochs, same
+                )
             load = " ".join(f"{x:.1f}" for x in os.getloadavg())
             print(
                 f"done: {name} {rows[name]['wall s']:.0f}s, load {load}",
