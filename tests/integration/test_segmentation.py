@@ -11,6 +11,7 @@ import pytest
 import yaml
 from PIL import Image
 
+from modelyard import Model
 from tests.integration.cli_helpers import modelyard, user_error
 
 pytestmark = pytest.mark.integration
@@ -68,9 +69,11 @@ def test_trains_evaluates_and_predicts_mask_files(canvases):
         "classes": "classes.txt",
         "dice_weight": 0.5,
         "augment": {"shift": 0.1, "flip": True},
+        "flip_test": True,
     }
     (canvases / "config.yaml").write_text(yaml.safe_dump(config(**settings)))
     modelyard("train", "config.yaml", "--output", "run", cwd=canvases)
+    assert Model.load(canvases / "run").module.flip_test  # the saved model flips when testing
     resolved = yaml.safe_load((canvases / "run/config.yaml").read_text())
     assert resolved["outputs"][0]["classes"] == CLASSES  # the file's lines, kept in the run
     test = json.loads((canvases / "run/metrics.json").read_text())["test"]

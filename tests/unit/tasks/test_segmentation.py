@@ -78,6 +78,27 @@ def test_unet_gives_a_score_per_pixel_at_odd_sizes(kind):
     assert all(p.grad is not None for p in model.decoder.parameters())
 
 
+def test_flip_testing_averages_with_the_mirrored_image_out_of_training_only():
+    torch.manual_seed(0)
+    channels = [4, 8]
+    encoder = torch.nn.Sequential(
+        Pixels([0.5], [0.25]), ImageCnn(1, 8, 10, channels, 3, True, 4, 0.0)
+    )
+    plain = Segmenter("image", encoder, "mask", UNetDecoder(channels, [4, 4], classes=3)).eval()
+    flipping = Segmenter("image", encoder, "mask", plain.decoder, flip_test=True).eval()
+    images = torch.randint(0, 255, (2, 1, 8, 10), dtype=torch.uint8)
+    with torch.no_grad():
+        once = plain({"image": images})["mask"]
+        mirrored = plain({"image": images.flip(-1)})["mask"].flip(-1)
+        both = flipping({"image": images})["mask"]
+        torch.testing.assert_close(both, (once + mirrored) / 2)
+        assert not torch.allclose(both, once)
+        flipping.train()
+        torch.testing.assert_close(
+            flipping({"image": images})["mask"], plain.train()({"image": images})["mask"]
+        )
+
+
 def test_augmentation_moves_each_mask_with_its_image():
     config = MaskOutput(
         name="mask",

@@ -40,7 +40,10 @@ class MaskOutput(Strict):
     to the config's folder). Pixels of value `ignore` (e.g. 255 for unlabelled borders) count
     in no loss or metric. Loss: per-pixel cross-entropy, plus `dice_weight` times the soft
     Dice loss. Metrics: `miou` and `dice` over every pixel of the split (background
-    included; `miou_objects` without it), per-class IoU in the report."""
+    included; `miou_objects` without it), per-class IoU in the report. `flip_test`: when
+    evaluating and predicting, average each pixel's class scores with those of the mirrored
+    image (test-time flipping; worth it when training flips images, `augment.flip`): twice
+    the network's time."""
 
     name: str
     type: Literal["mask"]
@@ -51,6 +54,7 @@ class MaskOutput(Strict):
     dice_weight: Annotated[float, Field(ge=0)] = 0.0
     decoder: UNetDecoder = UNetDecoder()
     augment: MaskAugment = MaskAugment()
+    flip_test: bool = False
     weight: PositiveFloat = 1.0
 
 

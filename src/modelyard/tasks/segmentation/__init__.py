@@ -42,7 +42,7 @@ class SegmentationTask(Task):
         pyramid = encoder[1].pyramid_channels
         wanted = mask.config.decoder.channels or [max(8, c // 2) for c in pyramid]
         decoder = UNetDecoder(pyramid, wanted, len(mask.classes), mask.config.decoder.convs)
-        return Segmenter(image.name, encoder, mask.name, decoder)
+        return Segmenter(image.name, encoder, mask.name, decoder, mask.config.flip_test)
 
     def loss(self, output):
         from modelyard.tasks.segmentation.model import MaskLoss

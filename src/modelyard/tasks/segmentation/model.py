@@ -55,26 +55,44 @@ class UNetDecoder(nn.Module):
 class Segmenter(nn.Module):
     """batch {image input: (B, C, H, W) uint8 or float 0..255} -> {mask output: (B, K, H, W)
     class scores (logits), K = classes with background}. `encoder` is the image encoder
-    (`Pixels` then a `FeaturePyramidEncoder`); `input_names`/`encoders` as in `YardModel`."""
+    (`Pixels` then a `FeaturePyramidEncoder`); `input_names`/`encoders` as in `YardModel`.
+    `flip_test`: out of training, the scores are the mean of the image's and those of the
+    mirrored image (mirrored back)."""
 
-    def __init__(self, input_name: str, encoder: nn.Module, output_name: str, decoder: nn.Module):
+    def __init__(
+        self,
+        input_name: str,
+        encoder: nn.Module,
+        output_name: str,
+        decoder: nn.Module,
+        flip_test: bool = False,
+    ):
         super().__init__()
         self.input_names, self.output_names = [input_name], [output_name]
         self.encoders = nn.ModuleList([encoder])
         self.decoder = decoder
+        self.flip_test = flip_test
 
     def pack(self, tensors: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         """Table tensors -> model inputs: the images."""
         return {self.input_names[0]: tensors[self.input_names[0]]}
 
     def forward(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-        pixels, body = self.encoders[0][0], self.encoders[0][1]
-        maps = body.feature_pyramid(pixels(batch[self.input_names[0]]))
-        logits = self.decoder(maps)  # (B, K, H', W')
-        size = batch[self.input_names[0]].shape[-2:]
-        if logits.shape[-2:] != size:
-            logits = F.interpolate(logits, size=size, mode="bilinear", align_corners=False)
+        images = batch[self.input_names[0]]
+        logits = self._scores(images)
+        if self.flip_test and not self.training:
+            logits = (logits + self._scores(images.flip(-1)).flip(-1)) / 2
         return {self.output_names[0]: logits}
+
+    def _scores(self, images: torch.Tensor) -> torch.Tensor:
+        """(B, C, H, W) images -> (B, K, H, W) class scores."""
+        pixels, body = self.encoders[0][0], self.encoders[0][1]
+        logits = self.decoder(body.feature_pyramid(pixels(images)))  # (B, K, H', W')
+        if logits.shape[-2:] != images.shape[-2:]:
+            logits = F.interpolate(
+                logits, size=images.shape[-2:], mode="bilinear", align_corners=False
+            )
+        return logits
 
 
 class MaskLoss:
