@@ -104,8 +104,10 @@ def test_predict_reads_a_folder_of_images_and_refuses_class_subfolders(canvases)
     assert "is a folder with subfolders, but the output 'mask' is a file per row" in refused
 
 
-def test_exports_to_onnx(canvases):
-    (canvases / "config.yaml").write_text(yaml.safe_dump({**config(), "trainer": {"epochs": 1}}))
+@pytest.mark.parametrize("flip_test", [False, True])
+def test_exports_to_onnx(canvases, flip_test):
+    settings = {**config(flip_test=flip_test), "trainer": {"epochs": 1}}
+    (canvases / "config.yaml").write_text(yaml.safe_dump(settings))
     modelyard("train", "config.yaml", "--output", "run", cwd=canvases)
     modelyard("export", "run", "--format", "onnx", "--out", "seg.onnx", cwd=canvases)
     sidecar = json.loads((canvases / "seg.onnx.json").read_text())
