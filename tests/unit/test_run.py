@@ -14,6 +14,7 @@ import yaml
 from safetensors.torch import load_file
 
 from modelyard import Model, UserError
+from modelyard import run as run_module
 from modelyard.api import BACKBONES
 from tests.conftest import make_table, tiny_config
 
@@ -143,3 +144,48 @@ def test_a_pretrained_backbone_is_stored_once(tmp_path) -> None:
     loaded = Model.load(tmp_path / "run")
     for name, value in model.module.state_dict().items():
         assert torch.equal(loaded.module.state_dict()[name], value), name
+
+
+def _epochs(count: int, **extra) -> list[dict]:
+    return [{"epoch": i, "train_loss": 1 / i, "lr": 0.01, **extra} for i in range(1, count + 1)]
+
+
+def _count_replacements(monkeypatch) -> list:
+    replaced: list = []
+    real = run_module.os.replace
+    monkeypatch.setattr(run_module.os, "replace", lambda *a: (replaced.append(a), real(*a)))
+    return replaced
+
+
+def test_history_grows_by_appending_one_row_per_epoch(tmp_path, monkeypatch) -> None:
+    replaced = _count_replacements(monkeypatch)
+    path = tmp_path / "history.csv"
+    for count in range(1, 6):
+        run_module.write_history(path, _epochs(count))
+    assert len(replaced) == 1  # written whole once, then appended to
+    whole = tmp_path / "whole.csv"
+    run_module.write_history(whole, _epochs(5))
+    assert path.read_text() == whole.read_text()
+    assert pd.read_csv(path)["epoch"].tolist() == [1, 2, 3, 4, 5]
+
+
+@pytest.mark.parametrize(
+    ("before", "after"),
+    [
+        ("resumed from an earlier epoch", _epochs(2)),
+        ("a new column", _epochs(4, epsilon=0.5)),
+        ("a row cut short by a kill", None),
+    ],
+)
+def test_history_is_replaced_whole_when_the_file_does_not_hold_the_epochs_before(
+    tmp_path, monkeypatch, before, after
+) -> None:
+    path = tmp_path / "history.csv"
+    run_module.write_history(path, _epochs(3))
+    if after is None:  # the process died while appending epoch 4
+        path.write_text(path.read_text() + "4,0.25")
+        after = _epochs(4)
+    replaced = _count_replacements(monkeypatch)
+    run_module.write_history(path, after)
+    assert len(replaced) == 1, before
+    assert pd.read_csv(path).to_dict("records") == pd.DataFrame(after).to_dict("records")
