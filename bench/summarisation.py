@@ -78,33 +78,28 @@ def paired_bootstrap(run: Path, resamples: int, seed: int = 0) -> tuple[float, f
     (x100) between the extractive run's summaries and TextRank's on the run's test split."""
     import numpy as np
     import pandas as pd
-    import yaml
 
     from modelyard import Model
-    from modelyard.metrics.summarisation import _scorer
+    from modelyard.metrics.summarisation import rouge
     from modelyard.tasks.summary.feature import budget_of
     from modelyard.tasks.summary.select import select, summary_text, textrank_scores
     from modelyard.tasks.summary.sentences import sentences_of
 
-    config = yaml.safe_load((run / "config.yaml").read_text())
+    model = Model.load(run)
+    (document,), (output,) = model.config.inputs, model.config.outputs
     meta = json.loads((run / "model/meta.json").read_text())
     base = Path(meta.get("config_dir", EXAMPLES))  # runs older than config_dir: the examples
-    test = pd.read_json(base / config["data"]["test"], lines=True)
-    model = Model.load(run)
-    (document,), (output,) = config["inputs"], config["outputs"]
-    summaries = model.predict(test)[f"{output['name']}_prediction"]
-    budget = budget_of(model.config.outputs[0])
-    limit = output.get("max_document_sentences", 100)
-
-    def rouge_l(reference: str, summary: str) -> float:
-        return 100 * _scorer().score(reference, summary)["rougeL"].fmeasure
-
+    test = pd.read_json(base / model.config.data.test, lines=True)
+    summaries = model.predict(test)[f"{output.name}_prediction"]
+    budget = budget_of(output)
     diffs = []
     for (_, row), ours in zip(test.iterrows(), summaries, strict=True):
-        doc = sentences_of(row[document.get("column") or document["name"]])[:limit]
+        doc = sentences_of(row[document.column or document.name])[: output.max_document_sentences]
         textrank = summary_text(doc, select(textrank_scores(doc), doc, budget), budget)
-        reference = row[output.get("column") or output["name"]]
-        diffs.append(rouge_l(reference, ours) - rouge_l(reference, textrank))
+        reference = row[output.column or output.name]
+        diffs.append(
+            rouge([reference], [ours])["rougeL"] - rouge([reference], [textrank])["rougeL"]
+        )
     diffs = np.asarray(diffs)
     rng = np.random.default_rng(seed)
     means = diffs[rng.integers(0, len(diffs), (resamples, len(diffs)))].mean(1)

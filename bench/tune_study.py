@@ -1,6 +1,6 @@
 """What `modelyard tune` finds, and how fast: on examples/breast_cancer/tune.yaml (or the
-config of `--config`; validation log loss), the example's default config (one `modelyard train`) against studies of the same
-number of trials:
+config of `--config`; validation log loss), the example's default config (one `modelyard
+train`) against studies of the same number of trials:
 
     tpe          TPE sampler + median pruner, one worker (the example's tune: section)
     random       random search (random sampler, no pruner), one worker: the baseline
