@@ -30,6 +30,7 @@ from modelyard.data.split import (
 )
 from modelyard.errors import UserError
 from modelyard.fitting import Fitting
+from modelyard.kinds import KINDS, part
 from modelyard.models.encoders.pretrained import checkpoint_sources, pretrained_inputs
 from modelyard.train import distributed
 from modelyard.train.progress import log
@@ -54,26 +55,9 @@ class _Prepared:
     baselines: Any = None  # the future of the baselines' predictions (baselines.Worker)
 
 
-# Each config kind other than `supervised` (`task:` in a config): the module and class of its
-# model, imported only when a config of that kind is used.
-KINDS = {
-    "language_model": ("modelyard.language_model", "LanguageModel"),
-    "recommendation": ("modelyard.recommend.model", "Recommender"),
-    "link_prediction": ("modelyard.linkpred.model", "LinkPredictor"),
-    "question_answering": ("modelyard.qa.model", "QuestionAnswerer"),
-    "object_detection": ("modelyard.detection.model", "ObjectDetector"),
-    "text_to_speech": ("modelyard.tts.model", "Synthesizer"),
-    "vocoder": ("modelyard.vocoder.model", "Vocoder"),
-    "image_generation": ("modelyard.generation.model", "ImageGenerator"),
-}
-
-
 def kind_class(task: str) -> type:
-    """The model class of the config kind `task` (a key of KINDS)."""
-    import importlib
-
-    module, name = KINDS[task]
-    return getattr(importlib.import_module(module), name)
+    """The model class of the config kind `task` (a key of kinds.KINDS)."""
+    return part(task, "model")
 
 
 class Model(Fitting):

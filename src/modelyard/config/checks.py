@@ -551,21 +551,9 @@ LM_CHECKS = [
 
 
 def run_all(config) -> list[str]:
-    checks = LM_CHECKS if config.task == "language_model" else CHECKS
-    if config.task == "recommendation":
-        from modelyard.recommend.checks import CHECKS as checks
-    if config.task == "link_prediction":
-        from modelyard.linkpred.checks import CHECKS as checks
-    if config.task == "question_answering":
-        from modelyard.qa.checks import CHECKS as checks
-    if config.task == "object_detection":
-        from modelyard.detection.checks import CHECKS as checks
-    if config.task == "text_to_speech":
-        from modelyard.tts.checks import CHECKS as checks
-    if config.task == "vocoder":
-        from modelyard.vocoder.checks import CHECKS as checks
-    if config.task == "image_generation":
-        from modelyard.generation.checks import CHECKS as checks
-    if checks is not CHECKS:  # (every task's trainer has the key)
-        checks = [*checks, privacy_settings_fit]
+    from modelyard.kinds import KINDS, part
+
+    checks = CHECKS  # (these hold privacy_settings_fit; every kind's trainer has the key)
+    if config.task in KINDS:
+        checks = [*part(config.task, "config_checks"), privacy_settings_fit]
     return [problem for check in checks for problem in check(config)]

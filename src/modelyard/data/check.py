@@ -14,36 +14,10 @@ from modelyard.models.encoders.pretrained import checkpoint_sources
 
 def check_data(config: Config, base: Path) -> list[str]:
     """Raise UserError on the first data problem; otherwise return a summary, one line each."""
-    if config.task == "language_model":
-        return _check_corpus(config, base)
-    if config.task == "recommendation":
-        from modelyard.recommend.checks import check_interactions
+    from modelyard.kinds import KINDS, part
 
-        return check_interactions(config, base)
-    if config.task == "link_prediction":
-        from modelyard.linkpred.checks import check_triples
-
-        return check_triples(config, base)
-    if config.task == "question_answering":
-        from modelyard.qa.data import check_questions
-
-        return check_questions(config, base)
-    if config.task == "object_detection":
-        from modelyard.detection.checks import check_box_files
-
-        return check_box_files(config, base)
-    if config.task == "text_to_speech":
-        from modelyard.tts.checks import check_clips
-
-        return check_clips(config, base)
-    if config.task == "vocoder":
-        from modelyard.vocoder.checks import check_clips
-
-        return check_clips(config, base)
-    if config.task == "image_generation":
-        from modelyard.generation.checks import check_images
-
-        return check_images(config, base)
+    if config.task in KINDS:
+        return part(config.task, "data_check")(config, base)
     tables = read_config_data(config, base)
     for column in config.data.id_columns:
         if column not in tables["train"].columns:
@@ -67,7 +41,8 @@ def check_data(config: Config, base: Path) -> list[str]:
     return lines + ["data is valid"]
 
 
-def _check_corpus(config, base: Path) -> list[str]:
+def check_corpus(config, base: Path) -> list[str]:
+    """A language model's corpus: read as training reads it."""
     from modelyard.tasks.language_model import read_corpus
 
     train, validation = read_corpus(config.corpus, base)
