@@ -451,17 +451,18 @@ class Model(Fitting):
         from modelyard.evaluate import row_counts, score
 
         details: dict[str, Any] = {}
-        found_outputs = {
-            split: self._infer(prepared.tables[split], device)
-            for split in ("validation", "test")
-            if prepared.tables.get(split) is not None
-        }
-        self._fit_mitigation(prepared, found_outputs.get("validation"))
-        for split, outputs in found_outputs.items():
-            table = prepared.tables[split]
+        self.mitigation = None
+        for split in ("validation", "test"):  # one split's outputs in memory at a time
+            table = prepared.tables.get(split)
+            if table is None:
+                continue
+            outputs = self._infer(table, device)
+            if split == "validation":
+                self._fit_mitigation(prepared, outputs)  # before scoring: it moves decisions
             found, details[split] = score(self.preprocessing, outputs, table, prepared.losses)
             found.update(self._fairness(outputs, table, prepared.sources[split], details[split]))
             self.metrics[split] = {**found, **row_counts(self.preprocessing, table)}
+            del outputs  # (a segmenter's are (rows, classes, H, W) floats)
         if self.privacy_spent is not None:  # trainer.privacy (train/privacy.py)
             from modelyard.train.privacy import summary
 
