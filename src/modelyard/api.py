@@ -184,16 +184,17 @@ class Model(Fitting):
         return supervised_objective(prepared.losses)
 
     def _validation(self, prepared: _Prepared, device: torch.device, bf16: bool):
-        from modelyard.evaluate import infer, per_epoch, score
+        from modelyard.evaluate import compactor, infer, per_epoch, score
 
         table = prepared.tables.get("validation")
         if table is None:
             return None
         inputs, eval_batch_size = self._inputs(table), self.config.trainer.eval_batch_size
+        compact = compactor(self.preprocessing, table)
 
         def validate(module) -> dict[str, float]:
             with per_epoch(module):
-                outputs = infer(module, inputs, device, bf16, eval_batch_size)
+                outputs = infer(module, inputs, device, bf16, eval_batch_size, compact)
             return score(self.preprocessing, outputs, table, prepared.losses, details=False)[0]
 
         return validate
@@ -696,8 +697,9 @@ class Model(Fitting):
 
     def _infer(self, table: Table, device: torch.device | None = None) -> dict[str, torch.Tensor]:
         """The model's outputs for a prepared table, computed in fp32 on `device` (where the
-        module is; default the CPU), returned on the CPU."""
-        from modelyard.evaluate import infer
+        module is; default the CPU), returned on the CPU; what tasks keep of them
+        (`Task.compact`: a segmenter's class per pixel, not its scores)."""
+        from modelyard.evaluate import compactor, infer
 
         return infer(
             self.module,
@@ -705,6 +707,7 @@ class Model(Fitting):
             device or torch.device("cpu"),
             False,
             self.config.trainer.eval_batch_size,
+            compactor(self.preprocessing, table),
         )
 
     def _inputs(self, table: Table) -> dict[str, torch.Tensor] | LazyInputs:

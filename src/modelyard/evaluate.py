@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pandas as pd
@@ -18,6 +18,9 @@ from modelyard.train.precision import autocast
 Tensors = dict[str, torch.Tensor]
 
 
+Compact = Callable[[Tensors, torch.Tensor], Tensors]
+
+
 @torch.no_grad()
 def infer(
     model: nn.Module,
@@ -25,11 +28,15 @@ def infer(
     device: torch.device,
     bf16: bool,
     batch_size: int,
+    compact: Compact | None = None,
+    row_ids: torch.Tensor | None = None,
 ) -> Tensors:
     """{input: (N, ...)} -> {output: (N,) or (N, C)} float32 on the CPU, in eval mode, batched.
-    `LazyInputs` (image and audio files left undecoded) decode each batch as it is needed."""
+    `LazyInputs` (image and audio files left undecoded) decode each batch as it is needed.
+    `compact(batch outputs, the batch's rows)`: what to keep of each batch (`compactor`);
+    `row_ids`: the table's rows of `inputs`' rows (default: the same)."""
     if isinstance(inputs, LazyInputs):  # data/files.py: decoded by DataLoader workers
-        return inputs.infer(model, device, bf16, batch_size)
+        return inputs.infer(model, device, bf16, batch_size, compact)
     was_training = model.training
     model.eval()
     order, groups = _batches(inputs, batch_size)
@@ -37,12 +44,32 @@ def infer(
     for rows in groups:
         batch = {k: v[rows].to(device) for k, v in inputs.items()}
         with autocast(device, bf16):
-            out = model(batch)
+            out = {name: value.float().cpu() for name, value in model(batch).items()}
+        if compact is not None:
+            out = compact(out, rows if row_ids is None else row_ids[rows])
         for name, value in out.items():
-            chunks.setdefault(name, []).append(value.float().cpu())
+            chunks.setdefault(name, []).append(value)
     model.train(was_training)
     back = torch.argsort(order)  # rows in their original order again
     return {name: torch.cat(parts)[back] for name, parts in chunks.items()}
+
+
+def compactor(preprocessing: Preprocessing, table: Table) -> Compact | None:
+    """What `infer` keeps of each batch's outputs: each output's `Task.compact` (given the
+    batch's labels from `table` where it has them), for the tasks that compact; None if none
+    does (all outputs are kept as they are)."""
+    compacting = [f for f in preprocessing.outputs if task_of(f).compacts]
+    if not compacting:
+        return None
+
+    def compact(outputs: Tensors, rows: torch.Tensor) -> Tensors:
+        for feature in compacting:
+            target = table.tensors.get(feature.name)
+            target = None if target is None else target[rows]
+            outputs.update(task_of(feature).compact(feature, outputs.pop(feature.name), target))
+        return outputs
+
+    return compact
 
 
 def _batches(inputs: Tensors, batch_size: int) -> tuple[torch.Tensor, list[torch.Tensor]]:
@@ -121,6 +148,10 @@ def _loss(preprocessing: Preprocessing, outputs: Tensors, targets: Tensors, loss
     total = 0.0
     for feature in preprocessing.outputs:
         weight, loss = losses[feature.name]
+        kept = task_of(feature).loss_of(feature, loss, outputs)  # from a compact form
+        if kept is not None:
+            total += weight * kept
+            continue
         values, target = outputs[feature.name], targets[feature.name]
         rows = task_of(feature).seen(feature, target)
         if rows is not None and not bool(rows.all()):

@@ -92,6 +92,33 @@ def test_trains_evaluates_and_predicts_mask_files(canvases):
     assert "miou" in result.stdout
 
 
+@pytest.mark.parametrize("streaming", [False, True])
+def test_evaluation_holds_a_class_per_pixel_and_scores_as_the_logits_would(canvases, streaming):
+    """Evaluation keeps a byte per pixel (and each image's loss sums), not K float scores,
+    in memory and streamed; the metrics and the loss are those of the full logits."""
+    import torch
+
+    from modelyard.evaluate import infer, score
+    from modelyard.models.build import build_losses
+
+    settings = config(dice_weight=0.5)
+    settings["data"]["streaming"] = streaming
+    (canvases / "config.yaml").write_text(yaml.safe_dump(settings))
+    modelyard("train", "config.yaml", "--output", "run", "--set", "trainer.epochs=2", cwd=canvases)
+    model = Model.load(canvases / "run")
+    frame = model._as_frame(canvases / "train.csv")
+    table = model.preprocessing.prepare(frame, "evaluate", lazy_files=streaming)
+    kept = model._infer(table)
+    full = infer(model.module, model._inputs(table), torch.device("cpu"), False, 8)
+    assert full["mask"].shape == (40, 3, 16, 16) and full["mask"].dtype == torch.float32
+    assert kept["mask"].dtype == torch.uint8 and kept["mask"].shape == (40, 16, 16)
+    losses = build_losses(model.config, model.preprocessing)
+    expected = score(model.preprocessing, full, table, losses, details=False)[0]
+    found = score(model.preprocessing, kept, table, losses, details=False)[0]
+    assert found == pytest.approx(expected, rel=1e-5)
+    assert model.evaluate(canvases / "train.csv")["miou"] == pytest.approx(expected["miou"])
+
+
 def test_predict_reads_a_folder_of_images_and_refuses_class_subfolders(canvases):
     (canvases / "config.yaml").write_text(yaml.safe_dump(config()))
     modelyard("train", "config.yaml", "--output", "run", "--set", "trainer.epochs=1", cwd=canvases)

@@ -239,10 +239,16 @@ class LazyInputs:
         self.workers = worker_count(workers)
 
     def infer(
-        self, model: torch.nn.Module, device: torch.device, bf16: bool, batch_size: int
+        self,
+        model: torch.nn.Module,
+        device: torch.device,
+        bf16: bool,
+        batch_size: int,
+        compact: Any = None,
     ) -> Tensors:
         """{output: (N,) or (N, C)} float32 on the CPU: `evaluate.infer` over each batch of
-        rows, in the batches (and so with the outputs) it would cut for the whole split."""
+        rows, in the batches (and so with the outputs) it would cut for the whole split;
+        `compact` as there."""
         from modelyard.evaluate import _batches, infer
 
         rows = len(self.table)
@@ -254,6 +260,9 @@ class LazyInputs:
         dataset = _Decoded(self.memory, self.table.lazy, self.table.frame)
         items = [_Item(group.numpy()) for group in groups]
         decoded = _decoded_in_order(dataset, items, self.workers, device)
-        chunks = [infer(model, self.pack(batch), device, bf16, batch_size) for batch, _ in decoded]
+        chunks = [
+            infer(model, self.pack(batch), device, bf16, batch_size, compact, row_ids=group)
+            for group, (batch, _) in zip(groups, decoded, strict=True)
+        ]
         back = torch.argsort(order)  # rows in their original order again
         return {name: torch.cat([c[name] for c in chunks])[back] for name in chunks[0]}

@@ -54,6 +54,7 @@ class Task:
     reads_files: bool = (
         False  # True: its column holds file paths (mask images), read like image inputs
     )
+    compacts: bool = False  # True: evaluation keeps what `compact` gives of each batch
     stratifies: bool = False  # True: random splits keep its classes' shares (split: stratify auto)
     # the encoder of a text input whose config names none, where this output is present:
     # outputs that read every token (tags, text decoders) need one that keeps them; "" = the
@@ -112,6 +113,22 @@ class Task:
     def seen(self, feature: Feature, target: torch.Tensor) -> torch.Tensor | None:
         """(N,) bool: labelled rows a loss can be computed on (classes seen in training)."""
         return self.labelled(feature, target)
+
+    def compact(
+        self, feature: Feature, scores: torch.Tensor, target: torch.Tensor | None
+    ) -> Tensors:
+        """What evaluation keeps of one batch's outputs for this output, batch by batch as
+        they come (`evaluate.infer`): {`feature.name`: (B, ...), other keys: (B, ...)}.
+        `scores`: the model's float outputs for the batch; `target`: its labels, or None when
+        predicting. Default (`compacts = False`, and this is not called): the scores as they
+        are. A task whose outputs are large keeps less (a segmenter: the class per pixel,
+        not K scores), with what `loss_of` needs to compute its loss exactly."""
+        return {feature.name: scores}
+
+    def loss_of(self, feature: Feature, loss: Loss, outputs: Tensors) -> float | None:
+        """The split's mean loss from what `compact` kept in `outputs`, or None: computed as
+        in training, `loss(outputs[name], target)`."""
+        return None
 
     def score(
         self, feature: Feature, outputs: Tensors, table: Table, details: bool

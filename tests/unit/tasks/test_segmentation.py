@@ -156,3 +156,27 @@ def test_masks_follow_the_image_resize_and_ignored_pixels_become_255(tmp_path):
     assert target.shape == (2, 4, 4) and target.dtype == torch.uint8
     assert target[0, :2, :2].eq(1).all() and target[0, 2:, 2:].eq(IGNORE).all()
     assert target[0, :2, 2:].eq(0).all()
+
+
+@pytest.mark.parametrize("dice_weight", [0.0, 0.5])
+def test_loss_from_per_image_terms_equals_the_loss_on_all_logits_at_once(dice_weight):
+    from modelyard.tasks.segmentation.model import loss_terms
+
+    generator = torch.Generator().manual_seed(0)
+    logits = torch.randn(7, 4, 9, 11, generator=generator)
+    target = torch.randint(0, 3, (7, 9, 11), generator=generator)  # class 3 never true
+    target[0, :2] = IGNORE
+    loss = MaskLoss(dice_weight)
+    terms = torch.cat([loss_terms(lg, t) for lg, t in zip(logits.split(3), target.split(3))])
+    assert terms.shape == (7, 2 + 3 * 4)
+    assert loss.from_terms(terms) == pytest.approx(float(loss(logits, target)), rel=1e-5)
+
+
+def test_evaluation_keeps_a_byte_per_pixel_and_the_loss_terms():
+    task = SegmentationTask()
+    feature = SimpleNamespace(name="mask")
+    logits = torch.randn(2, 3, 5, 6)
+    kept = task.compact(feature, logits, torch.zeros(2, 5, 6, dtype=torch.uint8))
+    assert kept["mask"].dtype == torch.uint8 and torch.equal(kept["mask"], logits.argmax(1).byte())
+    assert kept["mask/loss_terms"].shape == (2, 11)
+    assert set(task.compact(feature, logits, None)) == {"mask"}  # predicting: no labels

@@ -19,6 +19,7 @@ from modelyard.tasks.segmentation.feature import MaskFeature, decode_mask
 __all__ = ["SegmentationTask", "decode_mask"]
 
 OVERLAYS = 6  # test images the report shows with their true and predicted masks
+TERMS = "/loss_terms"  # the key (after the output's name) of the loss's sums per image
 
 
 class SegmentationTask(Task):
@@ -31,6 +32,7 @@ class SegmentationTask(Task):
     capabilities = frozenset({"explain", "export", "serve"})
     own_model = True
     reads_files = True
+    compacts = True  # evaluation keeps the class per pixel (1 byte), not K float scores
 
     def build(self, config, preprocessing):
         from modelyard.models.build import ENCODERS
@@ -48,6 +50,22 @@ class SegmentationTask(Task):
         from modelyard.tasks.segmentation.model import MaskLoss
 
         return MaskLoss(output.dice_weight)
+
+    def compact(self, feature, scores, target):
+        """(B, K, H, W) scores -> {output: (B, H, W) uint8 best class per pixel} and, with
+        the batch's (B, H, W) target, {`<output>/loss_terms`: (B, 2 + 3K)} for `loss_of`:
+        a split's evaluation holds a byte per pixel, not K floats."""
+        from modelyard.tasks.segmentation.metrics import predicted_classes
+        from modelyard.tasks.segmentation.model import loss_terms
+
+        kept = {feature.name: predicted_classes(scores)}
+        if target is not None:
+            kept[feature.name + TERMS] = loss_terms(scores, target)
+        return kept
+
+    def loss_of(self, feature, loss, outputs):
+        terms = outputs.get(feature.name + TERMS)
+        return None if terms is None else loss.from_terms(terms)
 
     def masks_missing_labels(self, output) -> bool:
         return False

@@ -60,5 +60,8 @@ def _mean(values: list[float]) -> float:
 
 
 def predicted_classes(logits: torch.Tensor, rows: int = 64) -> torch.Tensor:
-    """(N, K, H, W) scores -> (N, H, W) uint8 best class, `rows` images at a time."""
+    """(N, K, H, W) scores -> (N, H, W) uint8 best class, `rows` images at a time; (N, H, W)
+    uint8 classes (what evaluation keeps, `SegmentationTask.compact`) as they are."""
+    if logits.dtype == torch.uint8:
+        return logits
     return torch.cat([chunk.argmax(dim=1).to(torch.uint8) for chunk in logits.split(rows)])

@@ -110,6 +110,48 @@ class MaskLoss:
             return loss
         return loss + self.dice_weight * soft_dice_loss(logits, target)
 
+    def from_terms(self, terms: torch.Tensor) -> float:
+        """The loss of a whole split from its rows' `loss_terms` (N, 2 + 3K): the same value
+        as calling the loss on all its logits at once, without holding them."""
+        total = terms.sum(dim=0)
+        classes = (len(total) - 2) // 3
+        loss = float(total[0] / total[1]) if total[1] > 0 else float("nan")
+        if not self.dice_weight:
+            return loss
+        overlap, found, truth = total[2:].split(classes)
+        union = found + truth
+        present = union > 0
+        if not bool(present.any()):
+            return loss
+        dice = 2 * overlap[present] / union[present].clamp_min(1e-6)
+        return loss + self.dice_weight * float(1 - dice.mean())
+
+
+def loss_terms(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """(B, K, H, W) logits, (B, H, W) targets (255 ignored) -> (B, 2 + 3K) float64 per image:
+    the sum of its labelled pixels' cross-entropy, their count, and per class the soft Dice
+    loss's sums (probability on the true class's pixels, probability, true pixels). Summed over
+    a split's images they give `MaskLoss.from_terms` its loss."""
+    logits, target = logits.float(), target.long()
+    batch, classes = logits.shape[:2]
+    valid = (target != IGNORE).flatten(1)  # (B, HW)
+    truth = target.clamp(max=classes - 1).flatten(1)  # (B, HW), ignored pixels weigh 0
+    log_probs = logits.log_softmax(dim=1).flatten(2)  # (B, K, HW)
+    probs = log_probs.exp() * valid.unsqueeze(1)
+    on_truth = probs.gather(1, truth.unsqueeze(1)).squeeze(1)  # (B, HW)
+    entropy = -log_probs.gather(1, truth.unsqueeze(1)).squeeze(1) * valid
+    per_class = torch.zeros(batch, classes)
+    return torch.cat(
+        [
+            entropy.sum(dim=1, keepdim=True).double(),
+            valid.sum(dim=1, keepdim=True).double(),
+            per_class.scatter_add(1, truth, on_truth).double(),
+            probs.sum(dim=2).double(),
+            per_class.scatter_add(1, truth, valid.float()).double(),
+        ],
+        dim=1,
+    )
+
 
 def soft_dice_loss(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     """(B, K, H, W) logits, (B, H, W) long targets (255 ignored) -> 1 - mean soft Dice over
