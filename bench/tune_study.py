@@ -16,7 +16,7 @@ ratios against the named baselines (default config, random search, one worker).
     (README's table: seed 0 with the default steps; seeds 1 and 2 with --only tpe,random)
     OMP_NUM_THREADS=1 python bench/tune_study.py --trials 12 --only capacity,random,random-2w,capacity
     OMP_NUM_THREADS=1 python bench/tune_study.py --trials 12 --trial-epochs 300 --only capacity,random,random-2w,capacity
-    OMP_NUM_THREADS=1 python bench/tune_study.py --config examples/adult/tune.yaml --trials 12 --trial-epochs 20 --same-trials --only capacity,random,random-2w,capacity
+    OMP_NUM_THREADS=1 python bench/tune_study.py --config examples/adult/tune.yaml --trials 30 --trial-epochs 20 --same-trials --only capacity,random,random-2w,capacity
 
 `capacity` (a step of --only) measures how many cores two processes get at that moment (two
 CPU-bound processes side by side against one): on a shared machine it says what speed-up the
