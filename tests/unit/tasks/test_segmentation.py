@@ -167,7 +167,9 @@ def test_loss_from_per_image_terms_equals_the_loss_on_all_logits_at_once(dice_we
     target = torch.randint(0, 3, (7, 9, 11), generator=generator)  # class 3 never true
     target[0, :2] = IGNORE
     loss = MaskLoss(dice_weight)
-    terms = torch.cat([loss_terms(lg, t) for lg, t in zip(logits.split(3), target.split(3))])
+    terms = torch.cat(
+        [loss_terms(lg, t) for lg, t in zip(logits.split(3), target.split(3), strict=True)]
+    )
     assert terms.shape == (7, 2 + 3 * 4)
     assert loss.from_terms(terms) == pytest.approx(float(loss(logits, target)), rel=1e-5)
 
