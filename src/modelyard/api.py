@@ -463,7 +463,7 @@ class Model(Fitting):
             found, details[split] = score(self.preprocessing, outputs, table, prepared.losses)
             found.update(self._fairness(outputs, table, prepared.sources[split], details[split]))
             self.metrics[split] = {**found, **row_counts(self.preprocessing, table)}
-            del outputs  # (a segmenter's are (rows, classes, H, W) floats)
+            del outputs  # before the next split's inference, not after it
         if self.privacy_spent is not None:  # trainer.privacy (train/privacy.py)
             from modelyard.train.privacy import summary
 

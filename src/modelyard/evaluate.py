@@ -44,7 +44,8 @@ def infer(
     for rows in groups:
         batch = {k: v[rows].to(device) for k, v in inputs.items()}
         with autocast(device, bf16):
-            out = {name: value.float().cpu() for name, value in model(batch).items()}
+            out = model(batch)
+        out = {name: value.float().cpu() for name, value in out.items()}
         if compact is not None:
             out = compact(out, rows if row_ids is None else row_ids[rows])
         for name, value in out.items():
